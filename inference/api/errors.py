@@ -1,0 +1,61 @@
+"""Rendering of the error envelope: the one place errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import JsonResponse
+from rest_framework import exceptions as drf_exceptions
+
+from inference.errors import (BadRequestError, ForbiddenError, InfergateError, InternalServerError,
+                              MethodNotAllowedError, NotFoundError, UnauthorizedError,
+                              UnsupportedMediaTypeError, ValidationError)
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(error: InfergateError) -> JsonResponse:
+    response = JsonResponse(error.envelope(), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def _drf_to_infergate(exc: Exception) -> InfergateError:
+    if isinstance(exc, InfergateError):
+        return exc
+    if isinstance(exc, drf_exceptions.ValidationError):
+        problems = _flatten(exc.detail)
+        return ValidationError(problems)
+    mapping: dict[type, type[InfergateError]] = {
+        drf_exceptions.NotAuthenticated: UnauthorizedError,
+        drf_exceptions.AuthenticationFailed: UnauthorizedError,
+        drf_exceptions.PermissionDenied: ForbiddenError,
+        drf_exceptions.NotFound: NotFoundError,
+        drf_exceptions.MethodNotAllowed: MethodNotAllowedError,
+        drf_exceptions.UnsupportedMediaType: UnsupportedMediaTypeError,
+        drf_exceptions.ParseError: BadRequestError,
+    }
+    for drf_type, ours in mapping.items():
+        if isinstance(exc, drf_type):
+            return ours(str(getattr(exc, "detail", "")) or None)
+    if isinstance(exc, drf_exceptions.APIException):
+        error = InfergateError(str(exc.detail))
+        error.status = exc.status_code
+        return error
+    logger.exception("unhandled error in API view", exc_info=exc)
+    return InternalServerError()
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    if isinstance(detail, dict):
+        return [p for key, value in detail.items() for p in _flatten(value, f"{prefix}{key}.")]
+    if isinstance(detail, list):
+        return [p for item in detail for p in _flatten(item, prefix)]
+    return [{"field": prefix.rstrip(".") or "body", "problem": str(detail)}]
+
+
+def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse:
+    """DRF's EXCEPTION_HANDLER: every error from a DRF view leaves in the envelope."""
+    return error_response(_drf_to_infergate(exc))

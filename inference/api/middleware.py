@@ -1,0 +1,88 @@
+"""Request ids and the last line of defence that keeps every /v1/ answer in the envelope."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse
+
+from inference.api.errors import error_response
+from inference.errors import InternalServerError
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+def request_id_for(header_value: str | None) -> str:
+    """The client's id when it is a sane token, else a fresh one."""
+    if header_value and VALID_REQUEST_ID.match(header_value):
+        return header_value
+    return "req_" + uuid.uuid4().hex
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get()
+        return True
+
+
+class _AsyncCapable:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+
+class RequestIdMiddleware(_AsyncCapable):
+    def _begin(self, request: HttpRequest) -> contextvars.Token:
+        request.request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER))
+        return current_request_id.set(request.request_id)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self._acall(request)
+        token = self._begin(request)
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request.request_id
+            return response
+        finally:
+            current_request_id.reset(token)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        token = self._begin(request)
+        try:
+            response = await self.get_response(request)
+            response[REQUEST_ID_HEADER] = request.request_id
+            return response
+        finally:
+            current_request_id.reset(token)
+
+
+class ApiErrorMiddleware(_AsyncCapable):
+    """An exception that escapes a /v1/ view becomes a 500 envelope: no stack trace, no HTML."""
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self._acall(request)
+        return self.get_response(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        return await self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/v1/"):
+            return None
+        logger.error("unhandled %s on %s", type(exception).__name__, request.path, exc_info=exception)
+        return error_response(InternalServerError())

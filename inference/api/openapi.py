@@ -1,0 +1,239 @@
+"""The OpenAPI 3.1 document served at /v1/openapi.json and rendered at /v1/docs.
+
+Written out by hand from the contract (DESIGN §1) so that it says exactly what the endpoint does,
+including where we decided what the Mixpeek contract leaves open.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
+
+ERROR_STATUSES = {
+    400: ("BadRequestError", "Unknown provider/model combination, not exactly one target, malformed JSON, "
+          "missing X-Namespace header."),
+    401: ("UnauthorizedError", "Missing, malformed, unknown, revoked or expired API key."),
+    403: ("ForbiddenError", "The key may not use this namespace, or lacks the permission."),
+    404: ("NotFoundError", "Namespace, plugin or feature URI unknown (other organizations' namespaces look unknown)."),
+    405: ("MethodNotAllowedError", "Only POST is served here."),
+    413: ("PayloadTooLargeError", "Body over the limit (10 MB by default)."),
+    415: ("UnsupportedMediaTypeError", "Content-Type is not application/json."),
+    422: ("ValidationError", "Schema violations, unknown keys, inputs the target does not read; "
+          "`details.errors` lists each field and problem."),
+    429: ("TooManyRequestsError", "Our limits or the provider's; see Retry-After and X-RateLimit-* headers."),
+    500: ("InternalServerError", "Our own fault; never carries a stack trace or a secret."),
+    502: ("ProviderError", "The provider answered with an error."),
+    503: ("InferenceServiceUnavailableError", "Provider not configured or circuit open."),
+    504: ("TimeoutError", "The provider did not answer in time."),
+}
+
+EXAMPLES = {
+    "local_chat": {
+        "summary": "Chat on the local SmolLM2 model (a batch of prompts)",
+        "value": {"provider": "local", "model": "smollm2-135m-instruct",
+                  "inputs": {"prompts": ["What is the capital of France?"], "system": "Answer briefly."},
+                  "parameters": {"temperature": 0.2, "max_tokens": 64}},
+    },
+    "local_messages": {
+        "summary": "One conversation as messages",
+        "value": {"provider": "local", "model": "smollm2-135m-instruct",
+                  "inputs": {"messages": [{"role": "user", "content": "Name a primary colour."},
+                                          {"role": "assistant", "content": "Red."},
+                                          {"role": "user", "content": "Another one?"}]},
+                  "parameters": {"max_tokens": 16, "seed": 7}},
+    },
+    "local_embedding": {
+        "summary": "Text embedding on the local all-MiniLM-L6-v2 model",
+        "value": {"provider": "local", "model": "all-minilm-l6-v2", "inputs": {"text": "machine learning"}},
+    },
+    "local_embeddings": {
+        "summary": "A batch of text embeddings",
+        "value": {"provider": "local", "model": "all-minilm-l6-v2",
+                  "inputs": {"texts": ["machine learning", "deep learning"]}},
+    },
+    "openai_vision": {
+        "summary": "Vision (a cloud provider, once configured)",
+        "value": {"provider": "openai", "model": "gpt-4o", "inputs": {"prompts": ["Describe this image"],
+                  "image_url": "https://example.com/image.jpg"}, "parameters": {"temperature": 0.5}},
+    },
+    "transcription": {
+        "summary": "Transcription (a cloud provider, once configured)",
+        "value": {"provider": "openai", "model": "whisper-1", "inputs": {"audio_url": "https://example.com/a.mp3"}},
+    },
+    "plugin": {
+        "summary": "A plugin by inference name",
+        "value": {"inference_name": "my_text_embedder_1_0_0", "inputs": {"text": "hello world"}, "parameters": {}},
+    },
+    "feature_uri": {
+        "summary": "A plugin by feature URI",
+        "value": {"feature_uri": "mixpeek://text_extractor@v1/multilingual_e5_large_instruct_v1",
+                  "inputs": {"text": "hello world"}},
+    },
+}
+
+RESPONSE_EXAMPLES = {
+    "chat": {"summary": "chat / vision", "value": {
+        "data": {"responses": [{"text": "Paris.", "finish_reason": "stop"}]}, "provider": "local",
+        "model": "smollm2-135m-instruct", "latency_ms": 412.7,
+        "tokens_used": {"prompt": 15, "completion": 3, "total": 18}, "cached": False}},
+    "embedding": {"summary": "one embedding (`text`)", "value": {
+        "data": {"embedding": [0.0123, -0.0456, "…"], "dimensions": 384}, "provider": "local",
+        "model": "all-minilm-l6-v2", "latency_ms": 6.1, "tokens_used": {"prompt": 4, "completion": 0, "total": 4},
+        "cached": False}},
+    "embeddings": {"summary": "several embeddings (`texts`)", "value": {
+        "data": {"embeddings": [[0.0123, "…"], [0.0789, "…"]], "dimensions": 384}, "provider": "local",
+        "model": "all-minilm-l6-v2", "latency_ms": 7.9, "tokens_used": {"prompt": 8, "completion": 0, "total": 8},
+        "cached": False}},
+    "video": {"summary": "video embedding", "value": {
+        "data": {"segments": [{"start_s": 0.0, "end_s": 16.0, "embedding": [0.01, "…"]}], "dimensions": 1408},
+        "provider": "google", "model": "multimodalembedding", "latency_ms": 2310.0,
+        "tokens_used": {"prompt": 0, "completion": 0, "total": 0}, "cached": False}},
+    "transcription": {"summary": "transcription", "value": {
+        "data": {"text": "Hello there.", "language": "en", "duration_s": 1.4,
+                 "segments": [{"start_s": 0.0, "end_s": 1.4, "text": "Hello there."}]},
+        "provider": "openai", "model": "whisper-1", "latency_ms": 820.0,
+        "tokens_used": {"prompt": 0, "completion": 0, "total": 0}, "cached": False}},
+}
+
+
+def _number_array() -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "number"}}
+
+
+SCHEMAS: dict[str, Any] = {
+    "InferenceRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["inputs"],
+        "description": "Exactly one target: `provider` + `model`, or `inference_name`, or `feature_uri` "
+                       "(anything else is a 400). Unknown keys are a 422 naming the accepted keys.",
+        "properties": {
+            "provider": {"type": "string", "maxLength": 200, "examples": ["local", "openai", "anthropic", "google"],
+                         "description": "`openai`, `anthropic`, `google` (alias `gemini`), `local`, or a configured "
+                                        "OpenAI-compatible endpoint's name."},
+            "model": {"type": "string", "maxLength": 200,
+                      "examples": ["smollm2-135m-instruct", "all-minilm-l6-v2", "gpt-4o-mini"]},
+            "inference_name": {"type": "string", "maxLength": 200, "examples": ["my_text_embedder_1_0_0"]},
+            "feature_uri": {"type": "string", "maxLength": 200,
+                            "examples": ["mixpeek://text_extractor@v1/multilingual_e5_large_instruct_v1"]},
+            "inputs": {"type": "object", "description":
+                       "By modality. chat: `prompts` (array of strings, each answered on its own) or `messages` "
+                       "(array of {role, content}), optional `system`. vision: chat inputs plus `image_url`, "
+                       "`image_base64` or `images`. text embedding: `text` or `texts`. multimodal embedding: one "
+                       "of `text`, `image_url`, `image_base64`, `video_url`, `video_base64`. transcription: "
+                       "`audio_url` or `audio_base64`. A key the target does not read is a 422."},
+            "parameters": {"type": "object", "description":
+                           "Declared per model (see GET /v1/models): `temperature` (0-2), `max_tokens`, `top_p` "
+                           "(0-1), `stop` (string or up to 4), `seed`, `schema`, `dimensions`, `language`. An "
+                           "undeclared parameter is a 422 listing the accepted ones."},
+            "enable_semantic_cache": {"type": "boolean", "default": False},
+            "cache_delta": {"type": "number", "minimum": 0, "maximum": 1, "default": DEFAULT_CACHE_DELTA},
+        },
+    },
+    "TokensUsed": {
+        "type": "object", "required": ["prompt", "completion", "total"],
+        "description": "Always integers, 0 where a count does not apply.",
+        "properties": {"prompt": {"type": "integer"}, "completion": {"type": "integer"}, "total": {"type": "integer"}},
+    },
+    "ChatData": {
+        "type": "object", "required": ["responses"],
+        "properties": {"responses": {"type": "array", "items": {
+            "type": "object", "required": ["text", "finish_reason"],
+            "properties": {"text": {"type": "string"}, "finish_reason": {"type": "string"},
+                           "structured": {"description": "Parsed JSON when `parameters.schema` was given."}}}}},
+    },
+    "EmbeddingData": {"type": "object", "required": ["embedding", "dimensions"],
+                      "properties": {"embedding": _number_array(), "dimensions": {"type": "integer"}}},
+    "EmbeddingsData": {"type": "object", "required": ["embeddings", "dimensions"],
+                       "properties": {"embeddings": {"type": "array", "items": _number_array()},
+                                      "dimensions": {"type": "integer"}}},
+    "VideoEmbeddingData": {"type": "object", "required": ["segments", "dimensions"], "properties": {
+        "segments": {"type": "array", "items": {"type": "object", "required": ["start_s", "end_s", "embedding"],
+                     "properties": {"start_s": {"type": "number"}, "end_s": {"type": "number"},
+                                    "embedding": _number_array()}}},
+        "dimensions": {"type": "integer"}}},
+    "TranscriptionData": {"type": "object", "required": ["text", "language", "duration_s", "segments"], "properties": {
+        "text": {"type": "string"}, "language": {"type": "string"}, "duration_s": {"type": "number"},
+        "segments": {"type": "array", "items": {"type": "object", "required": ["start_s", "end_s", "text"],
+                     "properties": {"start_s": {"type": "number"}, "end_s": {"type": "number"},
+                                    "text": {"type": "string"}}}}}},
+    "InferenceResponse": {
+        "type": "object", "required": ["data", "provider", "model", "latency_ms", "tokens_used", "cached"],
+        "description": "One shape whether the answer came from a cloud provider, a local model or the cache. "
+                       "For a plugin target, `provider` is `plugin` and `model` its inference name.",
+        "properties": {
+            "data": {"oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in
+                               ("ChatData", "EmbeddingData", "EmbeddingsData", "VideoEmbeddingData",
+                                "TranscriptionData")]},
+            "provider": {"type": "string"},
+            "model": {"type": "string"},
+            "latency_ms": {"type": "number", "description": "Measured by the server, from arrival to answer."},
+            "tokens_used": {"$ref": "#/components/schemas/TokensUsed"},
+            "cached": {"type": "boolean"},
+        },
+    },
+    "ErrorResponse": {
+        "type": "object", "required": ["success", "status", "error"],
+        "properties": {
+            "success": {"type": "boolean", "const": False},
+            "status": {"type": "integer"},
+            "error": {"type": "object", "required": ["message", "type"], "properties": {
+                "message": {"type": "string"}, "type": {"type": "string"},
+                "details": {"type": "object", "description": "For 422: `errors`, a list of {field, problem}."}}},
+        },
+    },
+}
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    error_type, when = ERROR_STATUSES[status]
+    return {"description": f"{error_type}: {when}", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorResponse"},
+        "example": {"success": False, "status": status, "error": {"message": when, "type": error_type}}}}}
+
+
+REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128},
+              "description": "Echoed back (or generated) on every response; recorded in usage and logs."}
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    assert set(SCHEMAS["InferenceRequest"]["properties"]) == set(BODY_KEYS)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Infergate", "version": "0.1.0",
+                 "description": "One authenticated endpoint for chat, vision, embeddings and transcription across "
+                                "providers and local models. Wire-compatible with Mixpeek's POST /v1/inference."},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "sk_live_... API key"}},
+            "schemas": SCHEMAS,
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/inference": {"post": {
+                "operationId": "inference_run",
+                "summary": "Run inference on a provider model, a plugin or a feature URI",
+                "parameters": [
+                    {"name": "X-Namespace", "in": "header", "required": True, "schema": {"type": "string"},
+                     "description": "Namespace id (ns_...) or name."},
+                    REQUEST_ID,
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/InferenceRequest"}, "examples": EXAMPLES}}},
+                "responses": {
+                    "200": {"description": "The inference result", "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/InferenceResponse"},
+                                "examples": RESPONSE_EXAMPLES}}},
+                    **{str(status): _error_response(status) for status in ERROR_STATUSES},
+                },
+            }},
+            "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
+                                 "responses": {"200": {"description": "The server is up"}}}},
+            "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: database and Redis reachable",
+                                "security": [],
+                                "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}},
+        },
+    }

@@ -1,0 +1,99 @@
+"""The one application error hierarchy. Every error a client sees is one of these, rendered into the
+documented envelope by ``inference.api.errors``; nothing else formats errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class InfergateError(Exception):
+    status = 500
+    type = "InternalServerError"
+    default_message = "Internal server error"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
+        self.message = message or self.default_message
+        self.details = details
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+    def envelope(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message, "type": self.type}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"success": False, "status": self.status, "error": error}
+
+
+class BadRequestError(InfergateError):
+    status, type, default_message = 400, "BadRequestError", "Bad request"
+
+
+class UnauthorizedError(InfergateError):
+    status, type, default_message = 401, "UnauthorizedError", "Missing or invalid API key"
+
+
+class ForbiddenError(InfergateError):
+    status, type, default_message = 403, "ForbiddenError", "Forbidden"
+
+
+class NotFoundError(InfergateError):
+    status, type, default_message = 404, "NotFoundError", "Not found"
+
+
+class MethodNotAllowedError(InfergateError):
+    status, type, default_message = 405, "MethodNotAllowedError", "Method not allowed"
+
+
+class PayloadTooLargeError(InfergateError):
+    status, type, default_message = 413, "PayloadTooLargeError", "Request body too large"
+
+
+class UnsupportedMediaTypeError(InfergateError):
+    status, type, default_message = 415, "UnsupportedMediaTypeError", "Content-Type must be application/json"
+
+
+class ValidationError(InfergateError):
+    status, type, default_message = 422, "ValidationError", "Request validation failed"
+
+    def __init__(self, problems: list[dict[str, str]], message: str | None = None,
+                 accepted: list[str] | None = None, **kwargs: Any):
+        """``problems`` is a list of ``{"field": "inputs.text", "problem": "..."}``; ``accepted``, where
+        given, lists the keys the client may send instead."""
+        self.problems = problems
+        details: dict[str, Any] = {"errors": problems}
+        if accepted is not None:
+            details["accepted_keys"] = accepted
+        super().__init__(message or _summarise(problems), details=details, **kwargs)
+
+
+class TooManyRequestsError(InfergateError):
+    status, type, default_message = 429, "TooManyRequestsError", "Rate limit exceeded"
+
+
+class InternalServerError(InfergateError):
+    pass
+
+
+class ProviderError(InfergateError):
+    status, type, default_message = 502, "ProviderError", "The provider answered with an error"
+
+
+class InferenceServiceUnavailableError(InfergateError):
+    status, type, default_message = 503, "InferenceServiceUnavailableError", "Inference service unavailable"
+
+
+class ServiceUnavailableError(InfergateError):
+    status, type, default_message = 503, "ServiceUnavailableError", "Service unavailable"
+
+
+class TimeoutError(InfergateError):  # noqa: A001 - the contract's name for 504
+    status, type, default_message = 504, "TimeoutError", "The provider did not answer in time"
+
+
+def _summarise(problems: list[dict[str, str]]) -> str:
+    if not problems:
+        return ValidationError.default_message
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{first['field']}: {first['problem']}{more}"

@@ -1,0 +1,40 @@
+"""Readiness: can this process reach the database and Redis right now?"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+
+HEARTBEAT_KEY = "infergate:celery:heartbeat"
+
+
+def _database_ping() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def readiness_check() -> dict[str, dict[str, Any]]:
+    checks: dict[str, dict[str, Any]] = {}
+    started = time.perf_counter()
+    try:
+        await sync_to_async(_database_ping)()
+        checks["database"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+    except Exception as exc:
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+    started = time.perf_counter()
+    client = aioredis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        await client.ping()
+        checks["redis"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+        beat = await client.get(HEARTBEAT_KEY)
+        checks["worker"] = {"ok": True, "last_heartbeat_s": round(time.time() - float(beat), 1) if beat else None}
+    except Exception as exc:
+        checks["redis"] = {"ok": False, "error": type(exc).__name__}
+    finally:
+        await client.aclose()
+    return checks

@@ -1,0 +1,10 @@
+from django.db import migrations
+from pgvector.django import VectorExtension
+
+
+class Migration(migrations.Migration):
+    """pgvector, for the semantic cache's embeddings (DESIGN §4); created before any vector column."""
+
+    initial = True
+    dependencies = []
+    operations = [VectorExtension()]

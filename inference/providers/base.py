@@ -1,0 +1,57 @@
+"""The one adapter interface every provider implements, and the parameters they share."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Generic, TypeVar
+
+from inference.types import InferenceCall, InferenceResult, ModelSpec, ParameterSpec
+
+T = TypeVar("T")
+
+TEMPERATURE = ParameterSpec("temperature", "number", "Sampling temperature; 0 is greedy.", 0, 2, 0.7)
+TOP_P = ParameterSpec("top_p", "number", "Nucleus sampling: keep the smallest token set with this mass.", 0, 1, 1.0)
+STOP = ParameterSpec("stop", "stop", "A string or up to 4 strings at which generation stops.")
+SEED = ParameterSpec("seed", "integer", "Random seed for reproducible sampling.", 0, 2**31 - 1)
+
+
+def max_tokens(limit: int, default: int) -> ParameterSpec:
+    return ParameterSpec("max_tokens", "integer", "Most tokens to generate per answer.", 1, limit, default)
+
+
+class Adapter(ABC):
+    """A model behind a provider. Declares what it can do in ``spec``; implements ``run``."""
+
+    spec: ModelSpec
+
+    @abstractmethod
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        """Produce the modality's ``data`` shape; raise ``inference.errors`` types on failure."""
+
+
+class ModelRunner(Generic[T]):
+    """Loads a blocking model once per process, lazily, and runs calls on it in a bounded pool of
+    its own threads, so the event loop never blocks and one slow model cannot starve another.
+
+    ``workers=1`` serialises every call, for models whose state is not safe to share (llama.cpp).
+    """
+
+    def __init__(self, load: Callable[[], T], *, workers: int, name: str):
+        self._load = load
+        self._model: T | None = None
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+
+    def model(self) -> T:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self.model(), *args))

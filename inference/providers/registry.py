@@ -1,0 +1,68 @@
+"""The provider registry: one registration path for built-in providers and third-party ones.
+
+A provider is a module (or any callable) exposing ``register(registry)``. Built-ins are listed in
+``settings.INFERGATE["PROVIDER_MODULES"]``; installed packages add theirs through the
+``infergate.providers`` entry-point group. Neither the router nor the service names a provider.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+from django.conf import settings
+
+from inference.errors import BadRequestError
+from inference.providers.base import Adapter
+from inference.types import ModelSpec
+
+ENTRY_POINT_GROUP = "infergate.providers"
+
+
+class ProviderRegistry:
+    def __init__(self) -> None:
+        self._adapters: dict[tuple[str, str], Adapter] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, adapter: Adapter) -> None:
+        key = (adapter.spec.provider, adapter.spec.model)
+        if key in self._adapters:
+            raise ValueError(f"{key[0]}/{key[1]} is registered twice")
+        self._adapters[key] = adapter
+
+    def alias(self, alias: str, provider: str) -> None:
+        self._aliases[alias] = provider
+
+    def providers(self) -> list[str]:
+        return sorted({provider for provider, _ in self._adapters})
+
+    def specs(self) -> list[ModelSpec]:
+        return [adapter.spec for _, adapter in sorted(self._adapters.items())]
+
+    def resolve(self, provider: str, model: str) -> Adapter:
+        name = self._aliases.get(provider, provider)
+        adapter = self._adapters.get((name, model))
+        if adapter is not None:
+            return adapter
+        if name not in self.providers():
+            raise BadRequestError(f"Unknown provider {provider!r}",
+                                  details={"provider": provider, "providers": self.providers()})
+        models = sorted(m for p, m in self._adapters if p == name)
+        raise BadRequestError(f"Unknown model {model!r} for provider {provider!r}",
+                              details={"provider": provider, "model": model, "models": models})
+
+
+def _load(reference: str):
+    module = importlib.import_module(reference)
+    return module.register
+
+
+@lru_cache(maxsize=1)
+def provider_registry() -> ProviderRegistry:
+    registry = ProviderRegistry()
+    hooks = [_load(path) for path in settings.INFERGATE["PROVIDER_MODULES"]]
+    hooks += [entry_point.load() for entry_point in entry_points(group=ENTRY_POINT_GROUP)]
+    for hook in hooks:
+        hook(registry)
+    return registry

@@ -1,0 +1,253 @@
+"""Validation of a POST /v1/inference body, shared by every interface (REST, websocket, SSE, tasks).
+
+``request_parse`` checks the body's own shape (DESIGN §1 table); ``call_build`` checks inputs and
+parameters against the resolved target's declared capabilities. Both raise ``ValidationError`` with
+every problem listed, or ``BadRequestError`` for target combinations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from django.conf import settings
+
+from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from inference.types import (CHAT_KEYS, INPUT_KEYS, InferenceCall, InferenceRequest, Message, Modality,
+                             ModelSpec, ParameterSpec)
+
+BODY_KEYS = ("provider", "model", "inference_name", "feature_uri", "inputs", "parameters",
+             "enable_semantic_cache", "cache_delta")
+STRING_FIELDS = ("provider", "model", "inference_name", "feature_uri")
+ROLES = ("system", "user", "assistant")
+DEFAULT_CACHE_DELTA = 0.02
+
+
+def body_decode(raw: bytes) -> Any:
+    limit = settings.INFERGATE["MAX_BODY_BYTES"]
+    if len(raw) > limit:
+        raise PayloadTooLargeError(f"Request body is larger than {limit} bytes", details={"limit_bytes": limit})
+    if not raw.strip():
+        raise BadRequestError("Request body is empty; send a JSON object")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise BadRequestError("Request body is not valid UTF-8") from None
+    except RecursionError:
+        raise BadRequestError("Request body is nested too deeply") from None
+    except ValueError as exc:
+        raise BadRequestError(f"Malformed JSON body: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
+            int: "integer", float: "number"}.get(type(value), type(value).__name__)
+
+
+def request_parse(body: Any) -> InferenceRequest:
+    if not isinstance(body, dict):
+        raise ValidationError([{"field": "body", "problem": f"must be a JSON object, not {_type_name(body)}"}])
+    problems: list[dict[str, str]] = []
+    unknown = sorted(k for k in body if k not in BODY_KEYS)
+    if unknown:
+        raise ValidationError(
+            [{"field": key, "problem": "unknown key"} for key in unknown],
+            message=f"Unknown keys {', '.join(unknown)}; accepted keys are {', '.join(BODY_KEYS)}",
+            accepted=list(BODY_KEYS),
+        )
+    for name in STRING_FIELDS:
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > 200):
+            problems.append({"field": name, "problem": "must be a non-empty string of at most 200 characters"})
+    if "inputs" not in body:
+        problems.append({"field": "inputs", "problem": "required"})
+    elif not isinstance(body["inputs"], dict):
+        problems.append({"field": "inputs", "problem": f"must be an object, not {_type_name(body['inputs'])}"})
+    parameters = body.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        problems.append({"field": "parameters", "problem": f"must be an object, not {_type_name(parameters)}"})
+    cache = body.get("enable_semantic_cache", False)
+    if not isinstance(cache, bool):
+        problems.append({"field": "enable_semantic_cache", "problem": "must be true or false"})
+    delta = body.get("cache_delta")
+    if delta is not None and (not _is_number(delta) or not 0 <= delta <= 1):
+        problems.append({"field": "cache_delta", "problem": "must be a number between 0 and 1"})
+    if problems:
+        raise ValidationError(problems)
+    request = InferenceRequest(
+        provider=body.get("provider"), model=body.get("model"), inference_name=body.get("inference_name"),
+        feature_uri=body.get("feature_uri"), inputs=body["inputs"], parameters=parameters or {},
+        enable_semantic_cache=cache, cache_delta=float(delta) if delta is not None else DEFAULT_CACHE_DELTA,
+    )
+    _check_one_target(request)
+    return request
+
+
+def _check_one_target(request: InferenceRequest) -> None:
+    given = [name for name in ("provider", "model", "inference_name", "feature_uri") if getattr(request, name)]
+    if given in (["provider", "model"], ["inference_name"], ["feature_uri"]):
+        return
+    raise BadRequestError(
+        "Name exactly one target: provider and model, or inference_name, or feature_uri",
+        details={"given": given},
+    )
+
+
+# -- inputs and parameters against the target -------------------------------------------------------
+
+def call_build(spec: ModelSpec, request: InferenceRequest) -> InferenceCall:
+    inputs = request.inputs
+    accepted = spec.input_keys()
+    unknown = sorted(k for k in inputs if k not in accepted)
+    if unknown:
+        raise ValidationError(
+            [{"field": f"inputs.{k}", "problem": f"not read by {spec.provider}/{spec.model}; "
+              f"it reads {', '.join(sorted(accepted))}"} for k in unknown])
+    parameters = parameters_check(spec, request.parameters)
+    modality = _modality(spec, inputs)
+    if modality in (Modality.CHAT, Modality.VISION):
+        return InferenceCall(modality=modality, inputs=inputs, parameters=parameters,
+                             conversations=_conversations(inputs), single="messages" in inputs)
+    if modality is Modality.TEXT_EMBEDDING:
+        texts, single = _texts(inputs)
+        return InferenceCall(modality=modality, inputs=inputs, parameters=parameters, texts=texts, single=single)
+    return InferenceCall(modality=modality, inputs=inputs, parameters=parameters)
+
+
+def _modality(spec: ModelSpec, inputs: dict[str, Any]) -> Modality:
+    """The first declared modality whose input keys cover the request's (chat before vision, so that
+    a vision model answers plain chat too)."""
+    keys = set(inputs)
+    for modality in spec.modalities:
+        if keys <= INPUT_KEYS[modality]:
+            return modality
+    return spec.modalities[0]
+
+
+def _limits() -> tuple[int, int]:
+    return settings.INFERGATE["MAX_BATCH"], settings.INFERGATE["MAX_PROMPT_CHARS"]
+
+
+def _text_problem(value: Any, limit: int) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string, not {_type_name(value)}"
+    if not value.strip():
+        return "must not be empty"
+    if len(value) > limit:
+        return f"longer than {limit} characters"
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    return None
+
+
+def _string_list(inputs: dict[str, Any], key: str) -> tuple[str, ...]:
+    max_batch, max_chars = _limits()
+    values = inputs[key]
+    if not isinstance(values, list) or not values:
+        raise ValidationError([{"field": f"inputs.{key}", "problem": "must be a non-empty array of strings"}])
+    if len(values) > max_batch:
+        raise ValidationError([{"field": f"inputs.{key}", "problem": f"at most {max_batch} items"}])
+    problems = [{"field": f"inputs.{key}[{i}]", "problem": problem}
+                for i, value in enumerate(values) if (problem := _text_problem(value, max_chars))]
+    if problems:
+        raise ValidationError(problems)
+    return tuple(values)
+
+
+def _conversations(inputs: dict[str, Any]) -> tuple[tuple[Message, ...], ...]:
+    if ("prompts" in inputs) == ("messages" in inputs):
+        raise ValidationError([{"field": "inputs", "problem": "give exactly one of 'prompts' or 'messages'"}])
+    _, max_chars = _limits()
+    system: tuple[Message, ...] = ()
+    if "system" in inputs:
+        problem = _text_problem(inputs["system"], max_chars)
+        if problem:
+            raise ValidationError([{"field": "inputs.system", "problem": problem}])
+        system = (Message("system", inputs["system"]),)
+    if "prompts" in inputs:
+        return tuple(system + (Message("user", prompt),) for prompt in _string_list(inputs, "prompts"))
+    return (system + _messages(inputs["messages"]),)
+
+
+def _messages(messages: Any) -> tuple[Message, ...]:
+    max_batch, max_chars = _limits()
+    if not isinstance(messages, list) or not messages:
+        raise ValidationError([{"field": "inputs.messages",
+                                "problem": "must be a non-empty array of {role, content} objects"}])
+    if len(messages) > max_batch:
+        raise ValidationError([{"field": "inputs.messages", "problem": f"at most {max_batch} messages"}])
+    problems, parsed = [], []
+    for i, message in enumerate(messages):
+        field = f"inputs.messages[{i}]"
+        if not isinstance(message, dict) or set(message) != {"role", "content"}:
+            problems.append({"field": field, "problem": "must be an object with exactly 'role' and 'content'"})
+            continue
+        if message["role"] not in ROLES:
+            problems.append({"field": f"{field}.role", "problem": f"must be one of {', '.join(ROLES)}"})
+        if problem := _text_problem(message["content"], max_chars):
+            problems.append({"field": f"{field}.content", "problem": problem})
+        parsed.append(Message(message["role"], message["content"]))
+    if problems:
+        raise ValidationError(problems)
+    return tuple(parsed)
+
+
+def _texts(inputs: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
+    if ("text" in inputs) == ("texts" in inputs):
+        raise ValidationError([{"field": "inputs", "problem": "give exactly one of 'text' or 'texts'"}])
+    if "texts" in inputs:
+        return _string_list(inputs, "texts"), False
+    _, max_chars = _limits()
+    if problem := _text_problem(inputs["text"], max_chars):
+        raise ValidationError([{"field": "inputs.text", "problem": problem}])
+    return (inputs["text"],), True
+
+
+def parameters_check(spec: ModelSpec, parameters: dict[str, Any]) -> dict[str, Any]:
+    accepted = [p.name for p in spec.parameters]
+    problems = []
+    for name, value in parameters.items():
+        declared = spec.parameter(name)
+        if declared is None:
+            hint = f"accepted: {', '.join(accepted)}" if accepted else "this model takes no parameters"
+            problems.append({"field": f"parameters.{name}",
+                             "problem": f"not a parameter of {spec.provider}/{spec.model}; {hint}"})
+        elif problem := _parameter_problem(declared, value):
+            problems.append({"field": f"parameters.{name}", "problem": problem})
+    if problems:
+        raise ValidationError(problems)
+    return dict(parameters)
+
+
+def _parameter_problem(spec: ParameterSpec, value: Any) -> str | None:
+    if spec.kind in ("number", "integer"):
+        ok = _is_int(value) if spec.kind == "integer" else _is_number(value)
+        if not ok:
+            return f"must be {'an integer' if spec.kind == 'integer' else 'a number'}"
+        if spec.minimum is not None and value < spec.minimum or spec.maximum is not None and value > spec.maximum:
+            return f"must be between {spec.minimum:g} and {spec.maximum:g}"
+        return None
+    if spec.kind == "stop":
+        values = [value] if isinstance(value, str) else value
+        if (not isinstance(values, list) or not 1 <= len(values) <= 4
+                or not all(isinstance(v, str) and 0 < len(v) <= 100 for v in values)):
+            return "must be a string or an array of 1 to 4 non-empty strings"
+        return None
+    if spec.kind == "string":
+        return None if isinstance(value, str) and len(value) <= 200 else "must be a string"
+    if spec.kind == "object":
+        return None if isinstance(value, dict) else "must be an object"
+    return None

@@ -1,0 +1,128 @@
+"""Typed objects that flow through the inference service, whatever interface a request came in by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Modality(StrEnum):
+    CHAT = "chat"
+    VISION = "vision"
+    TEXT_EMBEDDING = "text_embedding"
+    MULTIMODAL_EMBEDDING = "multimodal_embedding"
+    TRANSCRIPTION = "transcription"
+
+
+# The input keys each modality reads (DESIGN §1). A request whose inputs hold any other key is a 422.
+CHAT_KEYS = frozenset({"prompts", "messages", "system"})
+INPUT_KEYS: dict[Modality, frozenset[str]] = {
+    Modality.CHAT: CHAT_KEYS,
+    Modality.VISION: CHAT_KEYS | {"image_url", "image_base64", "images"},
+    Modality.TEXT_EMBEDDING: frozenset({"text", "texts"}),
+    Modality.MULTIMODAL_EMBEDDING: frozenset({"text", "image_url", "image_base64", "video_url", "video_base64"}),
+    Modality.TRANSCRIPTION: frozenset({"audio_url", "audio_base64"}),
+}
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One declared parameter of a model: its JSON type and bounds, used to validate and to document."""
+
+    name: str
+    kind: str  # "number", "integer", "string", "stop" (string or list of strings), "object"
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens; local models cost nothing."""
+
+    prompt_per_million: float = 0.0
+    completion_per_million: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model can do, declared as data."""
+
+    provider: str
+    model: str
+    modalities: tuple[Modality, ...]
+    parameters: tuple[ParameterSpec, ...] = ()
+    description: str = ""
+    can_stream: bool = False
+    needs_key: bool = False
+    dimensions: int | None = None
+    price: Price = field(default_factory=Price)
+
+    def input_keys(self) -> frozenset[str]:
+        keys: frozenset[str] = frozenset()
+        for modality in self.modalities:
+            keys |= INPUT_KEYS[modality]
+        return keys
+
+    def parameter(self, name: str) -> ParameterSpec | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class InferenceRequest:
+    """A validated body of POST /v1/inference (target still unresolved)."""
+
+    provider: str | None
+    model: str | None
+    inference_name: str | None
+    feature_uri: str | None
+    inputs: dict[str, Any]
+    parameters: dict[str, Any]
+    enable_semantic_cache: bool = False
+    cache_delta: float = 0.02
+
+
+@dataclass(frozen=True)
+class InferenceCall:
+    """What an adapter receives: the modality chosen, inputs normalised for it, parameters checked.
+
+    For chat, ``conversations`` holds one message list per answer to produce (one per prompt, or the
+    single ``messages`` conversation). For text embeddings, ``texts`` holds the strings and ``single``
+    says whether the client sent ``text`` (one vector back) or ``texts`` (a list back).
+    """
+
+    modality: Modality
+    inputs: dict[str, Any]
+    parameters: dict[str, Any]
+    conversations: tuple[tuple[Message, ...], ...] = ()
+    texts: tuple[str, ...] = ()
+    single: bool = True
+
+
+@dataclass
+class Usage:
+    prompt: int = 0
+    completion: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.prompt + self.completion
+
+    def as_dict(self) -> dict[str, int]:
+        return {"prompt": int(self.prompt), "completion": int(self.completion), "total": int(self.total)}
+
+
+@dataclass
+class InferenceResult:
+    """What an adapter returns: the modality's ``data`` shape and the token counts."""
+
+    data: dict[str, Any]
+    usage: Usage = field(default_factory=Usage)

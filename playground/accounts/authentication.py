@@ -1,0 +1,190 @@
+"""Bearer API keys and X-Namespace resolution.
+
+The same checks serve the async inference path (``principal_resolve``) and DRF views
+(``ApiKeyAuthentication``). A verified key and a resolved namespace are cached in the process for
+``INFERGATE["AUTH_CACHE_SECONDS"]`` (1 s by default), which bounds how long a revoked key keeps working
+on any worker while keeping the database off the hot path.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Callable
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import authentication
+
+from inference.errors import BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError
+from playground.accounts.models import ApiKey, Namespace, Permission
+from playground.accounts.services import SECRET_PREFIX, secret_hash
+
+BEARER = re.compile(r"^Bearer (sk_[A-Za-z0-9_]{8,200})$")
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    id: int
+    organization_id: int
+    prefix: str
+    permissions: frozenset[str]
+    namespace_ids: frozenset[str]  # empty: every namespace of the organization
+    expires_at: datetime | None
+    revoked: bool
+    secret_hash: str
+
+
+@dataclass(frozen=True)
+class NamespaceRecord:
+    id: str
+    name: str
+    organization_id: int
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and in which namespace. Everything a request touches is scoped by it."""
+
+    key: KeyRecord
+    namespace: NamespaceRecord
+
+    @property
+    def organization_id(self) -> int:
+        return self.key.organization_id
+
+    def require(self, permission: str) -> None:
+        if Permission.ADMIN not in self.key.permissions and permission not in self.key.permissions:
+            raise ForbiddenError(f"This API key lacks the '{permission}' permission",
+                                 details={"required_permission": permission})
+
+
+MISSING = object()
+
+
+class _TtlCache:
+    def __init__(self) -> None:
+        self._entries: dict[Any, tuple[float, Any]] = {}
+
+    def peek(self, key: Any) -> Any:
+        hit = self._entries.get(key)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else MISSING
+
+    def put(self, key: Any, value: Any, ttl: float) -> Any:
+        if len(self._entries) > 50_000:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + ttl, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+@lru_cache(maxsize=1)
+def _caches() -> tuple[_TtlCache, _TtlCache]:
+    return _TtlCache(), _TtlCache()
+
+
+def _ttl() -> float:
+    return settings.INFERGATE["AUTH_CACHE_SECONDS"]
+
+
+def parse_bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise UnauthorizedError("Missing Authorization header; send 'Authorization: Bearer sk_...'",
+                                headers={"WWW-Authenticate": "Bearer"})
+    match = BEARER.match(authorization.strip())
+    if not match or not match.group(1).startswith(SECRET_PREFIX):
+        raise UnauthorizedError("Malformed Authorization header; expected 'Bearer sk_live_...'",
+                                headers={"WWW-Authenticate": "Bearer"})
+    return match.group(1)
+
+
+def _load_key(digest: str) -> KeyRecord | None:
+    row = (ApiKey.objects.filter(secret_hash=digest)
+           .values("id", "organization_id", "prefix", "permissions", "expires_at", "revoked_at", "secret_hash")
+           .first())
+    if row is None:
+        return None
+    scoped = frozenset(Namespace.objects.filter(api_keys__id=row["id"]).values_list("id", flat=True))
+    return KeyRecord(id=row["id"], organization_id=row["organization_id"], prefix=row["prefix"],
+                     permissions=frozenset(row["permissions"]), namespace_ids=scoped,
+                     expires_at=row["expires_at"], revoked=row["revoked_at"] is not None,
+                     secret_hash=row["secret_hash"])
+
+
+def _load_namespace(organization_id: int, reference: str) -> NamespaceRecord | None:
+    lookup = {"id": reference} if reference.startswith("ns_") else {"name": reference}
+    row = Namespace.objects.filter(organization_id=organization_id, **lookup).values("id", "name").first()
+    return NamespaceRecord(id=row["id"], name=row["name"], organization_id=organization_id) if row else None
+
+
+def _check_key(record: KeyRecord | None, digest: str) -> KeyRecord:
+    if record is None or not hmac.compare_digest(record.secret_hash, digest):
+        raise UnauthorizedError("Invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    if record.revoked:
+        raise UnauthorizedError("This API key has been revoked", headers={"WWW-Authenticate": "Bearer"})
+    if record.expires_at is not None and record.expires_at <= timezone.now():
+        raise UnauthorizedError("This API key has expired", headers={"WWW-Authenticate": "Bearer"})
+    return record
+
+
+def _namespace_reference(reference: str | None) -> str:
+    reference = (reference or "").strip()
+    if not reference:
+        raise BadRequestError("Missing X-Namespace header; send a namespace id (ns_...) or name",
+                              details={"header": "X-Namespace"})
+    if len(reference) > 100:
+        raise NotFoundError("Namespace not found", details={"resource": "namespace"})
+    return reference
+
+
+def _check_namespace(key: KeyRecord, namespace: NamespaceRecord | None, reference: str) -> NamespaceRecord:
+    if namespace is None:
+        raise NotFoundError("Namespace not found", details={"resource": "namespace", "id": reference})
+    if key.namespace_ids and namespace.id not in key.namespace_ids:
+        raise ForbiddenError("This API key may not use this namespace",
+                             details={"resource": "namespace", "id": namespace.id})
+    return namespace
+
+
+async def principal_resolve(*, authorization: str | None, namespace: str | None) -> Principal:
+    """Async form for the inference path: a cached key and namespace cost no thread hop and no query."""
+    digest = secret_hash(parse_bearer(authorization))
+    key_cache, namespace_cache = _caches()
+    record = key_cache.peek(digest)
+    if record is MISSING:
+        record = key_cache.put(digest, await sync_to_async(_load_key)(digest), _ttl())
+    key = _check_key(record, digest)
+    reference = _namespace_reference(namespace)
+    found = namespace_cache.peek((key.organization_id, reference))
+    if found is MISSING:
+        loaded = await sync_to_async(_load_namespace)(key.organization_id, reference)
+        found = namespace_cache.put((key.organization_id, reference), loaded, _ttl())
+    return Principal(key=key, namespace=_check_namespace(key, found, reference))
+
+
+principal_resolve_sync = async_to_sync(principal_resolve)
+"""The same checks for sync callers (DRF views, management code)."""
+
+
+def auth_cache_clear() -> None:
+    for cache in _caches():
+        cache.clear()
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """DRF authentication: ``request.auth`` becomes the Principal, ``request.user`` the key record."""
+
+    def authenticate(self, request: Any) -> tuple[KeyRecord, Principal]:
+        principal = principal_resolve_sync(authorization=request.headers.get("Authorization"),
+                                           namespace=request.headers.get("X-Namespace"))
+        return principal.key, principal
+
+    def authenticate_header(self, request: Any) -> str:
+        return "Bearer"

@@ -1,0 +1,135 @@
+"""Django settings for Infergate. Everything configurable comes from the environment (README: Configuration)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playground import embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-not-secret-" + "x" * 40
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+
+if not os.environ.get("DATABASE_URL"):
+    os.environ["DATABASE_URL"] = embedded.postgres_url()
+if not os.environ.get("REDIS_URL"):
+    os.environ["REDIS_URL"] = embedded.redis_url()
+DATABASE_URL = os.environ["DATABASE_URL"]
+REDIS_URL = os.environ["REDIS_URL"]
+
+DATABASES = {"default": {**embedded.database_settings(DATABASE_URL), "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "playground.accounts",
+    "inference",
+    "inference.usage",
+]
+
+MIDDLEWARE = [
+    "inference.api.middleware.RequestIdMiddleware",
+    "inference.api.middleware.ApiErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "playground.urls"
+ASGI_APPLICATION = "playground.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["playground.accounts.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "inference.api.errors.drf_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {"task": "playground.tasks.heartbeat", "schedule": 10.0},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "inference.api.middleware.RequestIdLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}, "pgserver": {"level": "WARNING"}},
+}
+
+# Inference
+INFERGATE = {
+    # Modules whose `register(registry)` adds providers; third-party packages use the
+    # `infergate.providers` entry-point group, which is loaded through the same hook.
+    "PROVIDER_MODULES": [
+        "inference.providers.local",
+        *([] if not env_bool("INFERGATE_TEST_PROVIDERS") else ["inference.providers.testing"]),
+    ],
+    # Threads that run blocking model code (llama.cpp, onnxruntime); the event loop never blocks on them.
+    "MODEL_THREADS": env_int("INFERGATE_MODEL_THREADS", max(2, os.cpu_count() or 2)),
+    "MAX_BODY_BYTES": env_int("INFERGATE_MAX_BODY_BYTES", 10 * 1024 * 1024),
+    "MAX_BATCH": env_int("INFERGATE_MAX_BATCH", 64),
+    "MAX_PROMPT_CHARS": env_int("INFERGATE_MAX_PROMPT_CHARS", 32_000),
+    # How long a verified API key stays cached in a process: revocation takes effect within this.
+    "AUTH_CACHE_SECONDS": float(os.environ.get("INFERGATE_AUTH_CACHE_SECONDS", "1.0")),
+    "USAGE_FLUSH_SECONDS": float(os.environ.get("INFERGATE_USAGE_FLUSH_SECONDS", "0.2")),
+    "USAGE_BATCH": env_int("INFERGATE_USAGE_BATCH", 500),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = INFERGATE["MAX_BODY_BYTES"]

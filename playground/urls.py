@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import path, re_path
+
+from inference.api import views
+
+urlpatterns = [
+    path("healthz", views.healthz),
+    path("readyz", views.readyz),
+    path("v1/inference", views.inference),
+    path("v1/openapi.json", views.openapi_json),
+    path("v1/docs", views.reference),
+    path("admin/", admin.site.urls),
+    # Anything else under /v1/ answers 404 in the error envelope, never an HTML page.
+    re_path(r"^v1(?:/(?P<path>.*))?$", views.not_found),
+]

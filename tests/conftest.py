@@ -1,0 +1,84 @@
+"""Shared fixtures: real PostgreSQL + pgvector and real Redis (the embedded servers, or the ones named by
+DATABASE_URL / REDIS_URL), tenants with real keys, and a client that speaks ASGI to the real app."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import AsyncClient
+
+from inference.usage.models import UsageRecord
+from inference.usage.services import usage_flush
+from playground.accounts.authentication import auth_cache_clear
+from playground.accounts.models import Namespace, Organization
+from playground.accounts.services import api_key_create, namespace_create
+
+
+@dataclass
+class Tenant:
+    organization: Organization
+    namespace: Namespace
+    secret: str
+    key_id: int
+
+    def headers(self, namespace: str | None = None, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret}", "X-Namespace": namespace or self.namespace.name, **extra}
+
+
+def tenant_create(org: str, namespace: str = "main", *, scoped: bool = False, **key_options: Any) -> Tenant:
+    organization, _ = Organization.objects.get_or_create(name=org)
+    ns = Namespace.objects.filter(organization=organization, name=namespace).first() or namespace_create(
+        organization=organization, name=namespace)
+    created = api_key_create(organization=organization, namespaces=[ns] if scoped else None, **key_options)
+    return Tenant(organization=organization, namespace=ns, secret=created.secret, key_id=created.key.id)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(request):
+    auth_cache_clear()
+    yield
+    auth_cache_clear()
+    if "transactional_db" in request.fixturenames:
+        # Write what the test left queued while the database is still open to it.
+        usage_flush(timeout=10)
+
+
+@pytest.fixture
+def tenant(transactional_db) -> Tenant:
+    return tenant_create("acme", "main")
+
+
+@pytest.fixture
+def client() -> AsyncClient:
+    return AsyncClient()
+
+
+def usage_records(**filters: Any) -> list[UsageRecord]:
+    assert usage_flush(timeout=10), "usage records were not written within 10 s"
+    return list(UsageRecord.objects.filter(**filters).order_by("created_at"))
+
+
+ausage_records = sync_to_async(usage_records, thread_sensitive=False)
+
+
+async def post_inference(client: AsyncClient, body: Any, headers: dict[str, str], **extra: Any):
+    payload = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return await client.post("/v1/inference", payload, content_type=extra.pop("content_type", "application/json"),
+                             headers=headers, **extra)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """Threads that ran ORM code (the usage writer, sync_to_async workers) keep connections open;
+    end them so that the test database can be dropped at the end of the session."""
+    yield
+    usage_flush(timeout=10)
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
