@@ -39,12 +39,15 @@ def tenant_create(org: str, namespace: str = "main", *, scoped: bool = False, **
 
 @pytest.fixture(autouse=True)
 def _fresh_state(request):
+    if "transactional_db" in request.fixturenames:
+        # Requested here so that this fixture's teardown (which writes what the test left queued)
+        # runs before the database is emptied.
+        request.getfixturevalue("transactional_db")
     auth_cache_clear()
     yield
     auth_cache_clear()
     if "transactional_db" in request.fixturenames:
-        # Write what the test left queued while the database is still open to it.
-        usage_flush(timeout=10)
+        assert usage_flush(timeout=10), "usage records were still pending after 10 s"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +51,15 @@ class ModelRunner(Generic[T]):
             with self._lock:
                 if self._model is None:
                     self._model = self._load()
+                    atexit.register(self._close)
         return self._model
+
+    def _close(self) -> None:
+        """Free native resources while the interpreter is still whole (llama.cpp's finaliser is not
+        safe during interpreter shutdown)."""
+        close = getattr(self._model, "close", None)
+        if callable(close):
+            close()
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()

@@ -19,7 +19,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from inference.types import Price, Usage
@@ -110,18 +110,19 @@ class UsageWriter:
                 self._write(entries)
 
     def _write(self, entries: list[UsageEntry]) -> None:
-        from inference.usage.models import UsageRecord
-        from playground.accounts.models import ApiKey
-
         delay = 0.2
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 close_old_connections()
-                UsageRecord.objects.bulk_create([UsageRecord(**asdict(e)) for e in entries])
+                _insert(entries)
                 with self._cond:
                     touch, self._to_touch = self._to_touch, set()
                 if touch:
-                    ApiKey.objects.filter(id__in=touch).update(last_used_at=timezone.now())
+                    _keys_touch(touch)
+                break
+            except IntegrityError:
+                # A namespace or organization was deleted since the request: its usage goes with it.
+                _insert_one_by_one(entries)
                 break
             except Exception:  # the database is down or refused: keep the records and retry
                 logger.exception("writing %d usage records failed (attempt %d)", len(entries), attempt + 1)
@@ -143,6 +144,27 @@ class UsageWriter:
             while self._pending and time.monotonic() < deadline:
                 self._cond.wait(0.05)
             return self._pending == 0
+
+
+def _insert(entries: list[UsageEntry]) -> None:
+    from inference.usage.models import UsageRecord
+
+    UsageRecord.objects.bulk_create([UsageRecord(**asdict(e)) for e in entries])
+
+
+def _insert_one_by_one(entries: list[UsageEntry]) -> None:
+    for entry in entries:
+        try:
+            with transaction.atomic():
+                _insert([entry])
+        except IntegrityError:
+            logger.warning("usage record %s dropped: its namespace or key no longer exists", entry.request_id)
+
+
+def _keys_touch(key_ids: set[int]) -> None:
+    from playground.accounts.models import ApiKey
+
+    ApiKey.objects.filter(id__in=key_ids).update(last_used_at=timezone.now())
 
 
 @lru_cache(maxsize=1)
