@@ -14,15 +14,18 @@ HEARTBEAT_KEY = "infergate:celery:heartbeat"
 
 
 def _database_ping() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        connection.close()
 
 
 async def readiness_check() -> dict[str, dict[str, Any]]:
     checks: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
     try:
-        await sync_to_async(_database_ping)()
+        await sync_to_async(_database_ping, thread_sensitive=False)()
         checks["database"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
     except Exception as exc:
         checks["database"] = {"ok": False, "error": type(exc).__name__}

@@ -49,7 +49,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+    """JSON numbers: ints of any size (Python compares them exactly), finite floats."""
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _type_name(value: Any) -> str:
@@ -150,6 +151,10 @@ def _text_problem(value: Any, limit: int) -> str | None:
         return f"longer than {limit} characters"
     if "\x00" in value:
         return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (it holds a lone surrogate escape)"
     return None
 
 

@@ -17,7 +17,7 @@ from inference.providers.registry import provider_registry
 from inference.request import call_build, request_parse
 from inference.types import InferenceRequest
 from inference.usage.services import PRICE_TABLE_VERSION, UsageEntry, usage_cost, usage_record
-from playground.accounts.authentication import principal_resolve
+from playground.accounts.authentication import key_resolve, namespace_resolve
 from playground.accounts.models import Permission
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,10 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
     started = time.perf_counter() if started is None else started
     entry = UsageEntry(request_id=request_id, status=200)
     try:
-        principal = await principal_resolve(authorization=credentials.authorization, namespace=credentials.namespace)
-        entry.organization_id, entry.namespace_id = principal.organization_id, principal.namespace.id
-        entry.api_key_id = principal.key.id
+        key = await key_resolve(credentials.authorization)
+        entry.organization_id, entry.api_key_id = key.organization_id, key.id
+        principal = await namespace_resolve(key, credentials.namespace)
+        entry.namespace_id = principal.namespace.id
         principal.require(Permission.READ)
         request = request_parse(body() if callable(body) else body)
         entry.provider, entry.model = request.provider or "", request.model or ""

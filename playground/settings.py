@@ -33,7 +33,9 @@ if not os.environ.get("REDIS_URL"):
 DATABASE_URL = os.environ["DATABASE_URL"]
 REDIS_URL = os.environ["REDIS_URL"]
 
-DATABASES = {"default": {**embedded.database_settings(DATABASE_URL), "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}}
+# No persistent connections: under ASGI, request threads come and go (Django's advice). The inference
+# path looks keys up at most once a second per key and process, on pool threads that close after use.
+DATABASES = {"default": {**embedded.database_settings(DATABASE_URL), "CONN_MAX_AGE": 0}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -62,6 +64,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "playground.urls"
+CSRF_FAILURE_VIEW = "inference.api.views.csrf_failure"
 ASGI_APPLICATION = "playground.asgi.application"
 APPEND_SLASH = False
 

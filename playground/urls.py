@@ -6,7 +6,6 @@ from inference.api import views
 urlpatterns = [
     path("healthz", views.healthz),
     path("readyz", views.readyz),
-    path("v1/inference", views.inference),
     path("v1/openapi.json", views.openapi_json),
     path("v1/docs", views.reference),
     path("admin/", admin.site.urls),

@@ -1,5 +1,5 @@
 """Shared fixtures: real PostgreSQL + pgvector and real Redis (the embedded servers, or the ones named by
-DATABASE_URL / REDIS_URL), tenants with real keys, and a client that speaks ASGI to the real app."""
+DATABASE_URL / REDIS_URL), tenants with real keys, and a client that speaks HTTP to the real ASGI app."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.test import AsyncClient
 
 from inference.usage.models import UsageRecord
 from inference.usage.services import usage_flush
@@ -55,9 +55,35 @@ def tenant(transactional_db) -> Tenant:
     return tenant_create("acme", "main")
 
 
+class AsgiClient:
+    """Speaks HTTP to the real ASGI application (playground.asgi.application) in-process, so tests take
+    the same route as production: the inference endpoint, then Django for everything else."""
+
+    def __init__(self) -> None:
+        from playground.asgi import application
+
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver",
+                                      timeout=120)
+
+    async def request(self, method: str, path: str, data: Any = None, content_type: str | None = None,
+                      headers: dict[str, str] | None = None) -> httpx.Response:
+        content = data if data is None or isinstance(data, (bytes, str)) else json.dumps(data)
+        headers = dict(headers or {})
+        if content_type:
+            headers["Content-Type"] = content_type
+        return await self.http.request(method.upper(), path, content=content, headers=headers)
+
+    def __getattr__(self, method: str):
+        if method not in {"get", "post", "put", "patch", "delete", "head", "options"}:
+            raise AttributeError(method)
+        return lambda path, data=None, **kwargs: self.request(method, path, data, **kwargs)
+
+
 @pytest.fixture
-def client() -> AsyncClient:
-    return AsyncClient()
+async def client():
+    asgi_client = AsgiClient()
+    yield asgi_client
+    await asgi_client.http.aclose()
 
 
 def usage_records(**filters: Any) -> list[UsageRecord]:
@@ -68,10 +94,10 @@ def usage_records(**filters: Any) -> list[UsageRecord]:
 ausage_records = sync_to_async(usage_records, thread_sensitive=False)
 
 
-async def post_inference(client: AsyncClient, body: Any, headers: dict[str, str], **extra: Any):
+async def post_inference(client: AsgiClient, body: Any, headers: dict[str, str],
+                         content_type: str = "application/json") -> httpx.Response:
     payload = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    return await client.post("/v1/inference", payload, content_type=extra.pop("content_type", "application/json"),
-                             headers=headers, **extra)
+    return await client.post("/v1/inference", payload, content_type=content_type, headers=headers)
 
 
 @pytest.fixture(scope="session", autouse=True)

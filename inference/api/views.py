@@ -1,56 +1,17 @@
-"""Thin HTTP views: read the request, call one service, shape the response."""
+"""Thin HTTP views: read the request, call one service, shape the response. (POST /v1/inference is
+served by inference.api.endpoint, straight from ASGI.)"""
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
 
 from inference.api.errors import error_response
 from inference.api.openapi import openapi_document
-from inference.errors import (InfergateError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError,
-                              UnsupportedMediaTypeError)
+from inference.errors import ForbiddenError, NotFoundError
 from inference.health import readiness_check
-from inference.request import body_decode
-from inference.service import Credentials, inference_run
-
-
-def _http_body(request: HttpRequest) -> Any:
-    content_type = request.content_type or ""
-    if content_type != "application/json":
-        raise UnsupportedMediaTypeError(f"Content-Type must be application/json, not {content_type or 'missing'!r}")
-    limit = settings.INFERGATE["MAX_BODY_BYTES"]
-    try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        raise PayloadTooLargeError(f"Request body is larger than {limit} bytes", details={"limit_bytes": limit})
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        raise PayloadTooLargeError(f"Request body is larger than {limit} bytes", details={"limit_bytes": limit}) from None
-    return body_decode(raw)
-
-
-@csrf_exempt
-async def inference(request: HttpRequest) -> HttpResponse:
-    started = time.perf_counter()
-    if request.method != "POST":
-        return error_response(MethodNotAllowedError("Use POST", headers={"Allow": "POST"}))
-    credentials = Credentials(authorization=request.headers.get("Authorization"),
-                              namespace=request.headers.get("X-Namespace"))
-    try:
-        response = await inference_run(credentials=credentials, body=lambda: _http_body(request),
-                                       request_id=request.request_id, started=started)
-    except InfergateError as error:
-        return error_response(error)
-    return JsonResponse(response)
 
 
 async def healthz(request: HttpRequest) -> HttpResponse:
@@ -71,6 +32,14 @@ def reference(request: HttpRequest) -> HttpResponse:
     return render(request, "reference.html", {"doc": openapi_document()})
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     return error_response(NotFoundError(f"No route for {request.method} {request.path}",
                                         details={"path": request.path}))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: API routes answer in the envelope; pages keep Django's page."""
+    if request.path.startswith("/v1/"):
+        return error_response(ForbiddenError(f"CSRF check failed: {reason}"))
+    return django_csrf_failure(request, reason)

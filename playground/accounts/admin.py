@@ -31,7 +31,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("name", "prefix", "organization", "status", "created_at", "last_used_at", "expires_at")
     list_filter = ("organization",)
     search_fields = ("name", "prefix")
-    fields = ("organization", "name", "permissions", "namespaces", "expires_at", "rate_limit_rpm",
+    fields = ("organization", "name", "permissions", "all_namespaces", "namespaces", "expires_at", "rate_limit_rpm",
               "rate_limit_tpm", "prefix", "revoked_at", "last_used_at", "created_at")
     readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_at")
     filter_horizontal = ("namespaces",)
@@ -43,6 +43,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         created = api_key_create(organization=obj.organization, name=obj.name, permissions=obj.permissions or None,
                                  expires_at=obj.expires_at, rate_limit_rpm=obj.rate_limit_rpm,
                                  rate_limit_tpm=obj.rate_limit_tpm)
+        ApiKey.objects.filter(pk=created.key.pk).update(all_namespaces=obj.all_namespaces)
         obj.pk = created.key.pk
         obj._state.adding = False
         messages.warning(request, f"Copy this secret now, it is not shown again: {created.secret}")

@@ -8,6 +8,7 @@ on any worker while keeping the database off the hot path.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 import time
@@ -18,6 +19,7 @@ from typing import Any, Callable
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from rest_framework import authentication
 
@@ -34,7 +36,8 @@ class KeyRecord:
     organization_id: int
     prefix: str
     permissions: frozenset[str]
-    namespace_ids: frozenset[str]  # empty: every namespace of the organization
+    all_namespaces: bool
+    namespace_ids: frozenset[str]  # the namespaces a scoped key may use (empty: none)
     expires_at: datetime | None
     revoked: bool
     secret_hash: str
@@ -107,13 +110,15 @@ def parse_bearer(authorization: str | None) -> str:
 
 def _load_key(digest: str) -> KeyRecord | None:
     row = (ApiKey.objects.filter(secret_hash=digest)
-           .values("id", "organization_id", "prefix", "permissions", "expires_at", "revoked_at", "secret_hash")
+           .values("id", "organization_id", "prefix", "permissions", "expires_at", "revoked_at", "secret_hash",
+                   "all_namespaces")
            .first())
     if row is None:
         return None
     scoped = frozenset(Namespace.objects.filter(api_keys__id=row["id"]).values_list("id", flat=True))
     return KeyRecord(id=row["id"], organization_id=row["organization_id"], prefix=row["prefix"],
-                     permissions=frozenset(row["permissions"]), namespace_ids=scoped,
+                     permissions=frozenset(row["permissions"]), all_namespaces=row["all_namespaces"],
+                     namespace_ids=scoped,
                      expires_at=row["expires_at"], revoked=row["revoked_at"] is not None,
                      secret_hash=row["secret_hash"])
 
@@ -139,7 +144,7 @@ def _namespace_reference(reference: str | None) -> str:
     if not reference:
         raise BadRequestError("Missing X-Namespace header; send a namespace id (ns_...) or name",
                               details={"header": "X-Namespace"})
-    if len(reference) > 100:
+    if len(reference) > 100 or not reference.isprintable():
         raise NotFoundError("Namespace not found", details={"resource": "namespace"})
     return reference
 
@@ -147,26 +152,65 @@ def _namespace_reference(reference: str | None) -> str:
 def _check_namespace(key: KeyRecord, namespace: NamespaceRecord | None, reference: str) -> NamespaceRecord:
     if namespace is None:
         raise NotFoundError("Namespace not found", details={"resource": "namespace", "id": reference})
-    if key.namespace_ids and namespace.id not in key.namespace_ids:
+    if not key.all_namespaces and namespace.id not in key.namespace_ids:
         raise ForbiddenError("This API key may not use this namespace",
                              details={"resource": "namespace", "id": namespace.id})
     return namespace
 
 
-async def principal_resolve(*, authorization: str | None, namespace: str | None) -> Principal:
-    """Async form for the inference path: a cached key and namespace cost no thread hop and no query."""
+def _closing(load: Callable[[], Any]) -> Callable[[], Any]:
+    """Run a lookup on a pool thread and give its connection back: these threads outlive requests."""
+
+    def run() -> Any:
+        try:
+            return load()
+        finally:
+            connection.close()
+
+    return run
+
+
+_inflight: dict[Any, asyncio.Future] = {}
+
+
+async def _cached(cache: _TtlCache, key: Any, load: Callable[[], Any]) -> Any:
+    """The cached value, or one database lookup shared by every request that misses at the same
+    moment (without this, a burst after the cache expires opened one connection per request)."""
+    value = cache.peek(key)
+    if value is not MISSING:
+        return value
+    pending = _inflight.get(key)
+    if pending is None or pending.get_loop() is not asyncio.get_running_loop():
+
+        async def refresh() -> Any:
+            try:
+                loaded = await sync_to_async(_closing(load), thread_sensitive=False)()
+                return cache.put(key, loaded, _ttl())
+            finally:
+                _inflight.pop(key, None)
+
+        pending = _inflight[key] = asyncio.ensure_future(refresh())
+    return await asyncio.shield(pending)
+
+
+async def key_resolve(authorization: str | None) -> KeyRecord:
+    """The verified key behind an Authorization header; a cached key costs no thread and no query."""
     digest = secret_hash(parse_bearer(authorization))
-    key_cache, namespace_cache = _caches()
-    record = key_cache.peek(digest)
-    if record is MISSING:
-        record = key_cache.put(digest, await sync_to_async(_load_key)(digest), _ttl())
-    key = _check_key(record, digest)
+    key_cache, _ = _caches()
+    return _check_key(await _cached(key_cache, ("key", digest), lambda: _load_key(digest)), digest)
+
+
+async def namespace_resolve(key: KeyRecord, namespace: str | None) -> Principal:
+    """The namespace a verified key addresses (id or name), checked against the key's scope."""
     reference = _namespace_reference(namespace)
-    found = namespace_cache.peek((key.organization_id, reference))
-    if found is MISSING:
-        loaded = await sync_to_async(_load_namespace)(key.organization_id, reference)
-        found = namespace_cache.put((key.organization_id, reference), loaded, _ttl())
+    _, namespace_cache = _caches()
+    found = await _cached(namespace_cache, ("namespace", key.organization_id, reference),
+                          lambda: _load_namespace(key.organization_id, reference))
     return Principal(key=key, namespace=_check_namespace(key, found, reference))
+
+
+async def principal_resolve(*, authorization: str | None, namespace: str | None) -> Principal:
+    return await namespace_resolve(await key_resolve(authorization), namespace)
 
 
 principal_resolve_sync = async_to_sync(principal_resolve)

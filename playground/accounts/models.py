@@ -69,7 +69,9 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16, editable=False)
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)
     permissions = models.JSONField(default=list)
-    # Empty means every namespace of the organization.
+    # A key either may use every namespace of its organization, or only those listed. Deleting a listed
+    # namespace narrows the key; it never widens it.
+    all_namespaces = models.BooleanField(default=True)
     namespaces = models.ManyToManyField(Namespace, blank=True, related_name="api_keys")
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -72,6 +72,7 @@ def api_key_create(
         prefix=secret[:PREFIX_CHARS],
         secret_hash=secret_hash(secret),
         permissions=sorted({str(p) for p in permissions}),
+        all_namespaces=not namespaces,
         expires_at=expires_at,
         rate_limit_rpm=rate_limit_rpm,
         rate_limit_tpm=rate_limit_tpm,
