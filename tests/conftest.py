@@ -94,6 +94,19 @@ def usage_records(**filters: Any) -> list[UsageRecord]:
 ausage_records = sync_to_async(usage_records, thread_sensitive=False)
 
 
+def assert_envelope(response, status: int, error_type: str) -> dict[str, Any]:
+    """The documented error envelope, with the status in the header and the body."""
+    assert response.status_code == status, response.content[:500]
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"success", "status", "error"}
+    assert body["success"] is False and body["status"] == status
+    assert {"message", "type"} <= set(body["error"]) <= {"message", "type", "details"}
+    assert body["error"]["type"] == error_type
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body
+
+
 async def post_inference(client: AsgiClient, body: Any, headers: dict[str, str],
                          content_type: str = "application/json") -> httpx.Response:
     payload = body if isinstance(body, (bytes, str)) else json.dumps(body)

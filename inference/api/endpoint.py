@@ -72,6 +72,7 @@ def _body_loader(headers: dict[str, str], raw: bytes | None, limit: int) -> Call
 async def _respond(send: Send, status: int, payload: dict[str, Any], request_id: str,
                    extra: dict[str, str] | None = None) -> None:
     body = json.dumps(payload).encode()
+    logger.info("POST %s %d", PATH, status)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
     headers += [(name.lower().encode(), value.encode()) for name, value in (extra or {}).items()]

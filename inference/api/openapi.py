@@ -230,6 +230,23 @@ def openapi_document() -> dict[str, Any]:
                     **{str(status): _error_response(status) for status in ERROR_STATUSES},
                 },
             }},
+            "/v1/models": {"get": {
+                "operationId": "models_list",
+                "summary": "Every model the namespace can address: modalities, input keys, parameters, price",
+                "parameters": [{"name": "X-Namespace", "in": "header", "required": True, "schema": {"type": "string"}},
+                               REQUEST_ID],
+                "responses": {
+                    "200": {"description": "OpenAI's list format, with Infergate's fields in each item",
+                            "content": {"application/json": {"example": {"object": "list", "data": [{
+                                "id": "local/all-minilm-l6-v2", "object": "model", "created": 0, "owned_by": "local",
+                                "provider": "local", "model": "all-minilm-l6-v2", "modalities": ["text_embedding"],
+                                "input_keys": ["text", "texts"], "parameters": [], "can_stream": False,
+                                "dimensions": 384, "configured": True,
+                                "price": {"currency": "USD", "prompt_per_million": 0.0,
+                                          "completion_per_million": 0.0}}]}}}},
+                    **{str(status): _error_response(status) for status in (400, 401, 403, 404)},
+                },
+            }},
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
                                  "responses": {"200": {"description": "The server is up"}}}},
             "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: database and Redis reachable",

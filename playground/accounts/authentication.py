@@ -42,6 +42,8 @@ class KeyRecord:
     revoked: bool
     secret_hash: str
 
+    is_authenticated = True  # what DRF's IsAuthenticated asks of request.user
+
 
 @dataclass(frozen=True)
 class NamespaceRecord:

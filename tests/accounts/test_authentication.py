@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from playground.accounts.models import ApiKey, Namespace, Permission
 from playground.accounts.services import api_key_revoke, namespace_get_or_create, secret_hash
-from tests.conftest import Tenant, ausage_records, post_inference, tenant_create
+from tests.conftest import Tenant, assert_envelope, ausage_records, post_inference, tenant_create
 
 BODY = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hello"]}}
 UNKNOWN_SECRET = "sk_live_" + "x" * 40
@@ -131,17 +131,6 @@ def request_headers(world: World, case: AuthCase, request_id: str) -> dict[str, 
         headers["X-Namespace"] = namespace
     return headers
 
-
-def assert_envelope(response, status: int, error_type: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"success", "status", "error"}
-    assert body["success"] is False and body["status"] == status
-    assert {"message", "type"} <= set(body["error"]) <= {"message", "type", "details"}
-    assert body["error"]["type"] == error_type
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body
 
 
 def assert_no_secret(response, world: World) -> None:

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from playground.accounts.models import ApiKey, Namespace, Organization
-from tests.conftest import ausage_records, post_inference
+from tests.conftest import assert_envelope, ausage_records, post_inference
 
 JSON = "application/json"
 MAX_BATCH = settings.INFERGATE["MAX_BATCH"]
@@ -170,17 +170,6 @@ def _tenancy_counts() -> tuple[int, int, int]:
 tenancy_counts = sync_to_async(_tenancy_counts)
 
 
-def assert_envelope(response, status: int, error_type: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content[:500]
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"success", "status", "error"}
-    assert body["success"] is False and body["status"] == status
-    assert {"message", "type"} <= set(body["error"]) <= {"message", "type", "details"}
-    assert body["error"]["type"] == error_type
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body
-
 
 @pytest.mark.parametrize("body, content_type, status, error_type, field, message", BODIES)
 async def test_bad_body(tenant, client, body, content_type, status, error_type, field, message):
@@ -268,3 +257,11 @@ async def test_unusable_request_id_is_replaced(tenant, client, supplied):
     assert generated != supplied and generated.startswith("req_")
     (record,) = await ausage_records()
     assert record.request_id == generated
+
+
+async def test_log_lines_carry_the_request_id(tenant, client, caplog):
+    caplog.set_level("INFO", logger="inference.api.endpoint")
+    await post_inference(client, VALID, tenant.headers(**{"X-Request-ID": "trace-me-7"}))
+    lines = [r for r in caplog.records if r.name == "inference.api.endpoint"]
+    assert lines and all(r.request_id == "trace-me-7" for r in lines)
+    assert tenant.secret not in caplog.text
