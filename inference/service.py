@@ -11,10 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from inference.errors import InfergateError, InternalServerError, NotFoundError
-from inference.providers.base import Adapter
-from inference.providers.registry import provider_registry
+from inference.errors import InfergateError, InternalServerError
 from inference.request import call_build, request_parse
+from inference.targets import target_resolve
 from inference.types import InferenceRequest
 from inference.usage.services import PRICE_TABLE_VERSION, UsageEntry, usage_cost, usage_record
 from playground.accounts.authentication import key_resolve, namespace_resolve
@@ -29,16 +28,6 @@ class Credentials:
 
     authorization: str | None
     namespace: str | None
-
-
-def _target_resolve(request: InferenceRequest) -> Adapter:
-    if request.provider and request.model:
-        return provider_registry().resolve(request.provider, request.model)
-    if request.inference_name:
-        raise NotFoundError(f"No plugin with inference name {request.inference_name!r} in this namespace",
-                            details={"resource": "plugin", "inference_name": request.inference_name})
-    raise NotFoundError(f"Feature URI {request.feature_uri!r} does not resolve to a plugin in this namespace",
-                        details={"resource": "feature_uri", "feature_uri": request.feature_uri})
 
 
 async def inference_run(*, credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
@@ -60,7 +49,7 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
         request = request_parse(body() if callable(body) else body)
         entry.provider, entry.model = request.provider or "", request.model or ""
         entry.inference_name = request.inference_name or ""
-        adapter = _target_resolve(request)
+        adapter = await target_resolve(principal=principal, request=request)
         spec = adapter.spec
         entry.provider, entry.model = spec.provider, spec.model
         call = call_build(spec, request)

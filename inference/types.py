@@ -126,3 +126,39 @@ class InferenceResult:
 
     data: dict[str, Any]
     usage: Usage = field(default_factory=Usage)
+
+
+# -- streaming: what adapters yield -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of generated text for answer ``index``."""
+
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Answer ``index`` is complete."""
+
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """Token counts so far (the last one yielded wins)."""
+
+    prompt: int
+    completion: int
+
+
+@dataclass(frozen=True)
+class Complete:
+    """A target that does not stream hands over its whole result at once."""
+
+    result: InferenceResult
+
+
+StreamEvent = Delta | Finish | TokenCount | Complete

@@ -7,9 +7,9 @@ import atexit
 import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, AsyncIterator, Callable, Generic, TypeVar
 
-from inference.types import InferenceCall, InferenceResult, ModelSpec, ParameterSpec
+from inference.types import Complete, InferenceCall, InferenceResult, ModelSpec, ParameterSpec, StreamEvent
 
 T = TypeVar("T")
 
@@ -31,6 +31,13 @@ class Adapter(ABC):
     @abstractmethod
     async def run(self, call: InferenceCall) -> InferenceResult:
         """Produce the modality's ``data`` shape; raise ``inference.errors`` types on failure."""
+
+    async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
+        """Yield ``Delta``/``Finish``/``TokenCount`` events as the answer is produced. Targets that
+        cannot stream keep this default: their whole result arrives as one ``Complete``. Adapters
+        only yield; ``inference.streaming`` collects text and usage and does the bookkeeping, also
+        when the consumer stops early (the generator is closed, which must stop the work)."""
+        yield Complete(await self.run(call))
 
 
 class ModelRunner(Generic[T]):
