@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from inference.errors import InfergateError, InternalServerError
@@ -52,7 +52,7 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
         adapter = await target_resolve(principal=principal, request=request)
         spec = adapter.spec
         entry.provider, entry.model = spec.provider, spec.model
-        call = call_build(spec, request)
+        call = replace(call_build(spec, request), namespace_id=principal.namespace.id, request_id=request_id)
         entry.modality = call.modality.value
         result = await adapter.run(call)
         entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)

@@ -105,6 +105,8 @@ class InferenceCall:
     conversations: tuple[tuple[Message, ...], ...] = ()
     texts: tuple[str, ...] = ()
     single: bool = True
+    namespace_id: str | None = None  # whose credentials and settings apply
+    request_id: str = ""
 
 
 @dataclass
