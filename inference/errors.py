@@ -75,6 +75,12 @@ class InternalServerError(InfergateError):
     pass
 
 
+class CancelledByClientError(InfergateError):
+    """Only ever sent to the client that cancelled a stream (and stamped on its usage record)."""
+
+    status, type, default_message = 499, "Cancelled", "Cancelled by the client"
+
+
 class ProviderError(InfergateError):
     status, type, default_message = 502, "ProviderError", "The provider answered with an error"
 

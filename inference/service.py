@@ -1,7 +1,8 @@
 """The inference service: the one function that REST, websocket, SSE, OpenAI routes and tasks call.
 
 ``inference_run`` authenticates, validates, resolves the target, runs it and returns the response
-envelope; whatever happens, it leaves exactly one usage record (written off the hot path).
+envelope; ``inference_stream`` does the same as a sequence of events. Whatever happens, each request
+leaves exactly one usage record (written off the hot path).
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
-from inference.errors import InfergateError, InternalServerError
+from inference.errors import CancelledByClientError, InfergateError, InternalServerError
 from inference.request import call_build, request_parse
 from inference.targets import target_resolve
-from inference.types import InferenceRequest
+from inference.providers.base import Adapter
+from inference.streaming import StreamCollector
+from inference.types import Delta, InferenceCall, InferenceResult, ModelSpec, Usage
 from inference.usage.services import PRICE_TABLE_VERSION, UsageEntry, usage_cost, usage_record
-from playground.accounts.authentication import key_resolve, namespace_resolve
+from playground.accounts.authentication import Principal, key_resolve, namespace_resolve
 from playground.accounts.models import Permission
 
 logger = logging.getLogger(__name__)
@@ -24,10 +27,63 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a client presented: the Authorization and X-Namespace header values."""
+    """What a client presented: the Authorization and X-Namespace header values, or a principal
+    already verified by other means (a websocket ticket minted for a signed-in session)."""
 
     authorization: str | None
     namespace: str | None
+    principal: Principal | None = None
+
+
+@dataclass
+class _Prepared:
+    adapter: Adapter
+    call: InferenceCall
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
+                   entry: UsageEntry) -> _Prepared:
+    """Authenticate, validate and resolve the target, noting on ``entry`` all that becomes known."""
+    principal = credentials.principal
+    if principal is None:
+        key = await key_resolve(credentials.authorization)
+        entry.organization_id, entry.api_key_id = key.organization_id, key.id
+        principal = await namespace_resolve(key, credentials.namespace)
+    entry.organization_id, entry.api_key_id = principal.organization_id, principal.key.id
+    entry.namespace_id = principal.namespace.id
+    principal.require(Permission.READ)
+    request = request_parse(body() if callable(body) else body)
+    entry.provider, entry.model = request.provider or "", request.model or ""
+    entry.inference_name = request.inference_name or ""
+    adapter = await target_resolve(principal=principal, request=request)
+    entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
+    call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id)
+    entry.modality = call.modality.value
+    return _Prepared(adapter=adapter, call=call)
+
+
+def _response(entry: UsageEntry, spec: ModelSpec, result: InferenceResult, started: float) -> dict[str, Any]:
+    entry.latency_ms = _elapsed_ms(started)
+    _count(entry, spec, result.usage)
+    return {"data": result.data, "provider": spec.provider, "model": spec.model,
+            "latency_ms": entry.latency_ms, "tokens_used": result.usage.as_dict(), "cached": False}
+
+
+def _count(entry: UsageEntry, spec: ModelSpec, usage: Usage) -> None:
+    entry.prompt_tokens, entry.completion_tokens, entry.total_tokens = usage.prompt, usage.completion, usage.total
+    entry.cost_usd, entry.price_version = usage_cost(usage, spec.price), PRICE_TABLE_VERSION
+
+
+def _failure(entry: UsageEntry, exc: BaseException) -> InfergateError:
+    if not isinstance(exc, InfergateError):
+        logger.error("inference failed: %s", type(exc).__name__, exc_info=exc)
+        exc = InternalServerError()
+    entry.status, entry.error_type = exc.status, exc.type
+    return exc
 
 
 async def inference_run(*, credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
@@ -41,35 +97,53 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
     started = time.perf_counter() if started is None else started
     entry = UsageEntry(request_id=request_id, status=200)
     try:
-        key = await key_resolve(credentials.authorization)
-        entry.organization_id, entry.api_key_id = key.organization_id, key.id
-        principal = await namespace_resolve(key, credentials.namespace)
-        entry.namespace_id = principal.namespace.id
-        principal.require(Permission.READ)
-        request = request_parse(body() if callable(body) else body)
-        entry.provider, entry.model = request.provider or "", request.model or ""
-        entry.inference_name = request.inference_name or ""
-        adapter = await target_resolve(principal=principal, request=request)
-        spec = adapter.spec
-        entry.provider, entry.model = spec.provider, spec.model
-        call = replace(call_build(spec, request), namespace_id=principal.namespace.id, request_id=request_id)
-        entry.modality = call.modality.value
-        result = await adapter.run(call)
-        entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        entry.prompt_tokens, entry.completion_tokens = result.usage.prompt, result.usage.completion
-        entry.total_tokens = result.usage.total
-        entry.cost_usd, entry.price_version = usage_cost(result.usage, spec.price), PRICE_TABLE_VERSION
-        return {"data": result.data, "provider": spec.provider, "model": spec.model,
-                "latency_ms": entry.latency_ms, "tokens_used": result.usage.as_dict(), "cached": False}
-    except InfergateError as error:
-        entry.status, entry.error_type = error.status, error.type
-        raise
+        prepared = await _prepare(credentials, body, request_id, entry)
+        result = await prepared.adapter.run(prepared.call)
+        return _response(entry, prepared.adapter.spec, result, started)
     except Exception as exc:
-        logger.exception("inference failed: %s", type(exc).__name__)
-        error = InternalServerError()
-        entry.status, entry.error_type = error.status, error.type
-        raise error from None
+        raise _failure(entry, exc) from None
     finally:
         if entry.status != 200:
-            entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            entry.latency_ms = _elapsed_ms(started)
+        usage_record(entry)
+
+
+async def inference_stream(*, credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
+                           started: float | None = None) -> AsyncIterator[dict[str, Any]]:
+    """The same request, answered as events: ``start``, ``delta`` (``index``, ``text``) as text is
+    generated, then ``done`` (the full response envelope) or ``error`` (the error envelope).
+
+    Consumers close the generator to cancel (``contextlib.aclosing``): the provider's work stops and
+    the usage record counts what was generated, with status 499 and error type ``Cancelled``.
+    Errors before ``start`` are raised, so that HTTP transports can answer with their status code."""
+    started = time.perf_counter() if started is None else started
+    entry = UsageEntry(request_id=request_id, status=200)
+    try:
+        prepared = await _prepare(credentials, body, request_id, entry)
+    except Exception as exc:
+        entry.latency_ms = _elapsed_ms(started)
+        error = _failure(entry, exc)
+        usage_record(entry)
+        raise error from None
+    spec = prepared.adapter.spec
+    collector = StreamCollector(prepared.call)
+    events = prepared.adapter.stream(prepared.call)
+    finished = False
+    try:
+        yield {"type": "start", "request_id": request_id, "provider": spec.provider, "model": spec.model}
+        async for event in events:
+            collector.add(event)
+            if isinstance(event, Delta):
+                yield {"type": "delta", "index": event.index, "text": event.text}
+        finished = True
+        yield {"type": "done", "response": _response(entry, spec, collector.result(), started)}
+    except Exception as exc:
+        yield {"type": "error", "error": _failure(entry, exc).envelope()}
+    finally:
+        await events.aclose()  # stops the provider's work when the consumer went away
+        if not finished and entry.status == 200:
+            entry.status, entry.error_type = CancelledByClientError.status, CancelledByClientError.type
+        if entry.status != 200:
+            entry.latency_ms = _elapsed_ms(started)
+            _count(entry, spec, collector.usage)
         usage_record(entry)

@@ -1,7 +1,8 @@
 """ASGI entry point.
 
-- ``POST /v1/inference``, the hot path, goes to ``inference.api.endpoint`` (pure ASGI, no per-request
-  thread); every other HTTP route goes to Django.
+- ``POST /v1/inference`` and ``POST /v1/inference/stream`` (SSE), the hot paths, go to
+  ``inference.api.endpoint`` (pure ASGI, no thread per request); every other HTTP route goes to Django.
+- Websockets: ``/v1/inference/stream`` goes to the Channels consumer; any other path is refused.
 - The lifespan protocol lets a worker that is shutting down write its buffered usage records first.
 """
 
@@ -15,8 +16,11 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_application = get_asgi_application()
 
-from inference.api.endpoint import PATH as INFERENCE_PATH  # noqa: E402
-from inference.api.endpoint import inference_endpoint  # noqa: E402
+from inference.api.endpoint import PATH, STREAM_PATH, inference_endpoint, stream_endpoint  # noqa: E402
+from inference.api.stream_consumer import InferenceStreamConsumer  # noqa: E402
+
+HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint}
+websocket_stream = InferenceStreamConsumer.as_asgi()
 
 
 async def lifespan(scope, receive, send):
@@ -32,9 +36,18 @@ async def lifespan(scope, receive, send):
             return
 
 
+async def refuse_websocket(scope, receive, send):
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close", "code": 4404})
+
+
 async def application(scope, receive, send):
-    if scope["type"] == "http" and scope["path"] == INFERENCE_PATH:
-        return await inference_endpoint(scope, receive, send)
+    if scope["type"] == "http":
+        endpoint = HTTP_ROUTES.get(scope["path"])
+        return await (endpoint or django_application)(scope, receive, send)
+    if scope["type"] == "websocket":
+        handler = websocket_stream if scope["path"] == STREAM_PATH else refuse_websocket
+        return await handler(scope, receive, send)
     if scope["type"] == "lifespan":
         return await lifespan(scope, receive, send)
-    return await django_application(scope, receive, send)
+    raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from playground import embedded
+from playground.credentials.crypto import derived_key as _derived_credentials_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
     "playground.accounts",
     "inference",
     "inference.usage",
+    "playground.credentials",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +126,8 @@ INFERGATE = {
     # `infergate.providers` entry-point group, which is loaded through the same hook.
     "PROVIDER_MODULES": [
         "inference.providers.local",
+        "inference.providers.openai",
+        "inference.providers.compatible",
         *([] if not env_bool("INFERGATE_TEST_PROVIDERS") else ["inference.providers.testing"]),
     ],
     # Threads that run blocking model code (llama.cpp, onnxruntime); the event loop never blocks on them.
@@ -134,5 +139,18 @@ INFERGATE = {
     "AUTH_CACHE_SECONDS": float(os.environ.get("INFERGATE_AUTH_CACHE_SECONDS", "1.0")),
     "USAGE_FLUSH_SECONDS": float(os.environ.get("INFERGATE_USAGE_FLUSH_SECONDS", "0.2")),
     "USAGE_BATCH": env_int("INFERGATE_USAGE_BATCH", 500),
+    # Provider credentials per namespace are encrypted with the first of these Fernet keys and decrypted
+    # with any of them (rotation: README). The development default derives one from SECRET_KEY.
+    "CREDENTIALS_KEYS": [k.strip() for k in os.environ.get("INFERGATE_CREDENTIALS_KEYS", "").split(",") if k.strip()]
+    or [_derived_credentials_key(SECRET_KEY)],
+    # Cloud provider calls: timeout, retries of 5xx and connection errors (exponential backoff with
+    # jitter from this base), and how many prompts of one batch run at once.
+    "PROVIDER_TIMEOUT_SECONDS": float(os.environ.get("INFERGATE_PROVIDER_TIMEOUT_SECONDS", "60")),
+    "PROVIDER_RETRIES": env_int("INFERGATE_PROVIDER_RETRIES", 2),
+    "PROVIDER_RETRY_BASE_SECONDS": float(os.environ.get("INFERGATE_PROVIDER_RETRY_BASE_SECONDS", "0.5")),
+    "PROVIDER_CONCURRENCY": env_int("INFERGATE_PROVIDER_CONCURRENCY", 8),
+    "OPENAI_BASE_URL": os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+    # OpenAI-compatible servers, each a provider of its own (README: OpenAI-compatible endpoints).
+    "OPENAI_COMPATIBLE": json.loads(os.environ.get("INFERGATE_OPENAI_COMPATIBLE") or "{}"),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = INFERGATE["MAX_BODY_BYTES"]

@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import path, re_path
 
 from inference.api import views
+from inference.api.tickets import ticket_create
 from inference.api.catalog import ModelsView
 
 urlpatterns = [
     path("healthz", views.healthz),
     path("readyz", views.readyz),
     path("v1/models", ModelsView.as_view()),
+    path("v1/inference/stream/tickets", ticket_create),
     path("v1/openapi.json", views.openapi_json),
     path("v1/docs", views.reference),
     path("admin/", admin.site.urls),

@@ -124,3 +124,42 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, tmp_path_factory):
+    """The app under uvicorn, as `make run` serves it, against the test database and Redis."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from urllib.parse import urlparse, urlunparse
+
+    from django.conf import settings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    database = urlparse(os.environ["DATABASE_URL"])._replace(path="/" + settings.DATABASES["default"]["NAME"])
+    env = {**os.environ, "DATABASE_URL": urlunparse(database), "REDIS_URL": settings.REDIS_URL,
+           "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    log = tmp_path_factory.mktemp("uvicorn") / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "playground.asgi:application", "--host", "127.0.0.1", "--port",
+             str(port), "--loop", "uvloop", "--http", "httptools", "--lifespan", "on", "--no-access-log"],
+            env=env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(15)

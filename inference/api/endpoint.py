@@ -1,4 +1,4 @@
-"""POST /v1/inference served straight from ASGI.
+"""POST /v1/inference and POST /v1/inference/stream (Server-Sent Events), served straight from ASGI.
 
 The hot path skips Django's request machinery on purpose: Django runs each synchronous middleware and the
 request signals on a thread of the request's own, so 200 concurrent slow upstream calls meant 200+ threads
@@ -10,9 +10,12 @@ route (health, schema, admin, management) is ordinary Django.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
+from contextlib import aclosing
 from typing import Any, Awaitable, Callable
 
 from django.conf import settings
@@ -21,13 +24,14 @@ from inference.api.middleware import current_request_id, request_id_for
 from inference.errors import (InfergateError, InternalServerError, MethodNotAllowedError, PayloadTooLargeError,
                               UnsupportedMediaTypeError)
 from inference.request import body_decode
-from inference.service import Credentials, inference_run
+from inference.service import Credentials, inference_run, inference_stream
 
 logger = logging.getLogger(__name__)
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 PATH = "/v1/inference"
+STREAM_PATH = "/v1/inference/stream"
 
 
 class _ClientGone(Exception):
@@ -72,7 +76,7 @@ def _body_loader(headers: dict[str, str], raw: bytes | None, limit: int) -> Call
 async def _respond(send: Send, status: int, payload: dict[str, Any], request_id: str,
                    extra: dict[str, str] | None = None) -> None:
     body = json.dumps(payload).encode()
-    logger.info("POST %s %d", PATH, status)
+    logger.info("answered %d", status)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
     headers += [(name.lower().encode(), value.encode()) for name, value in (extra or {}).items()]
@@ -80,33 +84,95 @@ async def _respond(send: Send, status: int, payload: dict[str, Any], request_id:
     await send({"type": "http.response.body", "body": body})
 
 
-async def inference_endpoint(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    started = time.perf_counter()
+async def _read_request(scope: dict[str, Any], receive: Receive) -> tuple[dict[str, str], Credentials, Callable[[], Any]]:
     headers = _headers(scope)
-    request_id = request_id_for(headers.get("x-request-id"))
-    token = current_request_id.set(request_id)
+    limit = settings.INFERGATE["MAX_BODY_BYTES"]
     try:
-        if scope["method"] != "POST":
-            error = MethodNotAllowedError("Use POST", headers={"Allow": "POST"})
-            return await _respond(send, error.status, error.envelope(), request_id, error.headers)
-        limit = settings.INFERGATE["MAX_BODY_BYTES"]
+        declared = int(headers.get("content-length") or 0)
+    except ValueError:
+        declared = 0
+    raw = await _read_body(receive, declared, limit)
+    credentials = Credentials(authorization=headers.get("authorization"), namespace=headers.get("x-namespace"))
+    return headers, credentials, _body_loader(headers, raw, limit)
+
+
+def _handler(serve: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """What both endpoints share: the request id, POST only, the envelope for any failure."""
+
+    async def endpoint(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request_id = request_id_for(_headers(scope).get("x-request-id"))
+        token = current_request_id.set(request_id)
         try:
-            declared = int(headers.get("content-length") or 0)
-        except ValueError:
-            declared = 0
-        raw = await _read_body(receive, declared, limit)
-        credentials = Credentials(authorization=headers.get("authorization"), namespace=headers.get("x-namespace"))
-        try:
-            response = await inference_run(credentials=credentials, body=_body_loader(headers, raw, limit),
-                                           request_id=request_id, started=started)
+            if scope["method"] != "POST":
+                error = MethodNotAllowedError("Use POST", headers={"Allow": "POST"})
+                return await _respond(send, error.status, error.envelope(), request_id, error.headers)
+            headers, credentials, body = await _read_request(scope, receive)
+            await serve(scope, receive, send, request_id=request_id, started=started, headers=headers,
+                        credentials=credentials, body=body)
+        except _ClientGone:
+            return
         except InfergateError as error:
-            return await _respond(send, error.status, error.envelope(), request_id, error.headers)
-        await _respond(send, 200, response, request_id)
-    except _ClientGone:
-        return
-    except Exception:
-        logger.exception("unhandled error on %s", PATH)
-        error = InternalServerError()
-        await _respond(send, error.status, error.envelope(), request_id)
-    finally:
-        current_request_id.reset(token)
+            await _respond(send, error.status, error.envelope(), request_id, error.headers)
+        except Exception:
+            logger.exception("unhandled error on %s", scope["path"])
+            error = InternalServerError()
+            await _respond(send, error.status, error.envelope(), request_id)
+        finally:
+            current_request_id.reset(token)
+
+    return endpoint
+
+
+@_handler
+async def inference_endpoint(scope: dict[str, Any], receive: Receive, send: Send, *, request_id: str,
+                             started: float, headers: dict[str, str], credentials: Credentials,
+                             body: Callable[[], Any]) -> None:
+    """POST /v1/inference: one JSON answer."""
+    response = await inference_run(credentials=credentials, body=body, request_id=request_id, started=started)
+    await _respond(send, 200, response, request_id)
+
+
+@_handler
+async def stream_endpoint(scope: dict[str, Any], receive: Receive, send: Send, *, request_id: str,
+                          started: float, headers: dict[str, str], credentials: Credentials,
+                          body: Callable[[], Any]) -> None:
+    """POST /v1/inference/stream: Server-Sent Events (``event: <type>`` + ``data: <json>``).
+
+    A request that fails before the stream starts (key, namespace, body) is answered like
+    POST /v1/inference: its status code and the JSON envelope. Once started, failures arrive as an
+    ``error`` event. A client that disconnects stops the generation."""
+    events = inference_stream(credentials=credentials, body=body, request_id=request_id, started=started)
+    first = await anext(events)  # raises before anything is sent when the request is refused
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-store"),
+        (b"x-accel-buffering", b"no"), (b"x-request-id", request_id.encode())]})
+    logger.info("POST %s 200 (stream)", STREAM_PATH)
+    disconnected = asyncio.Event()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        disconnected.set()
+
+    async def relay() -> None:
+        async with aclosing(events):
+            event = first
+            while True:
+                await send({"type": "http.response.body", "body": sse_encode(event), "more_body": True})
+                event = await anext(events, None)
+                if event is None:
+                    break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    watcher, relayer = asyncio.create_task(watch()), asyncio.create_task(relay())
+    await asyncio.wait({watcher, relayer}, return_when=asyncio.FIRST_COMPLETED)
+    watcher.cancel()
+    if not relayer.done():  # the client left mid-stream: closing the events stops the model
+        relayer.cancel()
+    with contextlib.suppress(asyncio.CancelledError, OSError):
+        await relayer
+
+
+def sse_encode(event: dict[str, Any]) -> bytes:
+    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()

@@ -71,3 +71,36 @@ class ModelRunner(Generic[T]):
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(self.model(), *args))
+
+    async def stream(self, fn: Callable[..., None], *args: Any) -> AsyncIterator[Any]:
+        """Run ``fn(model, *args, push, cancelled)`` on the model's threads and yield what it pushes.
+        Closing this generator (the consumer went away) sets ``cancelled`` and waits until ``fn`` has
+        returned, so the model is free again before the next call."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def push(item: Any) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, (False, item))
+
+        def job() -> None:
+            try:
+                if not cancelled.is_set():  # the consumer may have left while this job waited its turn
+                    fn(self.model(), *args, push, cancelled)
+            except BaseException as exc:  # handed to the event loop, raised there
+                loop.call_soon_threadsafe(queue.put_nowait, (True, exc))
+            else:
+                loop.call_soon_threadsafe(queue.put_nowait, (True, None))
+
+        future = loop.run_in_executor(self._executor, job)
+        try:
+            while True:
+                done, item = await queue.get()
+                if done:
+                    if item is not None:
+                        raise item
+                    return
+                yield item
+        finally:
+            cancelled.set()
+            await asyncio.shield(future)

@@ -1,0 +1,97 @@
+"""The websocket at /v1/inference/stream (Channels).
+
+The client connects with ``Authorization`` and ``X-Namespace`` on the handshake (or, from a browser,
+``?ticket=`` minted for its signed-in session), then sends request bodies, one at a time, and receives
+``start``, ``delta``, ``done`` or ``error`` events for each. ``{"type": "cancel"}`` stops the running
+request; closing the socket does too. A refused key gets one ``error`` event and the socket closes with
+code 4000 + the HTTP status (4401, 4403, 4404).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from contextlib import aclosing
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from inference.api.middleware import current_request_id, request_id_for
+from inference.api.tickets import ticket_principal
+from inference.errors import BadRequestError, CancelledByClientError, InfergateError
+from inference.request import body_decode
+from inference.service import Credentials, inference_stream
+from playground.accounts.authentication import key_resolve, namespace_resolve
+
+logger = logging.getLogger(__name__)
+
+
+class InferenceStreamConsumer(AsyncWebsocketConsumer):
+    credentials: Credentials
+    running: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in self.scope["headers"]}
+        ticket = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("ticket", [None])[0]
+        await self.accept()
+        try:
+            if ticket:
+                self.credentials = Credentials(None, None, principal=await ticket_principal(ticket))
+            else:
+                key = await key_resolve(headers.get("authorization"))
+                principal = await namespace_resolve(key, headers.get("x-namespace"))
+                # Each request re-checks the key (cached for a second), so a revoked key stops here too.
+                self.credentials = Credentials(headers.get("authorization"), principal.namespace.id)
+        except InfergateError as error:
+            await self.send_json({"type": "error", "error": error.envelope()})
+            await self.close(code=4000 + error.status)
+
+    async def disconnect(self, code: int) -> None:
+        await self._cancel()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data.encode() if text_data is not None else bytes_data or b""
+        try:
+            message = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            message = None
+        if isinstance(message, dict) and message.get("type") == "cancel":
+            cancelled = await self._cancel()
+            if cancelled:
+                await self.send_json({"type": "error", "error": CancelledByClientError().envelope()})
+            return
+        if self.running is not None and not self.running.done():
+            error = BadRequestError("A request is already running on this socket; send {\"type\": \"cancel\"} "
+                                    "or wait for its done event")
+            await self.send_json({"type": "error", "error": error.envelope()})
+            return
+        self.running = asyncio.create_task(self._serve(raw))
+
+    async def _serve(self, raw: bytes) -> None:
+        request_id = request_id_for(None)
+        token = current_request_id.set(request_id)
+        try:
+            events = inference_stream(credentials=self.credentials, body=lambda: body_decode(raw),
+                                      request_id=request_id)
+            async with aclosing(events):
+                async for event in events:
+                    await self.send_json(event)
+        except InfergateError as error:
+            await self.send_json({"type": "error", "error": error.envelope()})
+        finally:
+            current_request_id.reset(token)
+
+    async def _cancel(self) -> bool:
+        task, self.running = self.running, None
+        if task is None or task.done():
+            return False
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return True
+
+    async def send_json(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(event))

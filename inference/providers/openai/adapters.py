@@ -1,0 +1,93 @@
+"""Adapters for any server that speaks OpenAI's API, through the official SDK's async client:
+chat (and vision), embeddings, transcription. ``openai`` and every configured compatible endpoint
+use these same classes with their own ``Endpoint``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inference.errors import BadRequestError
+from inference.providers.base import Adapter
+from inference.providers.openai import mapping
+from inference.providers.openai.client import Endpoint, run_bounded, session_open
+from inference.types import InferenceCall, InferenceResult, Modality, ModelSpec, Usage
+
+
+class OpenAIAdapter(Adapter):
+    def __init__(self, endpoint: Endpoint, spec: ModelSpec, upstream_model: str | None = None) -> None:
+        self.endpoint = endpoint
+        self.spec = spec
+        self.upstream_model = upstream_model or spec.model  # the name the server knows the model by
+
+
+class ChatAdapter(OpenAIAdapter):
+    """Each conversation is one chat completion; a ``prompts`` batch runs concurrently (bounded)."""
+
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        images = mapping.image_urls(call.inputs) if call.modality is Modality.VISION else []
+        options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
+        session = await session_open(self.endpoint, call.namespace_id)
+        structured = "schema" in call.parameters
+
+        def ask(conversation):
+            messages = mapping.chat_messages(conversation, images)
+            return lambda: session.call(lambda client: client.chat.completions.create(
+                model=self.upstream_model, messages=messages, **options))
+
+        completions = await run_bounded([ask(conversation) for conversation in call.conversations])
+        usage = Usage()
+        responses = []
+        for completion in completions:
+            responses.append(mapping.chat_answer(completion, provider=self.spec.provider, structured=structured))
+            mapping.usage_add(usage, completion.usage)
+        return InferenceResult(data={"responses": responses}, usage=usage)
+
+
+class EmbeddingAdapter(OpenAIAdapter):
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        options: dict[str, Any] = {}
+        if "dimensions" in call.parameters:
+            options["dimensions"] = call.parameters["dimensions"]
+        session = await session_open(self.endpoint, call.namespace_id)
+        response = await session.call(lambda client: client.embeddings.create(
+            model=self.upstream_model, input=list(call.texts), encoding_format="float", **options))
+        usage = Usage()
+        mapping.usage_add(usage, response.usage)
+        return InferenceResult(data=mapping.embedding_data(response, call), usage=usage)
+
+
+class TranscriptionAdapter(OpenAIAdapter):
+    """``audio_base64`` is uploaded as a file named after its format. ``audio_url`` needs the safe
+    media fetcher of issue 4 (limits, no private addresses) and is refused until it exists."""
+
+    def __init__(self, endpoint: Endpoint, spec: ModelSpec, upstream_model: str | None = None,
+                 verbose: bool = False) -> None:
+        super().__init__(endpoint, spec, upstream_model)
+        self.verbose = verbose  # whisper-1 answers verbose_json (language, duration, segments)
+
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        if "audio_url" in call.inputs:
+            raise BadRequestError("inputs.audio_url is not supported yet: Infergate does not fetch media until "
+                                  "its safe fetcher lands (issue 4); send the audio as inputs.audio_base64",
+                                  details={"field": "inputs.audio_url"})
+        if "audio_base64" not in call.inputs:
+            raise BadRequestError("Send the audio as inputs.audio_base64", details={"field": "inputs"})
+        upload = mapping.audio_file(call.inputs["audio_base64"])
+        options: dict[str, Any] = {name: call.parameters[name] for name in ("language", "prompt", "temperature")
+                                   if name in call.parameters}
+        options["response_format"] = "verbose_json" if self.verbose else "json"
+        session = await session_open(self.endpoint, call.namespace_id)
+        response = await session.call(lambda client: client.audio.transcriptions.create(
+            model=self.upstream_model, file=upload, **options))
+        usage = Usage()
+        mapping.usage_add(usage, getattr(response, "usage", None))
+        return InferenceResult(data=mapping.transcription_data(response, call.parameters.get("language")),
+                               usage=usage)
+
+
+ADAPTERS: dict[Modality, type[OpenAIAdapter]] = {
+    Modality.CHAT: ChatAdapter,
+    Modality.VISION: ChatAdapter,
+    Modality.TEXT_EMBEDDING: EmbeddingAdapter,
+    Modality.TRANSCRIPTION: TranscriptionAdapter,
+}

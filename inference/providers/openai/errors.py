@@ -1,0 +1,108 @@
+"""The one place where the openai SDK's exceptions become Infergate errors (DESIGN §1 table).
+
+| upstream                                  | ours                                                  |
+|-------------------------------------------|-------------------------------------------------------|
+| 401, 403 (our credentials refused)        | 502 ProviderError, ``upstream_status``                |
+| 429                                       | 429 TooManyRequestsError, the provider's Retry-After  |
+| 400, 404, 422 (content refused: reason)   | 400 BadRequestError, ``upstream_status``              |
+| 408, 409, 5xx, connection failure         | retried (``retryable``), then 502 ProviderError       |
+| no answer within the timeout              | 504 TimeoutError                                      |
+
+Upstream messages are passed on scrubbed of anything that looks like a key: OpenAI's 401 message
+quotes part of the key it refused.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+import time
+from typing import Any
+
+import openai
+
+from inference.errors import (BadRequestError, InfergateError, ProviderError, TimeoutError,
+                              TooManyRequestsError)
+
+KEYLIKE = re.compile(r"\b(sk|key|rk|org|proj)[-_][A-Za-z0-9_*\-]{6,}")
+REFUSAL_CODES = {"content_policy_violation", "content_filter", "moderation_blocked"}
+MAX_MESSAGE_CHARS = 500
+
+
+def scrub(text: str, secret: str | None = None) -> str:
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return KEYLIKE.sub("[redacted]", text)[:MAX_MESSAGE_CHARS]
+
+
+def _body_error(exc: openai.APIStatusError) -> dict[str, Any]:
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"]
+    return body if isinstance(body, dict) else {}
+
+
+def retry_after_seconds(headers: Any, now: float | None = None) -> int | None:
+    """Whole seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    milliseconds = headers.get("retry-after-ms")
+    try:
+        if milliseconds is not None:
+            return max(1, math.ceil(float(milliseconds) / 1000))
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0, math.ceil(float(value)))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0, math.ceil(when - (time.time() if now is None else now)))
+
+
+def retryable(exc: BaseException) -> bool:
+    """5xx, 408, 409 and connection failures are worth another try; timeouts are not (another
+    full timeout would only triple the wait) and neither are 4xx answers."""
+    if isinstance(exc, openai.APITimeoutError):
+        return False
+    if isinstance(exc, openai.APIConnectionError):
+        return True
+    return isinstance(exc, openai.APIStatusError) and (exc.status_code >= 500 or exc.status_code in (408, 409))
+
+
+def error_map(exc: openai.OpenAIError, *, provider: str, secret: str | None = None,
+              timeout_s: float | None = None) -> InfergateError:
+    if isinstance(exc, openai.APITimeoutError):
+        return TimeoutError(f"{provider} did not answer within {timeout_s:g} s" if timeout_s else None,
+                            details={"provider": provider, "timeout_s": timeout_s})
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(f"Could not reach {provider}", details={"provider": provider, "upstream_status": None})
+    if not isinstance(exc, openai.APIStatusError):
+        return ProviderError(f"{provider} answered with something unexpected: {type(exc).__name__}",
+                             details={"provider": provider, "upstream_status": None})
+    status, error = exc.status_code, _body_error(exc)
+    message = scrub(str(error.get("message") or exc.message or ""), secret)
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    details: dict[str, Any] = {"provider": provider, "upstream_status": status}
+    if code:
+        details["upstream_code"] = code
+    if status in (401, 403):
+        return ProviderError(f"{provider} rejected the credentials (HTTP {status}); check the namespace's "
+                             f"credentials or the server's environment", details=details)
+    if status == 429:
+        retry_after = retry_after_seconds(exc.response.headers)
+        details["retry_after"] = retry_after
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        return TooManyRequestsError(f"{provider} rate limit: {message}" if message else f"{provider} rate limit",
+                                    details=details, headers=headers)
+    if code in REFUSAL_CODES:
+        details["refused"] = True
+        return BadRequestError(f"{provider} refused the request: {message}", details=details)
+    if status in (400, 404, 413, 415, 422):
+        return BadRequestError(f"{provider} rejected the request: {message}", details=details)
+    return ProviderError(f"{provider} answered HTTP {status}: {message}" if message else None, details=details)

@@ -1,0 +1,1 @@
+"""Provider credentials per namespace: write-only, encrypted at rest, with environment fallback."""

@@ -1,0 +1,101 @@
+"""Reads on provider credentials. ``credential_fields`` is on the inference hot path: decrypted fields
+are cached in the process for ``AUTH_CACHE_SECONDS`` (a replaced or deleted credential takes effect
+within that on every worker, at once on the one that changed it), and concurrent misses share one query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from functools import lru_cache
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+
+from inference.errors import InferenceServiceUnavailableError
+from playground.credentials import crypto
+
+logger = logging.getLogger(__name__)
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
+        self.inflight: dict[tuple[str, str], asyncio.Future] = {}
+
+
+@lru_cache(maxsize=1)
+def _cache() -> _Cache:
+    return _Cache()
+
+
+def credential_cache_forget(*, namespace_id: str, provider: str) -> None:
+    _cache().entries.pop((namespace_id, provider), None)
+
+
+def credential_cache_clear() -> None:
+    _cache().entries.clear()
+
+
+def _load(namespace_id: str, provider: str) -> dict[str, str]:
+    from playground.credentials.models import ProviderCredential
+
+    try:
+        token = (ProviderCredential.objects.filter(namespace_id=namespace_id, provider=provider)
+                 .values_list("ciphertext", flat=True).first())
+    finally:
+        connection.close()  # a pool thread that outlives the request
+    if token is None:
+        return {}
+    try:
+        return json.loads(crypto.decrypt(token))
+    except crypto.InvalidToken:
+        logger.error("the %s credentials of namespace %s cannot be decrypted with the configured "
+                     "INFERGATE_CREDENTIALS_KEYS", provider, namespace_id)
+        raise InferenceServiceUnavailableError(
+            f"The {provider} credentials of this namespace cannot be decrypted; set them again",
+            details={"provider": provider}) from None
+
+
+async def credential_fields(*, namespace_id: str | None, provider: str) -> dict[str, str]:
+    """The namespace's decrypted credential fields for a provider ({} when none are set)."""
+    if not namespace_id:
+        return {}
+    cache, key = _cache(), (namespace_id, provider)
+    hit = cache.entries.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    pending = cache.inflight.get(key)
+    if pending is None or pending.get_loop() is not asyncio.get_running_loop():
+
+        async def refresh() -> dict[str, str]:
+            try:
+                fields = await sync_to_async(_load, thread_sensitive=False)(namespace_id, provider)
+                cache.entries[key] = (time.monotonic() + settings.INFERGATE["AUTH_CACHE_SECONDS"], fields)
+                return fields
+            finally:
+                cache.inflight.pop(key, None)
+
+        pending = cache.inflight[key] = asyncio.ensure_future(refresh())
+    return await asyncio.shield(pending)
+
+
+def credential_list(*, namespace_id: str, providers: list[str]) -> list[dict[str, Any]]:
+    """Which providers have credentials set in the namespace: field names and dates, never values."""
+    from playground.credentials.models import ProviderCredential
+
+    stored = {c.provider: c for c in ProviderCredential.objects.filter(namespace_id=namespace_id)}
+    items = []
+    for provider in sorted(set(providers) | set(stored)):
+        credential = stored.get(provider)
+        items.append({
+            "provider": provider,
+            "set": credential is not None,
+            "fields": credential.fields if credential else [],
+            "updated_at": credential.updated_at.isoformat() if credential else None,
+        })
+    return items

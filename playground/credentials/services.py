@@ -1,0 +1,76 @@
+"""Writes on provider credentials: set (create or replace), delete, re-encrypt with the newest key."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from inference.errors import NotFoundError, ValidationError
+from inference.providers.registry import provider_registry
+from playground.accounts.models import Namespace
+from playground.credentials import crypto
+from playground.credentials.models import ProviderCredential
+from playground.credentials.selectors import credential_cache_forget
+
+# The fields a credential may hold. Cloud providers of issue 3 beyond OpenAI add theirs here.
+CREDENTIAL_FIELDS = ("api_key",)
+MAX_SECRET_CHARS = 4096
+
+
+def providers_with_keys() -> list[str]:
+    """Providers that take a key: those with at least one model that declares ``needs_key``."""
+    return sorted({spec.provider for spec in provider_registry().specs() if spec.needs_key})
+
+
+def _check_provider(provider: str) -> None:
+    accepted = providers_with_keys()
+    if provider not in accepted:
+        raise NotFoundError(f"Provider {provider!r} takes no credentials",
+                            details={"resource": "provider", "provider": provider, "providers": accepted})
+
+
+def _check_fields(fields: object) -> dict[str, str]:
+    if not isinstance(fields, dict) or not fields:
+        raise ValidationError([{"field": "body", "problem": f"must be an object with {', '.join(CREDENTIAL_FIELDS)}"}])
+    problems = [{"field": name, "problem": "unknown field"} for name in fields if name not in CREDENTIAL_FIELDS]
+    for name, value in fields.items():
+        if name in CREDENTIAL_FIELDS and (not isinstance(value, str) or not value.strip()
+                                          or len(value) > MAX_SECRET_CHARS or not value.isprintable()):
+            # The problem never quotes the value: it may be a secret.
+            problems.append({"field": name, "problem": f"must be a non-empty printable string of at most "
+                                                      f"{MAX_SECRET_CHARS} characters"})
+    if problems:
+        raise ValidationError(problems, accepted=list(CREDENTIAL_FIELDS))
+    return {name: value.strip() for name, value in fields.items()}
+
+
+@transaction.atomic
+def credential_set(*, namespace: Namespace, provider: str, fields: object) -> ProviderCredential:
+    _check_provider(provider)
+    values = _check_fields(fields)
+    ciphertext, key_id = crypto.encrypt(json.dumps(values))
+    credential, _ = ProviderCredential.objects.update_or_create(
+        namespace=namespace, provider=provider,
+        defaults={"ciphertext": ciphertext, "key_id": key_id, "fields": sorted(values), "updated_at": timezone.now()},
+    )
+    transaction.on_commit(lambda: credential_cache_forget(namespace_id=namespace.id, provider=provider))
+    return credential
+
+
+def credential_delete(*, namespace: Namespace, provider: str) -> bool:
+    deleted, _ = ProviderCredential.objects.filter(namespace=namespace, provider=provider).delete()
+    credential_cache_forget(namespace_id=namespace.id, provider=provider)
+    return bool(deleted)
+
+
+def credentials_reencrypt() -> int:
+    """Re-encrypt every credential not written by the newest key; returns how many changed."""
+    primary = crypto.primary_key_id()
+    changed = 0
+    for credential in ProviderCredential.objects.exclude(key_id=primary).iterator():
+        credential.ciphertext, credential.key_id = crypto.reencrypt(credential.ciphertext)
+        credential.save(update_fields=["ciphertext", "key_id"])
+        changed += 1
+    return changed

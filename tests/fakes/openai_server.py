@@ -1,0 +1,260 @@
+"""A local server that speaks OpenAI's documented wire format, for testing adapters through the real
+``openai`` SDK. It checks what the SDK sends (path, auth header, content type, body shape) and answers
+with documented payloads, or with what a test scripted: an error status and body, headers such as
+Retry-After, or a slow answer.
+
+Documented shapes: https://platform.openai.com/docs/api-reference (chat/create, embeddings/create,
+audio/createTranscription, and the error object ``{"error": {"message", "type", "param", "code"}}``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.parser
+import email.policy
+import hashlib
+import json
+import math
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+GOOD_KEY = "sk-test-fake-openai-key-1234567890"
+CHAT_KEYS = {"model", "messages", "temperature", "top_p", "stop", "seed", "max_tokens", "max_completion_tokens",
+             "response_format", "n", "stream", "stream_options", "user"}
+ROLES = {"system", "developer", "user", "assistant"}
+EMBEDDING_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
+                        "text-embedding-ada-002": 1536}
+
+
+@dataclass
+class Scripted:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any  # decoded JSON, or {"fields": {...}, "files": {name: (filename, content_type, bytes)}}
+
+
+def error_body(message: str, type_: str = "invalid_request_error", code: str | None = None,
+               param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+class WireError(Exception):
+    """The SDK sent something OpenAI's API would refuse: answered 400, and the test fails on it."""
+
+
+def _check(condition: bool, problem: str) -> None:
+    if not condition:
+        raise WireError(problem)
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _vector(text: str, dimensions: int) -> list[float]:
+    seed = hashlib.sha256(text.encode()).digest()
+    raw = [((seed[i % len(seed)] + i * 7) % 256) / 255 - 0.5 for i in range(dimensions)]
+    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return [x / norm for x in raw]
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.keys = {GOOD_KEY}
+        self.received: list[Received] = []
+        self._script: deque[Scripted] = deque()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # -- what tests use -----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        self.keys = {GOOD_KEY}
+        self.received.clear()
+        self._script.clear()
+
+    def script(self, *answers: Scripted) -> None:
+        """Answer the next requests with these, in order; afterwards the default answers resume."""
+        self._script.extend(answers)
+
+    def requests(self, path: str | None = None) -> list[Received]:
+        return [r for r in self.received if path is None or r.path == path]
+
+    # -- the server ---------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        app = Starlette(routes=[
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
+        ])
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", loop="asyncio", http="h11")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                        name="fake-openai")
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake OpenAI server did not start")
+            time.sleep(0.01)
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=5)
+
+    async def _handle(self, request: Request, answer) -> JSONResponse:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        raw = await request.body()
+        try:
+            body = self._decode(headers, raw)
+        except WireError as exc:
+            return JSONResponse(error_body(f"fake server: {exc}"), status_code=400)
+        self.received.append(Received(request.method, request.url.path, headers, body))
+        auth = headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[len("Bearer "):] not in self.keys:
+            # OpenAI's documented 401 quotes the key; the gateway must not pass it on.
+            return JSONResponse(error_body(f"Incorrect API key provided: {auth[len('Bearer '):]}. You can find "
+                                           "your API key at https://platform.openai.com/account/api-keys.",
+                                           code="invalid_api_key"), status_code=401)
+        if self._script:
+            scripted = self._script.popleft()
+            if scripted.delay_s:
+                await asyncio.sleep(scripted.delay_s)
+            if scripted.status != 200 or scripted.body is not None:
+                return JSONResponse(scripted.body, status_code=scripted.status, headers=scripted.headers)
+        try:
+            return JSONResponse(answer(body))
+        except WireError as exc:
+            return JSONResponse(error_body(f"fake server: {exc}"), status_code=400)
+
+    @staticmethod
+    def _decode(headers: dict[str, str], raw: bytes) -> Any:
+        content_type = headers.get("content-type", "")
+        if content_type.startswith("application/json"):
+            try:
+                return json.loads(raw)
+            except ValueError:
+                raise WireError("body is not JSON") from None
+        if content_type.startswith("multipart/form-data"):
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+            fields, files = {}, {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                filename = part.get_filename()
+                if filename is not None:
+                    files[name] = (filename, part.get_content_type(), part.get_payload(decode=True))
+                else:
+                    fields[name] = part.get_payload(decode=True).decode()
+            return {"fields": fields, "files": files}
+        raise WireError(f"unexpected content type {content_type!r}")
+
+    # -- documented answers -------------------------------------------------------------------------
+
+    async def _chat(self, request: Request) -> JSONResponse:
+        return await self._handle(request, self._chat_answer)
+
+    @staticmethod
+    def _chat_answer(body: Any) -> dict[str, Any]:
+        _check(isinstance(body, dict) and set(body) <= CHAT_KEYS, f"unknown chat keys {sorted(set(body) - CHAT_KEYS)}")
+        _check(isinstance(body.get("model"), str), "model must be a string")
+        messages = body.get("messages")
+        _check(isinstance(messages, list) and messages, "messages must be a non-empty array")
+        texts, images = [], 0
+        for message in messages:
+            _check(set(message) == {"role", "content"} and message["role"] in ROLES, f"bad message {message}")
+            content = message["content"]
+            if isinstance(content, str):
+                texts.append(content)
+                continue
+            _check(isinstance(content, list) and content, "content must be a string or an array of parts")
+            for part in content:
+                if part.get("type") == "text":
+                    _check(isinstance(part.get("text"), str), "text part needs text")
+                    texts.append(part["text"])
+                else:
+                    _check(part.get("type") == "image_url" and isinstance(part.get("image_url", {}).get("url"), str),
+                           f"bad content part {part}")
+                    images += 1
+        if "response_format" in body:
+            format_ = body["response_format"]
+            _check(format_.get("type") == "json_schema" and isinstance(format_["json_schema"].get("name"), str)
+                   and isinstance(format_["json_schema"].get("schema"), dict), "bad response_format")
+        for name in ("max_tokens", "max_completion_tokens", "seed"):
+            _check(name not in body or isinstance(body[name], int), f"{name} must be an integer")
+        last = texts[-1] if texts else ""
+        answer = f"echo: {last}" + (f" [{images} images]" if images else "")
+        prompt_tokens = sum(_words(t) for t in texts) + 85 * images
+        return {
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer, "refusal": None},
+                         "logprobs": None, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": _words(answer),
+                      "total_tokens": prompt_tokens + _words(answer)},
+        }
+
+    async def _embeddings(self, request: Request) -> JSONResponse:
+        return await self._handle(request, self._embedding_answer)
+
+    @staticmethod
+    def _embedding_answer(body: Any) -> dict[str, Any]:
+        _check(set(body) <= {"model", "input", "dimensions", "encoding_format", "user"}, "unknown embedding keys")
+        inputs = body.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        _check(isinstance(inputs, list) and inputs and all(isinstance(i, str) for i in inputs),
+               "input must be a string or an array of strings")
+        _check(body.get("encoding_format", "float") in ("float", "base64"), "bad encoding_format")
+        if body.get("encoding_format") == "base64":
+            raise WireError("this fake answers floats only")
+        dimensions = body.get("dimensions") or EMBEDDING_DIMENSIONS.get(body["model"], 8)
+        return {"object": "list", "model": body["model"],
+                "data": [{"object": "embedding", "index": i, "embedding": _vector(text, dimensions)}
+                         for i, text in enumerate(inputs)],
+                "usage": {"prompt_tokens": sum(_words(t) for t in inputs),
+                          "total_tokens": sum(_words(t) for t in inputs)}}
+
+    async def _transcriptions(self, request: Request) -> JSONResponse:
+        return await self._handle(request, self._transcription_answer)
+
+    @staticmethod
+    def _transcription_answer(body: Any) -> dict[str, Any]:
+        _check(isinstance(body, dict) and "files" in body, "transcriptions take multipart/form-data")
+        _check("file" in body["files"] and "model" in body["fields"], "file and model are required")
+        filename, _, data = body["files"]["file"]
+        text = f"heard {len(data)} bytes of {filename.rsplit('.', 1)[-1]}"
+        if body["fields"].get("response_format") == "verbose_json":
+            return {"task": "transcribe", "language": "english", "duration": 1.5, "text": text,
+                    "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": 1.5, "text": f" {text}",
+                                  "tokens": [1, 2], "temperature": 0.0, "avg_logprob": -0.2,
+                                  "compression_ratio": 1.0, "no_speech_prob": 0.01}],
+                    "usage": {"type": "duration", "seconds": 2}}
+        return {"text": text, "usage": {"type": "tokens", "input_tokens": 12, "output_tokens": _words(text),
+                                        "total_tokens": 12 + _words(text)}}
