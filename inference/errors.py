@@ -97,6 +97,12 @@ class TimeoutError(InfergateError):  # noqa: A001 - the contract's name for 504
     status, type, default_message = 504, "TimeoutError", "The provider did not answer in time"
 
 
+class PluginError(InfergateError):
+    """A plugin raised, or returned data that is not its modality's shape; ``details.plugin`` names it."""
+
+    status, type, default_message = 500, "PluginError", "The plugin failed"
+
+
 def _summarise(problems: list[dict[str, str]]) -> str:
     if not problems:
         return ValidationError.default_message

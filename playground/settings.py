@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "playground.accounts",
     "inference",
     "inference.usage",
+    "inference.plugins",
     "playground.credentials",
 ]
 
@@ -130,6 +131,12 @@ INFERGATE = {
         "inference.providers.compatible",
         *([] if not env_bool("INFERGATE_TEST_PROVIDERS") else ["inference.providers.testing"]),
     ],
+    # Modules whose `register(registry)` adds plugins and extractors (docs/plugins.md); installed packages
+    # use the `infergate.plugins` entry-point group, which is loaded through the same hook.
+    "PLUGIN_MODULES": ["inference.plugins.builtin"],
+    "PLUGIN_TIMEOUT_SECONDS": float(os.environ.get("INFERGATE_PLUGIN_TIMEOUT_SECONDS", "30")),
+    "PLUGIN_THREADS": env_int("INFERGATE_PLUGIN_THREADS", 4),  # per plugin whose `run` is a plain function
+    "PLUGIN_CACHE_SECONDS": float(os.environ.get("INFERGATE_PLUGIN_CACHE_SECONDS", "1.0")),
     # Threads that run blocking model code (llama.cpp, onnxruntime); the event loop never blocks on them.
     "MODEL_THREADS": env_int("INFERGATE_MODEL_THREADS", max(2, os.cpu_count() or 2)),
     "MAX_BODY_BYTES": env_int("INFERGATE_MAX_BODY_BYTES", 10 * 1024 * 1024),

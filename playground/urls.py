@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from inference.api import views
 from inference.api.tickets import ticket_create
@@ -12,6 +12,7 @@ urlpatterns = [
     path("v1/inference/stream/tickets", ticket_create),
     path("v1/openapi.json", views.openapi_json),
     path("v1/docs", views.reference),
+    path("v1/namespaces/<str:namespace>/", include("inference.plugins.urls")),
     path("admin/", admin.site.urls),
     # Anything else under /v1/ answers 404 in the error envelope, never an HTML page.
     re_path(r"^v1(?:/(?P<path>.*))?$", views.not_found),
