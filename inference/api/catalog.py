@@ -1,7 +1,10 @@
 """GET /v1/models: every model the namespace can address, with what it can do and what it costs.
 
 The list is in OpenAI's format (``{"object": "list", "data": [{"id", "object": "model", ...}]}``) so that
-OpenAI SDKs can read it, with Infergate's own fields beside OpenAI's in each item.
+OpenAI SDKs can read it, with Infergate's own fields beside OpenAI's in each item. ``kind`` tells the
+three kinds of target apart: ``model`` (``provider/model``), ``plugin`` (id ``plugin/{inference_name}``)
+and ``feature_uri`` (id: the URI). Every installed plugin is listed; ``enabled`` says whether this
+namespace may call it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inference.plugins.registry import plugin_registry
+from inference.plugins.selectors import plugins_describe
+from inference.plugins.services import enabled_plugins
 from inference.providers.registry import provider_registry
 from inference.types import ModelSpec
 from playground.accounts.models import Permission
@@ -22,6 +28,7 @@ def model_describe(spec: ModelSpec) -> dict[str, Any]:
     return {
         "id": f"{spec.provider}/{spec.model}",
         "object": "model",
+        "kind": "model",
         "created": 0,
         "owned_by": spec.provider,
         "provider": spec.provider,
@@ -38,7 +45,30 @@ def model_describe(spec: ModelSpec) -> dict[str, Any]:
     }
 
 
+def plugin_items(namespace_id: str) -> list[dict[str, Any]]:
+    """A plugin item per installed plugin and a ``feature_uri`` item per feature URI, with the fields
+    of the model items where they apply, so that a client can read all three kinds alike."""
+    registry = plugin_registry()
+    items, by_name = [], {}
+    for plugin in plugins_describe(registry=registry, enabled=enabled_plugins(namespace_id=namespace_id)):
+        name = plugin["inference_name"]
+        by_name[name] = plugin
+        items.append({"id": f"plugin/{name}", "object": "model", "kind": "plugin", "created": 0,
+                      "owned_by": plugin["origin"], "provider": "plugin", "model": name, **plugin,
+                      "can_stream": False, "configured": plugin["enabled"],
+                      "price": {"currency": "USD", "prompt_per_million": 0.0, "completion_per_million": 0.0}})
+    for uri, name in registry.feature_uris():
+        plugin = by_name.get(name)
+        items.append({"id": uri, "object": "model", "kind": "feature_uri", "created": 0, "owned_by": "plugin",
+                      "feature_uri": uri, "inference_name": name, "installed": plugin is not None,
+                      "enabled": bool(plugin and plugin["enabled"]),
+                      **({k: plugin[k] for k in ("description", "modalities", "input_keys", "dimensions")}
+                         if plugin else {})})
+    return items
+
+
 class ModelsView(APIView):
     def get(self, request: Request) -> Response:
         request.auth.require(Permission.READ)
-        return Response({"object": "list", "data": [model_describe(s) for s in provider_registry().specs()]})
+        models = [model_describe(s) for s in provider_registry().specs()]
+        return Response({"object": "list", "data": models + plugin_items(request.auth.namespace.id)})
