@@ -198,6 +198,49 @@ REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema
               "description": "Echoed back (or generated) on every response; recorded in usage and logs."}
 
 
+NAMESPACE_IN_PATH = {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"},
+                     "description": "Namespace id (ns_...) or name."}
+PROVIDER_IN_PATH = {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"},
+                    "description": "A provider that takes a key: openai, or a configured compatible endpoint."}
+CREDENTIAL_ITEM = {"provider": "openai", "set": True, "fields": ["api_key"], "updated_at": "2026-11-23T20:30:00+00:00"}
+CREDENTIAL_PATHS: dict[str, Any] = {
+    "/v1/namespaces/{namespace}/credentials": {"get": {
+        "operationId": "credentials_list",
+        "summary": "Which providers have credentials set in the namespace (never their values); needs read",
+        "parameters": [NAMESPACE_IN_PATH, REQUEST_ID],
+        "responses": {
+            "200": {"description": "One item per provider that takes a key",
+                    "content": {"application/json": {"example": {"namespace": "ns_IR3dJ2nR4bRhEmYX",
+                                                                 "data": [CREDENTIAL_ITEM]}}}},
+            **{str(status): _error_response(status) for status in (401, 403, 404)},
+        },
+    }},
+    "/v1/namespaces/{namespace}/credentials/{provider}": {
+        "put": {
+            "operationId": "credential_set",
+            "summary": "Set or replace a provider's credentials (write-only, encrypted at rest); needs admin",
+            "parameters": [NAMESPACE_IN_PATH, PROVIDER_IN_PATH, REQUEST_ID],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["api_key"], "additionalProperties": False,
+                           "properties": {"api_key": {"type": "string", "maxLength": 4096, "writeOnly": True}}},
+                "example": {"api_key": "sk-..."}}}},
+            "responses": {
+                "200": {"description": "Set; the value is never returned",
+                        "content": {"application/json": {"example": CREDENTIAL_ITEM}}},
+                **{str(status): _error_response(status) for status in (401, 403, 404, 415, 422)},
+            },
+        },
+        "delete": {
+            "operationId": "credential_delete",
+            "summary": "Remove a provider's credentials (the environment's key applies again, if any); needs admin",
+            "parameters": [NAMESPACE_IN_PATH, PROVIDER_IN_PATH, REQUEST_ID],
+            "responses": {"204": {"description": "Removed"},
+                          **{str(status): _error_response(status) for status in (401, 403, 404)}},
+        },
+    },
+}
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     assert set(SCHEMAS["InferenceRequest"]["properties"]) == set(BODY_KEYS)
@@ -247,6 +290,7 @@ def openapi_document() -> dict[str, Any]:
                     **{str(status): _error_response(status) for status in (400, 401, 403, 404)},
                 },
             }},
+            **CREDENTIAL_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
                                  "responses": {"200": {"description": "The server is up"}}}},
             "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: database and Redis reachable",
