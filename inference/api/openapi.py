@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from inference.plugins.openapi import PLUGIN_PATHS
 from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
 
 ERROR_STATUSES = {
@@ -23,10 +24,11 @@ ERROR_STATUSES = {
     422: ("ValidationError", "Schema violations, unknown keys, inputs the target does not read; "
           "`details.errors` lists each field and problem."),
     429: ("TooManyRequestsError", "Our limits or the provider's; see Retry-After and X-RateLimit-* headers."),
-    500: ("InternalServerError", "Our own fault; never carries a stack trace or a secret."),
+    500: ("InternalServerError", "Our own fault; never carries a stack trace or a secret. A plugin that raised or "
+          "returned data that is not its modality's shape answers type `PluginError`, `details.plugin` naming it."),
     502: ("ProviderError", "The provider answered with an error."),
     503: ("InferenceServiceUnavailableError", "Provider not configured or circuit open."),
-    504: ("TimeoutError", "The provider did not answer in time."),
+    504: ("TimeoutError", "The provider (or the plugin, within its timeout) did not answer in time."),
 }
 
 EXAMPLES = {
@@ -67,8 +69,8 @@ EXAMPLES = {
         "value": {"inference_name": "my_text_embedder_1_0_0", "inputs": {"text": "hello world"}, "parameters": {}},
     },
     "feature_uri": {
-        "summary": "A plugin by feature URI",
-        "value": {"feature_uri": "mixpeek://text_extractor@v1/multilingual_e5_large_instruct_v1",
+        "summary": "A plugin by feature URI (the built-in extractor of the local text embedder)",
+        "value": {"feature_uri": "mixpeek://text_extractor@v1/minilm_l6_v2",
                   "inputs": {"text": "hello world"}},
     },
 }
@@ -291,6 +293,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }},
             **CREDENTIAL_PATHS,
+            **PLUGIN_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
                                  "responses": {"200": {"description": "The server is up"}}}},
             "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: database and Redis reachable",

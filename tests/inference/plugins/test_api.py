@@ -146,3 +146,12 @@ async def test_test_reports_plugin_failures_in_the_envelope(tenant, client):
     no_inputs = await client.post(url(tenant, "crasher_1_0_0", "test"), {},
                                   content_type="application/json", headers=auth(tenant))
     assert_envelope(no_inputs, 422, "ValidationError")
+
+
+async def test_the_routes_are_in_the_openapi_document(client):
+    doc = (await client.get("/v1/openapi.json")).json()
+    assert {"/v1/namespaces/{namespace}/plugins", "/v1/namespaces/{namespace}/plugins/{inference_name}",
+            "/v1/namespaces/{namespace}/plugins/{inference_name}/test"} <= set(doc["paths"])
+    item = doc["paths"]["/v1/namespaces/{namespace}/plugins/{inference_name}"]
+    assert set(item) == {"get", "put", "delete"} and "needs write" in item["delete"]["summary"]
+    assert (await client.get("/v1/docs")).status_code == 200
