@@ -54,7 +54,7 @@ def spec_build(provider: str, model: dict[str, Any], needs_key: bool) -> ModelSp
     return ModelSpec(provider=provider, model=model["name"], modalities=modalities,
                      parameters=_parameters(modalities[0], model), needs_key=needs_key,
                      description=model.get("description", f"{model['name']} on the {provider} server."),
-                     dimensions=model.get("dimensions"), price=price)
+                     dimensions=model.get("dimensions"), price=price, can_stream=Modality.CHAT in modalities)
 
 
 def endpoint_build(provider: str, config: dict[str, Any]) -> Endpoint:

@@ -25,7 +25,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 GOOD_KEY = "sk-test-fake-openai-key-1234567890"
@@ -151,7 +151,8 @@ class FakeOpenAI:
             if scripted.status != 200 or scripted.body is not None:
                 return JSONResponse(scripted.body, status_code=scripted.status, headers=scripted.headers)
         try:
-            return JSONResponse(answer(body))
+            result = answer(body)
+            return result if isinstance(result, Response) else JSONResponse(result)
         except WireError as exc:
             return JSONResponse(error_body(f"fake server: {exc}"), status_code=400)
 
@@ -213,6 +214,8 @@ class FakeOpenAI:
         last = texts[-1] if texts else ""
         answer = f"echo: {last}" + (f" [{images} images]" if images else "")
         prompt_tokens = sum(_words(t) for t in texts) + 85 * images
+        if body.get("stream"):
+            return FakeOpenAI._chat_stream(body, answer, prompt_tokens)
         return {
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer, "refusal": None},
@@ -220,6 +223,32 @@ class FakeOpenAI:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": _words(answer),
                       "total_tokens": prompt_tokens + _words(answer)},
         }
+
+    @staticmethod
+    def _chat_stream(body: dict[str, Any], answer: str, prompt_tokens: int) -> StreamingResponse:
+        """Documented chat.completion.chunk events: a role delta, one delta per word, the finish, then
+        (with ``stream_options.include_usage``) a usage chunk with no choices, then ``[DONE]``."""
+        _check(body.get("stream_options", {}).get("include_usage") in (True, None), "bad stream_options")
+
+        def chunk(delta: dict[str, Any] | None, finish: str | None = None, usage=None) -> str:
+            choices = [] if delta is None else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+            return "data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1,
+                                          "model": body["model"], "choices": choices, "usage": usage}) + "\n\n"
+
+        words = answer.split(" ")
+        events = [chunk({"role": "assistant", "content": ""})]
+        events += [chunk({"content": (" " if i else "") + word}) for i, word in enumerate(words)]
+        events.append(chunk({}, "stop"))
+        if body.get("stream_options", {}).get("include_usage"):
+            events.append(chunk(None, usage={"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
+                                             "total_tokens": prompt_tokens + len(words)}))
+        events.append("data: [DONE]\n\n")
+
+        async def emit():
+            for event in events:
+                yield event.encode()
+
+        return StreamingResponse(emit(), media_type="text/event-stream")
 
     async def _embeddings(self, request: Request) -> JSONResponse:
         return await self._handle(request, self._embedding_answer)

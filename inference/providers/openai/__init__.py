@@ -11,7 +11,7 @@ from django.conf import settings
 from inference.providers.openai.adapters import ADAPTERS, TranscriptionAdapter
 from inference.providers.openai.client import Endpoint
 from inference.providers.openai.models import MODELS, price
-from inference.types import ModelSpec
+from inference.types import Modality, ModelSpec
 
 ENDPOINT = Endpoint(provider="openai", base_url=lambda: settings.INFERGATE["OPENAI_BASE_URL"],
                     credential_env="OPENAI_API_KEY")
@@ -20,7 +20,8 @@ ENDPOINT = Endpoint(provider="openai", base_url=lambda: settings.INFERGATE["OPEN
 def register(registry) -> None:
     for model, (modalities, parameters, dimensions, description) in MODELS.items():
         spec = ModelSpec(provider="openai", model=model, modalities=modalities, parameters=parameters,
-                         description=description, needs_key=True, dimensions=dimensions, price=price(model))
+                         description=description, needs_key=True, dimensions=dimensions, price=price(model),
+                         can_stream=Modality.CHAT in modalities)
         adapter_class = ADAPTERS[modalities[0]]
         if adapter_class is TranscriptionAdapter:
             registry.register(TranscriptionAdapter(ENDPOINT, spec, verbose=model == "whisper-1"))

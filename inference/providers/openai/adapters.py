@@ -4,13 +4,17 @@ use these same classes with their own ``Endpoint``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, AsyncIterator
+
+import openai
 
 from inference.errors import BadRequestError
 from inference.providers.base import Adapter
 from inference.providers.openai import mapping
 from inference.providers.openai.client import Endpoint, run_bounded, session_open
-from inference.types import InferenceCall, InferenceResult, Modality, ModelSpec, Usage
+from inference.providers.openai.errors import error_map
+from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
+                             StreamEvent, TokenCount, Usage)
 
 
 class OpenAIAdapter(Adapter):
@@ -41,6 +45,43 @@ class ChatAdapter(OpenAIAdapter):
             responses.append(mapping.chat_answer(completion, provider=self.spec.provider, structured=structured))
             mapping.usage_add(usage, completion.usage)
         return InferenceResult(data={"responses": responses}, usage=usage)
+
+    async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
+        """Conversations one after another, each as a streamed completion: its text as deltas, then
+        its finish, then the running token count from the final usage chunk. Structured answers are
+        parsed whole, so a ``schema`` request arrives as one ``Complete``. Opening a stream is
+        retried like any call; a failure once text has flowed is mapped, never retried."""
+        if "schema" in call.parameters:
+            yield Complete(await self.run(call))
+            return
+        images = mapping.image_urls(call.inputs) if call.modality is Modality.VISION else []
+        options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
+        session = await session_open(self.endpoint, call.namespace_id)
+        usage = Usage()
+        for index, conversation in enumerate(call.conversations):
+            messages = mapping.chat_messages(conversation, images)
+            chunks = await session.call(lambda client: client.chat.completions.create(
+                model=self.upstream_model, messages=messages, stream=True,
+                stream_options={"include_usage": True}, **options))
+            refusal = ""
+            try:
+                async for chunk in chunks:
+                    for choice in chunk.choices:
+                        refusal += getattr(choice.delta, "refusal", None) or ""
+                        if choice.finish_reason and (refusal or choice.finish_reason == "content_filter"):
+                            raise mapping.refused(self.spec.provider, refusal)
+                        if choice.delta.content:
+                            yield Delta(index, choice.delta.content)
+                        if choice.finish_reason:
+                            yield Finish(index, choice.finish_reason)
+                    if chunk.usage is not None:
+                        mapping.usage_add(usage, chunk.usage)
+                        yield TokenCount(usage.prompt, usage.completion)
+            except openai.OpenAIError as exc:
+                raise error_map(exc, provider=self.spec.provider, secret=session.secret,
+                                timeout_s=session.timeout_s) from None
+            finally:
+                await chunks.close()  # also when the consumer went away: stops the upstream generation
 
 
 class EmbeddingAdapter(OpenAIAdapter):

