@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from inference.api import views
 from inference.api.tickets import ticket_create
 from inference.api.catalog import ModelsView
+from playground.credentials.api import CredentialView, CredentialsView
 
 urlpatterns = [
     path("healthz", views.healthz),
@@ -13,6 +14,8 @@ urlpatterns = [
     path("v1/openapi.json", views.openapi_json),
     path("v1/docs", views.reference),
     path("v1/namespaces/<str:namespace>/", include("inference.plugins.urls")),
+    path("v1/namespaces/<str:namespace>/credentials", CredentialsView.as_view()),
+    path("v1/namespaces/<str:namespace>/credentials/<str:provider>", CredentialView.as_view()),
     path("admin/", admin.site.urls),
     # Anything else under /v1/ answers 404 in the error envelope, never an HTML page.
     re_path(r"^v1(?:/(?P<path>.*))?$", views.not_found),
