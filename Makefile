@@ -32,6 +32,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/concurrency.py
+	$(BIN)/python bench/streaming.py
 
 clean:
 	rm -rf $(VENV) .data

@@ -275,6 +275,46 @@ def openapi_document() -> dict[str, Any]:
                     **{str(status): _error_response(status) for status in ERROR_STATUSES},
                 },
             }},
+            "/v1/inference/stream": {"post": {
+                "operationId": "inference_stream",
+                "summary": "The same request answered as Server-Sent Events (the websocket at the same path speaks "
+                           "the same events)",
+                "description": "Events: `start` {request_id, provider, model}; `delta` {index, text} as text is "
+                               "generated; then `done` {response: the full response envelope} or `error` {error: the "
+                               "error envelope}. Each SSE block is `event: <type>` and `data: <json>`. A request "
+                               "refused before the stream starts (key, namespace, body) is answered like POST "
+                               "/v1/inference: its status and the JSON envelope. Targets that do not stream answer "
+                               "with `start` and `done`. A client that disconnects stops the generation; its usage "
+                               "record has status 499 (Cancelled) and the tokens produced so far.\n\n"
+                               "Websocket: `ws://HOST/v1/inference/stream` with `Authorization` and `X-Namespace` on "
+                               "the handshake, or `?ticket=` from POST /v1/inference/stream/tickets for a signed-in "
+                               "browser session. Send request bodies one at a time; `{\"type\": \"cancel\"}` stops "
+                               "the running one (answered with an `error` event of status 499). A refused key gets one "
+                               "`error` event and the socket closes with code 4000 + the HTTP status.",
+                "parameters": [{"name": "X-Namespace", "in": "header", "required": True, "schema": {"type": "string"}},
+                               REQUEST_ID],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/InferenceRequest"},
+                    "examples": {"local_chat": EXAMPLES["local_chat"]}}}},
+                "responses": {
+                    "200": {"description": "An event stream", "content": {"text/event-stream": {"example":
+                        'event: start\ndata: {"type": "start", "request_id": "req_1", "provider": "local", '
+                        '"model": "smollm2-135m-instruct"}\n\nevent: delta\ndata: {"type": "delta", "index": 0, '
+                        '"text": "Paris"}\n\nevent: done\ndata: {"type": "done", "response": {...}}\n\n'}}},
+                    **{str(status): _error_response(status) for status in (400, 401, 403, 404, 413, 415, 422)},
+                },
+            }},
+            "/v1/inference/stream/tickets": {"post": {
+                "operationId": "stream_ticket_create",
+                "summary": "A 60-second ticket that lets a signed-in browser session open the websocket",
+                "security": [],
+                "description": "Session cookie and CSRF token required; body {\"namespace\": id or name}. Members "
+                               "get read permission, organization admins read, write and admin.",
+                "requestBody": {"required": True, "content": {"application/json": {"example": {"namespace": "demo"}}}},
+                "responses": {"200": {"description": "The ticket", "content": {"application/json": {
+                    "example": {"ticket": "eyJ1Ijo...", "expires_in": 60}}}},
+                    **{str(status): _error_response(status) for status in (400, 401, 403, 404)}},
+            }},
             "/v1/models": {"get": {
                 "operationId": "models_list",
                 "summary": "Every model the namespace can address: modalities, input keys, parameters, price",
