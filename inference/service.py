@@ -75,7 +75,7 @@ def _response(entry: UsageEntry, spec: ModelSpec, result: InferenceResult, start
 
 def _count(entry: UsageEntry, spec: ModelSpec, usage: Usage) -> None:
     entry.prompt_tokens, entry.completion_tokens, entry.total_tokens = usage.prompt, usage.completion, usage.total
-    entry.cost_usd, entry.price_version = usage_cost(usage, spec.price), PRICE_TABLE_VERSION
+    entry.cost_usd, entry.price_version = usage_cost(usage, spec.price), spec.price.version or PRICE_TABLE_VERSION
 
 
 def _failure(entry: UsageEntry, exc: BaseException) -> InfergateError:

@@ -40,10 +40,12 @@ class ParameterSpec:
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens; local models cost nothing."""
+    """USD per million tokens; local models cost nothing. ``version`` names the price table it came
+    from (stamped on usage records); empty means Infergate's own table."""
 
     prompt_per_million: float = 0.0
     completion_per_million: float = 0.0
+    version: str = ""
 
 
 @dataclass(frozen=True)

@@ -59,4 +59,4 @@ def price(model: str, provider_id: str = "openai") -> Price:
         logger.warning("no %s price for %s/%s; it is recorded as free", PRICE_SOURCE, provider_id, model)
         return Price()
     return Price(prompt_per_million=float(Decimal(calculation.input_price)),
-                 completion_per_million=float(Decimal(calculation.output_price)))
+                 completion_per_million=float(Decimal(calculation.output_price)), version=PRICE_VERSION)

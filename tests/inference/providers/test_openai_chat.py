@@ -48,6 +48,7 @@ async def test_prompts_batch_each_one_completion_with_usage_and_cost(tenant, cli
     assert record.prompt_tokens == 13 and record.completion_tokens == 11
     # gpt-4o-mini: $0.15 / $0.60 per million tokens (genai-prices)
     assert float(record.cost_usd) == round((13 * 0.15 + 11 * 0.6) / 1e6, 8)
+    assert record.price_version.startswith("genai-prices ")  # the table the price came from
 
 
 async def test_messages_are_one_conversation(tenant, client, fake_openai):
