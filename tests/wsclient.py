@@ -33,6 +33,10 @@ class WebsocketClient:
             return None
         return json.loads(message["text"])
 
+    async def nothing(self, timeout: float = 1) -> bool:
+        """True when the server sends nothing within ``timeout`` (the application keeps running)."""
+        return await self.io.receive_nothing(timeout)
+
     async def until(self, *types: str, timeout: float = 60) -> list[dict[str, Any]]:
         """Every event up to and including the first of ``types``."""
         events = []

@@ -3,7 +3,8 @@
 The client connects with ``Authorization`` and ``X-Namespace`` on the handshake (or, from a browser,
 ``?ticket=`` minted for its signed-in session), then sends request bodies, one at a time, and receives
 ``start``, ``delta``, ``done`` or ``error`` events for each. ``{"type": "cancel"}`` stops the running
-request; closing the socket does too. A refused key gets one ``error`` event and the socket closes with
+request; closing the socket does too. ``{"type": "subscribe", "task_id": ...}`` subscribes to the
+``progress`` events of a task of the same namespace (inference.progress). A refused key gets one ``error`` event and the socket closes with
 code 4000 + the HTTP status (4401, 4403, 4404).
 """
 
@@ -21,10 +22,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from inference.api.middleware import current_request_id, request_id_for
 from inference.api.tickets import ticket_principal
-from inference.errors import BadRequestError, CancelledByClientError, InfergateError
+from inference.errors import BadRequestError, CancelledByClientError, InfergateError, ValidationError
+from inference.progress import TASK_ID, task_group
 from inference.request import body_decode
 from inference.service import Credentials, inference_stream
-from playground.accounts.authentication import key_resolve, namespace_resolve
+from playground.accounts.authentication import key_resolve, namespace_resolve, principal_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ class InferenceStreamConsumer(AsyncWebsocketConsumer):
             if cancelled:
                 await self.send_json({"type": "error", "error": CancelledByClientError().envelope()})
             return
+        if isinstance(message, dict) and message.get("type") == "subscribe":
+            await self._subscribe(message.get("task_id"))
+            return
         if self.running is not None and not self.running.done():
             error = BadRequestError("A request is already running on this socket; send {\"type\": \"cancel\"} "
                                     "or wait for its done event")
@@ -83,6 +88,21 @@ class InferenceStreamConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "error", "error": error.envelope()})
         finally:
             current_request_id.reset(token)
+
+    async def _subscribe(self, task_id: Any) -> None:
+        if not isinstance(task_id, str) or not TASK_ID.match(task_id):
+            error = ValidationError([{"field": "task_id", "problem": "1-64 letters, digits, '_' or '-'"}])
+            await self.send_json({"type": "error", "error": error.envelope()})
+            return
+        principal = self.credentials.principal or await principal_resolve(
+            authorization=self.credentials.authorization, namespace=self.credentials.namespace)
+        await self.channel_layer.group_add(task_group(principal.namespace.id, task_id), self.channel_name)
+        self.groups.append(task_group(principal.namespace.id, task_id))  # left again on disconnect
+        await self.send_json({"type": "subscribed", "task_id": task_id})
+
+    async def task_progress(self, message: dict[str, Any]) -> None:
+        """A ``task.progress`` message from the channel layer (see inference.progress)."""
+        await self.send_json({"type": "progress", **message["event"]})
 
     async def _cancel(self) -> bool:
         task, self.running = self.running, None

@@ -275,3 +275,34 @@ async def test_real_server_sse_disconnect_stops_generation_and_records_usage(tra
                     break
     record = await _wait_for_record(request_id="sse-cut-1")
     assert record.status == 499 and 1 <= record.completion_tokens < 500
+
+
+# -- progress of tasks over the channel layer (Redis) ------------------------------------------------
+
+async def test_progress_reaches_subscribed_sockets_of_the_same_namespace_only(tenant, socket):
+    from asgiref.sync import async_to_sync
+
+    from inference.progress import task_progress_publish
+
+    other = await sync_to_async(tenant_create)("other-org", "main")
+    stranger = WebsocketClient(application, PATH, other.headers())
+    assert await stranger.connect()
+    for ws in (socket, stranger):
+        await ws.send({"type": "subscribe", "task_id": "job-1"})
+        assert (await ws.receive()) == {"type": "subscribed", "task_id": "job-1"}
+
+    def celery_like_publish() -> None:  # a sync caller in another thread, as a Celery task would be
+        async_to_sync(task_progress_publish)(namespace_id=tenant.namespace.id, task_id="job-1",
+                                             event={"progress": 0.5, "status": "running"})
+
+    await sync_to_async(celery_like_publish, thread_sensitive=False)()
+    assert await socket.receive(timeout=10) == {"type": "progress", "progress": 0.5, "status": "running",
+                                                "task_id": "job-1"}
+    assert await stranger.nothing(timeout=1)
+    await stranger.close()
+
+
+async def test_subscribe_needs_a_sane_task_id(socket):
+    await socket.send({"type": "subscribe", "task_id": "../../etc"})
+    event = await socket.receive()
+    assert event["type"] == "error" and event["error"]["status"] == 422
