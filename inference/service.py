@@ -24,6 +24,8 @@ from playground.accounts.models import Permission
 
 logger = logging.getLogger(__name__)
 
+PLUGIN_PROVIDER = "plugin"  # DESIGN §1: a plugin target answers as provider "plugin", model = its inference name
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -61,6 +63,8 @@ async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], requ
     entry.inference_name = request.inference_name or ""
     adapter = await target_resolve(principal=principal, request=request)
     entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
+    if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
+        entry.inference_name = adapter.spec.model
     call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id)
     entry.modality = call.modality.value
     return _Prepared(adapter=adapter, call=call)

@@ -9,9 +9,11 @@ namespace may call it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +26,7 @@ from inference.types import ModelSpec
 from playground.accounts.models import Permission
 
 
-def model_describe(spec: ModelSpec) -> dict[str, Any]:
+def model_describe(spec: ModelSpec, configured: bool = True) -> dict[str, Any]:
     return {
         "id": f"{spec.provider}/{spec.model}",
         "object": "model",
@@ -39,7 +41,7 @@ def model_describe(spec: ModelSpec) -> dict[str, Any]:
         "parameters": [{k: v for k, v in asdict(p).items() if v is not None} for p in spec.parameters],
         "can_stream": spec.can_stream,
         "dimensions": spec.dimensions,
-        "configured": True,  # local models need no credentials; cloud adapters report theirs
+        "configured": configured,  # credentials present for this namespace (or none needed)
         "price": {"currency": "USD", "prompt_per_million": spec.price.prompt_per_million,
                   "completion_per_million": spec.price.completion_per_million},
     }
@@ -67,8 +69,13 @@ def plugin_items(namespace_id: str) -> list[dict[str, Any]]:
     return items
 
 
+async def _configured(namespace_id: str) -> list[bool]:
+    return list(await asyncio.gather(*(a.configured(namespace_id) for a in provider_registry().adapters())))
+
+
 class ModelsView(APIView):
     def get(self, request: Request) -> Response:
         request.auth.require(Permission.READ)
-        models = [model_describe(s) for s in provider_registry().specs()]
+        flags = async_to_sync(_configured)(request.auth.namespace.id)
+        models = [model_describe(a.spec, flag) for a, flag in zip(provider_registry().adapters(), flags)]
         return Response({"object": "list", "data": models + plugin_items(request.auth.namespace.id)})

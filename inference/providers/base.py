@@ -32,6 +32,10 @@ class Adapter(ABC):
     async def run(self, call: InferenceCall) -> InferenceResult:
         """Produce the modality's ``data`` shape; raise ``inference.errors`` types on failure."""
 
+    async def configured(self, namespace_id: str | None) -> bool:
+        """Can this namespace call the model now (credentials present)? Models that need none: yes."""
+        return True
+
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
         """Yield ``Delta``/``Finish``/``TokenCount`` events as the answer is produced. Targets that
         cannot stream keep this default: their whole result arrives as one ``Complete``. Adapters

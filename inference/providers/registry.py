@@ -37,8 +37,11 @@ class ProviderRegistry:
     def providers(self) -> list[str]:
         return sorted({provider for provider, _ in self._adapters})
 
+    def adapters(self) -> list[Adapter]:
+        return [adapter for _, adapter in sorted(self._adapters.items())]
+
     def specs(self) -> list[ModelSpec]:
-        return [adapter.spec for _, adapter in sorted(self._adapters.items())]
+        return [adapter.spec for adapter in self.adapters()]
 
     def resolve(self, provider: str, model: str) -> Adapter:
         name = self._aliases.get(provider, provider)

@@ -8,10 +8,10 @@ from typing import Any, AsyncIterator
 
 import openai
 
-from inference.errors import BadRequestError
+from inference.errors import BadRequestError, InferenceServiceUnavailableError
 from inference.providers.base import Adapter
 from inference.providers.openai import mapping
-from inference.providers.openai.client import Endpoint, run_bounded, session_open
+from inference.providers.openai.client import Endpoint, api_key, run_bounded, session_open
 from inference.providers.openai.errors import error_map
 from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
                              StreamEvent, TokenCount, Usage)
@@ -22,6 +22,13 @@ class OpenAIAdapter(Adapter):
         self.endpoint = endpoint
         self.spec = spec
         self.upstream_model = upstream_model or spec.model  # the name the server knows the model by
+
+    async def configured(self, namespace_id: str | None) -> bool:
+        try:
+            await api_key(self.endpoint, namespace_id)
+        except InferenceServiceUnavailableError:
+            return False
+        return True
 
 
 class ChatAdapter(OpenAIAdapter):

@@ -54,6 +54,9 @@ async def test_seed_inference_name_on_the_example_package(tenant, client):
     by_uri = await post_inference(client, {"feature_uri": "mixpeek://lexical_extractor@v1/hashed_ngrams_v1",
                                            "inputs": {"text": "hello world"}}, tenant.headers())
     assert by_uri.status_code == 200 and by_uri.json()["data"] == body["data"]
+    # Addressed by feature URI, the usage record still names the plugin's inference name.
+    *_, by_uri_record = await ausage_records(namespace_id=tenant.namespace.id)
+    assert (by_uri_record.inference_name, by_uri_record.model) == ("my_text_embedder_1_0_0",) * 2
 
 
 async def test_keyword_extractor_from_the_example_package(tenant, client):

@@ -127,3 +127,20 @@ def test_django_admin_sets_credentials_write_only(admin_client):
     refused = admin_client.post("/admin/credentials/providercredential/add/",
                                 {"namespace": admin.namespace.id, "provider": "local", "api_key": secret})
     assert refused.status_code == 200 and b"takes no credentials" in refused.content
+
+
+async def test_models_list_says_whether_a_namespace_can_call_each_model(transactional_db, client, fake_openai,
+                                                                       monkeypatch):
+    admin = await admin_tenant()
+    monkeypatch.delenv("OPENAI_API_KEY")
+
+    async def configured() -> dict[str, bool]:
+        listing = (await client.get("/v1/models", headers=admin.headers())).json()["data"]
+        return {item["id"]: item["configured"] for item in listing if item.get("kind") == "model"}
+
+    before = await configured()
+    assert before["openai/gpt-4o-mini"] is False and before["local/all-minilm-l6-v2"] is True
+    put = await client.put(path(admin, "openai"), {"api_key": NAMESPACE_KEY}, content_type="application/json",
+                           headers=admin.headers())
+    assert put.status_code == 200
+    assert (await configured())["openai/gpt-4o-mini"] is True
