@@ -1,7 +1,8 @@
 """ASGI entry point.
 
 - ``POST /v1/inference`` and ``POST /v1/inference/stream`` (SSE), the hot paths, go to
-  ``inference.api.endpoint`` (pure ASGI, no thread per request); every other HTTP route goes to Django.
+  ``inference.api.endpoint`` (pure ASGI, no thread per request), and so do the OpenAI-compatible routes
+  (``inference.api.openai_compat``; GET /v1/models is Django's behind them); every other HTTP route goes to Django.
 - Websockets: ``/v1/inference/stream`` goes to the Channels consumer; any other path is refused.
 - The lifespan protocol lets a worker that is shutting down write its buffered usage records first.
 """
@@ -17,9 +18,10 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_application = get_asgi_application()
 
 from inference.api.endpoint import PATH, STREAM_PATH, inference_endpoint, stream_endpoint  # noqa: E402
+from inference.api.openai_compat import openai_routes  # noqa: E402
 from inference.api.stream_consumer import InferenceStreamConsumer  # noqa: E402
 
-HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint}
+HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint, **openai_routes(django_application)}
 websocket_stream = InferenceStreamConsumer.as_asgi()
 
 
