@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable
 
 from inference.errors import CancelledByClientError, InfergateError, InternalServerError
@@ -20,6 +20,7 @@ from inference.streaming import StreamCollector
 from inference.types import Delta, InferenceCall, InferenceResult, ModelSpec, Usage
 from inference.usage.services import PRICE_TABLE_VERSION, UsageEntry, usage_cost, usage_record
 from playground.accounts.authentication import Principal, key_resolve, namespace_resolve
+from playground.accounts.throttling import Reservation, limits_reserve, limits_settle
 from playground.accounts.models import Permission
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,33 @@ class Credentials:
 class _Prepared:
     adapter: Adapter
     call: InferenceCall
+    reservation: Reservation
+
+
+@dataclass
+class ResponseMeta:
+    """What a transport should send besides the body: the rate-limit headers (every response after
+    the key is known carries them, errors included)."""
+
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
+
+
+async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], request_id: str,
+                           entry: UsageEntry) -> tuple[Adapter, InferenceCall]:
+    request = request_parse(body() if callable(body) else body)
+    entry.provider, entry.model = request.provider or "", request.model or ""
+    entry.inference_name = request.inference_name or ""
+    adapter = await target_resolve(principal=principal, request=request)
+    entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
+    if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
+        entry.inference_name = adapter.spec.model
+    call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id)
+    entry.modality = call.modality.value
+    return adapter, call
 
 
 async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
@@ -58,16 +82,15 @@ async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], requ
     entry.organization_id, entry.api_key_id = principal.organization_id, principal.key.id
     entry.namespace_id = principal.namespace.id
     principal.require(Permission.READ)
-    request = request_parse(body() if callable(body) else body)
-    entry.provider, entry.model = request.provider or "", request.model or ""
-    entry.inference_name = request.inference_name or ""
-    adapter = await target_resolve(principal=principal, request=request)
-    entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
-    if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
-        entry.inference_name = adapter.spec.model
-    call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id)
-    entry.modality = call.modality.value
-    return _Prepared(adapter=adapter, call=call)
+    try:
+        adapter, call = await _target_and_call(principal, body, request_id, entry)
+    except InfergateError as error:
+        # An invalid request still counts as a request, and its answer carries the limit headers.
+        reservation = await limits_reserve(principal=principal, call=None, spec=None)
+        error.headers = {**reservation.headers, **error.headers}
+        raise
+    reservation = await limits_reserve(principal=principal, call=call, spec=adapter.spec)
+    return _Prepared(adapter=adapter, call=call, reservation=reservation)
 
 
 def _response(entry: UsageEntry, spec: ModelSpec, result: InferenceResult, started: float) -> dict[str, Any]:
@@ -91,29 +114,46 @@ def _failure(entry: UsageEntry, exc: BaseException) -> InfergateError:
 
 
 async def inference_run(*, credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
-                        started: float | None = None) -> dict[str, Any]:
+                        started: float | None = None, meta: ResponseMeta | None = None) -> dict[str, Any]:
     """Run one inference request and return the response envelope, or raise an ``InfergateError``.
 
     ``body`` is the decoded JSON body, or a callable that decodes it (so that transport problems such
     as a wrong content type, an oversized or malformed body are checked after authentication and are
     recorded like any other failure). ``started`` is the ``time.perf_counter()`` at which the request
-    arrived (defaults to now)."""
+    arrived (defaults to now). ``meta``, when given, receives the headers to send with the answer."""
     started = time.perf_counter() if started is None else started
     entry = UsageEntry(request_id=request_id, status=200)
+    prepared, usage = None, Usage()
     try:
         prepared = await _prepare(credentials, body, request_id, entry)
+        _headers_give(meta, prepared)
         result = await prepared.adapter.run(prepared.call)
+        usage = result.usage
         return _response(entry, prepared.adapter.spec, result, started)
     except Exception as exc:
-        raise _failure(entry, exc) from None
+        raise _with_limit_headers(_failure(entry, exc), prepared) from None
     finally:
         if entry.status != 200:
             entry.latency_ms = _elapsed_ms(started)
         usage_record(entry)
+        if prepared is not None:
+            limits_settle(prepared.reservation, usage=usage, spec=prepared.adapter.spec)
+
+
+def _headers_give(meta: ResponseMeta | None, prepared: _Prepared) -> None:
+    if meta is not None:
+        meta.headers.update(prepared.reservation.headers)
+
+
+def _with_limit_headers(error: InfergateError, prepared: _Prepared | None) -> InfergateError:
+    if prepared is not None:
+        error.headers = {**prepared.reservation.headers, **error.headers}
+    return error
 
 
 async def inference_stream(*, credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
-                           started: float | None = None) -> AsyncIterator[dict[str, Any]]:
+                           started: float | None = None,
+                           meta: ResponseMeta | None = None) -> AsyncIterator[dict[str, Any]]:
     """The same request, answered as events: ``start``, ``delta`` (``index``, ``text``) as text is
     generated, then ``done`` (the full response envelope) or ``error`` (the error envelope).
 
@@ -129,6 +169,7 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
         error = _failure(entry, exc)
         usage_record(entry)
         raise error from None
+    _headers_give(meta, prepared)
     spec = prepared.adapter.spec
     collector = StreamCollector(prepared.call)
     events = prepared.adapter.stream(prepared.call)
@@ -151,3 +192,4 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
             entry.latency_ms = _elapsed_ms(started)
             _count(entry, spec, collector.usage)
         usage_record(entry)
+        limits_settle(prepared.reservation, usage=collector.usage, spec=spec)

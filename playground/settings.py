@@ -150,6 +150,12 @@ INFERGATE = {
     "AUTH_CACHE_SECONDS": float(os.environ.get("INFERGATE_AUTH_CACHE_SECONDS", "1.0")),
     "USAGE_FLUSH_SECONDS": float(os.environ.get("INFERGATE_USAGE_FLUSH_SECONDS", "0.2")),
     "USAGE_BATCH": env_int("INFERGATE_USAGE_BATCH", 500),
+    # Rate limits (playground/accounts/throttling.py): per-key defaults when neither the key nor its
+    # organization sets one (0: unlimited), and what to do when Redis cannot be reached ("open": admit
+    # and log an alarm; "closed": refuse with 503).
+    "KEY_RATE_LIMIT_RPM": env_int("INFERGATE_KEY_RATE_LIMIT_RPM", 600),
+    "KEY_RATE_LIMIT_TPM": env_int("INFERGATE_KEY_RATE_LIMIT_TPM", 1_000_000),
+    "LIMITS_ON_REDIS_ERROR": os.environ.get("INFERGATE_LIMITS_ON_REDIS_ERROR", "open"),
     # Provider credentials per namespace are encrypted with the first of these Fernet keys and decrypted
     # with any of them (rotation: README). The development default derives one from SECRET_KEY.
     "CREDENTIALS_KEYS": [k.strip() for k in os.environ.get("INFERGATE_CREDENTIALS_KEYS", "").split(",") if k.strip()]

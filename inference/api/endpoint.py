@@ -24,7 +24,7 @@ from inference.api.middleware import current_request_id, request_id_for
 from inference.errors import (InfergateError, InternalServerError, MethodNotAllowedError, PayloadTooLargeError,
                               UnsupportedMediaTypeError)
 from inference.request import body_decode
-from inference.service import Credentials, inference_run, inference_stream
+from inference.service import Credentials, ResponseMeta, inference_run, inference_stream
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +129,10 @@ async def inference_endpoint(scope: dict[str, Any], receive: Receive, send: Send
                              started: float, headers: dict[str, str], credentials: Credentials,
                              body: Callable[[], Any]) -> None:
     """POST /v1/inference: one JSON answer."""
-    response = await inference_run(credentials=credentials, body=body, request_id=request_id, started=started)
-    await _respond(send, 200, response, request_id)
+    meta = ResponseMeta()
+    response = await inference_run(credentials=credentials, body=body, request_id=request_id, started=started,
+                                   meta=meta)
+    await _respond(send, 200, response, request_id, meta.headers)
 
 
 @_handler
@@ -142,11 +144,13 @@ async def stream_endpoint(scope: dict[str, Any], receive: Receive, send: Send, *
     A request that fails before the stream starts (key, namespace, body) is answered like
     POST /v1/inference: its status code and the JSON envelope. Once started, failures arrive as an
     ``error`` event. A client that disconnects stops the generation."""
-    events = inference_stream(credentials=credentials, body=body, request_id=request_id, started=started)
+    meta = ResponseMeta()
+    events = inference_stream(credentials=credentials, body=body, request_id=request_id, started=started, meta=meta)
     first = await anext(events)  # raises before anything is sent when the request is refused
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-store"),
-        (b"x-accel-buffering", b"no"), (b"x-request-id", request_id.encode())]})
+        (b"x-accel-buffering", b"no"), (b"x-request-id", request_id.encode()),
+        *[(name.lower().encode(), value.encode()) for name, value in meta.headers.items()]]})
     logger.info("POST %s 200 (stream)", STREAM_PATH)
     disconnected = asyncio.Event()
 

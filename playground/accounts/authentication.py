@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -41,6 +42,9 @@ class KeyRecord:
     expires_at: datetime | None
     revoked: bool
     secret_hash: str
+    # Effective limits of the key: its override, else its organization's default, else the settings'.
+    rate_limit_rpm: int | None = None
+    rate_limit_tpm: int | None = None
 
     is_authenticated = True  # what DRF's IsAuthenticated asks of request.user
 
@@ -50,6 +54,9 @@ class NamespaceRecord:
     id: str
     name: str
     organization_id: int
+    rate_limit_rpm: int | None = None  # limits of the namespace as a whole (None: none)
+    rate_limit_tpm: int | None = None
+    monthly_budget_usd: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,8 @@ def parse_bearer(authorization: str | None) -> str:
 def _load_key(digest: str) -> KeyRecord | None:
     row = (ApiKey.objects.filter(secret_hash=digest)
            .values("id", "organization_id", "prefix", "permissions", "expires_at", "revoked_at", "secret_hash",
-                   "all_namespaces")
+                   "all_namespaces", "rate_limit_rpm", "rate_limit_tpm", "organization__key_rate_limit_rpm",
+                   "organization__key_rate_limit_tpm")
            .first())
     if row is None:
         return None
@@ -122,13 +130,22 @@ def _load_key(digest: str) -> KeyRecord | None:
                      permissions=frozenset(row["permissions"]), all_namespaces=row["all_namespaces"],
                      namespace_ids=scoped,
                      expires_at=row["expires_at"], revoked=row["revoked_at"] is not None,
-                     secret_hash=row["secret_hash"])
+                     secret_hash=row["secret_hash"],
+                     rate_limit_rpm=_first(row["rate_limit_rpm"], row["organization__key_rate_limit_rpm"],
+                                           settings.INFERGATE["KEY_RATE_LIMIT_RPM"]),
+                     rate_limit_tpm=_first(row["rate_limit_tpm"], row["organization__key_rate_limit_tpm"],
+                                           settings.INFERGATE["KEY_RATE_LIMIT_TPM"]))
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
 
 
 def _load_namespace(organization_id: int, reference: str) -> NamespaceRecord | None:
     lookup = {"id": reference} if reference.startswith("ns_") else {"name": reference}
-    row = Namespace.objects.filter(organization_id=organization_id, **lookup).values("id", "name").first()
-    return NamespaceRecord(id=row["id"], name=row["name"], organization_id=organization_id) if row else None
+    row = (Namespace.objects.filter(organization_id=organization_id, **lookup)
+           .values("id", "name", "rate_limit_rpm", "rate_limit_tpm", "monthly_budget_usd").first())
+    return NamespaceRecord(organization_id=organization_id, **row) if row else None
 
 
 def _check_key(record: KeyRecord | None, digest: str) -> KeyRecord:

@@ -29,6 +29,9 @@ class Permission(models.TextChoices):
 class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Limits of each key of the organization unless the key overrides them (null: the settings' default).
+    key_rate_limit_rpm = models.PositiveIntegerField(null=True, blank=True)
+    key_rate_limit_tpm = models.PositiveIntegerField(null=True, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="organizations")
 
     def __str__(self) -> str:
@@ -53,6 +56,10 @@ class Namespace(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="namespaces")
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
+    # Limits of the namespace as a whole, across all keys (null: none).
+    rate_limit_rpm = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_tpm = models.PositiveIntegerField(null=True, blank=True)
+    monthly_budget_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="namespace_name_unique_per_org")]

@@ -1,0 +1,278 @@
+"""Rate limits and budgets, enforced atomically in Redis so that they hold across any number of processes.
+
+Each request checks, in one Redis round trip (a Lua script), every limit that applies to it:
+
+- the key's requests and tokens per minute (the key's override, else its organization's default, else
+  ``INFERGATE["KEY_RATE_LIMIT_RPM"/"TPM"]``),
+- the namespace's requests and tokens per minute, and its monthly budget in USD, where set.
+
+Per-minute limits use a sliding-window counter: the current minute's count plus the previous minute's,
+weighted by how much of it still lies inside the last 60 s. Tokens are reserved before the call (a
+prompt estimate plus ``max_tokens`` for each answer) and settled to the actual count afterwards, off the
+hot path; concurrent requests can overshoot by at most one request's reservation. Budgets reserve the
+estimated cost the same way, in micro-dollars per calendar month (UTC).
+
+If Redis cannot be reached, ``INFERGATE["LIMITS_ON_REDIS_ERROR"]`` decides: ``open`` (default) admits the
+request and logs an alarm, ``closed`` refuses it with 503. Never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from redis.exceptions import NoScriptError
+
+from inference.errors import ServiceUnavailableError, TooManyRequestsError
+from inference.types import InferenceCall, Modality, ModelSpec, Usage
+from playground.accounts.authentication import Principal
+
+logger = logging.getLogger(__name__)
+
+WINDOW_S = 60
+CHARS_PER_TOKEN = 4  # the usual rough estimate for a prompt before it is tokenized
+
+# KEYS: for each limit, its current and previous window keys. ARGV: the number of limits, then for each
+# limit: its ceiling, this request's cost, the previous window's weight and the keys' time to live.
+# Returns {0, used...} when admitted (and counts the costs), or {i, used...} for the first limit i refused.
+SCRIPT = """
+local n = tonumber(ARGV[1])
+local used = {}
+for i = 1, n do
+  local base = 1 + (i - 1) * 4
+  local ceiling, cost, weight = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
+  local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+  local previous = 0
+  if weight > 0 then previous = tonumber(redis.call('GET', KEYS[2 * i]) or '0') end
+  used[i] = current + previous * weight
+  if cost > 0 and used[i] + cost > ceiling then
+    local reply = {i}
+    for j = 1, i do reply[j + 1] = math.floor(used[j]) end
+    return reply
+  end
+end
+local reply = {0}
+for i = 1, n do
+  local base = 1 + (i - 1) * 4
+  local cost = tonumber(ARGV[base + 2])
+  if cost > 0 then
+    redis.call('INCRBY', KEYS[2 * i - 1], cost)
+    redis.call('EXPIRE', KEYS[2 * i - 1], tonumber(ARGV[base + 4]))
+  end
+  reply[i + 1] = math.floor(used[i])
+end
+return reply
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str  # key_requests, key_tokens, namespace_requests, namespace_tokens, namespace_budget
+    ceiling: int  # requests, tokens or micro-dollars
+    cost: int
+    current_key: str
+    previous_key: str
+    previous_weight: float
+    ttl_s: int
+    resets_in_s: float
+    window: str  # "1m" or "month"
+
+
+@dataclass
+class Reservation:
+    """What a request reserved, to be settled once its real usage is known."""
+
+    limits: list[Limit] = field(default_factory=list)
+    tokens: int = 0
+    cost_micro_usd: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def tokens_estimate(call: InferenceCall, spec: ModelSpec) -> int:
+    """Prompt characters / 4, plus the most each answer may generate."""
+    if call.modality in (Modality.CHAT, Modality.VISION):
+        characters = sum(len(m.content) for conversation in call.conversations for m in conversation)
+        declared = spec.parameter("max_tokens")
+        per_answer = call.parameters.get("max_tokens", declared.default if declared else 0) or 0
+        return math.ceil(characters / CHARS_PER_TOKEN) + per_answer * len(call.conversations)
+    return math.ceil(sum(len(t) for t in call.texts) / CHARS_PER_TOKEN)
+
+
+def _micro_usd(spec: ModelSpec, prompt: int, completion: int) -> int:
+    return math.ceil(prompt * spec.price.prompt_per_million + completion * spec.price.completion_per_million)
+
+
+def _minute_limit(name: str, scope: str, ceiling: int, cost: int, now: float) -> Limit:
+    window = int(now // WINDOW_S)
+    elapsed = now - window * WINDOW_S
+    return Limit(name=name, ceiling=ceiling, cost=cost, current_key=f"rl:{scope}:{window}",
+                 previous_key=f"rl:{scope}:{window - 1}", previous_weight=(WINDOW_S - elapsed) / WINDOW_S,
+                 ttl_s=2 * WINDOW_S + 5, resets_in_s=WINDOW_S - elapsed, window="1m")
+
+
+def _month_limit(scope: str, ceiling: int, cost: int, now: float) -> Limit:
+    moment = datetime.fromtimestamp(now, tz=timezone.utc)
+    month = f"{moment.year}{moment.month:02d}"
+    next_month = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=timezone.utc)
+    resets = next_month.timestamp() - now
+    return Limit(name="namespace_budget", ceiling=ceiling, cost=cost, current_key=f"budget:{scope}:{month}",
+                 previous_key=f"budget:{scope}:{month}", previous_weight=0.0, ttl_s=int(resets) + 86_400,
+                 resets_in_s=resets, window="month")
+
+
+def limits_for(principal: Principal, tokens: int, cost_micro_usd: int, now: float) -> list[Limit]:
+    key, namespace = principal.key, principal.namespace
+    limits = []
+    if key.id is not None:
+        if key.rate_limit_rpm:
+            limits.append(_minute_limit("key_requests", f"k{key.id}:r", key.rate_limit_rpm, 1, now))
+        if key.rate_limit_tpm:
+            limits.append(_minute_limit("key_tokens", f"k{key.id}:t", key.rate_limit_tpm, tokens, now))
+    if namespace.rate_limit_rpm:
+        limits.append(_minute_limit("namespace_requests", f"n{namespace.id}:r", namespace.rate_limit_rpm, 1, now))
+    if namespace.rate_limit_tpm:
+        limits.append(_minute_limit("namespace_tokens", f"n{namespace.id}:t", namespace.rate_limit_tpm, tokens, now))
+    if namespace.monthly_budget_usd is not None:
+        ceiling = int(namespace.monthly_budget_usd * 1_000_000)
+        limits.append(_month_limit(f"n{namespace.id}", ceiling, cost_micro_usd, now))
+    return limits
+
+
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _redis() -> Any:
+    """One client (and connection pool) per event loop; short timeouts, so a hung Redis cannot stall us."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.25, socket_connect_timeout=0.25)
+        _clients[loop] = client
+    return client
+
+
+@lru_cache(maxsize=1)
+def _script_sha() -> str:
+    import hashlib
+
+    return hashlib.sha1(SCRIPT.encode()).hexdigest()
+
+
+async def _evaluate(limits: list[Limit]) -> list[int]:
+    keys = [k for limit in limits for k in (limit.current_key, limit.previous_key)]
+    args: list[Any] = [len(limits)]
+    for limit in limits:
+        args += [limit.ceiling, limit.cost, limit.previous_weight, limit.ttl_s]
+    client = _redis()
+    try:
+        return await client.evalsha(_script_sha(), len(keys), *keys, *args)
+    except NoScriptError:  # first use on this Redis (or after a restart): EVAL loads it
+        return await client.eval(SCRIPT, len(keys), *keys, *args)
+
+
+def _headers(limits: list[Limit], used: list[int]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    by_name = {limit.name: (limit, u) for limit, u in zip(limits, used)}
+    for suffix, names in (("", ("key_requests", "namespace_requests")), ("-Tokens", ("key_tokens", "namespace_tokens"))):
+        for name in names:
+            if name in by_name:
+                limit, u = by_name[name]
+                headers[f"X-RateLimit-Limit{suffix}"] = str(limit.ceiling)
+                headers[f"X-RateLimit-Remaining{suffix}"] = str(max(0, limit.ceiling - u - limit.cost))
+                headers[f"X-RateLimit-Reset{suffix}"] = str(math.ceil(limit.resets_in_s))
+                break
+    return headers
+
+
+def _retry_after(limit: Limit, used: int) -> int:
+    """Seconds until the window has room: a saturated sliding window frees about ceiling/60 units a
+    second. A month's budget frees only when the month ends."""
+    if limit.window == "month" or limit.cost > limit.ceiling:
+        return max(1, math.ceil(limit.resets_in_s))
+    excess = used + limit.cost - limit.ceiling
+    return min(WINDOW_S, max(1, math.ceil(excess * WINDOW_S / limit.ceiling)))
+
+
+_last_alarm = [0.0]
+
+
+def _alarm(error: Exception) -> None:
+    if time.monotonic() - _last_alarm[0] > 10:  # at most one log line every 10 s per process
+        _last_alarm[0] = time.monotonic()
+        logger.error("ALARM rate limiter unavailable (%s); policy %r", type(error).__name__,
+                     settings.INFERGATE["LIMITS_ON_REDIS_ERROR"])
+
+
+async def limits_reserve(*, principal: Principal, call: InferenceCall | None, spec: ModelSpec | None) -> Reservation:
+    """Admit the request under every limit that applies, or raise TooManyRequestsError (429).
+    Without a call (the request was invalid) it still counts as a request, with no tokens."""
+    tokens = tokens_estimate(call, spec) if call is not None and spec is not None else 0
+    cost = _micro_usd(spec, tokens, 0) if spec is not None else 0
+    limits = limits_for(principal, tokens, cost, time.time())
+    if not limits:
+        return Reservation()
+    try:
+        reply = [int(v) for v in await _evaluate(limits)]
+    except (aioredis.RedisError, OSError, asyncio.TimeoutError) as error:
+        _alarm(error)
+        if settings.INFERGATE["LIMITS_ON_REDIS_ERROR"] == "closed":
+            raise ServiceUnavailableError("Rate limits cannot be checked right now; try again shortly",
+                                          headers={"Retry-After": "1"}) from None
+        return Reservation()
+    refused, used = reply[0], reply[1:]
+    headers = _headers(limits, used + [0] * (len(limits) - len(used)))
+    if refused:
+        limit = limits[refused - 1]
+        retry = _retry_after(limit, used[refused - 1])
+        unit = {"namespace_budget": "micro-USD"}.get(limit.name, "tokens" if "tokens" in limit.name else "requests")
+        raise TooManyRequestsError(
+            f"Rate limit exceeded: {limit.name.replace('_', ' ')} ({limit.ceiling} {unit} per {limit.window})",
+            details={"limit": limit.ceiling, "window": limit.window, "retry_after": retry, "which": limit.name,
+                     "unit": unit},
+            headers={**headers, "Retry-After": str(retry)})
+    return Reservation(limits=limits, tokens=tokens, cost_micro_usd=cost, headers=headers)
+
+
+_pending: set[asyncio.Task] = set()
+
+
+def limits_settle(reservation: Reservation, *, usage: Usage, spec: ModelSpec) -> None:
+    """Correct the reservation to what was used, in the background (the answer is not held up)."""
+    adjustments = []
+    for limit in reservation.limits:
+        if limit.name.endswith("_tokens"):
+            adjustments.append((limit, usage.total - reservation.tokens))
+        elif limit.name == "namespace_budget":
+            adjustments.append((limit, _micro_usd(spec, usage.prompt, usage.completion) - reservation.cost_micro_usd))
+    adjustments = [(limit, delta) for limit, delta in adjustments if delta]
+    if not adjustments:
+        return
+
+    async def settle() -> None:
+        try:
+            async with _redis().pipeline(transaction=False) as pipe:
+                for limit, delta in adjustments:
+                    pipe.incrby(limit.current_key, delta)
+                    pipe.expire(limit.current_key, limit.ttl_s)
+                await pipe.execute()
+        except (aioredis.RedisError, OSError, asyncio.TimeoutError) as error:
+            _alarm(error)
+
+    task = asyncio.get_running_loop().create_task(settle())
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def limits_settled() -> None:
+    """Wait for settlements under way (tests, shutdown)."""
+    while _pending:
+        await asyncio.gather(*list(_pending), return_exceptions=True)
