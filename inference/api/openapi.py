@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from inference.api.openai_compat.openapi import OPENAI_PATHS
 from inference.plugins.openapi import PLUGIN_PATHS
 from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
 
@@ -318,7 +319,9 @@ def openapi_document() -> dict[str, Any]:
             "/v1/models": {"get": {
                 "operationId": "models_list",
                 "summary": "Every model the namespace can address: modalities, input keys, parameters, price",
-                "parameters": [{"name": "X-Namespace", "in": "header", "required": True, "schema": {"type": "string"}},
+                "parameters": [{"name": "X-Namespace", "in": "header", "required": False, "schema": {"type": "string"},
+                                "description": "Required, except that it may be left out when the key is scoped to exactly one namespace "
+                                               "(as on the OpenAI-compatible routes)."},
                                REQUEST_ID],
                 "responses": {
                     "200": {"description": "OpenAI's list format, with Infergate's fields in each item",
@@ -334,6 +337,7 @@ def openapi_document() -> dict[str, Any]:
             }},
             **CREDENTIAL_PATHS,
             **PLUGIN_PATHS,
+            **OPENAI_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
                                  "responses": {"200": {"description": "The server is up"}}}},
             "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: database and Redis reachable",

@@ -339,6 +339,9 @@ async def test_bad_bodies(client, server_url, scoped):
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         await client.chat.completions.create(model=CHAT, messages=[{"role": "tool", "content": "x"}])
     assert caught.value.body["param"] == "messages[0].role"
+    with pytest.raises(openai.UnprocessableEntityError) as caught:  # the local model takes no schema
+        await client.chat.completions.create(model=CHAT, messages=MESSAGES, response_format={"type": "json_object"})
+    assert caught.value.body["param"] == "response_format"
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         await client.embeddings.create(model=EMBEDDER, input=[[1, 2, 3]])
     assert caught.value.body["param"] == "input"
@@ -366,3 +369,20 @@ async def test_namespace_header_or_the_keys_only_namespace(server_url, transacti
     async with sdk(server_url, wide.secret, **{"X-Namespace": "elsewhere"}) as api:
         with pytest.raises(openai.NotFoundError):
             await api.embeddings.create(model=EMBEDDER, input="x")
+    narrow = await sync_to_async(tenant_create)("oai-wide", "main", scoped=True)
+    await sync_to_async(tenant_create)("oai-wide", "other")
+    async with sdk(server_url, narrow.secret, **{"X-Namespace": "other"}) as api:  # not this key's namespace
+        with pytest.raises(openai.PermissionDeniedError) as caught:
+            await api.embeddings.create(model=EMBEDDER, input="x")
+        assert_openai_error(caught.value, 403, "permission_error", "forbidden_error")
+
+
+async def test_the_openapi_examples_work(server_url, scoped):
+    async with httpx.AsyncClient(timeout=60) as http:
+        paths = (await http.get(f"{server_url}/v1/openapi.json")).json()["paths"]
+        for path in ("/v1/chat/completions", "/v1/embeddings"):
+            example = paths[path]["post"]["requestBody"]["content"]["application/json"]["example"]
+            response = await http.post(f"{server_url}{path}", json=example,
+                                       headers={"Authorization": f"Bearer {scoped.secret}"})
+            assert response.status_code == 200, response.text
+    assert {"/v1/audio/transcriptions", "/v1/models"} <= set(paths)
