@@ -26,8 +26,9 @@ run: install
 	$(BIN)/python -m playground.devserver
 
 # The test session starts its own embedded PostgreSQL and Redis under .data/test (unless DATABASE_URL /
-# REDIS_URL are set) and stops them when it ends.
+# REDIS_URL are set) and stops them when it ends. The transcription tests speak with espeak-ng (apt).
 test: install
+	command -v espeak-ng >/dev/null || (apt-get update && apt-get install -y espeak-ng)
 	INFERGATE_DATA_DIR=$(CURDIR)/.data/test $(BIN)/pytest
 
 bench: install

@@ -14,8 +14,9 @@ from typing import Any
 from django.conf import settings
 
 from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
-from inference.types import (CHAT_KEYS, INPUT_KEYS, InferenceCall, InferenceRequest, Message, Modality,
-                             ModelSpec, ParameterSpec)
+from inference.media.inputs import media_input_parse
+from inference.types import (CHAT_KEYS, INPUT_KEYS, InferenceCall, InferenceRequest, MediaInput, MediaKind,
+                             Message, Modality, ModelSpec, ParameterSpec)
 
 BODY_KEYS = ("provider", "model", "inference_name", "feature_uri", "inputs", "parameters",
              "enable_semantic_cache", "cache_delta")
@@ -125,7 +126,23 @@ def call_build(spec: ModelSpec, request: InferenceRequest) -> InferenceCall:
     if modality is Modality.TEXT_EMBEDDING:
         texts, single = _texts(inputs)
         return InferenceCall(modality=modality, inputs=inputs, parameters=parameters, texts=texts, single=single)
-    return InferenceCall(modality=modality, inputs=inputs, parameters=parameters)
+    return InferenceCall(modality=modality, inputs=inputs, parameters=parameters, media=_media(modality, inputs))
+
+
+def _media(modality: Modality, inputs: dict[str, Any]) -> tuple[MediaInput, ...]:
+    """Transcription: its one audio input. Multimodal embedding: its image or video input, when the
+    request sends one rather than text. URLs are checked for syntax here and fetched by the adapter
+    (inference.media.media_load); base64 is decoded here, so a bad payload is a 400 before any work."""
+    if modality is Modality.TRANSCRIPTION:
+        return (media_input_parse(inputs, MediaKind.AUDIO),)
+    if modality is Modality.MULTIMODAL_EMBEDDING:
+        kinds = [kind for kind in (MediaKind.IMAGE, MediaKind.VIDEO)
+                 if f"{kind.value}_url" in inputs or f"{kind.value}_base64" in inputs]
+        if len(kinds) + ("text" in inputs) != 1 or len([k for k in inputs if k != "text"]) > 1:
+            raise ValidationError([{"field": "inputs", "problem": "give exactly one of 'text', 'image_url', "
+                                                                  "'image_base64', 'video_url' or 'video_base64'"}])
+        return tuple(media_input_parse(inputs, kind) for kind in kinds)
+    return ()
 
 
 def _modality(spec: ModelSpec, inputs: dict[str, Any]) -> Modality:

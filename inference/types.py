@@ -15,6 +15,24 @@ class Modality(StrEnum):
     TRANSCRIPTION = "transcription"
 
 
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True)
+class MediaInput:
+    """One media input of a request, validated but not yet loaded: either the bytes a client sent as
+    base64 (``data``) or an http(s) URL to fetch safely (``url``; inference.media.media_load).
+    ``field`` names it in errors (``inputs.audio_url``)."""
+
+    kind: MediaKind
+    field: str
+    url: str | None = None
+    data: bytes | None = None
+
+
 # The input keys each modality reads (DESIGN §1). A request whose inputs hold any other key is a 422.
 CHAT_KEYS = frozenset({"prompts", "messages", "system"})
 INPUT_KEYS: dict[Modality, frozenset[str]] = {
@@ -109,6 +127,7 @@ class InferenceCall:
     single: bool = True
     namespace_id: str | None = None  # whose credentials and settings apply
     request_id: str = ""
+    media: tuple[MediaInput, ...] = ()  # transcription and multimodal embedding inputs (inference.media)
 
 
 @dataclass

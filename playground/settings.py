@@ -171,3 +171,19 @@ INFERGATE = {
     "OPENAI_COMPATIBLE": json.loads(os.environ.get("INFERGATE_OPENAI_COMPATIBLE") or "{}"),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = INFERGATE["MAX_BODY_BYTES"]
+
+# Media inputs (inference/media, README: Media inputs): per-kind size limits enforced while a URL is
+# fetched or base64 decoded, fetch timeouts, and per-namespace allow-lists of hosts ("media.corp",
+# "*.corp.example") and networks ("10.1.0.0/16") that may be fetched although they are not public:
+# INFERGATE_MEDIA_ALLOW='{"ns_...": ["10.1.0.0/16"]}'. Cloud metadata addresses are never fetched.
+INFERGATE["MEDIA"] = {
+    "MAX_BYTES": {"image": env_int("INFERGATE_MEDIA_MAX_IMAGE_BYTES", 20 * 1024 * 1024),
+                  "audio": env_int("INFERGATE_MEDIA_MAX_AUDIO_BYTES", 25 * 1024 * 1024),
+                  "video": env_int("INFERGATE_MEDIA_MAX_VIDEO_BYTES", 100 * 1024 * 1024)},
+    "CONNECT_TIMEOUT_SECONDS": float(os.environ.get("INFERGATE_MEDIA_CONNECT_TIMEOUT_SECONDS", "5")),
+    "TOTAL_TIMEOUT_SECONDS": float(os.environ.get("INFERGATE_MEDIA_TOTAL_TIMEOUT_SECONDS", "30")),
+    "MAX_REDIRECTS": env_int("INFERGATE_MEDIA_MAX_REDIRECTS", 5),
+    "ALLOW": json.loads(os.environ.get("INFERGATE_MEDIA_ALLOW") or "{}"),
+    # Longer audio is refused on the synchronous path (413) and accepted as an async job.
+    "TRANSCRIPTION_MAX_SECONDS": float(os.environ.get("INFERGATE_TRANSCRIPTION_MAX_SECONDS", "60")),
+}

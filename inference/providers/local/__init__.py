@@ -2,8 +2,10 @@
 
 from inference.providers.local.chat import SmolLM2Chat
 from inference.providers.local.embedder import MiniLMEmbedder
+from inference.providers.local.transcriber import WhisperTinyEn
 
 
 def register(registry) -> None:
     registry.register(MiniLMEmbedder())
     registry.register(SmolLM2Chat())
+    registry.register(WhisperTinyEn())
