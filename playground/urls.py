@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from inference.api import views
 from inference.api.tickets import ticket_create
 from inference.api.catalog import ModelsView
+from inference.jobs.views import TaskView
 from playground.credentials.api import CredentialView, CredentialsView
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("v1/namespaces/<str:namespace>/", include("inference.plugins.urls")),
     path("v1/namespaces/<str:namespace>/credentials", CredentialsView.as_view()),
     path("v1/namespaces/<str:namespace>/credentials/<str:provider>", CredentialView.as_view()),
+    path("v1/tasks/<str:task_id>", TaskView.as_view()),
     path("admin/", admin.site.urls),
     # Anything else under /v1/ answers 404 in the error envelope, never an HTML page.
     re_path(r"^v1(?:/(?P<path>.*))?$", views.not_found),

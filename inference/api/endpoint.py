@@ -23,6 +23,7 @@ from django.conf import settings
 from inference.api.middleware import current_request_id, request_id_for
 from inference.errors import (InfergateError, InternalServerError, MethodNotAllowedError, PayloadTooLargeError,
                               UnsupportedMediaTypeError)
+from inference.jobs.api import async_requested, job_accept
 from inference.request import body_decode
 from inference.service import Credentials, ResponseMeta, inference_run, inference_stream
 
@@ -129,6 +130,9 @@ async def inference_endpoint(scope: dict[str, Any], receive: Receive, send: Send
                              started: float, headers: dict[str, str], credentials: Credentials,
                              body: Callable[[], Any]) -> None:
     """POST /v1/inference: one JSON answer."""
+    if async_requested(scope):  # ?async=true: queued as a Celery job, 202 with its task id (inference/jobs)
+        return await _respond(send, 202, await job_accept(credentials=credentials, body=body, request_id=request_id),
+                              request_id)
     meta = ResponseMeta()
     response = await inference_run(credentials=credentials, body=body, request_id=request_id, started=started,
                                    meta=meta)
