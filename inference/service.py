@@ -135,7 +135,7 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
     finally:
         if entry.status != 200:
             entry.latency_ms = _elapsed_ms(started)
-        usage_record(entry)
+        await usage_record(entry)
         if prepared is not None:
             limits_settle(prepared.reservation, usage=usage, spec=prepared.adapter.spec)
 
@@ -167,7 +167,7 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
     except Exception as exc:
         entry.latency_ms = _elapsed_ms(started)
         error = _failure(entry, exc)
-        usage_record(entry)
+        await usage_record(entry)
         raise error from None
     _headers_give(meta, prepared)
     spec = prepared.adapter.spec
@@ -191,5 +191,5 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
         if entry.status != 200:
             entry.latency_ms = _elapsed_ms(started)
             _count(entry, spec, collector.usage)
-        usage_record(entry)
+        await usage_record(entry)
         limits_settle(prepared.reservation, usage=collector.usage, spec=spec)

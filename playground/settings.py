@@ -113,6 +113,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "playground.tasks.heartbeat", "schedule": 10.0},
+    "usage-drain": {"task": "inference.usage.tasks.usage_drain", "schedule": 1.0},
 }
 
 LOGGING = {
@@ -150,6 +151,9 @@ INFERGATE = {
     "AUTH_CACHE_SECONDS": float(os.environ.get("INFERGATE_AUTH_CACHE_SECONDS", "1.0")),
     "USAGE_FLUSH_SECONDS": float(os.environ.get("INFERGATE_USAGE_FLUSH_SECONDS", "0.2")),
     "USAGE_BATCH": env_int("INFERGATE_USAGE_BATCH", 500),
+    # Usage records go through a Redis stream drained by Celery (durable across a web process crash);
+    # off: straight to the in-process writer.
+    "USAGE_DURABLE": env_bool("INFERGATE_USAGE_DURABLE", True),
     # Rate limits (playground/accounts/throttling.py): per-key defaults when neither the key nor its
     # organization sets one (0: unlimited), and what to do when Redis cannot be reached ("open": admit
     # and log an alarm; "closed": refuse with 503).

@@ -126,9 +126,10 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup, tmp_path_factory):
-    """The app under uvicorn, as `make run` serves it, against the test database and Redis."""
+def uvicorn_start(log_dir, *, durable_usage: bool = True, env: dict[str, str] | None = None) -> tuple[Any, str]:
+    """The app under uvicorn, as `make run` serves it, against the test database and Redis:
+    (the process, its base URL). The caller stops it. ``durable_usage=False`` makes the server write
+    usage records itself (no Celery drains the stream in tests), for tests that poll the database."""
     import os
     import socket
     import subprocess
@@ -143,8 +144,9 @@ def live_server_url(django_db_setup, tmp_path_factory):
         port = sock.getsockname()[1]
     database = urlparse(os.environ["DATABASE_URL"])._replace(path="/" + settings.DATABASES["default"]["NAME"])
     env = {**os.environ, "DATABASE_URL": urlunparse(database), "REDIS_URL": settings.REDIS_URL,
-           "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    log = tmp_path_factory.mktemp("uvicorn") / "server.log"
+           "DJANGO_SETTINGS_MODULE": "tests.settings", "INFERGATE_USAGE_DURABLE": "1" if durable_usage else "0",
+           **(env or {})}
+    log = log_dir / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "playground.asgi:application", "--host", "127.0.0.1", "--port",
@@ -155,11 +157,16 @@ def live_server_url(django_db_setup, tmp_path_factory):
     while True:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
+                return process, base
         except httpx.TransportError:
             pass
         assert process.poll() is None and time.monotonic() < deadline, log.read_text()
         time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, tmp_path_factory):
+    process, base = uvicorn_start(tmp_path_factory.mktemp("uvicorn"), durable_usage=False)
     yield base
     process.terminate()
     process.wait(15)

@@ -121,4 +121,4 @@ async def plugin_test(*, principal: Principal, inference_name: str, inputs: dict
         entry.status, entry.error_type = 500, "InternalServerError"
         raise
     finally:
-        usage_record(entry)
+        await usage_record(entry)

@@ -1,8 +1,8 @@
-"""Usage records are written off the hot path: ``usage_record`` only enqueues; a writer thread per
-process inserts them in batches (``bulk_create``) every ``USAGE_FLUSH_SECONDS`` or ``USAGE_BATCH``
-records, and on exit. A failed insert is retried with backoff; records stay queued meanwhile.
-
-The same thread stamps ``ApiKey.last_used_at`` (coalesced, at most once a minute per key).
+"""Usage records are written off the hot path. ``usage_record`` appends a request's record to a Redis
+stream (inference/usage/stream.py: durable, drained into PostgreSQL by Celery every second); when Redis
+cannot take it, an in-process writer thread inserts it instead (batches every ``USAGE_FLUSH_SECONDS``,
+retried with backoff, flushed on exit). Either way the insert ignores record ids already stored, so a
+replay never duplicates a record. Storing also stamps ``ApiKey.last_used_at``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import os
 import queue
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -52,6 +53,7 @@ class UsageEntry:
     cached: bool = False
     error_type: str = ""
     created_at: datetime = field(default_factory=timezone.now)
+    id: uuid.UUID = field(default_factory=uuid.uuid4)  # fixed when the request ends: replays are idempotent
 
 
 def usage_cost(usage: Usage, price: Price) -> Decimal:
@@ -64,8 +66,6 @@ class UsageWriter:
         self.flush_seconds = flush_seconds
         self.batch = batch
         self._queue: queue.SimpleQueue[UsageEntry] = queue.SimpleQueue()
-        self._touched: dict[int, float] = {}
-        self._to_touch: set[int] = set()
         self._pending = 0
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
@@ -75,11 +75,6 @@ class UsageWriter:
     def submit(self, entry: UsageEntry) -> None:
         with self._cond:
             self._pending += 1
-            if entry.api_key_id is not None:
-                last = self._touched.get(entry.api_key_id, 0.0)
-                if time.monotonic() - last > KEY_TOUCH_SECONDS:
-                    self._touched[entry.api_key_id] = time.monotonic()
-                    self._to_touch.add(entry.api_key_id)
         self._queue.put(entry)
         if self._thread_pid != os.getpid():
             self._start()
@@ -114,15 +109,7 @@ class UsageWriter:
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 close_old_connections()
-                _insert(entries)
-                with self._cond:
-                    touch, self._to_touch = self._to_touch, set()
-                if touch:
-                    _keys_touch(touch)
-                break
-            except IntegrityError:
-                # A namespace or organization was deleted since the request: its usage goes with it.
-                _insert_one_by_one(entries)
+                usage_store(entries)
                 break
             except Exception:  # the database is down or refused: keep the records and retry
                 logger.exception("writing %d usage records failed (attempt %d)", len(entries), attempt + 1)
@@ -146,10 +133,20 @@ class UsageWriter:
             return self._pending == 0
 
 
+def usage_store(entries: list[UsageEntry]) -> None:
+    """Insert the records (ids already stored are skipped) and stamp their keys' last use. A record whose
+    namespace or key was deleted since its request is dropped; other database errors are raised."""
+    try:
+        _insert(entries)
+    except IntegrityError:
+        _insert_one_by_one(entries)
+    _keys_touch({e.api_key_id for e in entries if e.api_key_id is not None})
+
+
 def _insert(entries: list[UsageEntry]) -> None:
     from inference.usage.models import UsageRecord
 
-    UsageRecord.objects.bulk_create([UsageRecord(**asdict(e)) for e in entries])
+    UsageRecord.objects.bulk_create([UsageRecord(**asdict(e)) for e in entries], ignore_conflicts=True)
 
 
 def _insert_one_by_one(entries: list[UsageEntry]) -> None:
@@ -162,9 +159,15 @@ def _insert_one_by_one(entries: list[UsageEntry]) -> None:
 
 
 def _keys_touch(key_ids: set[int]) -> None:
+    from django.db.models import Q
+
     from playground.accounts.models import ApiKey
 
-    ApiKey.objects.filter(id__in=key_ids).update(last_used_at=timezone.now())
+    if not key_ids:
+        return
+    now = timezone.now()
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(seconds=KEY_TOUCH_SECONDS))
+    ApiKey.objects.filter(stale, id__in=key_ids).update(last_used_at=now)
 
 
 @lru_cache(maxsize=1)
@@ -172,9 +175,23 @@ def usage_writer() -> UsageWriter:
     return UsageWriter(settings.INFERGATE["USAGE_FLUSH_SECONDS"], settings.INFERGATE["USAGE_BATCH"])
 
 
-def usage_record(entry: UsageEntry) -> None:
-    usage_writer().submit(entry)
+async def usage_record(entry: UsageEntry) -> None:
+    """Record a finished request: into the durable stream, or the in-process writer if Redis is away."""
+    from inference.usage.stream import usage_stream_add
+
+    if not settings.INFERGATE["USAGE_DURABLE"] or not await usage_stream_add(entry):
+        usage_writer().submit(entry)
 
 
 def usage_flush(timeout: float = 10.0) -> bool:
-    return usage_writer().flush(timeout)
+    """Store everything recorded so far, by this process's writer and in the stream (tests, shutdown)."""
+    from inference.usage.stream import usage_stream_drain
+
+    written = usage_writer().flush(timeout)
+    if settings.INFERGATE["USAGE_DURABLE"]:
+        try:
+            usage_stream_drain()
+        except Exception as error:  # Redis or the database is away: the stream keeps the records
+            logger.warning("usage stream not drained: %s", type(error).__name__)
+            return False
+    return written

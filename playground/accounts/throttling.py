@@ -22,19 +22,19 @@ import asyncio
 import logging
 import math
 import time
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-import redis.asyncio as aioredis
 from django.conf import settings
 from redis.exceptions import NoScriptError
 
 from inference.errors import ServiceUnavailableError, TooManyRequestsError
 from inference.types import InferenceCall, Modality, ModelSpec, Usage
 from playground.accounts.authentication import Principal
+from playground.redis_clients import ERRORS as REDIS_ERRORS
+from playground.redis_clients import redis_async
 
 logger = logging.getLogger(__name__)
 
@@ -147,19 +147,6 @@ def limits_for(principal: Principal, tokens: int, cost_micro_usd: int, now: floa
     return limits
 
 
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _redis() -> Any:
-    """One client (and connection pool) per event loop; short timeouts, so a hung Redis cannot stall us."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.25, socket_connect_timeout=0.25)
-        _clients[loop] = client
-    return client
-
-
 @lru_cache(maxsize=1)
 def _script_sha() -> str:
     import hashlib
@@ -172,7 +159,7 @@ async def _evaluate(limits: list[Limit]) -> list[int]:
     args: list[Any] = [len(limits)]
     for limit in limits:
         args += [limit.ceiling, limit.cost, limit.previous_weight, limit.ttl_s]
-    client = _redis()
+    client = redis_async()
     try:
         return await client.evalsha(_script_sha(), len(keys), *keys, *args)
     except NoScriptError:  # first use on this Redis (or after a restart): EVAL loads it
@@ -222,7 +209,7 @@ async def limits_reserve(*, principal: Principal, call: InferenceCall | None, sp
         return Reservation()
     try:
         reply = [int(v) for v in await _evaluate(limits)]
-    except (aioredis.RedisError, OSError, asyncio.TimeoutError) as error:
+    except REDIS_ERRORS as error:
         _alarm(error)
         if settings.INFERGATE["LIMITS_ON_REDIS_ERROR"] == "closed":
             raise ServiceUnavailableError("Rate limits cannot be checked right now; try again shortly",
@@ -259,12 +246,12 @@ def limits_settle(reservation: Reservation, *, usage: Usage, spec: ModelSpec) ->
 
     async def settle() -> None:
         try:
-            async with _redis().pipeline(transaction=False) as pipe:
+            async with redis_async().pipeline(transaction=False) as pipe:
                 for limit, delta in adjustments:
                     pipe.incrby(limit.current_key, delta)
                     pipe.expire(limit.current_key, limit.ttl_s)
                 await pipe.execute()
-        except (aioredis.RedisError, OSError, asyncio.TimeoutError) as error:
+        except REDIS_ERRORS as error:
             _alarm(error)
 
     task = asyncio.get_running_loop().create_task(settle())
