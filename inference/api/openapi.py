@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from inference.api.openai_compat.openapi import OPENAI_PATHS
+from inference.jobs.openapi import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
 from inference.plugins.openapi import PLUGIN_PATHS
 from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
 
@@ -265,6 +266,7 @@ def openapi_document() -> dict[str, Any]:
                     {"name": "X-Namespace", "in": "header", "required": True, "schema": {"type": "string"},
                      "description": "Namespace id (ns_...) or name."},
                     REQUEST_ID,
+                    ASYNC_PARAMETER,
                 ],
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/InferenceRequest"}, "examples": EXAMPLES}}},
@@ -273,6 +275,7 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/InferenceResponse"},
                                 "examples": RESPONSE_EXAMPLES}}},
+                    "202": ACCEPTED_RESPONSE,
                     **{str(status): _error_response(status) for status in ERROR_STATUSES},
                 },
             }},
@@ -336,6 +339,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }},
             **CREDENTIAL_PATHS,
+            **job_paths(_error_response),
             **PLUGIN_PATHS,
             **OPENAI_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
