@@ -52,7 +52,7 @@ def server_url(django_db_setup, fake_openai_server, tmp_path_factory):  # noqa: 
     database = urlparse(os.environ["DATABASE_URL"])._replace(path="/" + settings.DATABASES["default"]["NAME"])
     env = {**os.environ, "DATABASE_URL": urlunparse(database), "REDIS_URL": settings.REDIS_URL,
            "DJANGO_SETTINGS_MODULE": "tests.settings", "OPENAI_BASE_URL": fake_openai_server.base_url,
-           "OPENAI_API_KEY": GOOD_KEY}
+           "OPENAI_API_KEY": GOOD_KEY, "INFERGATE_USAGE_DURABLE": "0"}  # the server writes its usage records
     log = tmp_path_factory.mktemp("uvicorn-openai") / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -72,6 +72,25 @@ def server_url(django_db_setup, fake_openai_server, tmp_path_factory):  # noqa: 
     yield base
     process.terminate()
     process.wait(15)
+
+
+@pytest.fixture(autouse=True)
+def _server_writes_settled(request):
+    """Before the database is emptied after a test: wait until the server process has written the usage
+    records of the test's requests (it writes in batches), so that its inserts do not race the flush."""
+    if "transactional_db" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    deadline, seen, quiet_since = time.monotonic() + 5, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = UsageRecord.objects.count()
+        if count != seen:
+            seen, quiet_since = count, time.monotonic()
+        elif time.monotonic() - quiet_since > 0.3:
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -147,6 +166,7 @@ async def test_stream_without_include_usage_has_no_usage_and_ends_with_done(serv
         response = await http.post(f"{server_url}/v1/chat/completions", json=body,
                                    headers={"Authorization": f"Bearer {scoped.secret}"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    assert any(name.startswith("x-ratelimit-limit") for name in response.headers)
     lines = [line for line in response.text.split("\n\n") if line]
     assert lines[-1] == "data: [DONE]"
     chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
@@ -191,6 +211,7 @@ async def test_semantic_cache_headers_are_taken_and_reported(client):
         model=CHAT, messages=MESSAGES, max_tokens=4, extra_headers={"X-Semantic-Cache": "true",
                                                                      "X-Cache-Delta": "0.05"})
     assert raw.headers["x-semantic-cache"] == "miss"  # no cache yet (issue 6): every answer is generated
+    assert any(name.startswith("x-ratelimit-limit") for name in raw.headers)  # the native limits' headers
     plain = await client.chat.completions.with_raw_response.create(model=CHAT, messages=MESSAGES, max_tokens=4)
     assert "x-semantic-cache" not in plain.headers
     with pytest.raises(openai.UnprocessableEntityError) as caught:

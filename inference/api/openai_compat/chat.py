@@ -18,7 +18,6 @@ from inference.api.openai_compat.errors import openai_error_from_envelope
 from inference.api.openai_compat.transport import (OpenAIRequest, cache_headers, cache_report, failing,
                                                    model_target, object_check, openai_route, sse_data, sse_relay)
 from inference.errors import InfergateError, ValidationError
-from inference.service import inference_run, inference_stream
 
 ACCEPTED = ("model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
             "response_format", "n", "stream", "stream_options", "user")
@@ -191,12 +190,10 @@ async def chat_completions_endpoint(request: OpenAIRequest) -> None:
     except InfergateError as error:
         chat, body = None, failing(error)
     if chat is not None and chat.stream:
-        events = inference_stream(credentials=request.credentials, body=body, request_id=request.request_id,
-                                  started=request.started)
+        events = request.stream(body)
         first = await anext(events)  # raises before anything is sent when the request is refused
         encoder = ChunkEncoder(request.request_id, chat.include_usage)
         # Headers go out before the answer: whether it came from the cache is what ``start`` says.
         return await sse_relay(request, events, first, encoder, headers=cache_report(request.headers, first))
-    response = await inference_run(credentials=request.credentials, body=body, request_id=request.request_id,
-                                   started=request.started)
+    response = await request.run(body)
     await request.respond(chat_completion(response, request.request_id), cache_report(request.headers, response))

@@ -11,7 +11,6 @@ from typing import Any
 
 from inference.api.openai_compat.transport import OpenAIRequest, failing, model_target, object_check, openai_route
 from inference.errors import InfergateError, ValidationError
-from inference.service import inference_run
 
 ACCEPTED = ("model", "input", "dimensions", "encoding_format", "user")
 ENCODINGS = ("float", "base64")
@@ -59,6 +58,5 @@ async def embeddings_endpoint(request: OpenAIRequest) -> None:
         body: Any = native
     except InfergateError as error:
         body = failing(error)
-    response = await inference_run(credentials=request.credentials, body=body, request_id=request.request_id,
-                                   started=request.started)
+    response = await request.run(body)
     await request.respond(embedding_list(response, encoding))

@@ -12,7 +12,6 @@ from typing import Any
 from inference.api.openai_compat.multipart import multipart_parse
 from inference.api.openai_compat.transport import OpenAIRequest, failing, model_target, openai_route
 from inference.errors import InfergateError, ValidationError
-from inference.service import inference_run
 
 FIELDS = ("model", "language", "prompt", "temperature", "response_format", "timestamp_granularities[]", "stream")
 FORMATS = ("json", "text", "verbose_json")
@@ -71,12 +70,11 @@ async def transcriptions_endpoint(request: OpenAIRequest) -> None:
         body: Any = native
     except InfergateError as error:
         body = failing(error)
-    response = await inference_run(credentials=request.credentials, body=body, request_id=request.request_id,
-                                   started=request.started)
+    response = await request.run(body)
     if response_format != "text":
         return await request.respond(transcription_answer(response["data"], response_format))
     text = response["data"]["text"].encode()
     await request.send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(text)).encode()),
-        (b"x-request-id", request.request_id.encode())]})
+        (b"x-request-id", request.request_id.encode()), *request.response_headers()]})
     await request.send({"type": "http.response.body", "body": text})

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from inference.api.openai_compat.errors import openai_error
 from inference.errors import (InfergateError, InternalServerError, MethodNotAllowedError, PayloadTooLargeError,
                               UnsupportedMediaTypeError, ValidationError)
 from inference.request import body_decode
-from inference.service import Credentials
+from inference.service import Credentials, ResponseMeta, inference_run, inference_stream
 from playground.accounts.authentication import key_resolve
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class OpenAIRequest:
     credentials: Credentials
     request_id: str
     started: float
+    meta: ResponseMeta = field(default_factory=ResponseMeta)  # the rate-limit headers, once the key is known
 
     def media_type(self) -> str:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -59,8 +60,20 @@ class OpenAIRequest:
     def json(self) -> Any:
         return body_decode(self.checked_raw("application/json"))
 
+    async def run(self, body: Any) -> dict[str, Any]:
+        return await inference_run(credentials=self.credentials, body=body, request_id=self.request_id,
+                                   started=self.started, meta=self.meta)
+
+    def stream(self, body: Any) -> AsyncIterator[dict[str, Any]]:
+        return inference_stream(credentials=self.credentials, body=body, request_id=self.request_id,
+                                started=self.started, meta=self.meta)
+
+    def response_headers(self, extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
+        headers = {**self.meta.headers, **(extra or {})}
+        return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
     async def respond(self, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        await _respond(self.send, 200, payload, self.request_id, headers)
+        await _respond(self.send, 200, payload, self.request_id, {**self.meta.headers, **(headers or {})})
 
 
 def failing(error: InfergateError) -> Callable[[], Any]:
@@ -132,10 +145,10 @@ async def sse_relay(request: OpenAIRequest, events: AsyncIterator[dict[str, Any]
     """Answer 200 with Server-Sent Events: ``encode`` turns each service event (``first`` included) into
     zero or more ``data:`` lines, ``tail`` ends a stream that was not cut short. A client that disconnects
     closes ``events``, which stops the generation (and records it as cancelled)."""
-    extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     await request.send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-store"),
-        (b"x-accel-buffering", b"no"), (b"x-request-id", request.request_id.encode()), *extra]})
+        (b"x-accel-buffering", b"no"), (b"x-request-id", request.request_id.encode()),
+        *request.response_headers(headers)]})
     logger.info("POST %s 200 (stream)", request.scope["path"])
     disconnected = asyncio.Event()
 
