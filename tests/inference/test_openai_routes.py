@@ -10,14 +10,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import shutil
-import socket
 import struct
 import subprocess
-import sys
 import time
-from urllib.parse import urlparse, urlunparse
 
 import httpx
 import numpy as np
@@ -26,7 +22,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from inference.usage.models import UsageRecord
-from tests.conftest import tenant_create
+from tests.conftest import tenant_create, uvicorn_start
 from tests.fakes.openai_fixtures import fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import GOOD_KEY
 
@@ -43,33 +39,10 @@ def wav(seconds: float = 0.2, rate: int = 8000) -> bytes:
 
 @pytest.fixture(scope="module")
 def server_url(django_db_setup, fake_openai_server, tmp_path_factory):  # noqa: F811
-    """The app under uvicorn, as `make run` serves it, against the test database and Redis, with the
-    ``openai`` provider at the fake."""
-    from django.conf import settings
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    database = urlparse(os.environ["DATABASE_URL"])._replace(path="/" + settings.DATABASES["default"]["NAME"])
-    env = {**os.environ, "DATABASE_URL": urlunparse(database), "REDIS_URL": settings.REDIS_URL,
-           "DJANGO_SETTINGS_MODULE": "tests.settings", "OPENAI_BASE_URL": fake_openai_server.base_url,
-           "OPENAI_API_KEY": GOOD_KEY, "INFERGATE_USAGE_DURABLE": "0"}  # the server writes its usage records
-    log = tmp_path_factory.mktemp("uvicorn-openai") / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "playground.asgi:application", "--host", "127.0.0.1", "--port",
-             str(port), "--loop", "uvloop", "--http", "httptools", "--lifespan", "on", "--no-access-log"],
-            env=env, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
+    """The app under uvicorn (tests/conftest.py), with the ``openai`` provider at the fake; it writes its
+    usage records itself, for the tests that poll the database."""
+    env = {"OPENAI_BASE_URL": fake_openai_server.base_url, "OPENAI_API_KEY": GOOD_KEY}
+    process, base = uvicorn_start(tmp_path_factory.mktemp("uvicorn-openai"), durable_usage=False, env=env)
     yield base
     process.terminate()
     process.wait(15)
