@@ -34,6 +34,7 @@ test: install
 bench: install
 	$(BIN)/python bench/concurrency.py
 	$(BIN)/python bench/streaming.py
+	$(BIN)/python bench/limits_usage.py
 
 clean:
 	rm -rf $(VENV) .data

@@ -6,8 +6,9 @@ Each request checks, in one Redis round trip (a Lua script), every limit that ap
   ``INFERGATE["KEY_RATE_LIMIT_RPM"/"TPM"]``),
 - the namespace's requests and tokens per minute, and its monthly budget in USD, where set.
 
-Per-minute limits use a sliding-window counter: the current minute's count plus the previous minute's,
-weighted by how much of it still lies inside the last 60 s. Tokens are reserved before the call (a
+Requests per minute are exact: a sorted set of the requests admitted in the last 60 s (a sliding log), so
+that no 60 s ever holds more than the limit. Tokens per minute use a sliding-window counter: the current
+minute's count plus the previous minute's, weighted by how much of it still lies inside the last 60 s. Tokens are reserved before the call (a
 prompt estimate plus ``max_tokens`` for each answer) and settled to the actual count afterwards, off the
 hot path; concurrent requests can overshoot by at most one request's reservation. Budgets reserve the
 estimated cost the same way, in micro-dollars per calendar month (UTC).
@@ -22,6 +23,7 @@ import asyncio
 import logging
 import math
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -41,32 +43,50 @@ logger = logging.getLogger(__name__)
 WINDOW_S = 60
 CHARS_PER_TOKEN = 4  # the usual rough estimate for a prompt before it is tokenized
 
-# KEYS: for each limit, its current and previous window keys. ARGV: the number of limits, then for each
-# limit: its ceiling, this request's cost, the previous window's weight and the keys' time to live.
-# Returns {0, used...} when admitted (and counts the costs), or {i, used...} for the first limit i refused.
+# KEYS: for each limit, two keys. ARGV: the number of limits, now in ms, a member id unique to this request,
+# then for each limit: its kind, ceiling, this request's cost, the previous window's weight and the keys' time
+# to live. Kind "log" (requests): KEYS[2i-1] is a sorted set of the admitted requests of the last 60 s, exact.
+# Kind "window" (tokens, budgets): KEYS[2i-1] and KEYS[2i] count the current and previous windows.
+# Returns {0, used...} when admitted (and counts the costs), or {i, used..., oldest} for the first limit i
+# refused, where oldest is the time in ms of the oldest request in a refused log (for Retry-After).
 SCRIPT = """
-local n = tonumber(ARGV[1])
+local n, now, member = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local used = {}
 for i = 1, n do
-  local base = 1 + (i - 1) * 4
-  local ceiling, cost, weight = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
-  local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
-  local previous = 0
-  if weight > 0 then previous = tonumber(redis.call('GET', KEYS[2 * i]) or '0') end
-  used[i] = current + previous * weight
+  local base = 3 + (i - 1) * 5
+  local kind, ceiling, cost, weight = ARGV[base + 1], tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+  if kind == 'log' then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2 * i - 1], '-inf', now - 60000)
+    used[i] = redis.call('ZCARD', KEYS[2 * i - 1])
+  else
+    local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+    local previous = 0
+    if weight > 0 then previous = tonumber(redis.call('GET', KEYS[2 * i]) or '0') end
+    used[i] = current + previous * weight
+  end
   if cost > 0 and used[i] + cost > ceiling then
     local reply = {i}
     for j = 1, i do reply[j + 1] = math.floor(used[j]) end
+    local oldest = 0
+    if kind == 'log' then
+      local first = redis.call('ZRANGE', KEYS[2 * i - 1], 0, 0, 'WITHSCORES')
+      if first[2] then oldest = tonumber(first[2]) end
+    end
+    reply[i + 2] = oldest
     return reply
   end
 end
 local reply = {0}
 for i = 1, n do
-  local base = 1 + (i - 1) * 4
-  local cost = tonumber(ARGV[base + 2])
+  local base = 3 + (i - 1) * 5
+  local kind, cost, ttl = ARGV[base + 1], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 5])
   if cost > 0 then
-    redis.call('INCRBY', KEYS[2 * i - 1], cost)
-    redis.call('EXPIRE', KEYS[2 * i - 1], tonumber(ARGV[base + 4]))
+    if kind == 'log' then
+      redis.call('ZADD', KEYS[2 * i - 1], now, member)
+    else
+      redis.call('INCRBY', KEYS[2 * i - 1], cost)
+    end
+    redis.call('EXPIRE', KEYS[2 * i - 1], ttl)
   end
   reply[i + 1] = math.floor(used[i])
 end
@@ -85,6 +105,7 @@ class Limit:
     ttl_s: int
     resets_in_s: float
     window: str  # "1m" or "month"
+    kind: str = "window"  # "log": an exact sliding log of requests; "window": weighted window counters
 
 
 @dataclass
@@ -111,6 +132,12 @@ def _micro_usd(spec: ModelSpec, prompt: int, completion: int) -> int:
     return math.ceil(prompt * spec.price.prompt_per_million + completion * spec.price.completion_per_million)
 
 
+def _request_limit(name: str, scope: str, ceiling: int, now: float) -> Limit:
+    """Requests per minute, exact: no more than ``ceiling`` in any 60 s."""
+    return Limit(name=name, ceiling=ceiling, cost=1, current_key=f"rl:{scope}", previous_key=f"rl:{scope}",
+                 previous_weight=0.0, ttl_s=WINDOW_S + 5, resets_in_s=WINDOW_S, window="1m", kind="log")
+
+
 def _minute_limit(name: str, scope: str, ceiling: int, cost: int, now: float) -> Limit:
     window = int(now // WINDOW_S)
     elapsed = now - window * WINDOW_S
@@ -134,11 +161,11 @@ def limits_for(principal: Principal, tokens: int, cost_micro_usd: int, now: floa
     limits = []
     if key.id is not None:
         if key.rate_limit_rpm:
-            limits.append(_minute_limit("key_requests", f"k{key.id}:r", key.rate_limit_rpm, 1, now))
+            limits.append(_request_limit("key_requests", f"k{key.id}:r", key.rate_limit_rpm, now))
         if key.rate_limit_tpm:
             limits.append(_minute_limit("key_tokens", f"k{key.id}:t", key.rate_limit_tpm, tokens, now))
     if namespace.rate_limit_rpm:
-        limits.append(_minute_limit("namespace_requests", f"n{namespace.id}:r", namespace.rate_limit_rpm, 1, now))
+        limits.append(_request_limit("namespace_requests", f"n{namespace.id}:r", namespace.rate_limit_rpm, now))
     if namespace.rate_limit_tpm:
         limits.append(_minute_limit("namespace_tokens", f"n{namespace.id}:t", namespace.rate_limit_tpm, tokens, now))
     if namespace.monthly_budget_usd is not None:
@@ -154,11 +181,11 @@ def _script_sha() -> str:
     return hashlib.sha1(SCRIPT.encode()).hexdigest()
 
 
-async def _evaluate(limits: list[Limit]) -> list[int]:
+async def _evaluate(limits: list[Limit], now: float) -> list[int]:
     keys = [k for limit in limits for k in (limit.current_key, limit.previous_key)]
-    args: list[Any] = [len(limits)]
+    args: list[Any] = [len(limits), int(now * 1000), uuid.uuid4().hex]
     for limit in limits:
-        args += [limit.ceiling, limit.cost, limit.previous_weight, limit.ttl_s]
+        args += [limit.kind, limit.ceiling, limit.cost, limit.previous_weight, limit.ttl_s]
     client = redis_async()
     try:
         return await client.evalsha(_script_sha(), len(keys), *keys, *args)
@@ -180,9 +207,11 @@ def _headers(limits: list[Limit], used: list[int]) -> dict[str, str]:
     return headers
 
 
-def _retry_after(limit: Limit, used: int) -> int:
-    """Seconds until the window has room: a saturated sliding window frees about ceiling/60 units a
-    second. A month's budget frees only when the month ends."""
+def _retry_after(limit: Limit, used: int, oldest_ms: int, now: float) -> int:
+    """Seconds until there is room: for a request log, when its oldest request leaves the last 60 s; for
+    a saturated token window, about ceiling/60 units free a second; a budget frees when the month ends."""
+    if limit.kind == "log" and oldest_ms:
+        return max(1, math.ceil((oldest_ms + WINDOW_S * 1000 - now * 1000) / 1000))
     if limit.window == "month" or limit.cost > limit.ceiling:
         return max(1, math.ceil(limit.resets_in_s))
     excess = used + limit.cost - limit.ceiling
@@ -204,22 +233,24 @@ async def limits_reserve(*, principal: Principal, call: InferenceCall | None, sp
     Without a call (the request was invalid) it still counts as a request, with no tokens."""
     tokens = tokens_estimate(call, spec) if call is not None and spec is not None else 0
     cost = _micro_usd(spec, tokens, 0) if spec is not None else 0
-    limits = limits_for(principal, tokens, cost, time.time())
+    now = time.time()
+    limits = limits_for(principal, tokens, cost, now)
     if not limits:
         return Reservation()
     try:
-        reply = [int(v) for v in await _evaluate(limits)]
+        reply = [int(v) for v in await _evaluate(limits, now)]
     except REDIS_ERRORS as error:
         _alarm(error)
         if settings.INFERGATE["LIMITS_ON_REDIS_ERROR"] == "closed":
             raise ServiceUnavailableError("Rate limits cannot be checked right now; try again shortly",
                                           headers={"Retry-After": "1"}) from None
         return Reservation()
-    refused, used = reply[0], reply[1:]
+    refused = reply[0]
+    used = reply[1:refused + 1] if refused else reply[1:]
     headers = _headers(limits, used + [0] * (len(limits) - len(used)))
     if refused:
         limit = limits[refused - 1]
-        retry = _retry_after(limit, used[refused - 1])
+        retry = _retry_after(limit, used[refused - 1], reply[refused + 1], now)
         unit = {"namespace_budget": "micro-USD"}.get(limit.name, "tokens" if "tokens" in limit.name else "requests")
         raise TooManyRequestsError(
             f"Rate limit exceeded: {limit.name.replace('_', ' ')} ({limit.ceiling} {unit} per {limit.window})",
