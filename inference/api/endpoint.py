@@ -35,15 +35,15 @@ PATH = "/v1/inference"
 STREAM_PATH = "/v1/inference/stream"
 
 
-class _ClientGone(Exception):
+class ClientGone(Exception):
     pass
 
 
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
+def scope_headers(scope: dict[str, Any]) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
 
 
-async def _read_body(receive: Receive, declared: int, limit: int) -> bytes | None:
+async def read_body(receive: Receive, declared: int, limit: int) -> bytes | None:
     """The body, or None when it is (or is declared) larger than ``limit``; reading stops at the limit."""
     if declared > limit:
         return None
@@ -51,7 +51,7 @@ async def _read_body(receive: Receive, declared: int, limit: int) -> bytes | Non
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _ClientGone
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -74,7 +74,7 @@ def _body_loader(headers: dict[str, str], raw: bytes | None, limit: int) -> Call
     return load
 
 
-async def _respond(send: Send, status: int, payload: dict[str, Any], request_id: str,
+async def respond(send: Send, status: int, payload: dict[str, Any], request_id: str,
                    extra: dict[str, str] | None = None) -> None:
     body = json.dumps(payload).encode()
     logger.info("answered %d", status)
@@ -86,13 +86,13 @@ async def _respond(send: Send, status: int, payload: dict[str, Any], request_id:
 
 
 async def _read_request(scope: dict[str, Any], receive: Receive) -> tuple[dict[str, str], Credentials, Callable[[], Any]]:
-    headers = _headers(scope)
+    headers = scope_headers(scope)
     limit = settings.INFERGATE["MAX_BODY_BYTES"]
     try:
         declared = int(headers.get("content-length") or 0)
     except ValueError:
         declared = 0
-    raw = await _read_body(receive, declared, limit)
+    raw = await read_body(receive, declared, limit)
     credentials = Credentials(authorization=headers.get("authorization"), namespace=headers.get("x-namespace"))
     return headers, credentials, _body_loader(headers, raw, limit)
 
@@ -102,23 +102,23 @@ def _handler(serve: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
 
     async def endpoint(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        request_id = request_id_for(_headers(scope).get("x-request-id"))
+        request_id = request_id_for(scope_headers(scope).get("x-request-id"))
         token = current_request_id.set(request_id)
         try:
             if scope["method"] != "POST":
                 error = MethodNotAllowedError("Use POST", headers={"Allow": "POST"})
-                return await _respond(send, error.status, error.envelope(), request_id, error.headers)
+                return await respond(send, error.status, error.envelope(), request_id, error.headers)
             headers, credentials, body = await _read_request(scope, receive)
             await serve(scope, receive, send, request_id=request_id, started=started, headers=headers,
                         credentials=credentials, body=body)
-        except _ClientGone:
+        except ClientGone:
             return
         except InfergateError as error:
-            await _respond(send, error.status, error.envelope(), request_id, error.headers)
+            await respond(send, error.status, error.envelope(), request_id, error.headers)
         except Exception:
             logger.exception("unhandled error on %s", scope["path"])
             error = InternalServerError()
-            await _respond(send, error.status, error.envelope(), request_id)
+            await respond(send, error.status, error.envelope(), request_id)
         finally:
             current_request_id.reset(token)
 
@@ -131,12 +131,12 @@ async def inference_endpoint(scope: dict[str, Any], receive: Receive, send: Send
                              body: Callable[[], Any]) -> None:
     """POST /v1/inference: one JSON answer."""
     if async_requested(scope):  # ?async=true: queued as a Celery job, 202 with its task id (inference/jobs)
-        return await _respond(send, 202, await job_accept(credentials=credentials, body=body, request_id=request_id),
+        return await respond(send, 202, await job_accept(credentials=credentials, body=body, request_id=request_id),
                               request_id)
     meta = ResponseMeta()
     response = await inference_run(credentials=credentials, body=body, request_id=request_id, started=started,
                                    meta=meta)
-    await _respond(send, 200, response, request_id, meta.headers)
+    await respond(send, 200, response, request_id, meta.headers)
 
 
 @_handler

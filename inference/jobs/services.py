@@ -16,14 +16,13 @@ from typing import Any, Callable
 
 from inference.errors import InfergateError, InternalServerError, NotFoundError
 from inference.jobs.context import JobContext, current_job
-from inference.jobs.principal import principal_load
 from inference.jobs.store import DONE, FAILED, RUNNING, Job, job_body, job_create, job_get, job_id_new, job_save
 from inference.progress import task_progress_publish
 from inference.request import call_build, request_parse
 from inference.service import Credentials, inference_run
 from inference.targets import target_resolve
 from inference.usage.services import UsageEntry, usage_flush, usage_record
-from playground.accounts.authentication import Principal, key_resolve, namespace_resolve
+from playground.accounts.authentication import Principal, key_resolve, namespace_resolve, principal_load
 from playground.accounts.models import Permission
 
 logger = logging.getLogger(__name__)

@@ -232,6 +232,24 @@ async def principal_resolve(*, authorization: str | None, namespace: str | None)
     return await namespace_resolve(await key_resolve(authorization), namespace)
 
 
+def _principal_for_ids(key_id: int, namespace_id: str) -> Principal:
+    try:
+        digest = ApiKey.objects.filter(id=key_id).values_list("secret_hash", flat=True).first()
+        if digest is None:
+            raise UnauthorizedError("The API key behind this work no longer exists")
+        key = _check_key(_load_key(digest), digest)
+        return Principal(key=key, namespace=_check_namespace(key, _load_namespace(key.organization_id, namespace_id),
+                                                             namespace_id))
+    finally:
+        connection.close()
+
+
+async def principal_load(*, key_id: int, namespace_id: str) -> Principal:
+    """A principal rebuilt from stored ids (a queued job never stores a secret) and checked again now: a
+    key revoked or expired since, or a namespace taken out of its scope, is refused."""
+    return await sync_to_async(_principal_for_ids, thread_sensitive=False)(key_id, namespace_id)
+
+
 principal_resolve_sync = async_to_sync(principal_resolve)
 """The same checks for sync callers (DRF views, management code)."""
 

@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
 
-from inference.api.endpoint import Receive, Send, _ClientGone, _headers, _read_body, _respond
+from inference.api.endpoint import ClientGone, Receive, Send, read_body, respond, scope_headers
 from inference.api.middleware import current_request_id, request_id_for
 from inference.api.openai_compat.errors import openai_error
 from inference.errors import (InfergateError, InternalServerError, MethodNotAllowedError, PayloadTooLargeError,
@@ -73,7 +73,7 @@ class OpenAIRequest:
         return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
     async def respond(self, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        await _respond(self.send, 200, payload, self.request_id, {**self.meta.headers, **(headers or {})})
+        await respond(self.send, 200, payload, self.request_id, {**self.meta.headers, **(headers or {})})
 
 
 def failing(error: InfergateError) -> Callable[[], Any]:
@@ -102,7 +102,7 @@ async def namespace_default(headers: dict[str, str]) -> str | None:
 
 
 async def _respond_error(send: Send, error: InfergateError, request_id: str) -> None:
-    await _respond(send, error.status, openai_error(error), request_id, error.headers)
+    await respond(send, error.status, openai_error(error), request_id, error.headers)
 
 
 def openai_route(serve: Callable[[OpenAIRequest], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
@@ -110,7 +110,7 @@ def openai_route(serve: Callable[[OpenAIRequest], Awaitable[None]]) -> Callable[
 
     async def endpoint(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        headers = _headers(scope)
+        headers = scope_headers(scope)
         request_id = request_id_for(headers.get("x-request-id"))
         token = current_request_id.set(request_id)
         try:
@@ -121,12 +121,12 @@ def openai_route(serve: Callable[[OpenAIRequest], Awaitable[None]]) -> Callable[
                 declared = int(headers.get("content-length") or 0)
             except ValueError:
                 declared = 0
-            raw = await _read_body(receive, declared, limit)
+            raw = await read_body(receive, declared, limit)
             credentials = Credentials(authorization=headers.get("authorization"),
                                       namespace=await namespace_default(headers))
             await serve(OpenAIRequest(scope=scope, receive=receive, send=send, headers=headers, raw=raw, limit=limit,
                                       credentials=credentials, request_id=request_id, started=started))
-        except _ClientGone:
+        except ClientGone:
             return
         except InfergateError as error:
             await _respond_error(send, error, request_id)

@@ -68,7 +68,11 @@ def _too_long(field: str, duration: float, limit: float) -> PayloadTooLargeError
 
 def _transcribe(model: Any, audio: np.ndarray, language: str, push: Callable[[Any], None],
                 cancelled: threading.Event) -> None:
-    segments, info = model.transcribe(audio, language=language, beam_size=5, vad_filter=False)
+    # temperature 0 only: the same audio always gives the same text (faster-whisper otherwise falls back
+    # to sampling on segments it finds repetitive); no conditioning on earlier text, which makes tiny
+    # models loop on repeated speech.
+    segments, info = model.transcribe(audio, language=language, beam_size=5, vad_filter=False, temperature=0.0,
+                                      condition_on_previous_text=False)
     push(("info", info))
     for segment in segments:  # a generator: decoding happens as it is consumed
         if cancelled.is_set():
