@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from contextlib import aclosing
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
 
@@ -85,14 +85,19 @@ async def respond(send: Send, status: int, payload: dict[str, Any], request_id: 
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_request(scope: dict[str, Any], receive: Receive) -> tuple[dict[str, str], Credentials, Callable[[], Any]]:
-    headers = scope_headers(scope)
-    limit = settings.INFERGATE["MAX_BODY_BYTES"]
+async def read_limited_body(headers: dict[str, str], receive: Receive) -> bytes | None:
+    """The request body, or None when it is (or says it will be) over INFERGATE["MAX_BODY_BYTES"]."""
     try:
         declared = int(headers.get("content-length") or 0)
     except ValueError:
         declared = 0
-    raw = await read_body(receive, declared, limit)
+    return await read_body(receive, declared, settings.INFERGATE["MAX_BODY_BYTES"])
+
+
+async def _read_request(scope: dict[str, Any], receive: Receive) -> tuple[dict[str, str], Credentials, Callable[[], Any]]:
+    headers = scope_headers(scope)
+    limit = settings.INFERGATE["MAX_BODY_BYTES"]
+    raw = await read_limited_body(headers, receive)
     credentials = Credentials(authorization=headers.get("authorization"), namespace=headers.get("x-namespace"))
     return headers, credentials, _body_loader(headers, raw, limit)
 
@@ -151,27 +156,34 @@ async def stream_endpoint(scope: dict[str, Any], receive: Receive, send: Send, *
     meta = ResponseMeta()
     events = inference_stream(credentials=credentials, body=body, request_id=request_id, started=started, meta=meta)
     first = await anext(events)  # raises before anything is sent when the request is refused
+    await sse_answer(receive, send, request_id=request_id, events=events, first=first,
+                     encode=lambda event: [sse_encode(event)],
+                     headers=[(name.lower().encode(), value.encode()) for name, value in meta.headers.items()])
+
+
+async def sse_answer(receive: Receive, send: Send, *, request_id: str, events: AsyncIterator[dict[str, Any]],
+                     first: dict[str, Any], encode: Callable[[dict[str, Any]], list[bytes]], tail: bytes = b"",
+                     headers: list[tuple[bytes, bytes]] = ()) -> None:
+    """Answer 200 with Server-Sent Events: ``encode`` turns each service event (``first`` included) into
+    the bytes to send, ``tail`` ends a stream that was not cut short. A client that disconnects closes
+    ``events``, which stops the generation (and records it as cancelled)."""
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-store"),
-        (b"x-accel-buffering", b"no"), (b"x-request-id", request_id.encode()),
-        *[(name.lower().encode(), value.encode()) for name, value in meta.headers.items()]]})
-    logger.info("POST %s 200 (stream)", STREAM_PATH)
-    disconnected = asyncio.Event()
+        (b"x-accel-buffering", b"no"), (b"x-request-id", request_id.encode()), *headers]})
+    logger.info("answered 200 (stream)")
 
     async def watch() -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
-        disconnected.set()
 
     async def relay() -> None:
         async with aclosing(events):
-            event = first
-            while True:
-                await send({"type": "http.response.body", "body": sse_encode(event), "more_body": True})
+            event: dict[str, Any] | None = first
+            while event is not None:
+                for chunk in encode(event):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 event = await anext(events, None)
-                if event is None:
-                    break
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
 
     watcher, relayer = asyncio.create_task(watch()), asyncio.create_task(relay())
     await asyncio.wait({watcher, relayer}, return_when=asyncio.FIRST_COMPLETED)

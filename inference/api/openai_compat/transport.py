@@ -8,18 +8,15 @@ A request's own problems (content type, size, JSON, OpenAI fields) are raised fr
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
 
-from inference.api.endpoint import ClientGone, Receive, Send, read_body, respond, scope_headers
+from inference.api.endpoint import ClientGone, Receive, Send, read_limited_body, respond, scope_headers, sse_answer
 from inference.api.middleware import current_request_id, request_id_for
 from inference.api.openai_compat.errors import openai_error
 from inference.errors import (InfergateError, InternalServerError, MethodNotAllowedError, PayloadTooLargeError,
@@ -117,11 +114,7 @@ def openai_route(serve: Callable[[OpenAIRequest], Awaitable[None]]) -> Callable[
             if scope["method"] != "POST":
                 raise MethodNotAllowedError("Use POST", headers={"Allow": "POST"})
             limit = settings.INFERGATE["MAX_BODY_BYTES"]
-            try:
-                declared = int(headers.get("content-length") or 0)
-            except ValueError:
-                declared = 0
-            raw = await read_body(receive, declared, limit)
+            raw = await read_limited_body(headers, receive)
             credentials = Credentials(authorization=headers.get("authorization"),
                                       namespace=await namespace_default(headers))
             await serve(OpenAIRequest(scope=scope, receive=receive, send=send, headers=headers, raw=raw, limit=limit,
@@ -142,37 +135,9 @@ def openai_route(serve: Callable[[OpenAIRequest], Awaitable[None]]) -> Callable[
 async def sse_relay(request: OpenAIRequest, events: AsyncIterator[dict[str, Any]], first: dict[str, Any],
                     encode: Callable[[dict[str, Any]], list[bytes]], tail: bytes = b"",
                     headers: dict[str, str] | None = None) -> None:
-    """Answer 200 with Server-Sent Events: ``encode`` turns each service event (``first`` included) into
-    zero or more ``data:`` lines, ``tail`` ends a stream that was not cut short. A client that disconnects
-    closes ``events``, which stops the generation (and records it as cancelled)."""
-    await request.send({"type": "http.response.start", "status": 200, "headers": [
-        (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-store"),
-        (b"x-accel-buffering", b"no"), (b"x-request-id", request.request_id.encode()),
-        *request.response_headers(headers)]})
-    logger.info("POST %s 200 (stream)", request.scope["path"])
-    disconnected = asyncio.Event()
-
-    async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-        disconnected.set()
-
-    async def relay() -> None:
-        async with aclosing(events):
-            event: dict[str, Any] | None = first
-            while event is not None:
-                for line in encode(event):
-                    await request.send({"type": "http.response.body", "body": line, "more_body": True})
-                event = await anext(events, None)
-        await request.send({"type": "http.response.body", "body": tail, "more_body": False})
-
-    watcher, relayer = asyncio.create_task(watch()), asyncio.create_task(relay())
-    await asyncio.wait({watcher, relayer}, return_when=asyncio.FIRST_COMPLETED)
-    watcher.cancel()
-    if not relayer.done():  # the client left mid-stream: closing the events stops the model
-        relayer.cancel()
-    with contextlib.suppress(asyncio.CancelledError, OSError):
-        await relayer
+    """Server-Sent Events in OpenAI's chunk format, through the native endpoint's relay."""
+    await sse_answer(request.receive, request.send, request_id=request.request_id, events=events, first=first,
+                     encode=encode, tail=tail, headers=request.response_headers(headers))
 
 
 def sse_data(payload: Any) -> bytes:
