@@ -306,3 +306,22 @@ async def test_subscribe_needs_a_sane_task_id(socket):
     await socket.send({"type": "subscribe", "task_id": "../../etc"})
     event = await socket.receive()
     assert event["type"] == "error" and event["error"]["status"] == 422
+
+
+# -- rate limits on both transports -------------------------------------------------------------------
+
+async def test_rate_limit_hit_on_the_websocket_and_over_sse(transactional_db, client):
+    tenant = await sync_to_async(tenant_create)("limited", "main", rate_limit_rpm=1)
+    ws = WebsocketClient(application, PATH, tenant.headers())
+    assert await ws.connect()
+    await ws.send(chat("Hi", max_tokens=2))
+    assert (await ws.until("done", "error"))[-1]["type"] == "done"
+    await ws.send(chat("Again", max_tokens=2))
+    (refused,) = await ws.until("error")
+    assert refused["error"]["status"] == 429 and refused["error"]["error"]["details"]["which"] == "key_requests"
+    await ws.close()
+    over_sse = await client.post(PATH, json.dumps(chat("Once more", max_tokens=2)), content_type="application/json",
+                                 headers=tenant.headers())
+    assert_envelope(over_sse, 429, "TooManyRequestsError")
+    assert over_sse.headers["Retry-After"] and over_sse.headers["X-RateLimit-Remaining"] == "0"
+    assert [r.status for r in await ausage_records()] == [200, 429, 429]
