@@ -35,6 +35,10 @@ class InferenceStreamConsumer(AsyncWebsocketConsumer):
     credentials: Credentials
     running: asyncio.Task | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.finishing: set[asyncio.Task] = set()
+
     async def connect(self) -> None:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in self.scope["headers"]}
         ticket = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("ticket", [None])[0]
@@ -53,6 +57,7 @@ class InferenceStreamConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         await self._cancel()
+        await asyncio.gather(*self.finishing, return_exceptions=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data.encode() if text_data is not None else bytes_data or b""
@@ -83,11 +88,23 @@ class InferenceStreamConsumer(AsyncWebsocketConsumer):
                                       request_id=request_id)
             async with aclosing(events):
                 async for event in events:
+                    if event["type"] in ("done", "error"):
+                        self._finished()
                     await self.send_json(event)
         except InfergateError as error:
+            self._finished()
             await self.send_json({"type": "error", "error": error.envelope()})
         finally:
             current_request_id.reset(token)
+
+    def _finished(self) -> None:
+        """The request has its answer: a client that reads it may send the next one at once, even while
+        this task still records usage (the socket waits for it before it closes)."""
+        task = asyncio.current_task()
+        if self.running is task:
+            self.running = None
+            self.finishing.add(task)
+            task.add_done_callback(self.finishing.discard)
 
     async def _subscribe(self, task_id: Any) -> None:
         if not isinstance(task_id, str) or not TASK_ID.match(task_id):
