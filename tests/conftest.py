@@ -94,6 +94,20 @@ def usage_records(**filters: Any) -> list[UsageRecord]:
 ausage_records = sync_to_async(usage_records, thread_sensitive=False)
 
 
+async def wait_for_record(**filters: Any) -> UsageRecord:
+    """The usage record a server process writes (in batches, so poll for it, up to 10 s)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        found = await sync_to_async(lambda: UsageRecord.objects.filter(**filters).first())()
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"no usage record {filters}"
+        await asyncio.sleep(0.1)
+
+
 def assert_envelope(response, status: int, error_type: str) -> dict[str, Any]:
     """The documented error envelope, with the status in the header and the body."""
     assert response.status_code == status, response.content[:500]

@@ -7,7 +7,6 @@ provider adapter. Local models answer chat and embeddings.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import shutil
@@ -22,7 +21,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from inference.usage.models import UsageRecord
-from tests.conftest import tenant_create, uvicorn_start
+from tests.conftest import tenant_create, uvicorn_start, wait_for_record
 from tests.fakes.openai_fixtures import fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import GOOD_KEY
 
@@ -82,17 +81,6 @@ def sdk(server_url: str, secret: str, **headers: str) -> openai.AsyncOpenAI:
 async def client(server_url, scoped):
     async with sdk(server_url, scoped.secret) as api:
         yield api
-
-
-async def wait_for_record(**filters) -> UsageRecord:
-    """Usage records are written by the server process, in batches: poll for one."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = await sync_to_async(lambda: UsageRecord.objects.filter(**filters).first())()
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"no usage record {filters}"
-        await asyncio.sleep(0.1)
 
 
 # -- chat ------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -11,9 +10,8 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
-from inference.usage.models import UsageRecord
 from playground.asgi import application
-from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
+from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create, wait_for_record
 from tests.wsclient import WebsocketClient
 
 CHAT = {"provider": "local", "model": "smollm2-135m-instruct"}
@@ -237,14 +235,6 @@ async def test_sse_refusals_before_the_stream_keep_their_status(tenant, client):
 
 # -- through the real server that `make run` uses ---------------------------------------------------
 
-async def _wait_for_record(**filters) -> UsageRecord:
-    deadline = time.monotonic() + 10
-    while True:
-        found = await sync_to_async(lambda: UsageRecord.objects.filter(**filters).first())()
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"no usage record {filters}"
-        await asyncio.sleep(0.1)
 
 
 async def test_real_server_websocket_and_sse(transactional_db, live_server_url):
@@ -273,7 +263,7 @@ async def test_real_server_sse_disconnect_stops_generation_and_records_usage(tra
             async for chunk in response.aiter_text():
                 if "event: delta" in chunk:
                     break
-    record = await _wait_for_record(request_id="sse-cut-1")
+    record = await wait_for_record(request_id="sse-cut-1")
     assert record.status == 499 and 1 <= record.completion_tokens < 500
 
 

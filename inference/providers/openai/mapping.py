@@ -4,17 +4,16 @@ functions, tested without HTTP (tests/inference/providers/test_openai_mapping.py
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from typing import Any
 
 from inference.errors import BadRequestError, ValidationError
+from inference.media.inputs import b64_decode
 from inference.types import InferenceCall, Message, Usage
 
 MAX_IMAGES = 16
 SAMPLING = ("temperature", "top_p", "stop", "seed")
-DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)$", re.DOTALL)
 
 # Leading bytes of the media types the providers accept, for naming base64 payloads.
 IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
@@ -25,17 +24,6 @@ AUDIO_MAGIC = ((b"fLaC", "flac", "audio/flac"), (b"OggS", "ogg", "audio/ogg"), (
 
 
 # -- media -----------------------------------------------------------------------------------------
-
-def b64_decode(value: str, field: str) -> bytes:
-    """Standard base64 (whitespace ignored); 400 when it is not (DESIGN §1: bad base64)."""
-    try:
-        data = base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequestError(f"{field} is not valid base64", details={"field": field}) from None
-    if not data:
-        raise BadRequestError(f"{field} is empty", details={"field": field})
-    return data
-
 
 def image_type(data: bytes) -> str | None:
     for magic, mime in IMAGE_MAGIC:
@@ -48,8 +36,7 @@ def image_type(data: bytes) -> str | None:
 
 def image_data_url(value: str, field: str) -> str:
     """A base64 image (bare, or a ``data:`` URL) as the data URL OpenAI's image_url part takes."""
-    match = DATA_URL.match(value)
-    data = b64_decode(match.group("data") if match else value, field)
+    data = b64_decode(value, field)
     mime = image_type(data)
     if mime is None:
         raise BadRequestError(f"{field} is not a PNG, JPEG, GIF or WebP image", details={"field": field})
@@ -102,8 +89,7 @@ def audio_file(value: Any, field: str = "inputs.audio_base64") -> tuple[str, byt
     the format from the file name, so the name follows the bytes."""
     if not isinstance(value, str):
         raise ValidationError([{"field": field, "problem": "must be a base64 string"}])
-    match = DATA_URL.match(value)
-    data = b64_decode(match.group("data") if match else value, field)
+    data = b64_decode(value, field)
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return "audio.wav", data, "audio/wav"
     if data[4:8] == b"ftyp":
