@@ -15,7 +15,7 @@ from django.conf import settings
 
 from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
 from inference.media.inputs import media_input_parse
-from inference.types import (CHAT_KEYS, INPUT_KEYS, InferenceCall, InferenceRequest, MediaInput, MediaKind,
+from inference.types import (INPUT_KEYS, InferenceCall, InferenceRequest, MediaInput, MediaKind,
                              Message, Modality, ModelSpec, ParameterSpec)
 
 BODY_KEYS = ("provider", "model", "inference_name", "feature_uri", "inputs", "parameters",
