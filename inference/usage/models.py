@@ -30,6 +30,11 @@ class UsageRecord(models.Model):
     price_version = models.CharField(max_length=32, blank=True)
     latency_ms = models.FloatField(default=0)
     cached = models.BooleanField(default=False)
+    # The semantic cache's decision for this request ("" when the cache was off or does not apply:
+    # hit, miss, explore) and, on a hit, what the call would have cost.
+    cache_decision = models.CharField(max_length=16, blank=True)
+    saved_tokens = models.PositiveIntegerField(default=0)
+    saved_cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
     status = models.PositiveSmallIntegerField()
     error_type = models.CharField(max_length=64, blank=True)
 

@@ -51,6 +51,9 @@ class UsageEntry:
     price_version: str = ""
     latency_ms: float = 0.0
     cached: bool = False
+    cache_decision: str = ""
+    saved_tokens: int = 0
+    saved_cost_usd: Decimal = Decimal(0)
     error_type: str = ""
     created_at: datetime = field(default_factory=timezone.now)
     id: uuid.UUID = field(default_factory=uuid.uuid4)  # fixed when the request ends: replays are idempotent

@@ -42,7 +42,9 @@ def _decode(fields: dict[bytes, bytes]) -> UsageEntry:
     data = json.loads(fields[b"e"])
     data["id"] = uuid.UUID(data["id"])
     data["created_at"] = datetime.fromisoformat(data["created_at"])
-    data["cost_usd"] = Decimal(data["cost_usd"])
+    for name in ("cost_usd", "saved_cost_usd"):
+        if name in data:
+            data[name] = Decimal(data[name])
     return UsageEntry(**data)
 
 
