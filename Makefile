@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # its cache (~/.cache/pip) so that a second install takes seconds.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install run test bench clean
+.PHONY: install run test test-deps bench clean
 
 install: $(VENV)/.installed $(VENV)/.plugins-installed
 
@@ -26,10 +26,17 @@ run: install
 	$(BIN)/python -m playground.devserver
 
 # The test session starts its own embedded PostgreSQL and Redis under .data/test (unless DATABASE_URL /
-# REDIS_URL are set) and stops them when it ends. The transcription tests speak with espeak-ng (apt).
-test: install
-	command -v espeak-ng >/dev/null || (apt-get update && apt-get install -y espeak-ng)
+# REDIS_URL are set) and stops them when it ends. The transcription tests speak with espeak-ng (apt); the
+# browser tests drive Debian's Chromium (apt) through Playwright, in a second pytest run of their own,
+# and leave screenshots in .data/artifacts/screenshots.
+test: install test-deps
 	INFERGATE_DATA_DIR=$(CURDIR)/.data/test $(BIN)/pytest
+	INFERGATE_DATA_DIR=$(CURDIR)/.data/test INFERGATE_BROWSER_TESTS=1 $(BIN)/pytest tests/browser
+
+test-deps:
+	@missing=""; command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then apt-get update && apt-get install -y $$missing; fi
 
 bench: install
 	$(BIN)/python bench/concurrency.py

@@ -13,9 +13,13 @@ from asgiref.sync import sync_to_async
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-django_application = get_asgi_application()
+# /static/ (the playground's and dashboard's vendored assets, the admin's CSS) is served from the apps'
+# static folders by Django's own handler, so that `make run` needs no collectstatic and no CDN. A
+# production deployment may put a CDN or nginx in front; the inference routes never pass through it.
+django_application = ASGIStaticFilesHandler(get_asgi_application())
 
 from inference.api.endpoint import PATH, STREAM_PATH, inference_endpoint, stream_endpoint  # noqa: E402
 from inference.api.openai_compat import openai_routes  # noqa: E402

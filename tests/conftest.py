@@ -4,6 +4,7 @@ DATABASE_URL / REDIS_URL), tenants with real keys, and a client that speaks HTTP
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,3 +185,7 @@ def live_server_url(django_db_setup, tmp_path_factory):
     yield base
     process.terminate()
     process.wait(15)
+
+
+# Browser tests run in their own pytest invocation (see tests/browser/conftest.py).
+collect_ignore = [] if os.environ.get("INFERGATE_BROWSER_TESTS") == "1" else ["browser"]
