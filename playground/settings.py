@@ -53,7 +53,12 @@ INSTALLED_APPS = [
     "inference.usage",
     "inference.plugins",
     "playground.credentials",
+    "playground.web",
 ]
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/playground"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 MIDDLEWARE = [
     "inference.api.middleware.RequestIdMiddleware",
@@ -111,6 +116,11 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With acks_late, a message a worker took but never acknowledged (the whole worker was killed, not just
+# a child) goes back to the queue after this many seconds on the Redis broker. Keep it above the longest
+# job: a job still running when it expires is delivered a second time (the job store runs a finished job
+# only once, but a running one would run twice).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("INFERGATE_CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "playground.tasks.heartbeat", "schedule": 10.0},
     "usage-drain": {"task": "inference.usage.tasks.usage_drain", "schedule": 1.0},
