@@ -19,6 +19,7 @@ urlpatterns = [
     path("v1/namespaces/<str:namespace>/credentials/<str:provider>", CredentialView.as_view()),
     path("v1/tasks/<str:task_id>", TaskView.as_view()),
     path("admin/", admin.site.urls),
+    path("", include("playground.web.urls")),
     # Anything else under /v1/ answers 404 in the error envelope, never an HTML page.
     re_path(r"^v1(?:/(?P<path>.*))?$", views.not_found),
 ]

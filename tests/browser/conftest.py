@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+# Playwright's sync API runs an event loop in this thread, so Django would refuse ORM calls from the
+# tests (fixtures that create users and keys); this process runs browser tests only.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 
