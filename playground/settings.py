@@ -53,7 +53,12 @@ INSTALLED_APPS = [
     "inference.usage",
     "inference.plugins",
     "playground.credentials",
+    "playground.web",
 ]
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/playground"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 MIDDLEWARE = [
     "inference.api.middleware.RequestIdMiddleware",
