@@ -9,24 +9,19 @@ client with the provider's Retry-After.
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import random
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
 import openai
 from django.conf import settings
 
-from inference.errors import InferenceServiceUnavailableError
 from inference.providers.openai.errors import error_map, retryable
-from playground.credentials.selectors import credential_fields
+from inference.providers.upstream import backoff_seconds, call_with_retries, missing_key, provider_key, run_bounded
 
-logger = logging.getLogger(__name__)
+__all__ = ["Endpoint", "Session", "api_key", "backoff_seconds", "run_bounded", "sdk_client", "session_open"]
 T = TypeVar("T")
-MAX_BACKOFF_SECONDS = 8.0
 NO_KEY = "no-key"  # what a keyless compatible server is sent: the SDK requires some key
 
 
@@ -57,23 +52,12 @@ def sdk_client(base_url: str, api_key: str, timeout_s: float) -> openai.AsyncOpe
 
 async def api_key(endpoint: Endpoint, namespace_id: str | None) -> str:
     """The namespace's key, else the environment's; 503 naming the missing credential."""
-    fields = await credential_fields(namespace_id=namespace_id, provider=endpoint.provider)
-    key = fields.get("api_key") or (os.environ.get(endpoint.credential_env) if endpoint.credential_env else None)
+    key = await provider_key(provider=endpoint.provider, namespace_id=namespace_id, env=endpoint.credential_env)
     if key:
         return key
     if not endpoint.needs_key:
         return NO_KEY
-    missing = endpoint.credential_env or "api_key"
-    raise InferenceServiceUnavailableError(
-        f"Provider {endpoint.provider!r} is not configured: set the {missing} environment variable, or the "
-        f"namespace's credentials (PUT /v1/namespaces/{{namespace}}/credentials/{endpoint.provider})",
-        details={"provider": endpoint.provider, "missing_credential": missing})
-
-
-def backoff_seconds(attempt: int, base: float, rng: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with jitter: between half and all of ``base * 2**attempt``, capped."""
-    ceiling = min(base * 2 ** attempt, MAX_BACKOFF_SECONDS)
-    return ceiling * (0.5 + 0.5 * rng())
+    raise missing_key(endpoint.provider, endpoint.credential_env)
 
 
 @dataclass
@@ -86,21 +70,10 @@ class Session:
     timeout_s: float
 
     async def call(self, make: Callable[[openai.AsyncOpenAI], Awaitable[T]]) -> T:
-        retries = settings.INFERGATE["PROVIDER_RETRIES"]
-        base = settings.INFERGATE["PROVIDER_RETRY_BASE_SECONDS"]
-        for attempt in range(retries + 1):
-            try:
-                return await make(self.client)
-            except openai.OpenAIError as exc:
-                if attempt < retries and retryable(exc):
-                    delay = backoff_seconds(attempt, base)
-                    logger.warning("%s: %s (upstream %s); retry %d of %d in %.2f s", self.endpoint.provider,
-                                   type(exc).__name__, getattr(exc, "status_code", "-"), attempt + 1, retries, delay)
-                    await asyncio.sleep(delay)
-                    continue
-                raise error_map(exc, provider=self.endpoint.provider, secret=self.secret,
-                                timeout_s=self.timeout_s) from None
-        raise AssertionError("unreachable")
+        return await call_with_retries(
+            lambda: make(self.client), provider=self.endpoint.provider, sdk_error=openai.OpenAIError,
+            retryable=retryable, error_map=lambda exc: error_map(exc, provider=self.endpoint.provider,
+                                                                 secret=self.secret, timeout_s=self.timeout_s))
 
 
 async def session_open(endpoint: Endpoint, namespace_id: str | None) -> Session:
@@ -108,23 +81,3 @@ async def session_open(endpoint: Endpoint, namespace_id: str | None) -> Session:
     timeout_s = settings.INFERGATE["PROVIDER_TIMEOUT_SECONDS"]
     return Session(endpoint=endpoint, client=sdk_client(endpoint.base_url(), secret, timeout_s), secret=secret,
                    timeout_s=timeout_s)
-
-
-def run_bounded(factories: list[Callable[[], Awaitable[Any]]]) -> Awaitable[list[Any]]:
-    """Run a batch concurrently, at most ``PROVIDER_CONCURRENCY`` at once, results in order; the
-    first failure cancels the rest."""
-    limit = asyncio.Semaphore(max(1, settings.INFERGATE["PROVIDER_CONCURRENCY"]))
-
-    async def one(factory: Callable[[], Awaitable[Any]]) -> Any:
-        async with limit:
-            return await factory()
-
-    async def gather() -> list[Any]:
-        tasks = [asyncio.ensure_future(one(f)) for f in factories]
-        try:
-            return list(await asyncio.gather(*tasks))
-        finally:
-            for task in tasks:
-                task.cancel()
-
-    return gather()

@@ -14,26 +14,16 @@ quotes part of the key it refused.
 
 from __future__ import annotations
 
-import email.utils
-import math
-import re
-import time
 from typing import Any
 
 import openai
 
 from inference.errors import (BadRequestError, InfergateError, ProviderError, TimeoutError,
                               TooManyRequestsError)
+from inference.providers.upstream import retry_after_seconds, scrub
 
-KEYLIKE = re.compile(r"\b(sk|key|rk|org|proj)[-_][A-Za-z0-9_*\-]{6,}")
+__all__ = ["error_map", "retry_after_seconds", "retryable", "scrub"]
 REFUSAL_CODES = {"content_policy_violation", "content_filter", "moderation_blocked"}
-MAX_MESSAGE_CHARS = 500
-
-
-def scrub(text: str, secret: str | None = None) -> str:
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    return KEYLIKE.sub("[redacted]", text)[:MAX_MESSAGE_CHARS]
 
 
 def _body_error(exc: openai.APIStatusError) -> dict[str, Any]:
@@ -41,28 +31,6 @@ def _body_error(exc: openai.APIStatusError) -> dict[str, Any]:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return body["error"]
     return body if isinstance(body, dict) else {}
-
-
-def retry_after_seconds(headers: Any, now: float | None = None) -> int | None:
-    """Whole seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    milliseconds = headers.get("retry-after-ms")
-    try:
-        if milliseconds is not None:
-            return max(1, math.ceil(float(milliseconds) / 1000))
-    except ValueError:
-        pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0, math.ceil(float(value)))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0, math.ceil(when - (time.time() if now is None else now)))
 
 
 def retryable(exc: BaseException) -> bool:

@@ -1,0 +1,120 @@
+"""What every cloud adapter needs around its SDK's calls, whatever the SDK: the key it sends (the
+namespace's credential, else an environment variable), retries of what is worth retrying with
+exponential backoff and jitter, a provider's Retry-After in whole seconds, upstream text scrubbed of
+anything key-like, and a batch run with bounded concurrency. Each provider keeps its own error mapping
+(which exceptions are retryable, and what they become) in its own ``errors`` module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import os
+import random
+import re
+import time
+from typing import Any, Awaitable, Callable, TypeVar
+
+from django.conf import settings
+
+from inference.errors import InferenceServiceUnavailableError, InfergateError
+from playground.credentials.selectors import credential_fields
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BACKOFF_SECONDS = 8.0
+KEYLIKE = re.compile(r"\b(sk|key|rk|org|proj)[-_][A-Za-z0-9_*\-]{6,}")
+MAX_MESSAGE_CHARS = 500
+
+
+async def provider_key(*, provider: str, namespace_id: str | None, env: str | None) -> str | None:
+    """The namespace's ``api_key`` for the provider, else the environment variable's; None when neither."""
+    fields = await credential_fields(namespace_id=namespace_id, provider=provider)
+    return fields.get("api_key") or (os.environ.get(env) if env else None)
+
+
+def missing_key(provider: str, env: str | None) -> InferenceServiceUnavailableError:
+    """The 503 of a provider with no key, naming the credential that is missing (never a value)."""
+    missing = env or "api_key"
+    return InferenceServiceUnavailableError(
+        f"Provider {provider!r} is not configured: set the {missing} environment variable, or the "
+        f"namespace's credentials (PUT /v1/namespaces/{{namespace}}/credentials/{provider})",
+        details={"provider": provider, "missing_credential": missing})
+
+
+def backoff_seconds(attempt: int, base: float, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with jitter: between half and all of ``base * 2**attempt``, capped."""
+    ceiling = min(base * 2 ** attempt, MAX_BACKOFF_SECONDS)
+    return ceiling * (0.5 + 0.5 * rng())
+
+
+async def call_with_retries(make: Callable[[], Awaitable[T]], *, provider: str, sdk_error: type[BaseException],
+                            retryable: Callable[[BaseException], bool],
+                            error_map: Callable[[BaseException], InfergateError]) -> T:
+    """``make()``, retried while ``retryable`` says so (``PROVIDER_RETRIES`` times at most, backing off
+    from ``PROVIDER_RETRY_BASE_SECONDS``); any other SDK error, or the last one, through ``error_map``."""
+    retries = settings.INFERGATE["PROVIDER_RETRIES"]
+    base = settings.INFERGATE["PROVIDER_RETRY_BASE_SECONDS"]
+    for attempt in range(retries + 1):
+        try:
+            return await make()
+        except sdk_error as exc:
+            if attempt < retries and retryable(exc):
+                delay = backoff_seconds(attempt, base)
+                logger.warning("%s: %s (upstream %s); retry %d of %d in %.2f s", provider, type(exc).__name__,
+                               getattr(exc, "status_code", "-"), attempt + 1, retries, delay)
+                await asyncio.sleep(delay)
+                continue
+            raise error_map(exc) from None
+    raise AssertionError("unreachable")
+
+
+def retry_after_seconds(headers: Any, now: float | None = None) -> int | None:
+    """Whole seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    milliseconds = headers.get("retry-after-ms")
+    try:
+        if milliseconds is not None:
+            return max(1, math.ceil(float(milliseconds) / 1000))
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0, math.ceil(float(value)))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0, math.ceil(when - (time.time() if now is None else now)))
+
+
+def scrub(text: str, secret: str | None = None) -> str:
+    """Upstream text fit to pass on: the key we sent and anything key-like removed, length capped."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return KEYLIKE.sub("[redacted]", text)[:MAX_MESSAGE_CHARS]
+
+
+def run_bounded(factories: list[Callable[[], Awaitable[Any]]]) -> Awaitable[list[Any]]:
+    """Run a batch concurrently, at most ``PROVIDER_CONCURRENCY`` at once, results in order; the
+    first failure cancels the rest."""
+    limit = asyncio.Semaphore(max(1, settings.INFERGATE["PROVIDER_CONCURRENCY"]))
+
+    async def one(factory: Callable[[], Awaitable[Any]]) -> Any:
+        async with limit:
+            return await factory()
+
+    async def gather() -> list[Any]:
+        tasks = [asyncio.ensure_future(one(f)) for f in factories]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    return gather()
