@@ -66,7 +66,8 @@ async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], 
     entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
     if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
         entry.inference_name = adapter.spec.model
-    call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id)
+    call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id,
+                   timeout_s=principal.namespace.provider_timeout_s)
     entry.modality = call.modality.value
     return adapter, call
 

@@ -128,6 +128,7 @@ class InferenceCall:
     namespace_id: str | None = None  # whose credentials and settings apply
     request_id: str = ""
     media: tuple[MediaInput, ...] = ()  # transcription and multimodal embedding inputs (inference.media)
+    timeout_s: float | None = None  # the namespace's provider timeout (None: INFERGATE["PROVIDER_TIMEOUT_SECONDS"])
 
 
 @dataclass

@@ -5,6 +5,7 @@ from inference.api import views
 from inference.api.tickets import ticket_create
 from inference.api.catalog import ModelsView
 from inference.jobs.views import TaskView
+from playground.accounts.api import NamespaceView
 from playground.credentials.api import CredentialView, CredentialsView
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("v1/inference/stream/tickets", ticket_create),
     path("v1/openapi.json", views.openapi_json),
     path("v1/docs", views.reference),
+    path("v1/namespaces/<str:namespace>", NamespaceView.as_view()),
     path("v1/namespaces/<str:namespace>/", include("inference.plugins.urls")),
     path("v1/namespaces/<str:namespace>/credentials", CredentialsView.as_view()),
     path("v1/namespaces/<str:namespace>/credentials/<str:provider>", CredentialView.as_view()),

@@ -9,6 +9,8 @@ from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator, Callable, Generic, TypeVar
 
+from django.conf import settings
+
 from inference.types import Complete, InferenceCall, InferenceResult, ModelSpec, ParameterSpec, StreamEvent
 
 T = TypeVar("T")
@@ -17,6 +19,11 @@ TEMPERATURE = ParameterSpec("temperature", "number", "Sampling temperature; 0 is
 TOP_P = ParameterSpec("top_p", "number", "Nucleus sampling: keep the smallest token set with this mass.", 0, 1, 1.0)
 STOP = ParameterSpec("stop", "stop", "A string or up to 4 strings at which generation stops.")
 SEED = ParameterSpec("seed", "integer", "Random seed for reproducible sampling.", 0, 2**31 - 1)
+
+
+def provider_timeout_s(call: InferenceCall) -> float:
+    """How long a provider may take to answer this call: the namespace's setting, else the default."""
+    return call.timeout_s if call.timeout_s is not None else float(settings.INFERGATE["PROVIDER_TIMEOUT_SECONDS"])
 
 
 def max_tokens(limit: int, default: int) -> ParameterSpec:

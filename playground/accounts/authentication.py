@@ -26,6 +26,7 @@ from rest_framework import authentication
 
 from inference.errors import BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError
 from playground.accounts.models import ApiKey, Namespace, Permission
+from playground.accounts.routing import Fallbacks, fallbacks_of
 from playground.accounts.services import SECRET_PREFIX, secret_hash
 
 BEARER = re.compile(r"^Bearer (sk_[A-Za-z0-9_]{8,200})$")
@@ -57,6 +58,11 @@ class NamespaceRecord:
     rate_limit_rpm: int | None = None  # limits of the namespace as a whole (None: none)
     rate_limit_tpm: int | None = None
     monthly_budget_usd: Decimal | None = None
+    fallbacks: Fallbacks = ()  # routing rules: ((target, (fallback, ...)), ...) (playground/accounts/routing.py)
+    provider_timeout_s: float | None = None  # None: INFERGATE["PROVIDER_TIMEOUT_SECONDS"]
+
+    def fallbacks_for(self, target: str) -> tuple[str, ...]:
+        return next((chain for source, chain in self.fallbacks if source == target), ())
 
 
 @dataclass(frozen=True)
@@ -144,8 +150,13 @@ def _first(*values: Any) -> Any:
 def _load_namespace(organization_id: int, reference: str) -> NamespaceRecord | None:
     lookup = {"id": reference} if reference.startswith("ns_") else {"name": reference}
     row = (Namespace.objects.filter(organization_id=organization_id, **lookup)
-           .values("id", "name", "rate_limit_rpm", "rate_limit_tpm", "monthly_budget_usd").first())
-    return NamespaceRecord(organization_id=organization_id, **row) if row else None
+           .values("id", "name", "rate_limit_rpm", "rate_limit_tpm", "monthly_budget_usd", "routing",
+                   "provider_timeout_seconds").first())
+    if row is None:
+        return None
+    routing, timeout = row.pop("routing"), row.pop("provider_timeout_seconds")
+    return NamespaceRecord(organization_id=organization_id, fallbacks=fallbacks_of(routing),
+                           provider_timeout_s=timeout, **row)
 
 
 def _check_key(record: KeyRecord | None, digest: str) -> KeyRecord:
@@ -257,6 +268,11 @@ principal_resolve_sync = async_to_sync(principal_resolve)
 def auth_cache_clear() -> None:
     for cache in _caches():
         cache.clear()
+
+
+def namespace_cache_clear() -> None:
+    """Forget the namespaces this process has loaded (their settings changed)."""
+    _caches()[1].clear()
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -60,9 +60,18 @@ class Namespace(models.Model):
     rate_limit_rpm = models.PositiveIntegerField(null=True, blank=True)
     rate_limit_tpm = models.PositiveIntegerField(null=True, blank=True)
     monthly_budget_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # Routing rules (playground/accounts/routing.py), e.g. {"fallbacks": {"openai/gpt-4o-mini": ["local/..."]}}.
+    routing = models.JSONField(default=dict, blank=True)
+    # How long a provider may take to answer a call of this namespace (null: INFERGATE["PROVIDER_TIMEOUT_SECONDS"]).
+    provider_timeout_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="namespace_name_unique_per_org")]
+
+    def clean(self) -> None:
+        from playground.accounts.routing import namespace_settings_check
+
+        namespace_settings_check(routing=self.routing, provider_timeout_seconds=self.provider_timeout_seconds)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"

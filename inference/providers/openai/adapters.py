@@ -37,7 +37,7 @@ class ChatAdapter(OpenAIAdapter):
     async def run(self, call: InferenceCall) -> InferenceResult:
         images = mapping.image_urls(call.inputs) if call.modality is Modality.VISION else []
         options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
-        session = await session_open(self.endpoint, call.namespace_id)
+        session = await session_open(self.endpoint, call)
         structured = "schema" in call.parameters
 
         def ask(conversation):
@@ -63,7 +63,7 @@ class ChatAdapter(OpenAIAdapter):
             return
         images = mapping.image_urls(call.inputs) if call.modality is Modality.VISION else []
         options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
-        session = await session_open(self.endpoint, call.namespace_id)
+        session = await session_open(self.endpoint, call)
         usage = Usage()
         for index, conversation in enumerate(call.conversations):
             messages = mapping.chat_messages(conversation, images)
@@ -96,7 +96,7 @@ class EmbeddingAdapter(OpenAIAdapter):
         options: dict[str, Any] = {}
         if "dimensions" in call.parameters:
             options["dimensions"] = call.parameters["dimensions"]
-        session = await session_open(self.endpoint, call.namespace_id)
+        session = await session_open(self.endpoint, call)
         response = await session.call(lambda client: client.embeddings.create(
             model=self.upstream_model, input=list(call.texts), encoding_format="float", **options))
         usage = Usage()
@@ -124,7 +124,7 @@ class TranscriptionAdapter(OpenAIAdapter):
         options: dict[str, Any] = {name: call.parameters[name] for name in ("language", "prompt", "temperature")
                                    if name in call.parameters}
         options["response_format"] = "verbose_json" if self.verbose else "json"
-        session = await session_open(self.endpoint, call.namespace_id)
+        session = await session_open(self.endpoint, call)
         response = await session.call(lambda client: client.audio.transcriptions.create(
             model=self.upstream_model, file=upload, **options))
         usage = Usage()

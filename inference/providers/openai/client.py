@@ -15,10 +15,11 @@ from functools import lru_cache
 from typing import Awaitable, Callable, TypeVar
 
 import openai
-from django.conf import settings
 
+from inference.providers.base import provider_timeout_s
 from inference.providers.openai.errors import error_map, retryable
 from inference.providers.upstream import backoff_seconds, call_with_retries, missing_key, provider_key, run_bounded
+from inference.types import InferenceCall
 
 __all__ = ["Endpoint", "Session", "api_key", "backoff_seconds", "run_bounded", "sdk_client", "session_open"]
 T = TypeVar("T")
@@ -76,8 +77,9 @@ class Session:
                                                                  secret=self.secret, timeout_s=self.timeout_s))
 
 
-async def session_open(endpoint: Endpoint, namespace_id: str | None) -> Session:
-    secret = await api_key(endpoint, namespace_id)
-    timeout_s = settings.INFERGATE["PROVIDER_TIMEOUT_SECONDS"]
+async def session_open(endpoint: Endpoint, call: InferenceCall) -> Session:
+    """A client with the call's namespace key and timeout (the namespace's, else the default)."""
+    secret = await api_key(endpoint, call.namespace_id)
+    timeout_s = provider_timeout_s(call)
     return Session(endpoint=endpoint, client=sdk_client(endpoint.base_url(), secret, timeout_s), secret=secret,
                    timeout_s=timeout_s)
