@@ -124,6 +124,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("INFERGATE_CELE
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "playground.tasks.heartbeat", "schedule": 10.0},
     "usage-drain": {"task": "inference.usage.tasks.usage_drain", "schedule": 1.0},
+    # Daily rollups of the last INFERGATE["USAGE_ROLLUP_DAYS"] days, recomputed whole (late records count);
+    # raw records past INFERGATE["USAGE_RETENTION_DAYS"] deleted in batches (inference/usage/rollups.py).
+    "usage-rollup": {"task": "inference.usage.tasks.usage_rollup", "schedule": 300.0},
+    "usage-retention": {"task": "inference.usage.tasks.usage_retention", "schedule": 3600.0},
 }
 
 LOGGING = {
@@ -164,6 +168,11 @@ INFERGATE = {
     # Usage records go through a Redis stream drained by Celery (durable across a web process crash);
     # off: straight to the in-process writer.
     "USAGE_DURABLE": env_bool("INFERGATE_USAGE_DURABLE", True),
+    # Usage history (inference/usage/rollups.py): raw records are kept this many days (rollups forever);
+    # each rollup run recomputes today and the days before it, up to this many days in all.
+    "USAGE_RETENTION_DAYS": env_int("INFERGATE_USAGE_RETENTION_DAYS", 90),
+    "USAGE_ROLLUP_DAYS": env_int("INFERGATE_USAGE_ROLLUP_DAYS", 3),
+    "USAGE_DELETE_BATCH": env_int("INFERGATE_USAGE_DELETE_BATCH", 5000),
     # Rate limits (playground/accounts/throttling.py): per-key defaults when neither the key nor its
     # organization sets one (0: unlimited), and what to do when Redis cannot be reached ("open": admit
     # and log an alarm; "closed": refuse with 503).

@@ -5,6 +5,7 @@ from inference.api import views
 from inference.api.tickets import ticket_create
 from inference.api.catalog import ModelsView
 from inference.jobs.views import TaskView
+from inference.usage.api import UsageRecordsView, UsageSummaryView
 from playground.accounts.api import NamespaceView
 from playground.credentials.api import CredentialView, CredentialsView
 
@@ -20,6 +21,8 @@ urlpatterns = [
     path("v1/namespaces/<str:namespace>/credentials", CredentialsView.as_view()),
     path("v1/namespaces/<str:namespace>/credentials/<str:provider>", CredentialView.as_view()),
     path("v1/tasks/<str:task_id>", TaskView.as_view()),
+    path("v1/organizations/usage", UsageRecordsView.as_view()),
+    path("v1/analytics/usage/summary", UsageSummaryView.as_view()),
     path("admin/", admin.site.urls),
     path("", include("playground.web.urls")),
     # Anything else under /v1/ answers 404 in the error envelope, never an HTML page.

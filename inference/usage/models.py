@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -39,7 +40,57 @@ class UsageRecord(models.Model):
     error_type = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["namespace", "created_at"], name="usage_ns_created")]
+        indexes = [models.Index(fields=["namespace", "created_at"], name="usage_ns_created"),
+                   # The organization's records newest first, paged by (created_at, id): GET /v1/organizations/usage
+                   # and today's part of the summary.
+                   models.Index(fields=["organization", "-created_at", "-id"], name="usage_org_created")]
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.provider}/{self.model} {self.status}"
+
+
+class UsageDailyRollup(models.Model):
+    """One UTC day of usage records of one (namespace, key, target, status), written by ``usage_rollup``.
+
+    Latency is kept as a sparse log-bucket histogram (inference/usage/sketch.py): bucket ``i`` holds
+    latencies in [0.1 ms * 2^(i/4), 0.1 ms * 2^((i+1)/4)); ``latency_bucket_index[j]`` counts
+    ``latency_bucket_count[j]`` requests. Histograms of any rows add up, so p50/p95 over any grouping
+    come from merged rows to within one bucket (±9%, interpolated inside it)."""
+
+    day = models.DateField()
+    organization = models.ForeignKey("accounts.Organization", null=True, on_delete=models.CASCADE,
+                                     related_name="+")
+    namespace = models.ForeignKey("accounts.Namespace", null=True, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey("accounts.ApiKey", null=True, on_delete=models.SET_NULL, related_name="+")
+    provider = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    inference_name = models.CharField(max_length=200, blank=True)
+    status = models.PositiveSmallIntegerField()
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    total_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=8, default=0)
+    latency_sum_ms = models.FloatField(default=0)
+    latency_bucket_index = ArrayField(models.SmallIntegerField(), default=list)
+    latency_bucket_count = ArrayField(models.IntegerField(), default=list)
+    cache_hits = models.PositiveIntegerField(default=0)
+    cache_lookups = models.PositiveIntegerField(default=0)
+    saved_tokens = models.BigIntegerField(default=0)
+    saved_cost_usd = models.DecimalField(max_digits=20, decimal_places=8, default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "day"], name="rollup_org_day")]
+        constraints = [models.UniqueConstraint(
+            fields=["day", "organization", "namespace", "api_key", "provider", "model", "inference_name", "status"],
+            name="rollup_grain", nulls_distinct=False)]
+
+
+class UsageRollupDay(models.Model):
+    """When a UTC day was last rolled up. A day rolled after it ended is served from rollups; retention
+    only deletes raw records of such days."""
+
+    day = models.DateField(primary_key=True)
+    rolled_at = models.DateTimeField()
+    records = models.PositiveIntegerField(default=0)
