@@ -1,0 +1,89 @@
+"""Claude chat and vision through the official SDK's async client (Messages API)."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+import anthropic
+
+from inference.errors import InferenceServiceUnavailableError
+from inference.providers.anthropic import mapping
+from inference.providers.anthropic.client import Session, api_key, session_open
+from inference.providers.anthropic.images import image_blocks
+from inference.providers.anthropic.models import DEFAULT_MAX_TOKENS
+from inference.providers.base import Adapter
+from inference.providers.upstream import run_bounded
+from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
+                             StreamEvent, TokenCount, Usage)
+
+
+class ChatAdapter(Adapter):
+    """Each conversation is one message; a ``prompts`` batch runs concurrently (bounded)."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    async def configured(self, namespace_id: str | None) -> bool:
+        try:
+            await api_key(namespace_id)
+        except InferenceServiceUnavailableError:
+            return False
+        return True
+
+    async def _prepare(self, call: InferenceCall) -> tuple[dict[str, Any], list[dict[str, Any]], Session]:
+        """Options and images are checked (and images fetched) before the key is even looked up."""
+        options = mapping.chat_options(call.parameters, DEFAULT_MAX_TOKENS)
+        images = (await image_blocks(call.inputs, namespace_id=call.namespace_id)
+                  if call.modality is Modality.VISION else [])
+        return options, images, await session_open(call.namespace_id)
+
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        options, images, session = await self._prepare(call)
+        schema = call.parameters.get("schema")
+
+        def ask(conversation):
+            request = mapping.chat_request(conversation, images)
+            return lambda: session.call(lambda client: client.messages.create(
+                model=self.spec.model, **request, **options))
+
+        messages = await run_bounded([ask(conversation) for conversation in call.conversations])
+        usage = Usage()
+        responses = []
+        for message in messages:
+            responses.append(mapping.chat_answer(message, provider=self.spec.provider, schema=schema))
+            mapping.usage_add(usage, message.usage)
+        return InferenceResult(data={"responses": responses}, usage=usage)
+
+    async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
+        """Conversations one after another, each through the SDK's message stream: text deltas, then
+        the finish and the running token count. A structured answer is a tool call, parsed whole, so
+        a ``schema`` request arrives as one ``Complete``. Opening a stream is retried like any call; a
+        failure once text has flowed is mapped, never retried."""
+        if "schema" in call.parameters:
+            yield Complete(await self.run(call))
+            return
+        options, images, session = await self._prepare(call)
+        usage = Usage()
+        for index, conversation in enumerate(call.conversations):
+            request = mapping.chat_request(conversation, images)
+            stream = await session.call(lambda client: client.messages.stream(
+                model=self.spec.model, **request, **options).__aenter__())
+            answered = Usage()
+            try:
+                async for event in stream:
+                    if event.type == "message_start":
+                        mapping.usage_add(answered, event.message.usage)
+                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        yield Delta(index, event.delta.text)
+                    elif event.type == "message_delta":
+                        if event.delta.stop_reason == "refusal":
+                            raise mapping.refused(self.spec.provider, None)
+                        answered.completion = int(event.usage.output_tokens or 0)
+                        yield Finish(index, mapping.finish_reason(event.delta.stop_reason))
+                        yield TokenCount(usage.prompt + answered.prompt, usage.completion + answered.completion)
+            except anthropic.AnthropicError as exc:
+                raise session.error(exc) from None
+            finally:
+                await stream.close()  # also when the consumer went away: stops the upstream generation
+            usage.prompt += answered.prompt
+            usage.completion += answered.completion
