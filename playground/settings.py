@@ -147,6 +147,7 @@ INFERGATE = {
     "PROVIDER_MODULES": [
         "inference.providers.local",
         "inference.providers.openai",
+        "inference.providers.google",
         "inference.providers.anthropic",
         "inference.providers.compatible",
         *([] if not env_bool("INFERGATE_TEST_PROVIDERS") else ["inference.providers.testing"]),
@@ -191,6 +192,10 @@ INFERGATE = {
     "PROVIDER_RETRY_BASE_SECONDS": float(os.environ.get("INFERGATE_PROVIDER_RETRY_BASE_SECONDS", "0.5")),
     "PROVIDER_CONCURRENCY": env_int("INFERGATE_PROVIDER_CONCURRENCY", 8),
     "OPENAI_BASE_URL": os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+    # Google (README: Google): the Gemini API's base URL, and Vertex AI's (empty: the location's own
+    # https://{location}-aiplatform.googleapis.com).
+    "GOOGLE_BASE_URL": os.environ.get("GOOGLE_GEMINI_BASE_URL") or "https://generativelanguage.googleapis.com",
+    "GOOGLE_VERTEX_BASE_URL": os.environ.get("GOOGLE_VERTEX_BASE_URL") or "",
     "ANTHROPIC_BASE_URL": os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com",
     # OpenAI-compatible servers, each a provider of its own (README: OpenAI-compatible endpoints).
     "OPENAI_COMPATIBLE": json.loads(os.environ.get("INFERGATE_OPENAI_COMPATIBLE") or "{}"),

@@ -24,6 +24,7 @@ class ProviderRegistry:
     def __init__(self) -> None:
         self._adapters: dict[tuple[str, str], Adapter] = {}
         self._aliases: dict[str, str] = {}
+        self._credential_fields: dict[str, tuple[str, ...]] = {}
 
     def register(self, adapter: Adapter) -> None:
         key = (adapter.spec.provider, adapter.spec.model)
@@ -33,6 +34,13 @@ class ProviderRegistry:
 
     def alias(self, alias: str, provider: str) -> None:
         self._aliases[alias] = provider
+
+    def credential_fields_declare(self, provider: str, fields: tuple[str, ...]) -> None:
+        """The fields a namespace may store for the provider, when they are more than an ``api_key``."""
+        self._credential_fields[provider] = tuple(fields)
+
+    def credential_fields(self, provider: str) -> tuple[str, ...]:
+        return self._credential_fields.get(provider, ("api_key",))
 
     def providers(self) -> list[str]:
         return sorted({provider for provider, _ in self._adapters})

@@ -14,7 +14,7 @@ from playground.credentials import crypto
 from playground.credentials.models import ProviderCredential
 from playground.credentials.selectors import credential_cache_forget
 
-# The fields a credential may hold. Cloud providers of issue 3 beyond OpenAI add theirs here.
+# The fields a credential may hold, unless its provider declares others (registry.credential_fields_declare).
 CREDENTIAL_FIELDS = ("api_key",)
 MAX_SECRET_CHARS = 4096
 
@@ -31,25 +31,37 @@ def _check_provider(provider: str) -> None:
                             details={"resource": "provider", "provider": provider, "providers": accepted})
 
 
-def _check_fields(fields: object) -> dict[str, str]:
+def _json_field(value: object) -> object:
+    """A ``*_json`` field (a service account file's content) as compact JSON text: sent as an object or
+    as the file's text, whose newlines would not pass the printable check. Anything but a JSON object
+    becomes None, which the checks below refuse."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return None
+    return json.dumps(parsed, separators=(",", ":")) if isinstance(parsed, dict) and parsed else None
+
+
+def _check_fields(fields: object, accepted: tuple[str, ...] = CREDENTIAL_FIELDS) -> dict[str, str]:
     if not isinstance(fields, dict) or not fields:
-        raise ValidationError([{"field": "body", "problem": f"must be an object with {', '.join(CREDENTIAL_FIELDS)}"}])
-    problems = [{"field": name, "problem": "unknown field"} for name in fields if name not in CREDENTIAL_FIELDS]
+        raise ValidationError([{"field": "body", "problem": f"must be an object with {', '.join(accepted)}"}])
+    fields = {name: _json_field(value) if name.endswith("_json") else value for name, value in fields.items()}
+    problems = [{"field": name, "problem": "unknown field"} for name in fields if name not in accepted]
     for name, value in fields.items():
-        if name in CREDENTIAL_FIELDS and (not isinstance(value, str) or not value.strip()
-                                          or len(value) > MAX_SECRET_CHARS or not value.isprintable()):
+        if name in accepted and (not isinstance(value, str) or not value.strip()
+                                 or len(value) > MAX_SECRET_CHARS or not value.isprintable()):
             # The problem never quotes the value: it may be a secret.
             problems.append({"field": name, "problem": f"must be a non-empty printable string of at most "
                                                       f"{MAX_SECRET_CHARS} characters"})
     if problems:
-        raise ValidationError(problems, accepted=list(CREDENTIAL_FIELDS))
+        raise ValidationError(problems, accepted=list(accepted))
     return {name: value.strip() for name, value in fields.items()}
 
 
 @transaction.atomic
 def credential_set(*, namespace: Namespace, provider: str, fields: object) -> ProviderCredential:
     _check_provider(provider)
-    values = _check_fields(fields)
+    values = _check_fields(fields, provider_registry().credential_fields(provider))
     ciphertext, key_id = crypto.encrypt(json.dumps(values))
     credential, _ = ProviderCredential.objects.update_or_create(
         namespace=namespace, provider=provider,

@@ -1,0 +1,130 @@
+"""Adapters for Google: Gemini chat and vision through google-genai's async client (Gemini API or
+Vertex AI), and ``multimodalembedding`` through google-cloud-aiplatform (Vertex AI)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator
+
+from google.genai import types
+
+from inference.errors import InferenceServiceUnavailableError, InfergateError
+from inference.media.load import LoadedMedia, media_load
+from inference.providers.base import Adapter
+from inference.providers.google import mapping
+from inference.providers.google.client import Session, session_open
+from inference.providers.google.credentials import google_auth_resolve
+from inference.providers.google.models import EMBEDDING_VERSION
+from inference.providers.openai.client import run_bounded
+from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
+                             StreamEvent, TokenCount, Usage)
+
+
+class GoogleAdapter(Adapter):
+    vertex_only = False
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    async def configured(self, namespace_id: str | None) -> bool:
+        try:
+            await google_auth_resolve(namespace_id=namespace_id, vertex_only=self.vertex_only)
+        except InferenceServiceUnavailableError:
+            return False
+        return True
+
+    async def session(self, call: InferenceCall) -> Session:
+        auth = await google_auth_resolve(namespace_id=call.namespace_id, vertex_only=self.vertex_only)
+        return session_open(auth, self.spec.provider)
+
+
+async def _images(call: InferenceCall) -> list[LoadedMedia]:
+    if call.modality is not Modality.VISION:
+        return []
+    inputs = mapping.image_inputs(call.inputs)
+    return list(await asyncio.gather(*(media_load(m, namespace_id=call.namespace_id) for m in inputs)))
+
+
+class GeminiAdapter(GoogleAdapter):
+    """Each conversation is one ``generateContent``; a ``prompts`` batch runs concurrently (bounded)."""
+
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        images = await _images(call)
+        session = await self.session(call)
+        structured = "schema" in call.parameters
+
+        def ask(conversation):
+            contents, system = mapping.chat_contents(conversation, images)
+            config = mapping.generation_config(call.parameters, system)
+            return lambda: session.call(lambda client: client.aio.models.generate_content(
+                model=self.spec.model, contents=contents, config=config))
+
+        answers = await run_bounded([ask(conversation) for conversation in call.conversations])
+        usage, responses = Usage(), []
+        for answer in answers:
+            responses.append(mapping.chat_answer(answer, provider=self.spec.provider, structured=structured))
+            mapping.usage_add(usage, answer.usage_metadata)
+        return InferenceResult(data={"responses": responses}, usage=usage)
+
+    async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
+        """Conversations one after another, each as ``streamGenerateContent``: its text as deltas, then
+        its finish, then the running token count (each chunk carries usage; the last one is whole).
+        Structured answers are parsed whole, so a ``schema`` request arrives as one ``Complete``.
+        Opening a stream (up to its first chunk) is retried like any call; a failure once text has
+        flowed is mapped, never retried."""
+        if "schema" in call.parameters:
+            yield Complete(await self.run(call))
+            return
+        images = await _images(call)
+        session = await self.session(call)
+        usage = Usage()
+        for index, conversation in enumerate(call.conversations):
+            contents, system = mapping.chat_contents(conversation, images)
+            config = mapping.generation_config(call.parameters, system)
+
+            async def open_stream(client):
+                chunks = await client.aio.models.generate_content_stream(
+                    model=self.spec.model, contents=contents, config=config)
+                return chunks, await anext(chunks)
+
+            chunks, first = await session.call(open_stream)
+            last: types.GenerateContentResponse | None = None
+            try:
+                chunk: types.GenerateContentResponse | None = first
+                while chunk is not None:
+                    last = chunk
+                    refusal = mapping.blocked(chunk, self.spec.provider)
+                    if refusal is not None:
+                        raise refusal
+                    text = mapping.candidate_text(chunk)
+                    if text:
+                        yield Delta(index, text)
+                    if chunk.candidates and chunk.candidates[0].finish_reason is not None:
+                        yield Finish(index, mapping.finish_reason(chunk.candidates[0].finish_reason))
+                    chunk = await anext(chunks, None)
+            except InfergateError:
+                raise
+            except Exception as exc:
+                raise session.error_map(exc) from None
+            finally:
+                await chunks.aclose()  # also when the consumer went away: stops the upstream generation
+            mapping.usage_add(usage, last.usage_metadata if last is not None else None)
+            yield TokenCount(usage.prompt, usage.completion)
+
+
+class MultimodalEmbeddingAdapter(GoogleAdapter):
+    """One ``:predict`` per request: text, an image or a video (URLs fetched safely by us)."""
+
+    vertex_only = True
+
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        text = mapping.embedding_text(call.inputs) if "text" in call.inputs else None
+        media = call.media[0] if call.media else None
+        mapping.embedding_dimension(call.parameters, media.kind if media else None)  # 422 before any fetch
+        session = await self.session(call)
+        loaded = await media_load(media, namespace_id=call.namespace_id) if media is not None else None
+        instance, parameters = mapping.embedding_request(text=text, media=loaded, parameters=call.parameters)
+        auth = session.auth
+        endpoint = f"projects/{auth.project}/locations/{auth.location}/publishers/google/models/{EMBEDDING_VERSION}"
+        response = await session.predict(endpoint, instance, parameters)
+        return InferenceResult(data=mapping.embedding_data(response, loaded.kind if loaded else None))

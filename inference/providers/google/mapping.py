@@ -1,0 +1,220 @@
+"""Request and response mapping between Infergate's call and Google's wire formats: small pure
+functions, tested without HTTP (tests/inference/providers/test_google_mapping.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+from google.genai import types
+
+from inference.errors import BadRequestError, ValidationError
+from inference.media.inputs import b64_decode, url_check
+from inference.media.load import LoadedMedia
+from inference.providers.google.models import EMBEDDING_DIMENSIONS, VIDEO_DIMENSIONS
+from inference.types import MediaInput, MediaKind, Message, Usage
+
+MAX_IMAGES = 16
+# Finish reasons that mean the answer was withheld: the client's 400, with the reason.
+REFUSALS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY",
+            "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"}
+FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
+ROLES = {"user": "user", "assistant": "model"}
+
+
+# -- images ----------------------------------------------------------------------------------------
+
+def _image_input(item: Any, field: str) -> MediaInput:
+    if isinstance(item, dict) and len(item) == 1 and "image_url" in item:
+        return MediaInput(kind=MediaKind.IMAGE, field=f"{field}.image_url",
+                          url=url_check(item["image_url"], f"{field}.image_url"))
+    if isinstance(item, dict) and len(item) == 1 and isinstance(item.get("image_base64"), str):
+        return MediaInput(kind=MediaKind.IMAGE, field=f"{field}.image_base64",
+                          data=b64_decode(item["image_base64"], f"{field}.image_base64"))
+    if isinstance(item, str) and item.strip():
+        if re.match(r"^https?://", item, re.IGNORECASE):
+            return MediaInput(kind=MediaKind.IMAGE, field=field, url=url_check(item, field))
+        return MediaInput(kind=MediaKind.IMAGE, field=field, data=b64_decode(item, field))
+    raise ValidationError([{"field": field, "problem": "must be a URL, base64 image, or an object with one of "
+                                                       "'image_url' or 'image_base64'"}])
+
+
+def image_inputs(inputs: dict[str, Any]) -> list[MediaInput]:
+    """The images of a vision request, in order: ``image_url``, ``image_base64``, then ``images``. Gemini
+    takes bytes, so URLs are fetched by us (``inference.media``: public addresses only, size-limited)."""
+    found: list[MediaInput] = []
+    if "image_url" in inputs:
+        found.append(MediaInput(kind=MediaKind.IMAGE, field="inputs.image_url",
+                                url=url_check(inputs["image_url"], "inputs.image_url")))
+    if "image_base64" in inputs:
+        if not isinstance(inputs["image_base64"], str):
+            raise ValidationError([{"field": "inputs.image_base64", "problem": "must be a base64 string"}])
+        found.append(_image_input({"image_base64": inputs["image_base64"]}, "inputs"))
+    if "images" in inputs:
+        images = inputs["images"]
+        if not isinstance(images, list) or not images:
+            raise ValidationError([{"field": "inputs.images", "problem": "must be a non-empty array"}])
+        found += [_image_input(item, f"inputs.images[{i}]") for i, item in enumerate(images)]
+    if len(found) > MAX_IMAGES:
+        raise ValidationError([{"field": "inputs.images", "problem": f"at most {MAX_IMAGES} images in all"}])
+    return found
+
+
+# -- chat ------------------------------------------------------------------------------------------
+
+def chat_contents(conversation: tuple[Message, ...], images: list[LoadedMedia]) -> tuple[list[types.Content],
+                                                                                          str | None]:
+    """Gemini contents (assistant -> model) and the system instruction; images go with the last user
+    message, after its text, as inline bytes with their sniffed type."""
+    system = "\n\n".join(m.content for m in conversation if m.role == "system") or None
+    turns = [m for m in conversation if m.role != "system"]
+    contents = [types.Content(role=ROLES[m.role], parts=[types.Part(text=m.content)]) for m in turns]
+    if images:
+        users = [i for i, m in enumerate(turns) if m.role == "user"]
+        last_user = users[-1] if users else len(contents) - 1
+        contents[last_user].parts += [types.Part(inline_data=types.Blob(mime_type=image.mime, data=image.data))
+                                      for image in images]
+    return contents, system
+
+
+def generation_config(parameters: dict[str, Any], system: str | None) -> types.GenerateContentConfig:
+    """``parameters.schema`` becomes JSON output constrained by ``responseJsonSchema``: the schema is
+    passed as JSON Schema, not converted to the OpenAPI subset of ``responseSchema``."""
+    config = types.GenerateContentConfig(
+        system_instruction=system, temperature=parameters.get("temperature"), top_p=parameters.get("top_p"),
+        max_output_tokens=parameters.get("max_tokens"), seed=parameters.get("seed"),
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))  # no tools: client-side
+    stop = parameters.get("stop")
+    if stop is not None:
+        config.stop_sequences = [stop] if isinstance(stop, str) else list(stop)
+    if "schema" in parameters:
+        config.response_mime_type = "application/json"
+        config.response_json_schema = parameters["schema"]
+    return config
+
+
+def _name(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def refused(provider: str, reason: str, message: str | None = None) -> BadRequestError:
+    return BadRequestError(f"{provider} refused to answer: {message or f'blocked ({reason})'}",
+                           details={"provider": provider, "reason": reason, "refused": True})
+
+
+def blocked(response: types.GenerateContentResponse, provider: str) -> BadRequestError | None:
+    """The refusal in a response, if any: the prompt blocked (``promptFeedback.blockReason``) or the
+    answer withheld (a candidate's ``finishReason`` SAFETY, PROHIBITED_CONTENT, ...)."""
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        return refused(provider, _name(feedback.block_reason) or "BLOCKED",
+                       f"the prompt was blocked ({_name(feedback.block_reason)})"
+                       + (f": {feedback.block_reason_message}" if feedback.block_reason_message else ""))
+    for candidate in response.candidates or []:
+        reason = _name(candidate.finish_reason)
+        if reason in REFUSALS:
+            message = candidate.finish_message or f"the answer was withheld ({reason})"
+            return refused(provider, reason, message)
+    return None
+
+
+def finish_reason(reason: Any) -> str:
+    name = _name(reason) or "STOP"
+    return FINISH.get(name, name.lower())
+
+
+def candidate_text(response: types.GenerateContentResponse) -> str:
+    """The first candidate's text parts, joined (thought parts of thinking models are left out)."""
+    if not response.candidates or response.candidates[0].content is None:
+        return ""
+    parts = response.candidates[0].content.parts or []
+    return "".join(part.text for part in parts if part.text and not part.thought)
+
+
+def chat_answer(response: types.GenerateContentResponse, *, provider: str, structured: bool) -> dict[str, Any]:
+    """One ``data.responses`` item; a blocked prompt or withheld answer is the client's 400."""
+    refusal = blocked(response, provider)
+    if refusal is not None:
+        raise refusal
+    text = candidate_text(response)
+    reason = response.candidates[0].finish_reason if response.candidates else None
+    answer: dict[str, Any] = {"text": text, "finish_reason": finish_reason(reason)}
+    if structured:
+        answer["structured"] = parse_structured(text)
+    return answer
+
+
+def parse_structured(text: str) -> Any:
+    """The JSON value of a structured answer; None when it is not JSON (e.g. cut by max_tokens)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def usage_counts(metadata: types.GenerateContentResponseUsageMetadata | None) -> tuple[int, int]:
+    """(prompt, completion) tokens; a thinking model's thought tokens are billed as output."""
+    if metadata is None:
+        return 0, 0
+    completion = (metadata.candidates_token_count or 0) + (metadata.thoughts_token_count or 0)
+    return int(metadata.prompt_token_count or 0), int(completion)
+
+
+def usage_add(usage: Usage, metadata: types.GenerateContentResponseUsageMetadata | None) -> None:
+    prompt, completion = usage_counts(metadata)
+    usage.prompt += prompt
+    usage.completion += completion
+
+
+# -- multimodal embeddings -------------------------------------------------------------------------
+
+def embedding_dimension(parameters: dict[str, Any], kind: MediaKind | None) -> int:
+    dimension = parameters.get("dimension", VIDEO_DIMENSIONS)
+    if dimension not in EMBEDDING_DIMENSIONS:
+        raise ValidationError([{"field": "parameters.dimension", "problem": "must be 128, 256, 512 or 1408"}])
+    if kind is MediaKind.VIDEO and dimension != VIDEO_DIMENSIONS:
+        raise ValidationError([{"field": "parameters.dimension",
+                                "problem": f"video embeddings always have {VIDEO_DIMENSIONS} dimensions"}])
+    return dimension
+
+
+def embedding_text(inputs: dict[str, Any]) -> str:
+    text = inputs.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError([{"field": "inputs.text", "problem": "must be a non-empty string"}])
+    return text
+
+
+def embedding_request(*, text: str | None, media: LoadedMedia | None,
+                      parameters: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``:predict`` instance and parameters of the multimodal embeddings API."""
+    kind = media.kind if media is not None else None
+    dimension = embedding_dimension(parameters, kind)
+    instance: dict[str, Any] = {}
+    if text is not None:
+        instance["text"] = text
+    if media is not None and media.kind is MediaKind.IMAGE:
+        instance["image"] = {"bytesBase64Encoded": base64.b64encode(media.data).decode(), "mimeType": media.mime}
+    elif media is not None:
+        instance["video"] = {"bytesBase64Encoded": base64.b64encode(media.data).decode()}
+        if "interval_s" in parameters:
+            instance["video"]["videoSegmentConfig"] = {"intervalSec": parameters["interval_s"]}
+    return instance, ({} if kind is MediaKind.VIDEO else {"dimension": dimension})
+
+
+def embedding_data(response: dict[str, Any], kind: MediaKind | None) -> dict[str, Any]:
+    """The embedding shape of DESIGN §1 from a predict response: one vector for text and image;
+    segments with start and end for video (proto3 JSON omits a zero start)."""
+    predictions = response.get("predictions") or [{}]
+    prediction = predictions[0] if isinstance(predictions[0], dict) else {}
+    if kind is MediaKind.VIDEO:
+        segments = [{"start_s": float(item.get("startOffsetSec", 0)), "end_s": float(item.get("endOffsetSec", 0)),
+                     "embedding": [float(x) for x in item.get("embedding", [])]}
+                    for item in prediction.get("videoEmbeddings") or []]
+        return {"segments": segments, "dimensions": len(segments[0]["embedding"]) if segments else VIDEO_DIMENSIONS}
+    vector = prediction.get("imageEmbedding" if kind is MediaKind.IMAGE else "textEmbedding") or []
+    return {"embedding": [float(x) for x in vector], "dimensions": len(vector)}

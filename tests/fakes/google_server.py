@@ -1,0 +1,403 @@
+"""A local server that speaks Google's documented wire formats, for testing the google provider through
+the real ``google-genai`` and ``google-cloud-aiplatform`` SDKs. It checks what the SDKs send (path, auth
+header, body shape) and answers with documented payloads, or with what a test scripted: an error status
+and body, headers such as Retry-After, or a slow answer.
+
+Documented shapes:
+- Gemini API: https://ai.google.dev/api/generate-content (``POST /v1beta/models/{model}:generateContent``,
+  ``:streamGenerateContent?alt=sse``, key in ``x-goog-api-key``; GenerateContentResponse with candidates,
+  promptFeedback and usageMetadata) and https://ai.google.dev/gemini-api/docs/troubleshooting (errors
+  ``{"error": {"code", "message", "status", "details"}}``; a wrong key is 400 INVALID_ARGUMENT with an
+  ErrorInfo whose reason is API_KEY_INVALID).
+- Vertex AI: the same GenerateContent body under ``/v1beta1/projects/{p}/locations/{l}/publishers/google/
+  models/{m}:generateContent``, and the multimodal embeddings API (``.../multimodalembedding@001:predict``
+  with ``instances`` of text/image/video and ``parameters.dimension``; predictions with textEmbedding,
+  imageEmbedding, videoEmbeddings of ``{startOffsetSec, endOffsetSec, embedding}``), both with an OAuth
+  bearer token that this server's ``/token`` endpoint issues for a service account's signed JWT
+  (RFC 7523 grant, as google-auth sends it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import io
+import json
+import math
+import re
+import secrets
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+GOOD_KEY = "AIzaSyFAKE-google-test-key-0123456789"
+PROJECT = "infergate-test"
+LOCATION = "us-central1"
+GEMINI = re.compile(r"^/v1beta/models/(?P<model>[\w.-]+):(?P<method>generateContent|streamGenerateContent)$")
+VERTEX = re.compile(r"^/v1beta1/projects/(?P<project>[\w-]+)/locations/(?P<location>[\w-]+)/publishers/google/"
+                    r"models/(?P<model>[\w.-]+):(?P<method>generateContent|streamGenerateContent)$")
+PREDICT = re.compile(r"^/v1/projects/(?P<project>[\w-]+)/locations/(?P<location>[\w-]+)/publishers/google/"
+                     r"models/(?P<model>multimodalembedding(@001)?):predict$")
+REQUEST_KEYS = {"contents", "systemInstruction", "generationConfig", "safetySettings", "tools", "toolConfig",
+                "cachedContent", "labels"}
+CONFIG_KEYS = {"temperature", "topP", "topK", "maxOutputTokens", "stopSequences", "seed", "candidateCount",
+               "responseMimeType", "responseSchema", "responseJsonSchema", "presencePenalty", "frequencyPenalty"}
+IMAGE_TOKENS = 258  # what Gemini counts for an image up to 384 px
+EMBEDDING_DIMENSIONS = (128, 256, 512, 1408)
+
+
+@dataclass
+class Scripted:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    stream: list[dict[str, Any]] | None = None  # chunks to send as SSE instead of ``body``
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any
+
+
+def error_body(code: int, message: str, status: str, details: list[dict[str, Any]] | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "status": status, **({"details": details} if details else {})}}
+
+
+def retry_info(delay: str) -> dict[str, Any]:
+    return {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}
+
+
+class WireError(Exception):
+    """The SDK sent something Google's API would refuse: answered 400, and the test fails on it."""
+
+
+def _check(condition: bool, problem: str) -> None:
+    if not condition:
+        raise WireError(problem)
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def vector(seed_text: str, dimensions: int) -> list[float]:
+    seed = hashlib.sha256(seed_text.encode()).digest()
+    raw = [((seed[i % len(seed)] + i * 7) % 256) / 255 - 0.5 for i in range(dimensions)]
+    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return [round(x / norm, 6) for x in raw]
+
+
+def _b64(value: Any, what: str) -> bytes:
+    """Proto3 JSON bytes: standard or URL-safe base64 (google-genai sends the URL-safe alphabet)."""
+    _check(isinstance(value, str) and value, f"{what} must be a base64 string")
+    try:
+        return base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raise WireError(f"{what} is not base64") from None
+
+
+def _proto_keys(message: dict[str, Any]) -> dict[str, Any]:
+    """Proto3 JSON parsers take a field's lowerCamelCase name or its original name (google-genai sends
+    ``inlineData.mime_type``): both become the camelCase one."""
+    return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key): value for key, value in message.items()}
+
+
+def video_seconds(data: bytes) -> float:
+    """The video's duration, read with PyAV as Vertex would decode it."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            if stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base)
+            return container.duration / 1_000_000
+    except (av.error.FFmpegError, IndexError):
+        raise WireError("video.bytesBase64Encoded is not a video") from None
+
+
+class FakeGoogle:
+    def __init__(self) -> None:
+        self.keys = {GOOD_KEY}
+        self.tokens: set[str] = set()
+        # client email -> public key: whose signed JWTs /token exchanges and the Vertex routes accept
+        self.service_accounts: dict[str, Any] = {}
+        self.received: list[Received] = []
+        self.media: dict[str, bytes] = {}  # files served at GET /media/{name}, for URL inputs
+        self._script: deque[Scripted] = deque()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # -- what tests use -----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        self.keys = {GOOD_KEY}
+        self.tokens.clear()
+        self.service_accounts.clear()
+        self.media.clear()
+        self.received.clear()
+        self._script.clear()
+
+    def script(self, *answers: Scripted) -> None:
+        """Answer the next model requests with these, in order; afterwards the default answers resume."""
+        self._script.extend(answers)
+
+    def requests(self, path_contains: str = "") -> list[Received]:
+        """What the SDKs sent to the model routes (token requests left out)."""
+        return [r for r in self.received if path_contains in r.path and r.path != "/token"]
+
+    # -- the server ---------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        app = Starlette(routes=[Route("/token", self._token, methods=["POST"]),
+                                Route("/media/{name}", self._media, methods=["GET"]),
+                                Route("/{rest:path}", self._dispatch, methods=["POST"])])
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", loop="asyncio", http="h11")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                        name="fake-google")
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake Google server did not start")
+            time.sleep(0.01)
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=5)
+
+    async def _media(self, request: Request) -> Response:
+        """A plain web server's file (what a client's image_url or video_url points at)."""
+        data = self.media.get(request.path_params["name"])
+        return Response(data, media_type="application/octet-stream") if data else Response(status_code=404)
+
+    async def _token(self, request: Request) -> JSONResponse:
+        """OAuth 2.0 token endpoint for the JWT-bearer grant (RFC 7523) a service account uses."""
+        form = parse_qs((await request.body()).decode())
+        self.received.append(Received("POST", "/token", "", dict(request.headers), form))
+        assertion = (form.get("assertion") or [""])[0]
+        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or assertion.count(".") != 2:
+            return JSONResponse({"error": "invalid_grant", "error_description": "Invalid grant"}, status_code=400)
+        if self._jwt_issuer(assertion) is None:
+            return JSONResponse({"error": "invalid_grant", "error_description": "Invalid JWT Signature."},
+                                status_code=400)
+        token = f"ya29.fake-{secrets.token_urlsafe(16)}"
+        self.tokens.add(token)
+        return JSONResponse({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    async def _dispatch(self, request: Request) -> Response:
+        path = request.url.path
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse(error_body(400, "fake server: body is not JSON", "INVALID_ARGUMENT"), status_code=400)
+        self.received.append(Received("POST", path, request.url.query, headers, body))
+        if match := GEMINI.match(path):
+            denied = self._api_key_denied(headers)
+        elif (match := VERTEX.match(path)) or (match := PREDICT.match(path)):
+            denied = self._token_denied(headers, match)
+        else:
+            return JSONResponse(error_body(404, f"fake server: no route {path}", "NOT_FOUND"), status_code=404)
+        if denied is not None:
+            return denied
+        stream = match.groupdict().get("method") == "streamGenerateContent"
+        if stream and request.url.query != "alt=sse":
+            return JSONResponse(error_body(400, "fake server: streams are asked with ?alt=sse", "INVALID_ARGUMENT"),
+                                status_code=400)
+        if self._script:
+            scripted = self._script.popleft()
+            if scripted.delay_s:
+                await asyncio.sleep(scripted.delay_s)
+            if scripted.stream is not None:
+                return self._sse(scripted.stream)
+            if scripted.status != 200 or scripted.body is not None:
+                return JSONResponse(scripted.body, status_code=scripted.status, headers=scripted.headers)
+        try:
+            if "predict" in path:
+                return JSONResponse(self._predict(body))
+            chunks = self._generate(body, stream)
+        except WireError as exc:
+            return JSONResponse(error_body(400, f"fake server: {exc}", "INVALID_ARGUMENT"), status_code=400)
+        return self._sse(chunks) if stream else JSONResponse(chunks[0])
+
+    def _api_key_denied(self, headers: dict[str, str]) -> JSONResponse | None:
+        if headers.get("x-goog-api-key") in self.keys:
+            return None
+        return JSONResponse(error_body(400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT", [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+             "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}]),
+            status_code=400)
+
+    def _jwt_issuer(self, jwt: str) -> str | None:
+        """The service account that signed this RS256 JWT with its registered key, or None."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        try:
+            header, payload, signature = jwt.split(".")
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+            key = self.service_accounts[claims["iss"]]
+            key.verify(base64.urlsafe_b64decode(signature + "=="), f"{header}.{payload}".encode(),
+                       padding.PKCS1v15(), hashes.SHA256())
+        except (ValueError, KeyError, TypeError, InvalidSignature):
+            return None
+        return claims["iss"] if claims.get("exp", 0) > time.time() else None
+
+    def _token_denied(self, headers: dict[str, str], match: re.Match) -> JSONResponse | None:
+        """An access token from /token, or a self-signed JWT (what google-auth's service-account
+        credentials send the gapic REST transport, ``cred-type/jwt``)."""
+        auth = headers.get("authorization", "")
+        bearer = auth[7:] if auth.startswith("Bearer ") else ""
+        if bearer not in self.tokens and (bearer.count(".") != 2 or self._jwt_issuer(bearer) is None):
+            return JSONResponse(error_body(401, "Request had invalid authentication credentials. Expected OAuth 2 "
+                                                "access token, login cookie or other valid authentication "
+                                                "credential.", "UNAUTHENTICATED"), status_code=401)
+        if match["project"] != PROJECT:
+            return JSONResponse(error_body(403, f"Permission denied on resource project {match['project']}.",
+                                           "PERMISSION_DENIED"), status_code=403)
+        return None
+
+    @staticmethod
+    def _sse(chunks: list[dict[str, Any]]) -> StreamingResponse:
+        async def emit():
+            for chunk in chunks:
+                yield f"data: {json.dumps(chunk)}\r\n\r\n".encode()
+
+        return StreamingResponse(emit(), media_type="text/event-stream")
+
+    # -- documented answers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _parts(content: Any, where: str) -> tuple[list[str], int]:
+        _check(isinstance(content, dict) and isinstance(content.get("parts"), list) and content["parts"],
+               f"{where} needs a non-empty parts array")
+        texts, images = [], 0
+        for part in content["parts"]:
+            if "text" in part:
+                _check(set(part) == {"text"} and isinstance(part["text"], str), f"bad text part in {where}")
+                texts.append(part["text"])
+                continue
+            _check(set(part) == {"inlineData"}, f"unknown part {sorted(part)} in {where}")
+            inline = _proto_keys(part["inlineData"])
+            _check(set(inline) == {"mimeType", "data"} and inline["mimeType"].startswith("image/"),
+                   f"inlineData needs an image mimeType and data in {where}")
+            _b64(inline["data"], "inlineData.data")
+            images += 1
+        return texts, images
+
+    @classmethod
+    def _generate(cls, body: Any, stream: bool) -> list[dict[str, Any]]:
+        _check(isinstance(body, dict) and set(body) <= REQUEST_KEYS, f"unknown request keys {sorted(set(body) - REQUEST_KEYS)}")
+        contents = body.get("contents")
+        _check(isinstance(contents, list) and contents, "contents must be a non-empty array")
+        texts, images = [], 0
+        for i, content in enumerate(contents):
+            _check(content.get("role") in ("user", "model"), f"contents[{i}].role must be user or model")
+            more, count = cls._parts(content, f"contents[{i}]")
+            texts += more
+            images += count
+        _check(contents[-1]["role"] == "user", "the last content must be the user's")
+        if "systemInstruction" in body:
+            system, _ = cls._parts(body["systemInstruction"], "systemInstruction")
+            texts = system + texts
+        config = body.get("generationConfig", {})
+        _check(set(config) <= CONFIG_KEYS, f"unknown generationConfig keys {sorted(set(config) - CONFIG_KEYS)}")
+        for name in ("maxOutputTokens", "seed"):
+            _check(name not in config or isinstance(config[name], int), f"{name} must be an integer")
+        if "responseJsonSchema" in config or "responseSchema" in config:
+            _check(config.get("responseMimeType") == "application/json", "a response schema needs JSON output")
+        last = contents[-1]["parts"][0].get("text", "")
+        answer = f"echo: {last}" + (f" [{images} images]" if images else "")
+        prompt_tokens = sum(_words(t) for t in texts) + IMAGE_TOKENS * images
+        words = answer.split(" ")
+        pieces = [(" " if i else "") + w for i, w in enumerate(words)] if stream else [answer]
+        chunks = []
+        for i, piece in enumerate(pieces):
+            final = i == len(pieces) - 1
+            candidate = {"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}
+            usage = {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens}
+            if final:
+                candidate["finishReason"] = "STOP"
+                usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": len(words),
+                         "totalTokenCount": prompt_tokens + len(words)}
+            chunks.append({"candidates": [candidate], "usageMetadata": usage, "modelVersion": "fake-001",
+                           "responseId": "fake-response"})
+        return chunks
+
+    @staticmethod
+    def _predict(body: Any) -> dict[str, Any]:
+        _check(isinstance(body, dict) and set(body) <= {"instances", "parameters"}, "unknown predict keys")
+        instances = body.get("instances")
+        _check(isinstance(instances, list) and len(instances) == 1, "one instance per request")
+        instance = instances[0]
+        _check(isinstance(instance, dict) and instance and set(instance) <= {"text", "image", "video"},
+               f"bad instance keys {sorted(instance)}")
+        parameters = body.get("parameters") or {}
+        _check(set(parameters) <= {"dimension"}, "unknown parameters")
+        dimension = parameters.get("dimension", 1408)  # a protobuf Value: numbers arrive as doubles (128.0)
+        _check(dimension in EMBEDDING_DIMENSIONS, "dimension must be 128, 256, 512 or 1408")
+        dimension = int(dimension)
+        prediction: dict[str, Any] = {}
+        if "text" in instance:
+            _check(isinstance(instance["text"], str) and instance["text"], "text must be a string")
+            prediction["textEmbedding"] = vector(instance["text"], dimension)
+        if "image" in instance:
+            image = instance["image"]
+            _check(set(image) <= {"bytesBase64Encoded", "mimeType", "gcsUri"} and "bytesBase64Encoded" in image,
+                   "image needs bytesBase64Encoded")
+            data = _b64(image["bytesBase64Encoded"], "image.bytesBase64Encoded")
+            prediction["imageEmbedding"] = vector(hashlib.sha256(data).hexdigest(), dimension)
+        if "video" in instance:
+            prediction["videoEmbeddings"] = FakeGoogle._video(instance["video"])
+        return {"predictions": [prediction], "deployedModelId": "fake-deployed-model"}
+
+    @staticmethod
+    def _video(video: Any) -> list[dict[str, Any]]:
+        """Segments of ``intervalSec`` (default 16) from ``startOffsetSec`` to the end of the video or
+        ``endOffsetSec`` (default start + 120), always 1408 dimensions (``dimension`` is text and image only)."""
+        _check(set(video) <= {"bytesBase64Encoded", "gcsUri", "videoSegmentConfig"} and "bytesBase64Encoded" in video,
+               "video needs bytesBase64Encoded")
+        data = _b64(video["bytesBase64Encoded"], "video.bytesBase64Encoded")
+        config = video.get("videoSegmentConfig", {})
+        _check(set(config) <= {"startOffsetSec", "endOffsetSec", "intervalSec"}, "bad videoSegmentConfig")
+        start = int(config.get("startOffsetSec", 0))
+        interval = int(config.get("intervalSec", 16))
+        _check(4 <= interval <= 120, "intervalSec must be between 4 and 120")
+        end = min(video_seconds(data), int(config.get("endOffsetSec", start + 120)))
+        segments, at = [], start
+        while at < end:
+            stop = min(at + interval, end)
+            segment = {"endOffsetSec": round(stop, 3), "embedding": vector(f"{len(data)}:{at}", 1408)}
+            if at:  # proto3 JSON leaves zero values out
+                segment["startOffsetSec"] = at
+            segments.append(segment)
+            at += interval
+        return segments
