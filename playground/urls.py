@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from inference.api import views
 from inference.api.tickets import ticket_create
@@ -24,6 +25,8 @@ urlpatterns = [
     path("v1/organizations/usage", UsageRecordsView.as_view()),
     path("v1/analytics/usage/summary", UsageSummaryView.as_view()),
     path("admin/", admin.site.urls),
+    path("dashboard", RedirectView.as_view(url="/dashboard/", permanent=False)),
+    path("dashboard/", include("playground.web.dashboard.urls")),
     path("", include("playground.web.urls")),
     # Anything else under /v1/ answers 404 in the error envelope, never an HTML page.
     re_path(r"^v1(?:/(?P<path>.*))?$", views.not_found),

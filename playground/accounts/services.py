@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -87,3 +88,69 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
     return key
+
+
+def namespace_rename(*, namespace: Namespace, name: str) -> Namespace:
+    """Rename a namespace; its id (what keys' scopes, credentials and usage refer to) stays."""
+    name = name.strip()
+    if name == namespace.name:
+        return namespace
+    if not NAMESPACE_NAME.match(name) or name.startswith("ns_"):
+        raise ValidationError([{"field": "name", "problem": "1-100 letters, digits, '_', '.', '-', not starting with 'ns_'"}])
+    if Namespace.objects.filter(organization_id=namespace.organization_id, name=name).exists():
+        raise ValidationError([{"field": "name", "problem": f"namespace {name!r} already exists"}])
+    namespace.name = name
+    namespace.save(update_fields=["name"])
+    _namespace_cache_forget()
+    return namespace
+
+
+def namespace_limits_update(*, namespace: Namespace, rate_limit_rpm: int | None, rate_limit_tpm: int | None,
+                            monthly_budget_usd: Decimal | None) -> Namespace:
+    """Set the namespace's own limits (None: no limit). Values are checked: positive integers, a budget >= 0."""
+    problems = [{"field": field, "problem": "must be a positive integer or empty"}
+                for field, value in (("rate_limit_rpm", rate_limit_rpm), ("rate_limit_tpm", rate_limit_tpm))
+                if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1)]
+    if monthly_budget_usd is not None and (not isinstance(monthly_budget_usd, Decimal) or monthly_budget_usd < 0
+                                           or monthly_budget_usd >= Decimal(10) ** 10):
+        problems.append({"field": "monthly_budget_usd", "problem": "must be an amount from 0 to 9999999999.99 or empty"})
+    if problems:
+        raise ValidationError(problems)
+    namespace.rate_limit_rpm, namespace.rate_limit_tpm = rate_limit_rpm, rate_limit_tpm
+    namespace.monthly_budget_usd = monthly_budget_usd
+    namespace.save(update_fields=["rate_limit_rpm", "rate_limit_tpm", "monthly_budget_usd"])
+    _namespace_cache_forget()
+    return namespace
+
+
+def namespace_delete(*, namespace: Namespace) -> None:
+    """Delete a namespace and everything scoped to it (credentials, enabled plugins, usage history, cache
+    entries: their foreign keys cascade). Keys scoped to it lose it from their scope; a key whose only
+    namespace it was may use none afterwards, never every namespace."""
+    namespace.delete()
+    _namespace_cache_forget()
+
+
+def _namespace_cache_forget() -> None:
+    from playground.accounts.authentication import auth_cache_clear
+
+    auth_cache_clear()  # this process at once; the others within AUTH_CACHE_SECONDS
+
+
+@transaction.atomic
+def api_key_rotate(*, key: ApiKey) -> CreatedKey:
+    """Replace a key by a new secret with the same name, permissions, scope, expiry and limits; the old
+    key is revoked at once. A revoked key cannot be rotated."""
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at is not None:
+        raise ValidationError([{"field": "key", "problem": "a revoked key cannot be rotated"}])
+    created = api_key_create(
+        organization=key.organization, name=key.name, permissions=list(key.permissions),
+        namespaces=None if key.all_namespaces else list(key.namespaces.all()), expires_at=key.expires_at,
+        rate_limit_rpm=key.rate_limit_rpm, rate_limit_tpm=key.rate_limit_tpm)
+    if not key.all_namespaces and not created.key.namespaces.exists():
+        # A scoped key whose namespaces were all deleted stays a key for no namespace.
+        ApiKey.objects.filter(pk=created.key.pk).update(all_namespaces=False)
+        created.key.all_namespaces = False
+    api_key_revoke(key=key)
+    return created

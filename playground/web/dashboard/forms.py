@@ -1,0 +1,91 @@
+"""Forms of the dashboard: they parse and check what a browser sends and hold no logic beyond that; the
+views hand their cleaned data to the accounts, credentials and plugins services."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta, timezone as dt_timezone
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from playground.accounts.models import Namespace, Organization, Permission
+from playground.accounts.services import NAMESPACE_NAME
+
+NAMESPACE_NAME_HELP = "Letters, digits, '_', '.', '-'; up to 100 characters."
+
+
+class NamespaceChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Namespace) -> str:
+        return obj.name
+
+
+class KeyCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the key is for, e.g. “billing-service”.")
+    permissions = forms.MultipleChoiceField(choices=Permission.choices, widget=forms.CheckboxSelectMultiple,
+                                            initial=[Permission.READ, Permission.WRITE])
+    namespaces = NamespaceChoices(queryset=Namespace.objects.none(), required=False,
+                                    widget=forms.CheckboxSelectMultiple,
+                                    help_text="None ticked: every namespace, present and future.")
+    expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text="The key stops working at the end of this day (UTC). Empty: never.")
+    rate_limit_rpm = forms.IntegerField(required=False, min_value=1, label="Requests per minute",
+                                        help_text="Empty: the organization's default.")
+    rate_limit_tpm = forms.IntegerField(required=False, min_value=1, label="Tokens per minute",
+                                        help_text="Empty: the organization's default.")
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["namespaces"].queryset = Namespace.objects.filter(organization=organization).order_by("name")
+
+    def clean_expires_on(self):
+        day = self.cleaned_data["expires_on"]
+        if day is not None and day < timezone.now().astimezone(dt_timezone.utc).date():
+            raise forms.ValidationError("Pick today or a later day.")
+        return day
+
+    def expires_at(self) -> datetime | None:
+        day = self.cleaned_data["expires_on"]
+        return None if day is None else datetime.combine(day + timedelta(days=1), time.min, tzinfo=dt_timezone.utc)
+
+
+class NamespaceNameForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text=NAMESPACE_NAME_HELP)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not NAMESPACE_NAME.match(name) or name.startswith("ns_"):
+            raise forms.ValidationError(f"{NAMESPACE_NAME_HELP} Not starting with 'ns_'.")
+        return name
+
+
+class NamespaceLimitsForm(forms.Form):
+    rate_limit_rpm = forms.IntegerField(required=False, min_value=1, label="Requests per minute",
+                                        help_text="Across every key. Empty: no limit.")
+    rate_limit_tpm = forms.IntegerField(required=False, min_value=1, label="Tokens per minute",
+                                        help_text="Across every key. Empty: no limit.")
+    monthly_budget_usd = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2,
+                                            label="Monthly budget (USD)", help_text="Empty: no budget.")
+
+
+class CredentialForm(forms.Form):
+    api_key = forms.CharField(max_length=4096, strip=True, label="API key",
+                              widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False))
+
+
+class PluginParametersForm(forms.Form):
+    parameters = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                 help_text="A JSON object of the plugin's declared parameters.")
+
+    def clean_parameters(self) -> dict[str, Any]:
+        text = (self.cleaned_data["parameters"] or "").strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(f"Not JSON: {error.msg} (line {error.lineno}, column {error.colno}).")
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Must be a JSON object, e.g. {\"threshold\": 0.5}.")
+        return value

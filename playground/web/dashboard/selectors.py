@@ -1,0 +1,54 @@
+"""Reads of the dashboard pages, always scoped to one organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from inference.plugins.models import NamespacePlugin
+from inference.usage.models import UsageRecord
+from playground.accounts.models import ApiKey, Namespace, Organization
+from playground.credentials.models import ProviderCredential
+
+KEY_STATUSES = ("active", "expired", "revoked")
+
+
+def api_key_list(*, organization: Organization, status: str = "") -> QuerySet[ApiKey]:
+    """The organization's keys, newest first, with their namespaces; ``status`` narrows to one status."""
+    keys = (ApiKey.objects.filter(organization=organization)
+            .prefetch_related(Prefetch("namespaces", queryset=Namespace.objects.order_by("name")))
+            .order_by("-created_at", "-id"))
+    now = timezone.now()
+    if status == "revoked":
+        keys = keys.filter(revoked_at__isnull=False)
+    elif status == "expired":
+        keys = keys.filter(revoked_at__isnull=True, expires_at__lte=now)
+    elif status == "active":
+        keys = keys.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), revoked_at__isnull=True)
+    return keys
+
+
+def namespace_list(*, organization: Organization) -> QuerySet[Namespace]:
+    """The organization's namespaces by name, with how many credentials and plugins each has set."""
+    return (Namespace.objects.filter(organization=organization)
+            .annotate(credential_count=Count("credentials", distinct=True),
+                      plugin_count=Count("plugins", distinct=True))
+            .order_by("name"))
+
+
+def namespace_delete_impact(*, namespace: Namespace) -> dict[str, Any]:
+    """What deleting the namespace removes, to show before the admin confirms."""
+    scoped = ApiKey.objects.filter(namespaces=namespace, revoked_at__isnull=True)
+    return {
+        "credentials": list(ProviderCredential.objects.filter(namespace=namespace)
+                            .order_by("provider").values_list("provider", flat=True)),
+        "plugins": list(NamespacePlugin.objects.filter(namespace=namespace)
+                        .order_by("inference_name").values_list("inference_name", flat=True)),
+        "usage_records": UsageRecord.objects.filter(namespace=namespace).count(),
+        # Keys for which this is the only namespace they may use: they will be able to use none.
+        "keys_left_without_namespace": list(
+            scoped.annotate(n=Count("namespaces")).filter(n=1).order_by("name").values_list("name", "prefix")),
+        "keys_narrowed": scoped.count(),
+    }
