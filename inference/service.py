@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator, Callable
 
 from inference.errors import CancelledByClientError, InfergateError, InternalServerError
 from inference.request import call_build, request_parse
-from inference.targets import target_resolve
+from inference.targets import route_headers, target_resolve
 from inference.providers.base import Adapter
 from inference.streaming import StreamCollector
 from inference.types import Delta, InferenceCall, InferenceResult, ModelSpec, Usage
@@ -96,6 +96,7 @@ async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], requ
 
 def _response(entry: UsageEntry, spec: ModelSpec, result: InferenceResult, started: float) -> dict[str, Any]:
     entry.latency_ms = _elapsed_ms(started)
+    entry.provider, entry.model = spec.provider, spec.model  # the target that answered: a fallback, maybe
     _count(entry, spec, result.usage)
     return {"data": result.data, "provider": spec.provider, "model": spec.model,
             "latency_ms": entry.latency_ms, "tokens_used": result.usage.as_dict(), "cached": False}
@@ -129,6 +130,8 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
         prepared = await _prepare(credentials, body, request_id, entry)
         _headers_give(meta, prepared)
         result = await prepared.adapter.run(prepared.call)
+        if meta is not None:
+            meta.headers.update(route_headers(prepared.adapter))
         usage = result.usage
         return _response(entry, prepared.adapter.spec, result, started)
     except Exception as exc:
@@ -171,7 +174,7 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
         await usage_record(entry)
         raise error from None
     _headers_give(meta, prepared)
-    spec = prepared.adapter.spec
+    spec = prepared.adapter.spec  # the target asked for; after a fallback, prepared.adapter.spec is another
     collector = StreamCollector(prepared.call)
     events = prepared.adapter.stream(prepared.call)
     finished = False
@@ -182,7 +185,7 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
             if isinstance(event, Delta):
                 yield {"type": "delta", "index": event.index, "text": event.text}
         finished = True
-        yield {"type": "done", "response": _response(entry, spec, collector.result(), started)}
+        yield {"type": "done", "response": _response(entry, prepared.adapter.spec, collector.result(), started)}
     except Exception as exc:
         yield {"type": "error", "error": _failure(entry, exc).envelope()}
     finally:
@@ -191,6 +194,6 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
             entry.status, entry.error_type = CancelledByClientError.status, CancelledByClientError.type
         if entry.status != 200:
             entry.latency_ms = _elapsed_ms(started)
-            _count(entry, spec, collector.usage)
+            _count(entry, prepared.adapter.spec, collector.usage)
         await usage_record(entry)
-        limits_settle(prepared.reservation, usage=collector.usage, spec=spec)
+        limits_settle(prepared.reservation, usage=collector.usage, spec=prepared.adapter.spec)

@@ -2,24 +2,35 @@
 
 A plugin target must be installed (registered through ``infergate.plugins`` or settings) and enabled
 in the principal's namespace; its adapter carries the namespace's parameters for the plugin.
+
+A provider target for which the namespace's routing names fallbacks answers through a ``FallbackChain``:
+the target first, then each fallback in order while the failure is one another target may avoid
+(``fallback_worthy``). ``chain.spec`` is the target that answered (or failed last), so the response and
+the one usage record name it; ``chain.attempts`` lists every target tried.
 """
 
 from __future__ import annotations
 
-from inference.errors import NotFoundError
+from dataclasses import dataclass, replace
+from typing import AsyncIterator, Iterator
+
+from inference.errors import InfergateError, NotFoundError
 from inference.plugins.adapter import PluginAdapter
 from inference.plugins.feature_uri import feature_uri_parse
 from inference.plugins.registry import plugin_registry
 from inference.plugins.services import enabled_plugins_get
 from inference.providers.base import Adapter
 from inference.providers.registry import provider_registry
-from inference.types import InferenceRequest
+from inference.request import call_build
+from inference.types import Complete, Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, StreamEvent
 from playground.accounts.authentication import Principal
 
 
 async def target_resolve(*, principal: Principal, request: InferenceRequest) -> Adapter:
     if request.provider and request.model:
-        return provider_registry().resolve(request.provider, request.model)
+        adapter = provider_registry().resolve(request.provider, request.model)
+        fallbacks = principal.namespace.fallbacks_for(f"{adapter.spec.provider}/{adapter.spec.model}")
+        return FallbackChain(adapter, fallbacks, request) if fallbacks else adapter
     registry = plugin_registry()
     if request.inference_name:
         name = request.inference_name
@@ -39,3 +50,138 @@ async def target_resolve(*, principal: Principal, request: InferenceRequest) -> 
             "enabled": sorted(n for n in enabled if registry.get(n) is not None),
             "available": [p.inference_name for p in registry.plugins()]})
     return PluginAdapter(installed, defaults=enabled[name])
+
+
+# -- ordered fallbacks ------------------------------------------------------------------------------
+
+FALLBACK_STATUSES = frozenset({429, 502, 503, 504})
+ATTEMPTS_HEADER = "X-Infergate-Attempts"
+
+
+def fallback_worthy(error: InfergateError) -> bool:
+    """Failures another target may avoid: the provider's rate limit (429; ours is checked before any
+    target runs), its errors after our retries, connection failures and refused credentials (502), a
+    provider that is not configured or unavailable (503), no answer in time (504). Not the client's
+    errors (400, 413, 422: the next target would refuse them too, or answer another question) nor our
+    own faults (500)."""
+    return error.status in FALLBACK_STATUSES
+
+
+@dataclass(frozen=True)
+class Attempt:
+    target: str  # provider/model
+    status: int  # 200, or the error's status
+    error_type: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        provider, _, model = self.target.partition("/")
+        return {"provider": provider, "model": model, "status": self.status, "error_type": self.error_type}
+
+
+def attempts_header(attempts: list[Attempt]) -> dict[str, str]:
+    """``X-Infergate-Attempts: openai/gpt-4o-mini;status=502, test/echo;status=200`` (a structured-field
+    list of the targets tried, in order)."""
+    return {ATTEMPTS_HEADER: ", ".join(f"{a.target};status={a.status}" for a in attempts)} if attempts else {}
+
+
+def route_headers(adapter: Adapter) -> dict[str, str]:
+    """What a response answered through fallbacks adds to its headers (nothing for a single target)."""
+    return attempts_header(adapter.attempts) if isinstance(adapter, FallbackChain) else {}
+
+
+def _name(spec: ModelSpec) -> str:
+    return f"{spec.provider}/{spec.model}"
+
+
+class FallbackChain(Adapter):
+    """A target and the namespace's ordered fallbacks for it; one per request (it records attempts).
+
+    A fallback that cannot take the request (unknown now, or its inputs or parameters differ) is
+    skipped and listed with its error. A stream falls back only before its first text: once a delta
+    has been sent, a failure is the client's."""
+
+    def __init__(self, first: Adapter, fallbacks: tuple[str, ...], request: InferenceRequest) -> None:
+        self.first, self.fallbacks, self.request = first, fallbacks, request
+        self.answered = first
+        self.attempts: list[Attempt] = []
+
+    @property
+    def spec(self) -> ModelSpec:  # type: ignore[override]
+        return self.answered.spec
+
+    async def configured(self, namespace_id: str | None) -> bool:
+        return await self.first.configured(namespace_id)
+
+    def _candidates(self, call: InferenceCall) -> Iterator[tuple[Adapter, InferenceCall]]:
+        yield self.first, call
+        for target in self.fallbacks:
+            provider, _, model = target.partition("/")
+            try:
+                adapter = provider_registry().resolve(provider, model)
+                built = call_build(adapter.spec, self.request)
+            except InfergateError as error:
+                self.attempts.append(Attempt(target, error.status, error.type))
+                continue
+            yield adapter, replace(built, namespace_id=call.namespace_id, request_id=call.request_id,
+                                   timeout_s=call.timeout_s)
+
+    def _failed(self, adapter: Adapter, error: InfergateError) -> None:
+        self.attempts.append(Attempt(_name(adapter.spec), error.status, error.type))
+
+    def _final(self, error: InfergateError) -> InfergateError:
+        """The last target's error, listing every attempt in ``details.attempts`` and the header."""
+        if len(self.attempts) > 1:
+            error.details = {**(error.details or {}), "attempts": [a.as_dict() for a in self.attempts]}
+        error.headers = {**error.headers, **attempts_header(self.attempts)}
+        return error
+
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        last: InfergateError | None = None
+        for adapter, attempt_call in self._candidates(call):
+            self.answered = adapter
+            try:
+                result = await adapter.run(attempt_call)
+            except InfergateError as error:
+                self._failed(adapter, error)
+                if not fallback_worthy(error):
+                    raise self._final(error) from None
+                last = error
+                continue
+            self.attempts.append(Attempt(_name(adapter.spec), 200))
+            return result
+        raise self._final(last) from None
+
+    async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
+        last: InfergateError | None = None
+        for adapter, attempt_call in self._candidates(call):
+            self.answered = adapter
+            events = adapter.stream(attempt_call)
+            try:
+                try:
+                    held = await _until_text(events)
+                except InfergateError as error:
+                    self._failed(adapter, error)
+                    if not fallback_worthy(error):
+                        raise self._final(error) from None
+                    last = error
+                    continue
+                self.attempts.append(Attempt(_name(adapter.spec), 200))
+                for event in held:
+                    yield event
+                async for event in events:
+                    yield event
+                return
+            finally:
+                await events.aclose()
+        raise self._final(last) from None
+
+
+async def _until_text(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
+    """The events up to and including the first text (a delta, or a whole result), held back until we
+    know this target answers."""
+    held: list[StreamEvent] = []
+    async for event in events:
+        held.append(event)
+        if isinstance(event, (Delta, Complete)):
+            break
+    return held
