@@ -205,7 +205,7 @@ REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema
 NAMESPACE_IN_PATH = {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"},
                      "description": "Namespace id (ns_...) or name."}
 PROVIDER_IN_PATH = {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"},
-                    "description": "A provider that takes a key: openai, or a configured compatible endpoint."}
+                    "description": "A provider that takes a key: openai, anthropic, or a configured compatible endpoint."}
 CREDENTIAL_ITEM = {"provider": "openai", "set": True, "fields": ["api_key"], "updated_at": "2026-11-23T20:30:00+00:00"}
 CREDENTIAL_PATHS: dict[str, Any] = {
     "/v1/namespaces/{namespace}/credentials": {"get": {
