@@ -217,3 +217,7 @@ INFERGATE["MEDIA"] = {
     # Longer audio is refused on the synchronous path (413) and accepted as an async job.
     "TRANSCRIPTION_MAX_SECONDS": float(os.environ.get("INFERGATE_TRANSCRIPTION_MAX_SECONDS", "60")),
 }
+# Video for multimodal embeddings (inference/media/video.py): one segment per this many seconds, each with
+# its middle frame; past VIDEO_MAX_FRAMES frames the interval widens so that the whole video still fits.
+INFERGATE["VIDEO_SAMPLE_SECONDS"] = float(os.environ.get("INFERGATE_VIDEO_SAMPLE_SECONDS", "4"))
+INFERGATE["VIDEO_MAX_FRAMES"] = env_int("INFERGATE_VIDEO_MAX_FRAMES", 32)
