@@ -1,0 +1,95 @@
+"""Per-namespace google credentials: an API key, or a Vertex AI service account with project and
+location; used ahead of the environment, never shown back, and reflected in the catalog's ``configured``."""
+
+import json
+
+from asgiref.sync import sync_to_async
+
+from playground.credentials.models import ProviderCredential
+from tests.conftest import assert_envelope, post_inference, tenant_create
+from tests.fakes.google_fixtures import (  # noqa: F401
+    _service_account_key, fake_google, fake_google_server, service_account)
+from tests.fakes.google_server import LOCATION, PROJECT
+
+CHAT = {"provider": "gemini", "model": "gemini-2.0-flash", "inputs": {"prompts": ["hi"]}}
+EMBED = {"provider": "google", "model": "multimodalembedding", "inputs": {"text": "a cat"}}
+NAMESPACE_KEY = "AIzaSyNAMESPACE-own-key-abcdef123456"
+
+
+@sync_to_async
+def admin_tenant(namespace="main"):
+    return tenant_create("acme", namespace, permissions=["admin"])
+
+
+def path(tenant, provider="google"):
+    return f"/v1/namespaces/{tenant.namespace.name}/credentials/{provider}"
+
+
+async def configured(client, tenant) -> dict[str, bool]:
+    listing = (await client.get("/v1/models", headers=tenant.headers())).json()["data"]
+    return {item["id"]: item["configured"] for item in listing if item["id"].startswith("google/")}
+
+
+async def test_a_namespace_key_wins_over_the_environment(transactional_db, client, fake_google, monkeypatch):
+    admin = await admin_tenant()
+    fake_google.keys.add(NAMESPACE_KEY)
+    put = await client.put(path(admin), {"api_key": NAMESPACE_KEY}, content_type="application/json",
+                           headers=admin.headers())
+    assert put.status_code == 200, put.content
+    assert put.json()["fields"] == ["api_key"] and NAMESPACE_KEY not in put.text
+    assert (await post_inference(client, CHAT, admin.headers())).status_code == 200
+    assert fake_google.requests()[-1].headers["x-goog-api-key"] == NAMESPACE_KEY
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    other = await admin_tenant("other")
+    assert_envelope(await post_inference(client, CHAT, other.headers()), 503, "InferenceServiceUnavailableError")
+    flags = await configured(client, admin)
+    assert flags["google/gemini-2.0-flash"] is True and flags["google/multimodalembedding"] is False
+    assert set((await configured(client, other)).values()) == {False}
+
+
+async def test_a_namespace_service_account_serves_gemini_and_embeddings(transactional_db, client, fake_google,
+                                                                       service_account, monkeypatch):
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    admin = await admin_tenant()
+    assert set((await configured(client, admin)).values()) == {False}
+    # the key file's text, pasted as it is (newlines and all), with a project and a location
+    text = json.dumps(service_account, indent=2)
+    put = await client.put(path(admin), {"service_account_json": text, "project": PROJECT, "location": LOCATION},
+                           content_type="application/json", headers=admin.headers())
+    assert put.status_code == 200, put.content
+    assert put.json()["fields"] == ["location", "project", "service_account_json"]
+    assert "PRIVATE KEY" not in put.text
+    listing = (await client.get(f"/v1/namespaces/{admin.namespace.name}/credentials", headers=admin.headers()))
+    assert "PRIVATE KEY" not in listing.text and service_account["client_email"] not in listing.text
+    (ciphertext,) = await sync_to_async(lambda: list(ProviderCredential.objects.values_list("ciphertext", flat=True)))()
+    assert "PRIVATE KEY" not in ciphertext
+    assert set((await configured(client, admin)).values()) == {True}
+
+    chat = await post_inference(client, CHAT, admin.headers())
+    assert chat.status_code == 200, chat.content
+    embedding = await post_inference(client, EMBED, admin.headers())
+    assert embedding.status_code == 200, embedding.content
+    paths = [r.path for r in fake_google.requests()]
+    assert paths[0].startswith(f"/v1beta1/projects/{PROJECT}/locations/{LOCATION}/") and "predict" in paths[1]
+
+    # a project the account has no access to: the provider's 403 is our 502
+    await client.put(path(admin), {"service_account_json": service_account, "project": "someone-else"},
+                     content_type="application/json", headers=admin.headers())
+    body = assert_envelope(await post_inference(client, EMBED, admin.headers()), 502, "ProviderError")
+    assert body["error"]["details"]["upstream_status"] == 403
+
+
+async def test_fields_are_checked_without_quoting_them(transactional_db, client, fake_google):
+    admin = await admin_tenant()
+    for fields in ({"service_account_json": "{not json -----BEGIN PRIVATE KEY-----"},
+                   {"service_account_json": ["-----BEGIN PRIVATE KEY-----"]},
+                   {"api_key": NAMESPACE_KEY, "token": NAMESPACE_KEY}):
+        response = await client.put(path(admin), fields, content_type="application/json", headers=admin.headers())
+        body = assert_envelope(response, 422, "ValidationError")
+        assert "PRIVATE KEY" not in response.text and NAMESPACE_KEY not in response.text
+        assert body["error"]["details"]["accepted_keys"] == ["api_key", "service_account_json", "project", "location"]
+    # other providers keep their one field
+    refused = await client.put(path(admin, "openai"), {"project": "p"}, content_type="application/json",
+                               headers=admin.headers())
+    assert assert_envelope(refused, 422, "ValidationError")["error"]["details"]["accepted_keys"] == ["api_key"]
+    assert await sync_to_async(ProviderCredential.objects.count)() == 0
