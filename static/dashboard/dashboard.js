@@ -28,3 +28,10 @@
     }
   }
 })();
+// "Type the name to confirm": the dialog's submit button waits for the exact text.
+document.addEventListener("input", function (event) {
+  var input = event.target.closest("[data-confirm-text]");
+  if (!input) { return; }
+  var button = document.getElementById(input.getAttribute("data-confirm-button"));
+  if (button) { button.disabled = input.value !== input.getAttribute("data-confirm-text"); }
+});

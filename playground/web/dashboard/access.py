@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
+from inference.errors import NotFoundError
 from playground.accounts.models import Membership, Organization
 
 
@@ -51,7 +52,10 @@ def dashboard_view(*, admin: bool = False) -> Callable:
             request.seat = seat_get(user=request.user, organization_id=org)
             if admin and not request.seat.is_admin:
                 raise PermissionDenied("Only admins of this organization can change it")
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except NotFoundError as error:  # a service's "no such thing" is the page's 404
+                raise Http404(error.message) from None
 
         return wrapped
 

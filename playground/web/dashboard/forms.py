@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from inference.types import ParameterSpec
 from playground.accounts.models import Namespace, Organization, Permission
 from playground.accounts.services import NAMESPACE_NAME
 
@@ -74,18 +75,28 @@ class CredentialForm(forms.Form):
                               widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False))
 
 
-class PluginParametersForm(forms.Form):
-    parameters = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                 help_text="A JSON object of the plugin's declared parameters.")
-
-    def clean_parameters(self) -> dict[str, Any]:
-        text = (self.cleaned_data["parameters"] or "").strip()
+def plugin_parameters_parse(declared: list[ParameterSpec], raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A plugin's parameter inputs (name → text, empty: use the plugin's default) as typed values by each
+    parameter's declared kind, and a problem per input that does not parse. Bounds are the plugin
+    service's to check."""
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for spec in declared:
+        text = (raw.get(spec.name) or "").strip()
         if not text:
-            return {}
+            continue
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(f"Not JSON: {error.msg} (line {error.lineno}, column {error.colno}).")
-        if not isinstance(value, dict):
-            raise forms.ValidationError("Must be a JSON object, e.g. {\"threshold\": 0.5}.")
-        return value
+            if spec.kind == "integer":
+                values[spec.name] = int(text)
+            elif spec.kind == "number":
+                values[spec.name] = float(text)
+            elif spec.kind == "object":
+                values[spec.name] = json.loads(text)
+            elif spec.kind == "stop" and text.startswith("["):
+                values[spec.name] = json.loads(text)
+            else:
+                values[spec.name] = text
+        except ValueError:
+            kind = {"integer": "an integer", "number": "a number"}.get(spec.kind, "JSON")
+            problems[spec.name] = f"must be {kind}"
+    return values, problems

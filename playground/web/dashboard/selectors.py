@@ -8,9 +8,13 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from inference.plugins.models import NamespacePlugin
+from inference.plugins.registry import plugin_registry
+from inference.plugins.selectors import plugins_describe
+from inference.plugins.services import enabled_plugins
 from inference.usage.models import UsageRecord
 from playground.accounts.models import ApiKey, Namespace, Organization
 from playground.credentials.models import ProviderCredential
+from playground.credentials.selectors import credential_list
 
 KEY_STATUSES = ("active", "expired", "revoked")
 
@@ -52,3 +56,16 @@ def namespace_delete_impact(*, namespace: Namespace) -> dict[str, Any]:
             scoped.annotate(n=Count("namespaces")).filter(n=1).order_by("name").values_list("name", "prefix")),
         "keys_narrowed": scoped.count(),
     }
+
+
+def namespace_credentials(*, namespace: Namespace) -> list[dict[str, Any]]:
+    """Every provider that takes a key, and whether this namespace has set one (names and dates, never values)."""
+    from playground.credentials.services import providers_with_keys
+
+    return credential_list(namespace_id=namespace.id, providers=providers_with_keys())
+
+
+def namespace_plugins(*, namespace: Namespace) -> list[dict[str, Any]]:
+    """Every installed plugin, enabled ones first, with the namespace's parameters where enabled."""
+    described = plugins_describe(registry=plugin_registry(), enabled=enabled_plugins(namespace_id=namespace.id))
+    return sorted(described, key=lambda p: (not p["enabled"], p["inference_name"]))

@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from playground.web.dashboard.views import common, keys
+from playground.web.dashboard.views import common, keys, namespace_settings, namespaces
 
 app_name = "dashboard"
+
+NS = "<int:org>/namespaces/<str:namespace_id>"
 
 urlpatterns = [
     path("", common.dashboard_home, name="home"),
@@ -12,4 +14,16 @@ urlpatterns = [
     path("<int:org>/keys/new", keys.key_create, name="key_create"),
     path("<int:org>/keys/<int:key_id>/revoke", keys.key_revoke, name="key_revoke"),
     path("<int:org>/keys/<int:key_id>/rotate", keys.key_rotate, name="key_rotate"),
+    path("<int:org>/namespaces", namespaces.namespaces_list, name="namespaces"),
+    path("<int:org>/namespaces/new", namespaces.namespace_create_view, name="namespace_create"),
+    path(NS, namespaces.namespace_detail, name="namespace"),
+    path(f"{NS}/rename", namespaces.namespace_rename_view, name="namespace_rename"),
+    path(f"{NS}/limits", namespaces.namespace_limits_view, name="namespace_limits"),
+    path(f"{NS}/delete", namespaces.namespace_delete_view, name="namespace_delete"),
+    path(f"{NS}/credentials/<str:provider>", namespace_settings.credential_set_view, name="credential_set"),
+    path(f"{NS}/credentials/<str:provider>/delete", namespace_settings.credential_delete_view,
+         name="credential_delete"),
+    path(f"{NS}/plugins/<str:inference_name>", namespace_settings.plugin_enable_view, name="plugin_enable"),
+    path(f"{NS}/plugins/<str:inference_name>/disable", namespace_settings.plugin_disable_view,
+         name="plugin_disable"),
 ]

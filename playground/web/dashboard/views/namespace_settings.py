@@ -1,0 +1,88 @@
+"""A namespace's provider credentials (write-only) and enabled plugins, each set through its own service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from inference.errors import InfergateError, NotFoundError
+from inference.plugins.registry import plugin_registry
+from inference.plugins.services import plugin_disable, plugin_enable
+from playground.credentials.services import credential_delete, credential_set
+from playground.web.dashboard.access import dashboard_view
+from playground.web.dashboard.forms import CredentialForm, plugin_parameters_parse
+from playground.web.dashboard.views.common import service_errors_to_form
+from playground.web.dashboard.views.namespaces import namespace_of, namespace_page
+
+
+def _back(request: HttpRequest, namespace_id: str, anchor: str) -> HttpResponse:
+    response = redirect("dashboard:namespace", org=request.seat.organization.id, namespace_id=namespace_id)
+    response["Location"] += f"#{anchor}"
+    return response
+
+
+@require_POST
+@dashboard_view(admin=True)
+def credential_set_view(request: HttpRequest, namespace_id: str, provider: str) -> HttpResponse:
+    namespace = namespace_of(request, namespace_id)
+    form = CredentialForm(request.POST, prefix=provider)
+    if form.is_valid():
+        try:
+            credential_set(namespace=namespace, provider=provider, fields=form.cleaned_data)
+        except InfergateError as error:
+            if isinstance(error, NotFoundError):
+                raise  # a provider that takes no key: not a form problem
+            service_errors_to_form(form, error)
+        else:
+            messages.success(request, f"The {provider} key of “{namespace.name}” is saved (encrypted; it cannot be read back).")
+            return _back(request, namespace.id, "credentials")
+    return namespace_page(request, namespace, bound={f"credential:{provider}": form})
+
+
+@require_POST
+@dashboard_view(admin=True)
+def credential_delete_view(request: HttpRequest, namespace_id: str, provider: str) -> HttpResponse:
+    namespace = namespace_of(request, namespace_id)
+    if credential_delete(namespace=namespace, provider=provider):
+        messages.success(request, f"The {provider} key of “{namespace.name}” is deleted: calls to {provider} now "
+                                  "answer 503 until a key is set.")
+    return _back(request, namespace.id, "credentials")
+
+
+@require_POST
+@dashboard_view(admin=True)
+def plugin_enable_view(request: HttpRequest, namespace_id: str, inference_name: str) -> HttpResponse:
+    namespace = namespace_of(request, namespace_id)
+    installed = plugin_registry().require(inference_name)  # 404 for a plugin that is not installed
+    declared = list(installed.spec.parameters)
+    values, problems = plugin_parameters_parse(declared, {p.name: request.POST.get(f"param-{p.name}", "")
+                                                          for p in declared})
+    if not problems:
+        try:
+            _, created = plugin_enable(namespace_id=namespace.id, inference_name=inference_name, parameters=values)
+        except InfergateError as error:
+            problems = _plugin_problems(error)
+        else:
+            messages.success(request, f"{inference_name} is {'enabled' if created else 'updated'} in “{namespace.name}”.")
+            return _back(request, namespace.id, "plugins")
+    return namespace_page(request, namespace, plugin_errors={inference_name: problems})
+
+
+def _plugin_problems(error: InfergateError) -> dict[str, str]:
+    problems = getattr(error, "problems", None) or [{"field": "", "problem": error.message}]
+    return {p["field"].removeprefix("parameters."): p["problem"] for p in problems}
+
+
+@require_POST
+@dashboard_view(admin=True)
+def plugin_disable_view(request: HttpRequest, namespace_id: str, inference_name: str) -> HttpResponse:
+    namespace = namespace_of(request, namespace_id)
+    try:
+        plugin_disable(namespace_id=namespace.id, inference_name=inference_name)
+    except NotFoundError:
+        pass  # already disabled: the page shows it so
+    else:
+        messages.success(request, f"{inference_name} is disabled in “{namespace.name}”.")
+    return _back(request, namespace.id, "plugins")
