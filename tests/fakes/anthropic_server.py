@@ -52,6 +52,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     events: list[tuple[str, dict[str, Any]]] | None = None  # a stream of (event, data) to send instead
+    event_delay_s: float = 0.0  # a pause before each streamed event
 
 
 @dataclass
@@ -93,6 +94,7 @@ class FakeAnthropic:
         self.keys = {GOOD_KEY}
         self.received: list[Received] = []
         self.images: dict[str, bytes] = {"/images/dot.png": PNG}
+        self.streams = {"completed": 0, "cut": 0}  # streams sent to the end, and streams the client left
         self._script: deque[Scripted] = deque()
         self._ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
@@ -105,6 +107,7 @@ class FakeAnthropic:
         self.keys = {GOOD_KEY}
         self.received.clear()
         self._script.clear()
+        self.streams = {"completed": 0, "cut": 0}
 
     def script(self, *answers: Scripted) -> None:
         """Answer the next requests with these, in order; afterwards the default answers resume."""
@@ -171,7 +174,7 @@ class FakeAnthropic:
             if scripted.delay_s:
                 await asyncio.sleep(scripted.delay_s)
             if scripted.events is not None:
-                return self._sse(scripted.events)
+                return self._sse(scripted.events, scripted.event_delay_s)
             if scripted.status != 200 or scripted.body is not None:
                 return JSONResponse(scripted.body, status_code=scripted.status, headers=scripted.headers)
         try:
@@ -283,10 +286,16 @@ class FakeAnthropic:
                    ("message_stop", {"type": "message_stop"})]
         return events
 
-    @staticmethod
-    def _sse(events: list[tuple[str, dict[str, Any]]]) -> StreamingResponse:
+    def _sse(self, events: list[tuple[str, dict[str, Any]]], delay_s: float = 0.0) -> StreamingResponse:
         async def emit():
-            for name, data in events:
-                yield f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            sent = 0
+            try:
+                for name, data in events:
+                    if delay_s:
+                        await asyncio.sleep(delay_s)
+                    yield f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+                    sent += 1
+            finally:
+                self.streams["completed" if sent == len(events) else "cut"] += 1
 
         return StreamingResponse(emit(), media_type="text/event-stream")

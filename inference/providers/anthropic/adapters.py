@@ -56,9 +56,13 @@ class ChatAdapter(Adapter):
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
         """Conversations one after another, each through the SDK's message stream: text deltas, then
-        the finish and the running token count. A structured answer is a tool call, parsed whole, so
-        a ``schema`` request arrives as one ``Complete``. Opening a stream is retried like any call; a
-        failure once text has flowed is mapped, never retried."""
+        the finish and the token count. A structured answer is a tool call, parsed whole, so a
+        ``schema`` request arrives as one ``Complete``. Opening a stream is retried like any call; a
+        failure once text has flowed is mapped, never retried.
+
+        Anthropic reports input tokens at ``message_start`` and output tokens at ``message_delta``, at
+        the end. Until then the running count is one output token per text delta (each carries at least
+        one), so a stream cut short is recorded with a lower bound of what was generated."""
         if "schema" in call.parameters:
             yield Complete(await self.run(call))
             return
@@ -68,19 +72,23 @@ class ChatAdapter(Adapter):
             request = mapping.chat_request(conversation, images)
             stream = await session.call(lambda client: client.messages.stream(
                 model=self.spec.model, **request, **options).__aenter__())
-            answered = Usage()
+            answered, deltas = Usage(), 0
             try:
                 async for event in stream:
                     if event.type == "message_start":
                         mapping.usage_add(answered, event.message.usage)
                     elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        deltas += 1
+                        answered.completion = max(answered.completion, deltas)
                         yield Delta(index, event.delta.text)
                     elif event.type == "message_delta":
                         if event.delta.stop_reason == "refusal":
                             raise mapping.refused(self.spec.provider, None)
                         answered.completion = int(event.usage.output_tokens or 0)
                         yield Finish(index, mapping.finish_reason(event.delta.stop_reason))
-                        yield TokenCount(usage.prompt + answered.prompt, usage.completion + answered.completion)
+                    else:
+                        continue
+                    yield TokenCount(usage.prompt + answered.prompt, usage.completion + answered.completion)
             except anthropic.AnthropicError as exc:
                 raise session.error(exc) from None
             finally:

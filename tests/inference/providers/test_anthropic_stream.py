@@ -6,7 +6,7 @@ import json
 
 from tests.conftest import ausage_records
 from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
-from tests.fakes.anthropic_server import Scripted, error_body
+from tests.fakes.anthropic_server import FakeAnthropic, Scripted, error_body
 from tests.wsclient import WebsocketClient
 
 TARGET = {"provider": "anthropic", "model": "claude-sonnet-4-6"}
@@ -100,3 +100,27 @@ async def test_structured_requests_stream_as_one_result(tenant, client, fake_ant
     assert events[-1]["response"]["data"]["responses"][0]["structured"] == {"answer": "hi"}
     (sent,) = fake_anthropic.requests()
     assert "stream" not in sent.body
+
+
+async def test_cancel_stops_the_upstream_stream_and_records_what_was_generated(tenant, client, fake_anthropic):
+    from playground.asgi import application
+
+    words = [f"w{i}" for i in range(60)]
+    fake_anthropic.script(Scripted(events=FakeAnthropic._events("msg_long", "claude-sonnet-4-6", words, "end_turn", 7),
+                                   event_delay_s=0.05))
+    ws = WebsocketClient(application, "/v1/inference/stream", tenant.headers())
+    assert await ws.connect()
+    await ws.send({**TARGET, "inputs": {"prompts": ["count"]}})
+    events = await ws.until("delta", timeout=20)
+    await ws.send({"type": "cancel"})
+    events += await ws.until("error", timeout=20)
+    assert events[-1]["error"]["status"] == 499
+    generated = sum(e["type"] == "delta" for e in events)
+    # the next request on the socket is answered at once, and the cut stream was closed upstream
+    await ws.send({**TARGET, "inputs": {"prompts": ["next"]}})
+    assert (await ws.until("done", "error", timeout=20))[-1]["type"] == "done"
+    await ws.close()
+    assert fake_anthropic.streams == {"completed": 1, "cut": 1}
+    (cancelled,) = await ausage_records(status=499)
+    assert cancelled.error_type == "Cancelled" and cancelled.prompt_tokens == 7
+    assert generated <= cancelled.completion_tokens < len(words)
