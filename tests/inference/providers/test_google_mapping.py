@@ -1,0 +1,188 @@
+"""The google provider's pure mapping functions, with documented payloads (GenerateContentResponse, the
+error bodies, the multimodal embeddings response) and the SDKs' own exception types: no HTTP."""
+
+import base64
+
+import google.auth.exceptions
+import httpx2
+import pytest
+import requests
+from google.api_core import exceptions as core_exceptions
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from inference.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
+from inference.media.load import LoadedMedia
+from inference.providers.google import mapping
+from inference.providers.google.errors import genai_error_map, retryable, scrub, vertex_error_map
+from inference.types import MediaKind, Message, Usage
+
+REQUEST = httpx2.Request("POST", "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent")
+
+
+def api_error(code: int, status: str, message: str = "m", details=None, headers=None) -> genai_errors.APIError:
+    body = {"error": {"code": code, "message": message, "status": status, **({"details": details} if details else {})}}
+    response = httpx2.Response(code, headers=headers or {}, json=body, request=REQUEST)
+    cls = genai_errors.ClientError if code < 500 else genai_errors.ServerError
+    return cls(code, body, response)
+
+
+def vertex_error(code: int, status: str, message: str = "m", headers=None) -> core_exceptions.GoogleAPICallError:
+    response = requests.Response()
+    response.status_code = code
+    response._content = (b'{"error": {"code": %d, "message": "%s", "status": "%s"}}'
+                         % (code, message.encode(), status.encode()))
+    response.headers.update(headers or {})
+    return core_exceptions.from_http_status(code, f"POST https://x/predict: {message}", response=response)
+
+
+@pytest.mark.parametrize("code,status,ours,ours_status", [
+    (401, "UNAUTHENTICATED", ProviderError, 502),
+    (403, "PERMISSION_DENIED", ProviderError, 502),
+    (429, "RESOURCE_EXHAUSTED", TooManyRequestsError, 429),
+    (400, "INVALID_ARGUMENT", BadRequestError, 400),
+    (404, "NOT_FOUND", BadRequestError, 400),
+    (500, "INTERNAL", ProviderError, 502),
+    (503, "UNAVAILABLE", ProviderError, 502),
+])
+def test_status_errors_of_both_sdks_map_to_the_design_table(code, status, ours, ours_status):
+    for error in (genai_error_map(api_error(code, status), provider="google"),
+                  vertex_error_map(vertex_error(code, status), provider="google")):
+        assert isinstance(error, ours) and error.status == ours_status
+        assert error.details["upstream_status"] == code and error.details["upstream_code"] == status
+
+
+def test_a_wrong_api_key_is_a_credentials_error_not_a_bad_request():
+    info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}
+    error = genai_error_map(api_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
+                                      [info]), provider="google")
+    assert isinstance(error, ProviderError) and error.status == 502
+
+
+def test_retry_after_from_the_header_or_the_retry_info_detail():
+    assert genai_error_map(api_error(429, "RESOURCE_EXHAUSTED", headers={"retry-after": "12"}),
+                           provider="google").headers == {"Retry-After": "12"}
+    detail = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.5s"}
+    error = genai_error_map(api_error(429, "RESOURCE_EXHAUSTED", details=[detail]), provider="google")
+    assert error.headers == {"Retry-After": "1"} and error.details["retry_after"] == 1
+    assert genai_error_map(api_error(429, "RESOURCE_EXHAUSTED"), provider="google").headers == {}
+    assert vertex_error_map(vertex_error(429, "RESOURCE_EXHAUSTED", headers={"Retry-After": "3"}),
+                            provider="google").headers == {"Retry-After": "3"}
+
+
+def test_timeouts_connections_tokens_and_what_is_retried():
+    timeout = httpx2.ReadTimeout("timed out", request=REQUEST)
+    error = genai_error_map(timeout, provider="google", timeout_s=60.0)
+    assert isinstance(error, TimeoutError) and "60 s" in error.message
+    assert vertex_error_map(requests.ReadTimeout(), provider="google", timeout_s=5.0).status == 504
+    connection = httpx2.ConnectError("refused", request=REQUEST)
+    assert genai_error_map(connection, provider="google").details == {"provider": "google", "upstream_status": None}
+    assert vertex_error_map(requests.ConnectionError(), provider="google").status == 502
+    refresh = google.auth.exceptions.RefreshError("invalid_grant: Invalid JWT Signature.")
+    assert genai_error_map(refresh, provider="google").status == 502
+    assert retryable(connection) and retryable(requests.ConnectionError())
+    assert retryable(api_error(503, "UNAVAILABLE")) and retryable(api_error(500, "INTERNAL"))
+    assert retryable(vertex_error(502, "UNAVAILABLE"))
+    assert not retryable(timeout) and not retryable(requests.ReadTimeout())
+    assert not retryable(api_error(429, "RESOURCE_EXHAUSTED")) and not retryable(api_error(403, "PERMISSION_DENIED"))
+    assert not retryable(refresh)
+
+
+def test_secrets_are_scrubbed_from_upstream_messages():
+    key = "AIzaSyA-secret-key-0123456789abcdefgh"
+    error = genai_error_map(api_error(400, "INVALID_ARGUMENT", f"bad key {key} and token ya29.a0Abc-123"),
+                            provider="google")
+    assert key not in error.message and "ya29.a0" not in error.message
+    assert scrub("x -----BEGIN PRIVATE KEY-----MIIEvQIB\\nMore", None) == "x [redacted]"
+
+
+def response(payload: dict) -> types.GenerateContentResponse:
+    return types.GenerateContentResponse.model_validate(payload)
+
+
+def test_documented_responses_become_answers():
+    ok = response({"candidates": [{"content": {"parts": [{"text": "Paris"}, {"text": "."}], "role": "model"},
+                                   "finishReason": "STOP", "index": 0}],
+                   "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": 2, "totalTokenCount": 9}})
+    assert mapping.chat_answer(ok, provider="google", structured=False) == {"text": "Paris.", "finish_reason": "stop"}
+    usage = Usage()
+    mapping.usage_add(usage, ok.usage_metadata)
+    mapping.usage_add(usage, None)
+    assert (usage.prompt, usage.completion) == (7, 2)
+    cut = response({"candidates": [{"content": {"parts": [{"text": '{"a": '}], "role": "model"},
+                                    "finishReason": "MAX_TOKENS"}]})
+    assert mapping.chat_answer(cut, provider="google", structured=True) == {
+        "text": '{"a": ', "finish_reason": "length", "structured": None}
+    other = response({"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "MALFORMED_FUNCTION_CALL"}]})
+    assert mapping.chat_answer(other, provider="google", structured=False)["finish_reason"] == "malformed_function_call"
+
+
+@pytest.mark.parametrize("payload,reason", [
+    ({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}}, "PROHIBITED_CONTENT"),
+    ({"promptFeedback": {"blockReason": "SAFETY", "safetyRatings": [
+        {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "HIGH"}]}}, "SAFETY"),
+    ({"candidates": [{"finishReason": "SAFETY", "safetyRatings": []}]}, "SAFETY"),
+    ({"candidates": [{"finishReason": "RECITATION"}]}, "RECITATION"),
+])
+def test_blocked_prompts_and_withheld_answers_are_refusals(payload, reason):
+    with pytest.raises(BadRequestError) as caught:
+        mapping.chat_answer(response(payload), provider="google", structured=False)
+    assert caught.value.details == {"provider": "google", "reason": reason, "refused": True}
+
+
+def test_contents_roles_system_and_images():
+    conversation = (Message("system", "Be brief."), Message("user", "first"), Message("assistant", "a"),
+                    Message("user", "second"))
+    png = LoadedMedia(kind=MediaKind.IMAGE, data=b"\x89PNG", mime="image/png")
+    contents, system = mapping.chat_contents(conversation, [png])
+    assert system == "Be brief."
+    assert [c.role for c in contents] == ["user", "model", "user"]
+    assert contents[0].parts == [types.Part(text="first")]
+    assert contents[2].parts[1].inline_data == types.Blob(mime_type="image/png", data=b"\x89PNG")
+    assert mapping.chat_contents((Message("user", "x"),), [])[1] is None
+
+
+def test_generation_config_and_the_schema():
+    config = mapping.generation_config({"temperature": 0, "max_tokens": 5, "stop": "END", "schema": {"type": "object"}},
+                                       "sys")
+    assert config.temperature == 0 and config.max_output_tokens == 5 and config.stop_sequences == ["END"]
+    assert config.response_mime_type == "application/json" and config.response_json_schema == {"type": "object"}
+    assert config.system_instruction == "sys" and config.response_schema is None
+
+
+def test_image_inputs_in_order_with_urls_left_to_the_fetcher():
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+    found = mapping.image_inputs({"image_url": "https://x.test/a.jpg", "image_base64": png,
+                                  "images": ["http://x.test/b", {"image_base64": png}]})
+    assert [(m.url, m.data, m.field) for m in found] == [
+        ("https://x.test/a.jpg", None, "inputs.image_url"), (None, b"\x89PNG\r\n\x1a\n", "inputs.image_base64"),
+        ("http://x.test/b", None, "inputs.images[0]"), (None, b"\x89PNG\r\n\x1a\n", "inputs.images[1].image_base64")]
+    with pytest.raises(ValidationError):
+        mapping.image_inputs({"images": [{"image_url": "ftp://x"}]})
+    with pytest.raises(ValidationError):
+        mapping.image_inputs({"images": ["https://x.test/a"] * (mapping.MAX_IMAGES + 1)})
+
+
+def test_embedding_requests_and_documented_responses():
+    image = LoadedMedia(kind=MediaKind.IMAGE, data=b"\xff\xd8\xff", mime="image/jpeg")
+    instance, parameters = mapping.embedding_request(text=None, media=image, parameters={"dimension": 256})
+    assert instance == {"image": {"bytesBase64Encoded": "/9j/", "mimeType": "image/jpeg"}}
+    assert parameters == {"dimension": 256}
+    clip = LoadedMedia(kind=MediaKind.VIDEO, data=b"\x00\x00\x00\x18ftypmp42", mime="video/mp4")
+    instance, parameters = mapping.embedding_request(text=None, media=clip, parameters={"interval_s": 8})
+    assert instance["video"]["videoSegmentConfig"] == {"intervalSec": 8} and parameters == {}
+    with pytest.raises(ValidationError):
+        mapping.embedding_request(text=None, media=clip, parameters={"dimension": 512})
+    with pytest.raises(ValidationError):
+        mapping.embedding_request(text="x", media=None, parameters={"dimension": 1000})
+    # the documented response shapes (proto3 JSON: a zero startOffsetSec is left out)
+    assert mapping.embedding_data({"predictions": [{"textEmbedding": [0.1, 0.2]}], "deployedModelId": "1"}, None) == {
+        "embedding": [0.1, 0.2], "dimensions": 2}
+    assert mapping.embedding_data({"predictions": [{"imageEmbedding": [1, 0]}]}, MediaKind.IMAGE) == {
+        "embedding": [1.0, 0.0], "dimensions": 2}
+    video = {"predictions": [{"videoEmbeddings": [{"endOffsetSec": 16, "embedding": [0.5]},
+                                                  {"startOffsetSec": 16, "endOffsetSec": 30, "embedding": [0.25]}]}]}
+    assert mapping.embedding_data(video, MediaKind.VIDEO) == {"segments": [
+        {"start_s": 0.0, "end_s": 16.0, "embedding": [0.5]}, {"start_s": 16.0, "end_s": 30.0, "embedding": [0.25]}],
+        "dimensions": 1}
