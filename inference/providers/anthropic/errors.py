@@ -10,6 +10,7 @@ Anthropic's error bodies are ``{"type": "error", "error": {"type", "message"}}``
 | 400 invalid_request_error, 404, 413, 422                  | 400 BadRequestError with the provider's reason       |
 | 408, 409, 5xx, 529 overloaded_error, connection failure   | retried (``retryable``), then 502 ProviderError      |
 | no answer within the timeout                              | 504 TimeoutError                                     |
+| an ``error`` event in the middle of a stream              | 502 ProviderError (not retried: text has flowed)     |
 
 Upstream messages are passed on scrubbed of the key we sent and of anything key-like.
 """
@@ -60,6 +61,9 @@ def error_map(exc: BaseException, *, provider: str, secret: str | None = None,
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         return TooManyRequestsError(f"{provider} rate limit: {message}" if message else f"{provider} rate limit",
                                     details=details, headers=headers)
+    if status < 400:  # an ``error`` event in the middle of a 200 stream (e.g. overloaded_error)
+        details["upstream_status"] = None
+        return ProviderError(f"{provider} failed mid-stream: {message}" if message else None, details=details)
     if status in CLIENT_ERRORS:
         details["reason"] = message or None
         return BadRequestError(f"{provider} rejected the request: {message}" if message else None, details=details)

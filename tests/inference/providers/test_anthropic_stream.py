@@ -90,7 +90,9 @@ async def test_stream_errors_arrive_as_error_events(tenant, client, fake_anthrop
     events = await stream(client, tenant, {**TARGET, "inputs": {"prompts": ["hi"]}})
     assert texts_of(events) == {0: "partial"}
     assert events[-1]["type"] == "error" and events[-1]["error"]["status"] == 502
-    assert events[-1]["error"]["error"]["details"]["upstream_type"] == "overloaded_error"
+    assert events[-1]["error"]["error"]["details"] == {"provider": "anthropic", "upstream_status": None,
+                                                       "upstream_type": "overloaded_error"}
+    assert "mid-stream" in events[-1]["error"]["error"]["message"]
     assert len(fake_anthropic.requests()) == 2
 
 
