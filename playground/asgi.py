@@ -24,6 +24,7 @@ django_application = ASGIStaticFilesHandler(get_asgi_application())
 from inference.api.endpoint import PATH, STREAM_PATH, inference_endpoint, stream_endpoint  # noqa: E402
 from inference.api.openai_compat import openai_routes  # noqa: E402
 from inference.api.stream_consumer import InferenceStreamConsumer  # noqa: E402
+from inference.observability.metrics import current_route  # noqa: E402
 
 HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint, **openai_routes(django_application)}
 websocket_stream = InferenceStreamConsumer.as_asgi()
@@ -50,9 +51,12 @@ async def refuse_websocket(scope, receive, send):
 async def application(scope, receive, send):
     if scope["type"] == "http":
         endpoint = HTTP_ROUTES.get(scope["path"])
+        if endpoint:
+            current_route.set(scope["path"])  # the metrics' route label
         return await (endpoint or django_application)(scope, receive, send)
     if scope["type"] == "websocket":
         handler = websocket_stream if scope["path"] == STREAM_PATH else refuse_websocket
+        current_route.set("websocket " + STREAM_PATH)
         return await handler(scope, receive, send)
     if scope["type"] == "lifespan":
         return await lifespan(scope, receive, send)

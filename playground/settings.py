@@ -33,6 +33,10 @@ if not os.environ.get("DATABASE_URL"):
 if not os.environ.get("REDIS_URL"):
     os.environ["REDIS_URL"] = embedded.redis_url()
 DATABASE_URL = os.environ["DATABASE_URL"]
+# Prometheus metrics: every process (web workers, Celery) writes its own files here and /metrics sums them
+# (inference/observability/metrics.py). Wipe the directory when deploying a new release.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(embedded.data_dir() / "prometheus"))
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 REDIS_URL = os.environ["REDIS_URL"]
 
 # No persistent connections: under ASGI, request threads come and go (Django's advice). The inference
@@ -116,6 +120,7 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below (JSON lines) too
 # With acks_late, a message a worker took but never acknowledged (the whole worker was killed, not just
 # a child) goes back to the queue after this many seconds on the Redis broker. Keep it above the longest
 # job: a job still running when it expires is delivered a second time (the job store runs a finished job
@@ -134,10 +139,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "inference.api.middleware.RequestIdLogFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    # One JSON object per line (inference/observability/logs.py); INFERGATE_LOG_FORMAT=plain for reading by eye.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+                   "json": {"()": "inference.observability.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "plain" if os.environ.get("INFERGATE_LOG_FORMAT") == "plain" else "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {"django.request": {"level": "ERROR"}, "pgserver": {"level": "WARNING"},
+                # uvicorn's own lines go through the same handler once Django is set up
+                **{name: {"handlers": ["console"], "propagate": False} for name in ("uvicorn", "uvicorn.error",
+                                                                                    "uvicorn.access")}},
 }
 
 # Inference
@@ -175,6 +186,8 @@ INFERGATE = {
     "USAGE_RETENTION_DAYS": env_int("INFERGATE_USAGE_RETENTION_DAYS", 90),
     "USAGE_ROLLUP_DAYS": env_int("INFERGATE_USAGE_ROLLUP_DAYS", 3),
     "USAGE_DELETE_BATCH": env_int("INFERGATE_USAGE_DELETE_BATCH", 5000),
+    # GET /metrics needs "Authorization: Bearer <this>" when set; open when empty (README: Observability).
+    "METRICS_TOKEN": os.environ.get("INFERGATE_METRICS_TOKEN", ""),
     # Rate limits (playground/accounts/throttling.py): per-key defaults when neither the key nor its
     # organization sets one (0: unlimited), and what to do when Redis cannot be reached ("open": admit
     # and log an alarm; "closed": refuse with 503).

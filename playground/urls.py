@@ -6,6 +6,7 @@ from inference.api import views
 from inference.api.tickets import ticket_create
 from inference.api.catalog import ModelsView
 from inference.jobs.views import TaskView
+from inference.observability.views import metrics_view
 from inference.usage.api import UsageRecordsView, UsageSummaryView
 from playground.accounts.api import NamespaceView
 from playground.credentials.api import CredentialView, CredentialsView
@@ -13,6 +14,7 @@ from playground.credentials.api import CredentialView, CredentialsView
 urlpatterns = [
     path("healthz", views.healthz),
     path("readyz", views.readyz),
+    path("metrics", metrics_view),
     path("v1/models", ModelsView.as_view()),
     path("v1/inference/stream/tickets", ticket_create),
     path("v1/openapi.json", views.openapi_json),

@@ -43,7 +43,12 @@ class UsageRecord(models.Model):
         indexes = [models.Index(fields=["namespace", "created_at"], name="usage_ns_created"),
                    # The organization's records newest first, paged by (created_at, id): GET /v1/organizations/usage
                    # and today's part of the summary.
-                   models.Index(fields=["organization", "-created_at", "-id"], name="usage_org_created")]
+                   models.Index(fields=["organization", "-created_at", "-id"], name="usage_org_created"),
+                   # Records of one key, and the organization's failures (a tenth of the records at most): the
+                   # records list filtered by key or by an error status.
+                   models.Index(fields=["api_key", "-created_at"], name="usage_key_created"),
+                   models.Index(fields=["organization", "status", "-created_at"], name="usage_org_errors",
+                                condition=models.Q(status__gte=400))]
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.provider}/{self.model} {self.status}"

@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Collection, Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 
 from inference.errors import ValidationError
 from inference.usage.models import UsageDailyRollup, UsageRecord
@@ -43,6 +43,7 @@ from inference.usage.sketch import bucket_sql, position_ms
 
 GROUP_BY = ("day", "namespace", "key", "model", "status")
 MAX_PAGE = 1000
+SUMMARY_WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,10 @@ _GROUP_COLUMNS = {
 _ROLLUP_MEASURES = ("requests AS requests, errors AS errors, prompt_tokens AS pt, completion_tokens AS ct, "
                     "total_tokens AS tt, cost_usd AS cost, latency_sum_ms AS lat, cache_hits AS hits, "
                     "saved_tokens AS st, saved_cost_usd AS sc")
-_RAW_MEASURES = ("1 AS requests, (status >= 400)::int AS errors, prompt_tokens AS pt, completion_tokens AS ct, "
-                 "total_tokens AS tt, cost_usd AS cost, latency_ms AS lat, "
-                 "(cached OR cache_decision = 'hit')::int AS hits, saved_tokens AS st, saved_cost_usd AS sc")
+_RAW_MEASURES = ("count(*) AS requests, count(*) FILTER (WHERE status >= 400) AS errors, sum(prompt_tokens) AS pt, "
+                 "sum(completion_tokens) AS ct, sum(total_tokens) AS tt, sum(cost_usd) AS cost, sum(latency_ms) AS lat, "
+                 "count(*) FILTER (WHERE cached OR cache_decision = 'hit') AS hits, sum(saved_tokens) AS st, "
+                 "sum(saved_cost_usd) AS sc")
 
 
 _MEASURES = "requests, errors, pt, ct, tt, cost, lat, hits, st, sc"
@@ -188,17 +190,21 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
             SELECT {rollup_groups}, {_ROLLUP_MEASURES}, latency_bucket_index, latency_bucket_count
             FROM {rollup_table} WHERE {where} AND day = ANY(%s::date[])
         ), raw AS MATERIALIZED (
-            SELECT {raw_groups}, {_RAW_MEASURES}, {bucket_sql('latency_ms')} AS bucket
+            SELECT {raw_groups}, {bucket_sql('latency_ms')} AS bucket, {_RAW_MEASURES}
             FROM {record_table} WHERE {where} AND ({raw_time})
+            GROUP BY {names}, bucket
         ), totals AS (
             SELECT {names}, sum(requests) AS requests, sum(errors) AS errors, sum(pt) AS pt, sum(ct) AS ct,
                 sum(tt) AS tt, sum(cost) AS cost, sum(lat) AS lat, sum(hits) AS hits, sum(st) AS st, sum(sc) AS sc
             FROM (SELECT {names}, {_MEASURES} FROM rolled UNION ALL SELECT {names}, {_MEASURES} FROM raw) AS rows_
             GROUP BY {names}
+        ), page AS MATERIALIZED (
+            SELECT totals.*, count(*) OVER () AS total_groups FROM totals ORDER BY {names} LIMIT %s OFFSET %s
         ), hist AS (
             SELECT {names}, idx, sum(n)::float8 AS n FROM (
                 SELECT {names}, u.idx, u.n FROM rolled, unnest(latency_bucket_index, latency_bucket_count) AS u(idx, n)
-                UNION ALL SELECT {names}, bucket, 1 FROM raw
+                WHERE ({names}) IN (SELECT {names} FROM page)
+                UNION ALL SELECT {names}, bucket, requests FROM raw WHERE ({names}) IN (SELECT {names} FROM page)
             ) AS buckets_ GROUP BY {names}, idx
         ), cum AS (
             SELECT {names}, idx, n, sum(n) OVER (PARTITION BY {names} ORDER BY idx) AS c,
@@ -210,10 +216,7 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
                 max(CASE WHEN c >= 0.95 * t AND c - n < 0.95 * t THEN idx + (0.95 * t - (c - n)) / n END) AS p95
             FROM cum GROUP BY {names}
         )
-        SELECT totals.*, pct.p50, pct.p95, count(*) OVER () AS total_groups
-        FROM totals JOIN pct USING ({names})
-        ORDER BY {names}
-        LIMIT %s OFFSET %s"""
+        SELECT page.*, pct.p50, pct.p95 FROM page LEFT JOIN pct USING ({names}) ORDER BY {names}"""
     return sql, [rolled, *(day_start(d) for run in raw_runs for d in (run[0], run[1] + timedelta(days=1)))]
 
 
@@ -261,7 +264,8 @@ def usage_summary(*, organization_id: int, namespace_ids: Collection[str] | None
         organization_id=organization_id, namespace_ids=namespace_ids, start=start, end=end, group_by=group_by,
         namespace_id=namespace_id, api_key_id=api_key_id, provider=provider, model=model, status=status,
         limit=limit, offset=offset, today=today)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{SUMMARY_WORK_MEM}'")  # the histogram sort stays in memory
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
         rows = [dict(zip(names, values)) for values in cursor.fetchall()]

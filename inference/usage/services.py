@@ -61,6 +61,7 @@ class UsageEntry:
 
 def usage_cost(usage: Usage, price: Price) -> Decimal:
     cost = (usage.prompt * price.prompt_per_million + usage.completion * price.completion_per_million) / 1_000_000
+    cost += usage.audio_seconds / 60 * price.per_audio_minute
     return Decimal(str(round(cost, 8)))
 
 
@@ -178,10 +179,21 @@ def usage_writer() -> UsageWriter:
     return UsageWriter(settings.INFERGATE["USAGE_FLUSH_SECONDS"], settings.INFERGATE["USAGE_BATCH"])
 
 
+def _observe(entry: UsageEntry) -> None:
+    """Count the request in the Prometheus metrics (every request ends here, whatever its transport)."""
+    from inference.observability.metrics import request_observe
+
+    try:
+        request_observe(entry)
+    except Exception as error:  # metrics must never cost a request its usage record
+        logger.warning("metrics not recorded: %s", type(error).__name__)
+
+
 async def usage_record(entry: UsageEntry) -> None:
     """Record a finished request: into the durable stream, or the in-process writer if Redis is away."""
     from inference.usage.stream import usage_stream_add
 
+    _observe(entry)
     if not settings.INFERGATE["USAGE_DURABLE"] or not await usage_stream_add(entry):
         usage_writer().submit(entry)
 

@@ -33,6 +33,7 @@ from django.conf import settings
 from redis.exceptions import NoScriptError
 
 from inference.errors import ServiceUnavailableError, TooManyRequestsError
+from inference.observability.metrics import limiter_decision
 from inference.types import InferenceCall, Modality, ModelSpec, Usage
 from playground.accounts.authentication import Principal
 from playground.redis_clients import ERRORS as REDIS_ERRORS
@@ -241,13 +242,16 @@ async def limits_reserve(*, principal: Principal, call: InferenceCall | None, sp
         reply = [int(v) for v in await _evaluate(limits, now)]
     except REDIS_ERRORS as error:
         _alarm(error)
-        if settings.INFERGATE["LIMITS_ON_REDIS_ERROR"] == "closed":
+        closed = settings.INFERGATE["LIMITS_ON_REDIS_ERROR"] == "closed"
+        limiter_decision("fail_closed" if closed else "fail_open")
+        if closed:
             raise ServiceUnavailableError("Rate limits cannot be checked right now; try again shortly",
                                           headers={"Retry-After": "1"}) from None
         return Reservation()
     refused = reply[0]
     used = reply[1:refused + 1] if refused else reply[1:]
     headers = _headers(limits, used + [0] * (len(limits) - len(used)))
+    limiter_decision("limited" if refused else "admitted")
     if refused:
         limit = limits[refused - 1]
         retry = _retry_after(limit, used[refused - 1], reply[refused + 1], now)

@@ -1,0 +1,40 @@
+"""Structured logs: one JSON object per line (``timestamp``, ``level``, ``logger``, ``message``, ``request_id``
+where a request is being served, and for an exception its type and frames).
+
+Nothing logged carries a secret or a prompt: the code logs ids, types and counts, never bodies or headers;
+as a second line of defence the formatter masks anything shaped like an API key or a bearer token in the
+message, and an exception is logged by type and frames (file, line, function) without its message, which
+may quote what a provider or a client sent (except programming errors such as ImportError, whose message
+names code).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import traceback
+from datetime import datetime, timezone
+
+CODE_ERRORS = (ImportError, NameError, AttributeError, SyntaxError, NotImplementedError)
+SECRET_SHAPES = re.compile(r"(sk_[A-Za-z0-9_]{6})[A-Za-z0-9_]+|(Bearer\s+)\S+")
+
+
+def scrub(text: str) -> str:
+    return SECRET_SHAPES.sub(lambda m: (m.group(1) + "…") if m.group(1) else m.group(2) + "…", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                 "level": record.levelname, "logger": record.name, "message": scrub(record.getMessage())}
+        request_id = getattr(record, "request_id", "-")
+        if request_id and request_id != "-":
+            entry["request_id"] = request_id
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception"] = record.exc_info[0].__name__
+            if issubclass(record.exc_info[0], CODE_ERRORS):  # their message names code, not data
+                entry["exception_message"] = scrub(str(record.exc_info[1]))[:300]
+            entry["frames"] = [f"{frame.filename}:{frame.lineno} {frame.name}"
+                               for frame in traceback.extract_tb(record.exc_info[2])][-10:]
+        return json.dumps(entry, ensure_ascii=False)
