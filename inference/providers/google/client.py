@@ -45,7 +45,7 @@ def genai_client(auth: GoogleAuth, timeout_s: float) -> genai.Client:
     """The loop's client for these credentials (built once, then shared by the loop's calls)."""
     base_url = settings.INFERGATE["GOOGLE_VERTEX_BASE_URL"] if auth.vertex else settings.INFERGATE["GOOGLE_BASE_URL"]
     per_loop = _pools().setdefault(asyncio.get_running_loop(), {})
-    key = (auth.identity, auth.project, auth.location, base_url, timeout_s)
+    key = (auth.identity, id(auth.credentials), auth.project, auth.location, base_url, timeout_s)
     client = per_loop.get(key)
     if client is None:
         options = types.HttpOptions(base_url=base_url or None, timeout=int(timeout_s * 1000))
