@@ -9,7 +9,7 @@ import anthropic
 from inference.errors import InferenceServiceUnavailableError
 from inference.providers.anthropic import mapping
 from inference.providers.anthropic.client import Session, api_key, session_open
-from inference.providers.anthropic.images import image_blocks
+from inference.providers.anthropic.images import image_blocks, image_inputs
 from inference.providers.anthropic.models import DEFAULT_MAX_TOKENS
 from inference.providers.base import Adapter
 from inference.providers.upstream import run_bounded
@@ -31,11 +31,13 @@ class ChatAdapter(Adapter):
         return True
 
     async def _prepare(self, call: InferenceCall) -> tuple[dict[str, Any], list[dict[str, Any]], Session]:
-        """Options and images are checked (and images fetched) before the key is even looked up."""
+        """Inputs and parameters are checked first (no I/O), then the key is looked up, and only then
+        are images fetched: a bad or unconfigured request fetches nothing."""
         options = mapping.chat_options(call.parameters, DEFAULT_MAX_TOKENS)
-        images = (await image_blocks(call.inputs, namespace_id=call.namespace_id)
-                  if call.modality is Modality.VISION else [])
-        return options, images, await session_open(call.namespace_id)
+        media = image_inputs(call.inputs) if call.modality is Modality.VISION else []
+        session = await session_open(call.namespace_id)
+        images = await image_blocks(media, namespace_id=call.namespace_id) if media else []
+        return options, images, session
 
     async def run(self, call: InferenceCall) -> InferenceResult:
         options, images, session = await self._prepare(call)

@@ -63,9 +63,8 @@ def image_inputs(inputs: dict[str, Any]) -> list[MediaInput]:
     return found
 
 
-async def image_blocks(inputs: dict[str, Any], *, namespace_id: str | None) -> list[dict[str, Any]]:
-    """Every image checked first (no fetch starts for a request with a bad input), then loaded
-    concurrently (bounded; the first failure cancels the rest), as content blocks."""
-    media = image_inputs(inputs)
+async def image_blocks(media: list[MediaInput], *, namespace_id: str | None) -> list[dict[str, Any]]:
+    """The checked images loaded concurrently (bounded; the first failure cancels the rest) as content
+    blocks."""
     loaded = await run_bounded([lambda m=m: media_load(m, namespace_id=namespace_id) for m in media])
     return [image_block(item.data, item.mime) for item in loaded]

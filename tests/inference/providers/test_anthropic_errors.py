@@ -103,10 +103,15 @@ async def test_invalid_requests_and_refusals_are_400_with_the_providers_reason(t
 
 
 async def test_without_credentials_the_provider_is_503_naming_what_is_missing(tenant, client, fake_anthropic,
-                                                                              monkeypatch):
+                                                                              monkeypatch, settings):
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     body = assert_envelope(await post_inference(client, CHAT, tenant.headers()), 503,
                            "InferenceServiceUnavailableError")
     assert body["error"]["details"] == {"provider": "anthropic", "missing_credential": "ANTHROPIC_API_KEY"}
     assert "ANTHROPIC_API_KEY" in body["error"]["message"]
-    assert fake_anthropic.requests() == []
+    # nor is an image fetched for a request that cannot be sent (the URL is allow-listed: it could be)
+    settings.INFERGATE = {**settings.INFERGATE, "MEDIA": {**settings.INFERGATE["MEDIA"],
+                                                          "ALLOW": {tenant.namespace.id: ["127.0.0.1/32"]}}}
+    vision = {**CHAT, "inputs": {"prompts": ["?"], "image_url": f"{fake_anthropic.base_url}/images/dot.png"}}
+    assert_envelope(await post_inference(client, vision, tenant.headers()), 503, "InferenceServiceUnavailableError")
+    assert fake_anthropic.received == []
