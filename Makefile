@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/concurrency.py
 	$(BIN)/python bench/streaming.py
 	$(BIN)/python bench/limits_usage.py
+	$(BIN)/python bench/usage_queries.py
 
 clean:
 	rm -rf $(VENV) .data

@@ -13,6 +13,7 @@ from inference.api.openai_compat.openapi import OPENAI_PATHS
 from inference.jobs.openapi import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
 from inference.plugins.openapi import PLUGIN_PATHS
 from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
+from inference.usage.openapi import usage_paths
 
 ERROR_STATUSES = {
     400: ("BadRequestError", "Unknown provider/model combination, not exactly one target, malformed JSON, "
@@ -340,6 +341,7 @@ def openapi_document() -> dict[str, Any]:
             }},
             **CREDENTIAL_PATHS,
             **job_paths(_error_response),
+            **usage_paths(_error_response),
             **PLUGIN_PATHS,
             **OPENAI_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],

@@ -26,6 +26,8 @@ from playground.accounts.authentication import KeyRecord, key_resolve
 from playground.accounts.models import Namespace, Permission
 
 MAX_SUMMARY_DAYS = 366
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # dates outside are refused (422), never overflow
+MAX_ID = 2 ** 63 - 1
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,22 @@ class OrganizationKeyAuthentication(authentication.BaseAuthentication):
         return "Bearer"
 
 
+def _in_range(day: date) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError("out of range")
+    return day
+
+
+def _checked_day(day: date) -> date:
+    try:
+        return _in_range(day)
+    except ValueError:
+        raise serializers.ValidationError(f"must be from {EARLIEST} to {LATEST}") from None
+
+
 class _Filters(serializers.Serializer):
     namespace = serializers.CharField(required=False, max_length=100)
-    key = serializers.IntegerField(required=False, min_value=1)
+    key = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     provider = serializers.CharField(required=False, max_length=100)
     model = serializers.CharField(required=False, max_length=200)
     status = serializers.IntegerField(required=False, min_value=100, max_value=599)
@@ -87,11 +102,12 @@ class RecordsQuery(_Filters):
         """An ISO date (a whole UTC day: ``end`` includes it) or an ISO datetime (UTC when it names no zone)."""
         try:
             if len(value) == 10:
-                day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
+                day = _in_range(date.fromisoformat(value)) + timedelta(days=1 if end else 0)
                 return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
             moment = datetime.fromisoformat(value)
+            _in_range(moment.date())
         except ValueError:
-            raise serializers.ValidationError("must be an ISO 8601 date or datetime") from None
+            raise serializers.ValidationError("must be an ISO 8601 date or datetime from 2000 to 2999") from None
         return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
 
     def validate_start(self, value: str) -> datetime:
@@ -112,6 +128,12 @@ class SummaryQuery(_Filters):
     group_by = serializers.ListField(child=serializers.ChoiceField(choices=GROUP_BY), required=False, max_length=5)
     page = serializers.IntegerField(required=False, min_value=1, default=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=100)
+
+    def validate_start(self, value: date) -> date:
+        return _checked_day(value)
+
+    def validate_end(self, value: date) -> date:
+        return _checked_day(value)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         data["end"] = data.get("end") or utc_today()

@@ -78,3 +78,14 @@ def test_retention_deletes_old_records_in_batches_only_once_rolled_up(transactio
     assert usage_retention_apply(retention_days=5, batch=3, today=today) == 7
     assert UsageRecord.objects.count() == 7
     assert UsageDailyRollup.objects.filter(day=old).aggregate(n=Sum("requests"))["n"] == 7
+
+
+def test_beat_runs_the_rollup_and_the_retention():
+    from django.conf import settings
+
+    from playground.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"inference.usage.tasks.usage_rollup", "inference.usage.tasks.usage_retention"} <= scheduled
+    assert scheduled <= set(app.tasks)
