@@ -64,6 +64,7 @@ class Price:
     prompt_per_million: float = 0.0
     completion_per_million: float = 0.0
     version: str = ""
+    per_audio_minute: float = 0.0  # models billed by audio length (whisper-1)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class InferenceCall:
 class Usage:
     prompt: int = 0
     completion: int = 0
+    audio_seconds: float = 0.0  # audio billed by length (transcription); not a token count
 
     @property
     def total(self) -> int:

@@ -227,6 +227,9 @@ INFERGATE["MEDIA"] = {
     "TOTAL_TIMEOUT_SECONDS": float(os.environ.get("INFERGATE_MEDIA_TOTAL_TIMEOUT_SECONDS", "30")),
     "MAX_REDIRECTS": env_int("INFERGATE_MEDIA_MAX_REDIRECTS", 5),
     "ALLOW": json.loads(os.environ.get("INFERGATE_MEDIA_ALLOW") or "{}"),
+    # Namespace ids whose image URLs go to providers that fetch URLs themselves (OpenAI) instead of being
+    # fetched by us: INFERGATE_MEDIA_PASS_URLS='["ns_..."]'. Everyone else's are fetched and sent as bytes.
+    "PASS_URLS": json.loads(os.environ.get("INFERGATE_MEDIA_PASS_URLS") or "[]"),
     # Longer audio is refused on the synchronous path (413) and accepted as an async job.
     "TRANSCRIPTION_MAX_SECONDS": float(os.environ.get("INFERGATE_TRANSCRIPTION_MAX_SECONDS", "60")),
 }

@@ -23,6 +23,11 @@ class MediaConfig:
     # be fetched although they are not public addresses.
     allow: dict[str, list[str]] = field(default_factory=dict)
     transcription_max_seconds: float = 60.0
+    # namespace ids whose image URLs are handed to providers that fetch URLs themselves, unfetched by us
+    pass_urls: frozenset[str] = frozenset()
+
+    def passes_urls(self, namespace_id: str | None) -> bool:
+        return bool(namespace_id) and namespace_id in self.pass_urls
 
     def limit(self, kind: MediaKind) -> int:
         return int(self.max_bytes.get(kind.value, DEFAULT_MAX_BYTES[kind]))
@@ -40,4 +45,5 @@ def media_config() -> MediaConfig:
         max_redirects=int(raw.get("MAX_REDIRECTS", 5)),
         allow=dict(raw.get("ALLOW", {})),
         transcription_max_seconds=float(raw.get("TRANSCRIPTION_MAX_SECONDS", 60.0)),
+        pass_urls=frozenset(raw.get("PASS_URLS", ())),
     )

@@ -69,7 +69,8 @@ def sample_plan(*, duration_s: float, interval_s: float, max_frames: int,
     for index in range(count):
         start, end = index * interval_s, min((index + 1) * interval_s, duration_s)
         step = (end - start) / frames_per_segment
-        plan.append((round(float(start), 3), round(float(end), 3), [start + (i + 0.5) * step for i in range(frames_per_segment)]))
+        times = [start + (i + 0.5) * step for i in range(frames_per_segment)]
+        plan.append((round(float(start), 3), round(float(end), 3), times))
     return interval_s, plan
 
 

@@ -8,7 +8,9 @@ from typing import Any, AsyncIterator
 
 import openai
 
-from inference.errors import BadRequestError, InferenceServiceUnavailableError
+from inference.errors import InferenceServiceUnavailableError
+from inference.media.images import image_inputs_parse, images_for_provider
+from inference.media.load import media_load
 from inference.providers.base import Adapter
 from inference.providers.openai import mapping
 from inference.providers.openai.client import Endpoint, api_key, run_bounded, session_open
@@ -35,7 +37,7 @@ class ChatAdapter(OpenAIAdapter):
     """Each conversation is one chat completion; a ``prompts`` batch runs concurrently (bounded)."""
 
     async def run(self, call: InferenceCall) -> InferenceResult:
-        images = mapping.image_urls(call.inputs) if call.modality is Modality.VISION else []
+        images = await _image_urls(call)
         options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
         session = await session_open(self.endpoint, call)
         structured = "schema" in call.parameters
@@ -61,7 +63,7 @@ class ChatAdapter(OpenAIAdapter):
         if "schema" in call.parameters:
             yield Complete(await self.run(call))
             return
-        images = mapping.image_urls(call.inputs) if call.modality is Modality.VISION else []
+        images = await _image_urls(call)
         options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
         session = await session_open(self.endpoint, call)
         usage = Usage()
@@ -105,8 +107,8 @@ class EmbeddingAdapter(OpenAIAdapter):
 
 
 class TranscriptionAdapter(OpenAIAdapter):
-    """``audio_base64`` is uploaded as a file named after its format. ``audio_url`` needs the safe
-    media fetcher of issue 4 (limits, no private addresses) and is refused until it exists."""
+    """The audio (``audio_base64``, or ``audio_url`` fetched by the safe media fetcher: OpenAI takes
+    no URL here) is uploaded as a file named after the format sniffed from its bytes."""
 
     def __init__(self, endpoint: Endpoint, spec: ModelSpec, upstream_model: str | None = None,
                  verbose: bool = False) -> None:
@@ -114,23 +116,28 @@ class TranscriptionAdapter(OpenAIAdapter):
         self.verbose = verbose  # whisper-1 answers verbose_json (language, duration, segments)
 
     async def run(self, call: InferenceCall) -> InferenceResult:
-        if "audio_url" in call.inputs:
-            raise BadRequestError("inputs.audio_url is not supported yet: Infergate does not fetch media until "
-                                  "its safe fetcher lands (issue 4); send the audio as inputs.audio_base64",
-                                  details={"field": "inputs.audio_url"})
-        if "audio_base64" not in call.inputs:
-            raise BadRequestError("Send the audio as inputs.audio_base64", details={"field": "inputs"})
-        upload = mapping.audio_file(call.inputs["audio_base64"])
+        (audio,) = call.media
+        upload = mapping.audio_upload(await media_load(audio, namespace_id=call.namespace_id), audio.field)
         options: dict[str, Any] = {name: call.parameters[name] for name in ("language", "prompt", "temperature")
                                    if name in call.parameters}
         options["response_format"] = "verbose_json" if self.verbose else "json"
         session = await session_open(self.endpoint, call)
         response = await session.call(lambda client: client.audio.transcriptions.create(
             model=self.upstream_model, file=upload, **options))
-        usage = Usage()
+        usage = Usage(audio_seconds=mapping.transcription_seconds(response))
         mapping.usage_add(usage, getattr(response, "usage", None))
         return InferenceResult(data=mapping.transcription_data(response, call.parameters.get("language")),
                                usage=usage)
+
+
+async def _image_urls(call: InferenceCall) -> list[str]:
+    """A vision call's images as content-part URLs: fetched and checked by us (data URLs), or passed
+    through where the namespace allows it. Every input is checked before any fetch starts."""
+    if call.modality is not Modality.VISION:
+        return []
+    media = image_inputs_parse(call.inputs)
+    images = await images_for_provider(media, namespace_id=call.namespace_id)
+    return [mapping.image_part_url(image) for image in images]
 
 
 ADAPTERS: dict[Modality, type[OpenAIAdapter]] = {

@@ -9,95 +9,37 @@ import re
 from typing import Any
 
 from inference.errors import BadRequestError, ValidationError
-from inference.media.inputs import b64_decode
+from inference.media.images import ProviderImage
+from inference.media.load import LoadedMedia
 from inference.types import InferenceCall, Message, Usage
 
-MAX_IMAGES = 16
 SAMPLING = ("temperature", "top_p", "stop", "seed")
 
-# Leading bytes of the media types the providers accept, for naming base64 payloads.
-IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
-               (b"GIF89a", "image/gif"))
-AUDIO_MAGIC = ((b"fLaC", "flac", "audio/flac"), (b"OggS", "ogg", "audio/ogg"), (b"ID3", "mp3", "audio/mpeg"),
-               (b"\xff\xfb", "mp3", "audio/mpeg"), (b"\xff\xf3", "mp3", "audio/mpeg"),
-               (b"\x1aE\xdf\xa3", "webm", "audio/webm"))
+# What OpenAI's transcription endpoint takes, by the type sniffed from the bytes: the file name it is
+# uploaded under (OpenAI infers the format from the name).
+AUDIO_UPLOAD_NAMES = {"audio/wav": "audio.wav", "audio/mpeg": "audio.mp3", "audio/mp4": "audio.m4a",
+                      "audio/flac": "audio.flac", "audio/ogg": "audio.ogg", "video/webm": "audio.webm",
+                      "video/mp4": "audio.mp4"}
 
 
 # -- media -----------------------------------------------------------------------------------------
 
-def image_type(data: bytes) -> str | None:
-    for magic, mime in IMAGE_MAGIC:
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+def image_part_url(image: ProviderImage) -> str:
+    """The ``image_url.url`` of a content part: the client's URL (pass-through namespaces), else the
+    checked bytes as a data URL with their sniffed type."""
+    if image.url is not None:
+        return image.url
+    return f"data:{image.loaded.mime};base64,{base64.b64encode(image.loaded.data).decode()}"
 
 
-def image_data_url(value: str, field: str) -> str:
-    """A base64 image (bare, or a ``data:`` URL) as the data URL OpenAI's image_url part takes."""
-    data = b64_decode(value, field)
-    mime = image_type(data)
-    if mime is None:
-        raise BadRequestError(f"{field} is not a PNG, JPEG, GIF or WebP image", details={"field": field})
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
-
-
-def _image_url(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError([{"field": field, "problem": "must be a non-empty string"}])
-    if value.startswith("data:"):
-        return image_data_url(value, field)
-    if not re.match(r"^https?://\S+$", value) or len(value) > 8192:
-        raise ValidationError([{"field": field, "problem": "must be an http(s) URL of at most 8192 characters"}])
-    return value
-
-
-def _image_item(item: Any, field: str) -> str:
-    if isinstance(item, str):
-        return _image_url(item, field) if re.match(r"^(https?|data):", item) else image_data_url(item, field)
-    if isinstance(item, dict) and len(item) == 1 and "image_url" in item:
-        return _image_url(item["image_url"], f"{field}.image_url")
-    if isinstance(item, dict) and len(item) == 1 and isinstance(item.get("image_base64"), str):
-        return image_data_url(item["image_base64"], f"{field}.image_base64")
-    raise ValidationError([{"field": field, "problem": "must be a URL, base64 image, or an object with one of "
-                                                       "'image_url' or 'image_base64'"}])
-
-
-def image_urls(inputs: dict[str, Any]) -> list[str]:
-    """The images of a vision request, in order: ``image_url``, ``image_base64``, then ``images``.
-    URLs are passed through (fetching and its safety are the provider's); base64 becomes data URLs."""
-    urls = []
-    if "image_url" in inputs:
-        urls.append(_image_url(inputs["image_url"], "inputs.image_url"))
-    if "image_base64" in inputs:
-        if not isinstance(inputs["image_base64"], str):
-            raise ValidationError([{"field": "inputs.image_base64", "problem": "must be a base64 string"}])
-        urls.append(image_data_url(inputs["image_base64"], "inputs.image_base64"))
-    if "images" in inputs:
-        images = inputs["images"]
-        if not isinstance(images, list) or not images:
-            raise ValidationError([{"field": "inputs.images", "problem": "must be a non-empty array"}])
-        urls += [_image_item(item, f"inputs.images[{i}]") for i, item in enumerate(images)]
-    if len(urls) > MAX_IMAGES:
-        raise ValidationError([{"field": "inputs.images", "problem": f"at most {MAX_IMAGES} images in all"}])
-    return urls
-
-
-def audio_file(value: Any, field: str = "inputs.audio_base64") -> tuple[str, bytes, str]:
-    """A base64 audio payload as the (filename, bytes, content type) the SDK uploads: OpenAI infers
-    the format from the file name, so the name follows the bytes."""
-    if not isinstance(value, str):
-        raise ValidationError([{"field": field, "problem": "must be a base64 string"}])
-    data = b64_decode(value, field)
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return "audio.wav", data, "audio/wav"
-    if data[4:8] == b"ftyp":
-        return "audio.m4a", data, "audio/mp4"
-    for magic, extension, mime in AUDIO_MAGIC:
-        if data.startswith(magic):
-            return f"audio.{extension}", data, mime
-    raise BadRequestError(f"{field} is not WAV, MP3, M4A, FLAC, OGG or WebM audio", details={"field": field})
+def audio_upload(audio: LoadedMedia, field: str) -> tuple[str, bytes, str]:
+    """Checked audio as the (filename, bytes, content type) the SDK uploads; 422 for a format the
+    endpoint does not take."""
+    name = AUDIO_UPLOAD_NAMES.get(audio.mime)
+    if name is None:
+        raise ValidationError([{"field": field, "problem": f"is {audio.mime}; OpenAI transcribes WAV, MP3, M4A, "
+                                                           "MP4, FLAC, OGG or WebM"}])
+    return name, audio.data, audio.mime
 
 
 # -- chat ------------------------------------------------------------------------------------------
@@ -177,6 +119,16 @@ def embedding_data(response: Any, call: InferenceCall) -> dict[str, Any]:
     if call.single:
         return {"embedding": vectors[0], "dimensions": dimensions}
     return {"embeddings": vectors, "dimensions": dimensions}
+
+
+def transcription_seconds(response: Any) -> float:
+    """The audio seconds a transcription is billed for (whisper-1 is priced per minute): the usage's
+    ``seconds`` when it is of type ``duration``, else the verbose answer's ``duration``, else 0."""
+    usage = getattr(response, "usage", None)
+    if getattr(usage, "type", None) == "duration" and getattr(usage, "seconds", None) is not None:
+        return float(usage.seconds)
+    duration = getattr(response, "duration", None)
+    return float(duration) if duration is not None else 0.0
 
 
 def transcription_data(response: Any, language: str | None) -> dict[str, Any]:

@@ -21,6 +21,10 @@ LANGUAGE = ParameterSpec("language", "string", "ISO-639-1 language of the audio,
 PROMPT = ParameterSpec("prompt", "string", "Text to guide the transcription's style or spelling.")
 
 
+# Models whose prompt is audio: their prompt tokens are priced at the table's audio input rate.
+AUDIO_INPUT = frozenset({"gpt-4o-transcribe", "gpt-4o-mini-transcribe"})
+
+
 def dimensions(maximum: int) -> ParameterSpec:
     return ParameterSpec("dimensions", "integer", "Shorter embeddings: the vector's length.", 1, maximum, maximum)
 
@@ -48,8 +52,9 @@ MODELS: dict[str, tuple[tuple[Modality, ...], tuple[ParameterSpec, ...], int | N
 
 
 def price(model: str, provider_id: str = "openai") -> Price:
-    """USD per million prompt and completion tokens. Prices per minute of audio (whisper-1) are not
-    expressible per token and come out as 0."""
+    """USD per million prompt and completion tokens, and per audio minute, from genai-prices. Audio
+    input is priced at its audio rate where the table has one (the transcription models' prompt tokens
+    are audio tokens); whisper-1 is priced per hour of audio there, per minute here."""
     from genai_prices import Usage, calc_price
 
     try:
@@ -58,5 +63,11 @@ def price(model: str, provider_id: str = "openai") -> Price:
     except LookupError:
         logger.warning("no %s price for %s/%s; it is recorded as free", PRICE_SOURCE, provider_id, model)
         return Price()
-    return Price(prompt_per_million=float(Decimal(calculation.input_price)),
-                 completion_per_million=float(Decimal(calculation.output_price)), version=PRICE_VERSION)
+    table = calculation.model_price
+    audio_input = getattr(table, "input_audio_mtok", None)
+    audio_hours = getattr(table, "audio_hours", None) or getattr(table, "input_audio_hours", None)
+    prompt = Decimal(str(audio_input)) if audio_input is not None and model in AUDIO_INPUT else Decimal(
+        calculation.input_price)
+    return Price(prompt_per_million=float(prompt), completion_per_million=float(Decimal(calculation.output_price)),
+                 per_audio_minute=float(Decimal(str(audio_hours)) / 60) if audio_hours is not None else 0.0,
+                 version=PRICE_VERSION)

@@ -110,7 +110,8 @@ def test_undecodable_bytes_are_422_naming_the_field(data, why):
     with pytest.raises(ValidationError) as raised:
         video_segments_sample(data=data, interval_s=4, field="inputs.video_base64")
     assert raised.value.status == 422
-    assert raised.value.problems == [{"field": "inputs.video_base64", "problem": f"is not a video we can decode ({why})"}]
+    assert raised.value.problems == [{"field": "inputs.video_base64",
+                                      "problem": f"is not a video we can decode ({why})"}]
 
 
 def test_audio_only_is_422():

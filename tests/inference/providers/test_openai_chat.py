@@ -61,7 +61,12 @@ async def test_messages_are_one_conversation(tenant, client, fake_openai):
     assert sent.body == {"model": "gpt-4o", "messages": messages}
 
 
-async def test_vision_urls_pass_through_and_base64_becomes_data_urls(tenant, client, fake_openai):
+async def test_vision_urls_pass_through_where_allowed_and_base64_becomes_data_urls(tenant, client, fake_openai,
+                                                                                  settings):
+    # This namespace lets OpenAI fetch its image URLs (tests/inference/providers/test_openai_media.py: the
+    # default, where Infergate fetches them).
+    settings.INFERGATE = {**settings.INFERGATE, "MEDIA": {**settings.INFERGATE["MEDIA"],
+                                                          "PASS_URLS": [tenant.namespace.id]}}
     body = {"provider": "openai", "model": "gpt-4o-mini",
             "inputs": {"prompts": ["What is in this picture?"], "image_url": "https://example.com/cat.png",
                        "image_base64": PNG, "images": ["https://example.com/dog.jpg", {"image_base64": PNG}]}}
@@ -88,7 +93,7 @@ async def test_vision_input_problems_are_client_errors(tenant, client, fake_open
     assert_envelope(bad_base64, 400, "BadRequestError")
     not_an_image = base64.b64encode(b"plain text, not pixels").decode()
     assert_envelope(await post_inference(client, {**target, "inputs": {"prompts": ["?"], "image_base64": not_an_image}},
-                                         tenant.headers()), 400, "BadRequestError")
+                                         tenant.headers()), 422, "ValidationError")
     body = assert_envelope(await post_inference(client, {**target, "inputs": {"prompts": ["?"],
                                                                               "image_url": "file:///etc/passwd"}},
                                                 tenant.headers()), 422, "ValidationError")
@@ -154,12 +159,10 @@ async def test_transcription_of_base64_audio(tenant, client, fake_openai):
     assert transcribe["tokens_used"] == {"prompt": 12, "completion": 5, "total": 17}
 
 
-async def test_audio_url_is_refused_until_the_safe_fetcher_exists(tenant, client, fake_openai):
+async def test_bytes_that_are_not_audio_are_422(tenant, client, fake_openai):
     body = assert_envelope(await post_inference(client, {"provider": "openai", "model": "whisper-1", "inputs": {
-        "audio_url": "https://example.com/a.wav"}}, tenant.headers()), 400, "BadRequestError")
-    assert "audio_base64" in body["error"]["message"]
-    assert_envelope(await post_inference(client, {"provider": "openai", "model": "whisper-1", "inputs": {
-        "audio_base64": base64.b64encode(b"not audio at all").decode()}}, tenant.headers()), 400, "BadRequestError")
+        "audio_base64": base64.b64encode(b"not audio at all").decode()}}, tenant.headers()), 422, "ValidationError")
+    assert body["error"]["details"]["errors"][0]["field"] == "inputs.audio_base64"
     assert fake_openai.requests() == []
 
 

@@ -12,7 +12,9 @@ from inference.errors import BadRequestError, ProviderError, TimeoutError, TooMa
 from inference.providers.openai import mapping
 from inference.providers.openai.client import backoff_seconds
 from inference.providers.openai.errors import error_map, retry_after_seconds, retryable, scrub
-from inference.types import InferenceCall, Message, Modality, Usage
+from inference.media.images import ProviderImage
+from inference.media.load import LoadedMedia
+from inference.types import InferenceCall, MediaKind, Message, Modality, Usage
 
 REQUEST = httpx2.Request("POST", "https://api.openai.com/v1/chat/completions")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
@@ -84,18 +86,10 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
     assert backoff_seconds(10, 0.5, rng=lambda: 1.0) == 8.0
 
 
-def test_images_urls_pass_through_and_base64_becomes_a_data_url():
-    encoded = base64.b64encode(PNG).decode()
-    urls = mapping.image_urls({"image_url": "https://x.test/a.jpg", "image_base64": f"data:image/png;base64,{encoded}",
-                               "images": [encoded, {"image_url": "http://x.test/b"}]})
-    assert urls == ["https://x.test/a.jpg", f"data:image/png;base64,{encoded}", f"data:image/png;base64,{encoded}",
-                    "http://x.test/b"]
-    with pytest.raises(BadRequestError):
-        mapping.image_urls({"image_base64": "@@@"})
-    with pytest.raises(ValidationError):
-        mapping.image_urls({"images": [{"image_url": "x", "image_base64": encoded}]})
-    with pytest.raises(ValidationError):
-        mapping.image_urls({"images": ["https://x.test/a"] * (mapping.MAX_IMAGES + 1)})
+def test_images_are_data_urls_of_their_sniffed_type_unless_passed_through():
+    png = LoadedMedia(kind=MediaKind.IMAGE, data=PNG, mime="image/png")
+    assert mapping.image_part_url(ProviderImage(loaded=png)) == "data:image/png;base64," + base64.b64encode(PNG).decode()
+    assert mapping.image_part_url(ProviderImage(url="https://x.test/a.jpg")) == "https://x.test/a.jpg"
 
 
 def test_images_go_with_the_last_user_message():
@@ -139,12 +133,22 @@ def test_usage_fields_of_each_endpoint():
     assert (usage.prompt, usage.completion) == (13, 6)
 
 
-def test_audio_is_named_after_its_format():
-    assert mapping.audio_file(base64.b64encode(b"RIFF\x00\x00\x00\x00WAVEfmt ").decode())[0] == "audio.wav"
-    assert mapping.audio_file(base64.b64encode(b"ID3\x04rest").decode())[0] == "audio.mp3"
-    assert mapping.audio_file(base64.b64encode(b"\x00\x00\x00\x20ftypM4A ").decode())[0] == "audio.m4a"
-    with pytest.raises(BadRequestError):
-        mapping.audio_file(base64.b64encode(b"hello").decode())
+def test_audio_is_named_after_its_sniffed_format_and_others_are_422():
+    def upload(mime):
+        return mapping.audio_upload(LoadedMedia(kind=MediaKind.AUDIO, data=b"x", mime=mime), "inputs.audio_url")
+
+    assert [upload(m)[0] for m in ("audio/wav", "audio/mpeg", "audio/mp4", "video/webm")] == [
+        "audio.wav", "audio.mp3", "audio.m4a", "audio.webm"]
+    with pytest.raises(ValidationError) as refused:
+        upload("video/x-msvideo")
+    assert refused.value.problems[0]["field"] == "inputs.audio_url"
+
+
+def test_transcription_seconds_from_the_usage_else_the_duration():
+    assert mapping.transcription_seconds(SimpleNamespace(usage=SimpleNamespace(type="duration", seconds=3),
+                                                         duration=2.5)) == 3
+    assert mapping.transcription_seconds(SimpleNamespace(usage=None, duration=2.5)) == 2.5
+    assert mapping.transcription_seconds(SimpleNamespace(text="x")) == 0
 
 
 def test_embedding_data_single_and_batch_in_index_order():
