@@ -231,6 +231,7 @@ class FakeAnthropic:
         _check(isinstance(system, str), "this fake takes system as a string")
         stop = body.get("stop_sequences", [])
         _check(isinstance(stop, list) and all(isinstance(s, str) and s for s in stop), "bad stop_sequences")
+        _check(all(s.strip() for s in stop), "stop_sequences: each stop sequence must contain non-whitespace")
         tools = body.get("tools", [])
         for tool in tools:
             _check(isinstance(tool.get("name"), str) and tool.get("input_schema", {}).get("type") == "object",

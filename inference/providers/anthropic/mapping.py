@@ -78,11 +78,15 @@ def structured_tool(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 def chat_options(parameters: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
     """Keyword arguments of ``messages.create``/``stream`` besides model and messages. The SDK has no
     arguments for sampling parameters: they travel in ``extra_body``, with the API version that takes
-    them. Anthropic refuses temperature and top_p together on current models: a 422 here says so."""
+    them. Anthropic refuses temperature and top_p together on current models, and whitespace-only stop
+    sequences: a 422 here says so, before any call."""
     options: dict[str, Any] = {"max_tokens": parameters.get("max_tokens", default_max_tokens)}
     if "stop" in parameters:
         stop = parameters["stop"]
         options["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        if not all(sequence.strip() for sequence in options["stop_sequences"]):
+            raise ValidationError([{"field": "parameters.stop", "problem": "Anthropic refuses a stop sequence of "
+                                                                          "whitespace only"}])
     sampling = {name: parameters[name] for name in SAMPLING if name in parameters}
     if len(sampling) > 1:
         raise ValidationError([{"field": "parameters.top_p",

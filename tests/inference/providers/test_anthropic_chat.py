@@ -15,7 +15,7 @@ TARGET = {"provider": "anthropic", "model": "claude-haiku-4-5"}
 async def test_prompts_batch_each_one_message_with_usage_and_cost(tenant, client, fake_anthropic):
     body = {**TARGET, "inputs": {"prompts": ["What is the capital of France?", "Name a colour."],
                                  "system": "Be brief."},
-            "parameters": {"max_tokens": 50, "stop": "\n"}}
+            "parameters": {"max_tokens": 50, "stop": "END"}}
     response = await post_inference(client, body, tenant.headers())
     assert response.status_code == 200, response.content
     result = response.json()
@@ -29,7 +29,7 @@ async def test_prompts_batch_each_one_message_with_usage_and_cost(tenant, client
         assert request.headers["authorization"] == f"Bearer {GOOD_KEY}"
         assert request.headers["anthropic-version"] == "2026-10-21"  # the SDK's own
         assert request.body["model"] == "claude-haiku-4-5" and request.body["system"] == "Be brief."
-        assert (request.body["max_tokens"], request.body["stop_sequences"]) == (50, ["\n"])
+        assert (request.body["max_tokens"], request.body["stop_sequences"]) == (50, ["END"])
         assert "temperature" not in request.body and "stream" not in request.body
     assert sorted(r.body["messages"][0]["content"] for r in sent) == ["Name a colour.",
                                                                       "What is the capital of France?"]
@@ -74,6 +74,9 @@ async def test_sampling_parameters_go_with_the_api_version_that_takes_them(tenan
     seed = await post_inference(client, {**TARGET, "inputs": {"prompts": ["hi"]}, "parameters": {"seed": 1}},
                                 tenant.headers())
     assert_envelope(seed, 422, "ValidationError")
+    newline = await post_inference(client, {**TARGET, "inputs": {"prompts": ["hi"]}, "parameters": {"stop": "\n"}},
+                                   tenant.headers())
+    assert "whitespace" in assert_envelope(newline, 422, "ValidationError")["error"]["message"]
     assert len(fake_anthropic.requests()) == 1
 
 

@@ -52,12 +52,14 @@ def test_system_turns_join_the_top_level_system_and_images_lead_the_last_user_tu
 
 def test_options_default_max_tokens_stop_sequences_and_sampling():
     assert mapping.chat_options({}, 4096) == {"max_tokens": 4096}
-    options = mapping.chat_options({"max_tokens": 10, "stop": ["END", "\n\n"], "top_p": 0.9}, 4096)
-    assert options == {"max_tokens": 10, "stop_sequences": ["END", "\n\n"], "extra_body": {"top_p": 0.9},
+    options = mapping.chat_options({"max_tokens": 10, "stop": ["END", "\n\nHuman:"], "top_p": 0.9}, 4096)
+    assert options == {"max_tokens": 10, "stop_sequences": ["END", "\n\nHuman:"], "extra_body": {"top_p": 0.9},
                        "extra_headers": {"anthropic-version": "2023-06-01"}}
     assert mapping.chat_options({"stop": "END"}, 4096)["stop_sequences"] == ["END"]
     with pytest.raises(ValidationError):
         mapping.chat_options({"temperature": 0.5, "top_p": 0.9}, 4096)
+    with pytest.raises(ValidationError):
+        mapping.chat_options({"stop": ["END", " \n"]}, 4096)
 
 
 def test_a_schema_becomes_one_forced_tool():
