@@ -4,14 +4,14 @@ views hand their cleaned data to the accounts, credentials and plugins services.
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta, timezone as dt_timezone
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
 from inference.types import ParameterSpec
-from playground.accounts.models import Namespace, Organization, Permission
+from playground.accounts.models import ApiKey, Namespace, Organization, Permission
 from playground.accounts.services import NAMESPACE_NAME
 
 NAMESPACE_NAME_HELP = "Letters, digits, '_', '.', '-'; up to 100 characters."
@@ -100,3 +100,46 @@ def plugin_parameters_parse(declared: list[ParameterSpec], raw: dict[str, str]) 
             kind = {"integer": "an integer", "number": "a number"}.get(spec.kind, "JSON")
             problems[spec.name] = f"must be {kind}"
     return values, problems
+
+
+STATUS_CHOICES = [("", "Any status"), ("200", "200 OK"), ("400", "400 Bad request"), ("401", "401 Unauthorized"),
+                  ("403", "403 Forbidden"), ("404", "404 Not found"), ("413", "413 Too large"),
+                  ("422", "422 Validation"), ("429", "429 Rate limited"), ("500", "500 Internal"),
+                  ("502", "502 Provider error"), ("503", "503 Unavailable"), ("504", "504 Timeout")]
+DEFAULT_DAYS = 14
+MAX_DAYS = 366
+
+
+class UsageFilterForm(forms.Form):
+    """The usage page's filters (a GET form). Unset dates: the last ``DEFAULT_DAYS`` UTC days."""
+
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    namespace = forms.ChoiceField(required=False, label="Namespace")
+    key = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="API key")
+    model = forms.CharField(required=False, max_length=300, label="Model",
+                            widget=forms.TextInput(attrs={"list": "usage-models", "placeholder": "provider/model"}))
+    status = forms.TypedChoiceField(required=False, choices=STATUS_CHOICES, coerce=int, empty_value=None,
+                                    label="Status")
+
+    def __init__(self, *args: Any, organization: Organization, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["namespace"].choices = [("", "All namespaces"), *Namespace.objects.filter(
+            organization=organization).order_by("name").values_list("id", "name")]
+        self.fields["key"].choices = [("", "All keys"), *(
+            (key_id, f"{name or 'key'} ({prefix}…)") for key_id, name, prefix in ApiKey.objects.filter(
+                organization=organization).order_by("name", "id").values_list("id", "name", "prefix"))]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        end = data.get("end") or self.today
+        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            self.add_error("start", "The first day comes after the last.")
+        elif (end - start).days >= MAX_DAYS:
+            self.add_error("start", f"Pick at most {MAX_DAYS} days.")
+        data["start"], data["end"] = start, end
+        model = (data.get("model") or "").strip()
+        data["provider"], _, data["model"] = model.partition("/") if "/" in model else ("", "", model)
+        return data

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from playground.web.dashboard.views import common, keys, namespace_settings, namespaces
+from playground.web.dashboard.views import common, keys, namespace_settings, namespaces, usage
 
 app_name = "dashboard"
 
@@ -26,4 +26,6 @@ urlpatterns = [
     path(f"{NS}/plugins/<str:inference_name>", namespace_settings.plugin_enable_view, name="plugin_enable"),
     path(f"{NS}/plugins/<str:inference_name>/disable", namespace_settings.plugin_disable_view,
          name="plugin_disable"),
+    path("<int:org>/usage", usage.usage_page, name="usage"),
+    path("<int:org>/usage/export.csv", usage.usage_export, name="usage_export"),
 ]
