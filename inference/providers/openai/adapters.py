@@ -15,6 +15,7 @@ from inference.providers.base import Adapter
 from inference.providers.openai import mapping
 from inference.providers.openai.client import Endpoint, api_key, run_bounded, session_open
 from inference.providers.openai.errors import error_map
+from inference.providers.tokens import chat_usage_count, texts_tokens_count
 from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
                              StreamEvent, TokenCount, Usage)
 
@@ -50,9 +51,14 @@ class ChatAdapter(OpenAIAdapter):
         completions = await run_bounded([ask(conversation) for conversation in call.conversations])
         usage = Usage()
         responses = []
-        for completion in completions:
-            responses.append(mapping.chat_answer(completion, provider=self.spec.provider, structured=structured))
-            mapping.usage_add(usage, completion.usage)
+        for completion, conversation in zip(completions, call.conversations):
+            answer = mapping.chat_answer(completion, provider=self.spec.provider, structured=structured)
+            responses.append(answer)
+            reported = getattr(completion, "usage", None)
+            if reported is None:  # a compatible server that counts nothing: we count (inference/providers/tokens.py)
+                counted = await chat_usage_count(conversation=conversation, answer=answer["text"])
+                usage.prompt, usage.completion = usage.prompt + counted.prompt, usage.completion + counted.completion
+            mapping.usage_add(usage, reported)
         return InferenceResult(data={"responses": responses}, usage=usage)
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
@@ -101,8 +107,9 @@ class EmbeddingAdapter(OpenAIAdapter):
         session = await session_open(self.endpoint, call)
         response = await session.call(lambda client: client.embeddings.create(
             model=self.upstream_model, input=list(call.texts), encoding_format="float", **options))
-        usage = Usage()
-        mapping.usage_add(usage, response.usage)
+        reported = getattr(response, "usage", None)
+        usage = Usage(prompt=await texts_tokens_count(texts=call.texts)) if reported is None else Usage()
+        mapping.usage_add(usage, reported)
         return InferenceResult(data=mapping.embedding_data(response, call), usage=usage)
 
 

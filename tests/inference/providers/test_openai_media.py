@@ -155,3 +155,33 @@ async def test_audio_url_refusals(tenant, client, fake_openai, served, settings)
                                                 tenant.headers()), 422, "ValidationError")
     assert body["error"]["details"]["errors"][0]["field"] == "inputs.audio_url"
     assert fake_openai.requests() == []
+
+
+# -- token counts where the server reports none ----------------------------------------------------
+
+def test_counts_are_cl100k_base_loaded_from_the_installed_file():
+    from inference.providers.tokens import chat_tokens, text_tokens
+    from inference.types import Message
+
+    assert text_tokens("hello world, how are you?") == 7  # [15339, 1917, 11, 1268, 527, 499, 30]
+    # OpenAI's accounting: 3 per message plus role and content, 3 to prime the reply.
+    assert chat_tokens((Message("system", "Be brief."), Message("user", "hello world"))) == (3 + 1 + 3) + (3 + 1 + 2) + 3
+
+
+async def test_a_compatible_server_without_usage_is_counted_with_tiktoken(tenant, client, fake_openai):
+    from tests.fakes.openai_server import Scripted
+
+    fake_openai.script(Scripted(body={
+        "id": "c", "object": "chat.completion", "created": 1, "model": "compat-chat",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": "hello world, how are you?", "refusal": None}}]}),
+        Scripted(body={"object": "list", "model": "compat-embed",
+                       "data": [{"object": "embedding", "index": 0, "embedding": [0.5] * 8}]}))
+    chat = await post_inference(client, {"provider": "fakecompat", "model": "compat-chat",
+                                         "inputs": {"prompts": ["hello world"]}}, tenant.headers())
+    assert chat.status_code == 200, chat.content
+    assert chat.json()["tokens_used"] == {"prompt": 3 + 1 + 2 + 3, "completion": 7, "total": 16}
+    embedded = await post_inference(client, {"provider": "fakecompat", "model": "compat-embed",
+                                             "inputs": {"text": "hello world, how are you?"}}, tenant.headers())
+    assert embedded.status_code == 200, embedded.content
+    assert embedded.json()["tokens_used"] == {"prompt": 7, "completion": 0, "total": 7}
