@@ -197,6 +197,11 @@ class FakeAnthropic:
                 continue
             _check(block.get("type") == "image" and set(block) == {"type", "source"}, f"bad block {block}")
             source = block["source"]
+            if source.get("type") == "url":  # Anthropic fetches it: this fake only checks its shape
+                _check(set(source) == {"type", "url"} and str(source["url"]).startswith(("http://", "https://")),
+                       f"bad url image source {source}")
+                images += 1
+                continue
             _check(source.get("type") == "base64" and source.get("media_type") in MEDIA_TYPES,
                    f"bad image source {source.get('type')} {source.get('media_type')}")
             try:

@@ -7,9 +7,9 @@ from typing import Any, AsyncIterator
 import anthropic
 
 from inference.errors import InferenceServiceUnavailableError
+from inference.media.images import image_inputs_parse, images_for_provider
 from inference.providers.anthropic import mapping
 from inference.providers.anthropic.client import Session, api_key, session_open
-from inference.providers.anthropic.images import image_blocks, image_inputs
 from inference.providers.anthropic.models import DEFAULT_MAX_TOKENS
 from inference.providers.base import Adapter
 from inference.providers.upstream import run_bounded
@@ -34,10 +34,10 @@ class ChatAdapter(Adapter):
         """Inputs and parameters are checked first (no I/O), then the key is looked up, and only then
         are images fetched: a bad or unconfigured request fetches nothing."""
         options = mapping.chat_options(call.parameters, DEFAULT_MAX_TOKENS)
-        media = image_inputs(call.inputs) if call.modality is Modality.VISION else []
+        media = image_inputs_parse(call.inputs) if call.modality is Modality.VISION else []
         session = await session_open(call.namespace_id)
-        images = await image_blocks(media, namespace_id=call.namespace_id) if media else []
-        return options, images, session
+        images = await images_for_provider(media, namespace_id=call.namespace_id) if media else []
+        return options, [mapping.image_block(image) for image in images], session
 
     async def run(self, call: InferenceCall) -> InferenceResult:
         options, images, session = await self._prepare(call)

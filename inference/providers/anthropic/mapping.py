@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from inference.errors import BadRequestError, ValidationError
+from inference.media.images import ProviderImage
 from inference.types import Message, Usage
 
 # API version 2026-10-21 (what the SDK sends) refuses temperature, top_p and top_k at any value; the
@@ -36,9 +37,13 @@ def finish_reason(stop_reason: str | None) -> str:
 
 # -- the request ----------------------------------------------------------------------------------
 
-def image_block(data: bytes, media_type: str) -> dict[str, Any]:
-    return {"type": "image", "source": {"type": "base64", "media_type": media_type,
-                                        "data": base64.b64encode(data).decode()}}
+def image_block(image: ProviderImage) -> dict[str, Any]:
+    """Checked bytes as a base64 source with the sniffed media type; a URL (only for namespaces that
+    pass URLs through: ``INFERGATE["MEDIA"]["PASS_URLS"]``) as a url source that Anthropic fetches."""
+    if image.loaded is None:
+        return {"type": "image", "source": {"type": "url", "url": image.url}}
+    return {"type": "image", "source": {"type": "base64", "media_type": image.loaded.mime,
+                                        "data": base64.b64encode(image.loaded.data).decode()}}
 
 
 def chat_request(conversation: tuple[Message, ...], images: list[dict[str, Any]]) -> dict[str, Any]:

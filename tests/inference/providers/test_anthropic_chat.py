@@ -98,6 +98,19 @@ async def test_vision_sends_base64_blocks_with_the_sniffed_type(tenant, client, 
     assert record.modality == "vision" and record.prompt_tokens == 5 + 3 * 85
 
 
+async def test_a_namespace_that_passes_urls_through_sends_url_sources(tenant, client, fake_anthropic, settings):
+    settings.INFERGATE = {**settings.INFERGATE, "MEDIA": {**settings.INFERGATE["MEDIA"],
+                                                          "PASS_URLS": [tenant.namespace.id]}}
+    body = {**TARGET, "inputs": {"prompts": ["?"], "image_url": "https://example.com/cat.png",
+                                 "image_base64": PNG_B64}}
+    response = await post_inference(client, body, tenant.headers())
+    assert response.status_code == 200, response.content
+    (sent,) = fake_anthropic.requests()
+    assert sent.body["messages"][0]["content"][:2] == [
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}}]
+
+
 async def test_vision_input_problems_are_client_errors_before_any_call(tenant, client, fake_anthropic):
     def body(**images):
         return {**TARGET, "inputs": {"prompts": ["?"], **images}}

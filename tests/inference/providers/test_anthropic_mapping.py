@@ -7,9 +7,10 @@ import pytest
 from anthropic.types import Message as SDKMessage
 
 from inference.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
+from inference.media.images import ProviderImage
+from inference.media.load import LoadedMedia
 from inference.providers.anthropic import mapping
 from inference.providers.anthropic.errors import error_map, retryable
-from inference.providers.anthropic.images import image_inputs
 from inference.types import MediaKind, Message, Usage
 
 REQUEST = httpx2.Request("POST", "https://api.anthropic.com/v1/messages")
@@ -38,9 +39,11 @@ def test_finish_reasons():
 def test_system_turns_join_the_top_level_system_and_images_lead_the_last_user_turn():
     conversation = (Message("system", "Be brief."), Message("user", "Hi"), Message("assistant", "Hello"),
                     Message("system", "Use French."), Message("user", "What is this?"))
-    block = mapping.image_block(b"\x89PNG\r\n\x1a\n", "image/png")
+    block = mapping.image_block(ProviderImage(loaded=LoadedMedia(MediaKind.IMAGE, b"\x89PNG\r\n\x1a\n", "image/png")))
     assert block == {"type": "image", "source": {"type": "base64", "media_type": "image/png",
                                                  "data": "iVBORw0KGgo="}}
+    assert mapping.image_block(ProviderImage(url="https://example.com/a.png")) == {
+        "type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
     request = mapping.chat_request(conversation, [block])
     assert request == {"system": "Be brief.\n\nUse French.", "messages": [
         {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
@@ -136,22 +139,3 @@ def test_timeouts_connection_errors_retry_after_and_scrubbing():
     leaky = error_map(status_error(anthropic.BadRequestError, 400, "invalid_request_error", f"bad key {secret}"),
                       provider="anthropic", secret=secret)
     assert secret not in str(leaky.envelope())
-
-
-def test_image_inputs_are_checked_without_io():
-    png = "iVBORw0KGgo="
-    found = image_inputs({"image_url": "https://example.com/a.png", "image_base64": png,
-                          "images": [f"data:image/png;base64,{png}", {"image_url": "http://example.com/b"},
-                                     {"image_base64": png}]})
-    assert [(m.kind, m.field, m.url) for m in found] == [
-        (MediaKind.IMAGE, "inputs.image_url", "https://example.com/a.png"),
-        (MediaKind.IMAGE, "inputs.image_base64", None), (MediaKind.IMAGE, "inputs.images[0]", None),
-        (MediaKind.IMAGE, "inputs.images[1].image_url", "http://example.com/b"),
-        (MediaKind.IMAGE, "inputs.images[2].image_base64", None)]
-    assert found[1].data == b"\x89PNG\r\n\x1a\n"
-    for bad in ({"images": []}, {"images": [{"image_url": "x", "image_base64": png}]}, {"image_url": "ftp://x"},
-                {"images": [png] * 21}):
-        with pytest.raises(ValidationError):
-            image_inputs(bad)
-    with pytest.raises(BadRequestError):
-        image_inputs({"image_base64": "not*base64"})
