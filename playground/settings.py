@@ -112,8 +112,11 @@ REST_FRAMEWORK = {
 }
 
 # Channels' layer on Redis: lets any process (a Celery task, another web worker) push events to
-# websockets subscribed to a group, e.g. the progress of a job (inference.progress).
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+# websockets subscribed to a group, e.g. the progress of a job (inference.progress). Each socket waits on
+# the layer with a 5 s blocking pop (BZPOPMIN); redis-py 8's default 5 s socket timeout fired first and
+# closed every websocket open longer than 5 s, so the layer's connections read for up to 30 s.
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                              "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}}
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL

@@ -73,9 +73,14 @@ async def _configured(namespace_id: str) -> list[bool]:
     return list(await asyncio.gather(*(a.configured(namespace_id) for a in provider_registry().adapters())))
 
 
+def catalog_list(*, namespace_id: str) -> list[dict[str, Any]]:
+    """The items of GET /v1/models for one namespace (the browser playground lists the same)."""
+    flags = async_to_sync(_configured)(namespace_id)
+    models = [model_describe(a.spec, flag) for a, flag in zip(provider_registry().adapters(), flags)]
+    return models + plugin_items(namespace_id)
+
+
 class ModelsView(APIView):
     def get(self, request: Request) -> Response:
         request.auth.require(Permission.READ)
-        flags = async_to_sync(_configured)(request.auth.namespace.id)
-        models = [model_describe(a.spec, flag) for a, flag in zip(provider_registry().adapters(), flags)]
-        return Response({"object": "list", "data": models + plugin_items(request.auth.namespace.id)})
+        return Response({"object": "list", "data": catalog_list(namespace_id=request.auth.namespace.id)})

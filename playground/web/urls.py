@@ -4,8 +4,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
+from playground.web import views as playground_views
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/playground", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("playground", playground_views.playground_page, name="playground"),
+    path("playground/models", playground_views.playground_models),
+    path("playground/runs", playground_views.playground_runs),
 ]
