@@ -34,7 +34,7 @@ def _service_account_key():
 def fake_google(fake_google_server, settings, monkeypatch):
     fake_google_server.reset()
     settings.INFERGATE = {**settings.INFERGATE, "GOOGLE_BASE_URL": fake_google_server.base_url,
-                          "GOOGLE_VERTEX_BASE_URL": fake_google_server.base_url, "PROVIDER_TIMEOUT_SECONDS": 1.0,
+                          "GOOGLE_VERTEX_BASE_URL": fake_google_server.base_url, "PROVIDER_TIMEOUT_SECONDS": 1.5,
                           "PROVIDER_RETRY_BASE_SECONDS": 0.01, "PROVIDER_RETRIES": 2}
     for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)

@@ -141,6 +141,8 @@ class FakeGoogle:
         self.service_accounts: dict[str, Any] = {}
         self.received: list[Received] = []
         self.media: dict[str, bytes] = {}  # files served at GET /media/{name}, for URL inputs
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most model requests that were being answered at once
         self._script: deque[Scripted] = deque()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -153,6 +155,7 @@ class FakeGoogle:
         self.tokens.clear()
         self.service_accounts.clear()
         self.media.clear()
+        self.peak_in_flight = 0
         self.received.clear()
         self._script.clear()
 
@@ -212,6 +215,14 @@ class FakeGoogle:
         return JSONResponse({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
     async def _dispatch(self, request: Request) -> Response:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         path = request.url.path
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:

@@ -81,9 +81,9 @@ async def test_unreachable_is_502_after_retries(tenant, client, fake_google, set
 
 
 async def test_slow_answer_is_504_and_not_retried(tenant, client, fake_google):
-    fake_google.script(Scripted(delay_s=1.6))
+    fake_google.script(Scripted(delay_s=2.0))
     body = assert_envelope(await post_inference(client, CHAT, tenant.headers()), 504, "TimeoutError")
-    assert body["error"]["details"] == {"provider": "google", "timeout_s": 1.0}
+    assert body["error"]["details"] == {"provider": "google", "timeout_s": 1.5}
     assert len(fake_google.requests()) == 1
     (record,) = await ausage_records()
     assert (record.status, record.error_type) == (504, "TimeoutError")
@@ -127,7 +127,7 @@ async def test_vertex_failures_map_the_same(tenant, client, fake_google, vertex_
     assert response.headers["Retry-After"] == "5"
     fake_google.script(unavailable(), unavailable())
     assert (await post_inference(client, EMBED, tenant.headers())).status_code == 200
-    fake_google.script(Scripted(delay_s=1.6))
+    fake_google.script(Scripted(delay_s=2.0))
     assert_envelope(await post_inference(client, EMBED, tenant.headers()), 504, "TimeoutError")
     # a service account the token endpoint and the API do not know
     fake_google.service_accounts.clear()
