@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable
 
+from inference.cache.services import HIT, cache_consult, cache_hit_mark, cache_hit_events, cache_store
 from inference.errors import CancelledByClientError, InfergateError, InternalServerError
 from inference.request import call_build, request_parse
 from inference.targets import route_headers, target_resolve
 from inference.providers.base import Adapter
 from inference.streaming import StreamCollector
-from inference.types import Delta, InferenceCall, InferenceResult, ModelSpec, Usage
+from inference.types import Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, Usage
 from inference.usage.services import PRICE_TABLE_VERSION, UsageEntry, usage_cost, usage_record
 from playground.accounts.authentication import Principal, key_resolve, namespace_resolve
 from playground.accounts.throttling import Reservation, limits_reserve, limits_settle
@@ -43,6 +44,7 @@ class _Prepared:
     adapter: Adapter
     call: InferenceCall
     reservation: Reservation
+    request: InferenceRequest | None = None
 
 
 @dataclass
@@ -58,7 +60,7 @@ def _elapsed_ms(started: float) -> float:
 
 
 async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], request_id: str,
-                           entry: UsageEntry) -> tuple[Adapter, InferenceCall]:
+                           entry: UsageEntry) -> tuple[Adapter, InferenceCall, InferenceRequest]:
     request = request_parse(body() if callable(body) else body)
     entry.provider, entry.model = request.provider or "", request.model or ""
     entry.inference_name = request.inference_name or ""
@@ -69,7 +71,7 @@ async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], 
     call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id,
                    timeout_s=principal.namespace.provider_timeout_s)
     entry.modality = call.modality.value
-    return adapter, call
+    return adapter, call, request
 
 
 async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
@@ -84,14 +86,24 @@ async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], requ
     entry.namespace_id = principal.namespace.id
     principal.require(Permission.READ)
     try:
-        adapter, call = await _target_and_call(principal, body, request_id, entry)
+        adapter, call, request = await _target_and_call(principal, body, request_id, entry)
     except InfergateError as error:
         # An invalid request still counts as a request, and its answer carries the limit headers.
         reservation = await limits_reserve(principal=principal, call=None, spec=None)
         error.headers = {**reservation.headers, **error.headers}
         raise
     reservation = await limits_reserve(principal=principal, call=call, spec=adapter.spec)
-    return _Prepared(adapter=adapter, call=call, reservation=reservation)
+    return _Prepared(adapter=adapter, call=call, reservation=reservation, request=request)
+
+
+async def _cache_consult(prepared: _Prepared, entry: UsageEntry):
+    """The semantic cache's decision for this request (None when it does not apply), noted on the record."""
+    request = prepared.request
+    consult = await cache_consult(namespace_id=entry.namespace_id, spec=prepared.adapter.spec, call=prepared.call,
+                                  enabled=request is not None and request.enable_semantic_cache,
+                                  delta=request.cache_delta if request is not None else 0.0)
+    entry.cache_decision = consult.decision if consult is not None else ""
+    return consult
 
 
 def _response(entry: UsageEntry, spec: ModelSpec, result: InferenceResult, started: float) -> dict[str, Any]:
@@ -129,9 +141,13 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
     try:
         prepared = await _prepare(credentials, body, request_id, entry)
         _headers_give(meta, prepared)
+        consult = await _cache_consult(prepared, entry)
+        if consult is not None and consult.decision == HIT:
+            return cache_hit_mark(consult, entry, _response(entry, prepared.adapter.spec, consult.answer(), started))
         result = await prepared.adapter.run(prepared.call)
         if meta is not None:
             meta.headers.update(route_headers(prepared.adapter))
+        await cache_store(consult, result, answered_by=prepared.adapter.spec)
         usage = result.usage
         return _response(entry, prepared.adapter.spec, result, started)
     except Exception as exc:
@@ -176,7 +192,9 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
     _headers_give(meta, prepared)
     spec = prepared.adapter.spec  # the target asked for; after a fallback, prepared.adapter.spec is another
     collector = StreamCollector(prepared.call)
-    events = prepared.adapter.stream(prepared.call)
+    consult = await _cache_consult(prepared, entry)
+    hit = consult is not None and consult.decision == HIT
+    events = cache_hit_events(consult) if hit else prepared.adapter.stream(prepared.call)
     finished = False
     try:
         yield {"type": "start", "request_id": request_id, "provider": spec.provider, "model": spec.model}
@@ -185,7 +203,12 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
             if isinstance(event, Delta):
                 yield {"type": "delta", "index": event.index, "text": event.text}
         finished = True
-        yield {"type": "done", "response": _response(entry, prepared.adapter.spec, collector.result(), started)}
+        response = _response(entry, prepared.adapter.spec, collector.result(), started)
+        if hit:
+            response = cache_hit_mark(consult, entry, response)
+        else:
+            await cache_store(consult, collector.result(), answered_by=prepared.adapter.spec)
+        yield {"type": "done", "response": response}
     except Exception as exc:
         yield {"type": "error", "error": _failure(entry, exc).envelope()}
     finally:

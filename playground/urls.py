@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from inference.api import views
+from inference.cache.api import CacheView
 from inference.api.tickets import ticket_create
 from inference.api.catalog import ModelsView
 from inference.jobs.views import TaskView
@@ -22,6 +23,7 @@ urlpatterns = [
     path("v1/namespaces/<str:namespace>", NamespaceView.as_view()),
     path("v1/namespaces/<str:namespace>/", include("inference.plugins.urls")),
     path("v1/namespaces/<str:namespace>/credentials", CredentialsView.as_view()),
+    path("v1/namespaces/<str:namespace>/cache", CacheView.as_view()),
     path("v1/namespaces/<str:namespace>/credentials/<str:provider>", CredentialView.as_view()),
     path("v1/tasks/<str:task_id>", TaskView.as_view()),
     path("v1/organizations/usage", UsageRecordsView.as_view()),

@@ -1,0 +1,1 @@
+"""The verified semantic cache (DESIGN §4, docs/semantic-cache.md)."""

@@ -1,0 +1,160 @@
+"""The cache on the inference path: ``cache_consult`` before the provider call (hit, miss or explore),
+``cache_store`` after it (store the fresh answer; queue the label of an explored request)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+from asgiref.sync import sync_to_async
+
+from inference.cache.keys import cache_refusal, embedding_text, prompt_hash, prompt_text, scope_key
+from inference.cache.policy import Gaussian, entry_exploit_probability
+from inference.cache.store import Found, Neighbour, Options, entry_find, entry_hit, entry_insert, options_get
+from inference.types import (Complete, Delta, InferenceCall, InferenceResult, Modality, ModelSpec, Price,
+                             StreamEvent, Usage)
+from inference.usage.services import UsageEntry, usage_cost
+
+logger = logging.getLogger(__name__)
+
+HIT, MISS, EXPLORE = "hit", "miss", "explore"
+EMBEDDER = ("local", "all-minilm-l6-v2")
+UNFINISHED = {"cancelled", "error"}
+
+
+@dataclass
+class CacheConsult:
+    """What the cache decided for one request, and what it needs to store the fresh answer."""
+
+    decision: str
+    namespace_id: str
+    scope_key: str
+    provider: str
+    model: str
+    prompt: str
+    prompt_hash: str
+    embedding: list[float]
+    options: Options
+    price: Price
+    neighbour: Neighbour | None = None
+    exploit_probability: float = 0.0
+
+    def answer(self) -> InferenceResult:
+        """A hit's data; the call used no tokens."""
+        assert self.neighbour is not None
+        return InferenceResult(data={"responses": [dict(self.neighbour.response)]}, usage=Usage())
+
+    def saved(self) -> Usage:
+        """What the answer cost when it was generated: what this hit saved."""
+        assert self.neighbour is not None
+        return Usage(prompt=self.neighbour.prompt_tokens, completion=self.neighbour.completion_tokens)
+
+
+def cache_hit_mark(consult: CacheConsult, entry: UsageEntry, response: dict[str, Any]) -> dict[str, Any]:
+    """A response envelope (and its usage record) as a hit: ``cached`` true, what it saved recorded."""
+    saved = consult.saved()
+    entry.cached = True
+    entry.saved_tokens = saved.total
+    entry.saved_cost_usd = usage_cost(saved, consult.price)
+    return {**response, "cached": True}
+
+
+async def cache_hit_events(consult: CacheConsult) -> AsyncIterator[StreamEvent]:
+    """A hit as a stream: the whole answer as one delta, then the result."""
+    answer = consult.answer()
+    response = answer.data["responses"][0]
+    yield Delta(0, response.get("text", ""))
+    yield Complete(answer)
+
+
+async def text_embed(text: str) -> list[float]:
+    """The local embedder (its own threads, never the event loop)."""
+    from inference.providers.registry import provider_registry
+
+    embedder = provider_registry().resolve(*EMBEDDER)
+    result = await embedder.run(InferenceCall(modality=Modality.TEXT_EMBEDDING, inputs={"text": text},
+                                              parameters={}, texts=(text,), single=True))
+    return result.data["embedding"]
+
+
+def cache_decide(found: Found, *, delta: float, prior_labels: int, draw: float) -> tuple[str, float]:
+    """Hit, miss or explore for a request whose neighbour search gave ``found``; ``draw`` is uniform in [0, 1)."""
+    neighbour = found.neighbour
+    if neighbour is None:
+        return MISS, 0.0
+    if neighbour.exact:  # the same conversation in the same scope: the answer it was given
+        return HIT, 1.0
+    probability = entry_exploit_probability(
+        scope=Gaussian.from_list(found.prior), scope_labels=found.prior_labels, prior_labels=prior_labels,
+        similarities=neighbour.observed_similarity, correct=neighbour.observed_correct,
+        similarity=neighbour.similarity, delta=delta)
+    return (HIT if draw < probability else EXPLORE), probability
+
+
+async def cache_consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, enabled: bool,
+                        delta: float) -> CacheConsult | None:
+    """None when the request does not use the cache (not asked for, not chat, a batch, sampling without
+    the namespace's consent, images by URL), or when the cache failed (logged; the request goes on)."""
+    if not enabled or call.modality not in (Modality.CHAT, Modality.VISION):
+        return None
+    try:
+        return await _consult(namespace_id=namespace_id, spec=spec, call=call, delta=delta)
+    except Exception:
+        logger.exception("the semantic cache lookup failed; answering without it")
+        return None
+
+
+async def _consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, delta: float) -> CacheConsult | None:
+    from django.conf import settings
+
+    options = await sync_to_async(options_get, thread_sensitive=False)(namespace_id=namespace_id)
+    if cache_refusal(spec, call, allow_sampling=options.allow_sampling) is not None:
+        return None
+    conversation = call.conversations[0]
+    embedding = await text_embed(embedding_text(conversation))
+    consult = CacheConsult(decision=MISS, namespace_id=namespace_id, provider=spec.provider, model=spec.model,
+                           scope_key=scope_key(namespace_id=namespace_id, spec=spec, call=call),
+                           prompt=prompt_text(conversation), prompt_hash=prompt_hash(conversation),
+                           embedding=embedding, options=options, price=spec.price)
+    found = await sync_to_async(entry_find, thread_sensitive=False)(
+        namespace_id=namespace_id, scope_key=consult.scope_key, prompt_hash=consult.prompt_hash,
+        embedding=embedding, ttl_seconds=options.ttl_seconds)
+    consult.neighbour = found.neighbour
+    consult.decision, consult.exploit_probability = cache_decide(
+        found, delta=delta, prior_labels=settings.INFERGATE["CACHE_PRIOR_LABELS"], draw=random.random())
+    if consult.decision == HIT:
+        await sync_to_async(entry_hit, thread_sensitive=False)(entry_id=found.neighbour.id)
+    return consult
+
+
+def _store(consult: CacheConsult, response: dict[str, Any], usage: Usage) -> None:
+    entry_insert(namespace_id=consult.namespace_id, scope_key=consult.scope_key, provider=consult.provider,
+                 model=consult.model, prompt=consult.prompt, prompt_hash=consult.prompt_hash,
+                 embedding=consult.embedding, response=response, prompt_tokens=usage.prompt,
+                 completion_tokens=usage.completion, options=consult.options)
+    if consult.decision == EXPLORE and consult.neighbour is not None:
+        from inference.cache.tasks import cache_label
+
+        cache_label.apply_async(kwargs={
+            "namespace_id": consult.namespace_id, "scope_key": consult.scope_key, "entry_id": consult.neighbour.id,
+            "similarity": consult.neighbour.similarity, "prompt": consult.prompt,
+            "cached": consult.neighbour.response.get("text", ""), "fresh": response.get("text", "")})
+
+
+async def cache_store(consult: CacheConsult | None, result: InferenceResult, *, answered_by: ModelSpec) -> None:
+    """After a miss or an exploration: store the fresh answer and, for an exploration, queue its label.
+    An answer from another target than the one asked for (a fallback) is not stored. A failure here is
+    logged, never the request's failure."""
+    if consult is None or consult.decision == HIT:
+        return
+    if (answered_by.provider, answered_by.model) != (consult.provider, consult.model):
+        return
+    responses = result.data.get("responses") or []
+    if len(responses) != 1 or responses[0].get("finish_reason") in UNFINISHED or not responses[0].get("text"):
+        return
+    try:
+        await sync_to_async(_store, thread_sensitive=False)(consult, dict(responses[0]), result.usage)
+    except Exception:
+        logger.exception("storing a cached answer failed")

@@ -1,0 +1,51 @@
+"""Explored requests are labelled by a real Celery worker: the fresh answer goes back at once, the
+worker compares it with the cached one and teaches the entry and the scope's prior."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from asgiref.sync import sync_to_async
+
+from inference.cache.models import CacheEntry, CacheScope
+from tests.conftest import post_inference
+from tests.inference.test_jobs import worker  # noqa: F401 (the jobs tests' Celery worker fixture)
+
+TARGET = {"provider": "test", "model": "echo"}
+
+
+def body(prompt):
+    return {**TARGET, "inputs": {"prompts": [prompt]}, "parameters": {"temperature": 0},
+            "enable_semantic_cache": True, "cache_delta": 0.05}
+
+
+async def labels_reach(count: int, seconds: float = 30) -> CacheScope:
+    deadline = time.monotonic() + seconds
+    while True:
+        scope = await sync_to_async(lambda: CacheScope.objects.first())()
+        if scope is not None and scope.labels >= count:
+            return scope
+        assert time.monotonic() < deadline, scope and scope.labels
+        await asyncio.sleep(0.1)
+
+
+async def test_explorations_are_labelled_by_the_worker(tenant, client, worker):  # noqa: F811
+    first = await post_inference(client, body("What is the capital of France?"), tenant.headers())
+    assert first.json()["cached"] is False
+    # the same question, written differently: the test/echo answer differs only in case and punctuation,
+    # so the comparison finds them equal; the policy knows nothing yet, so it explores
+    same = (await post_inference(client, body("what is the capital of france"), tenant.headers())).json()
+    assert same["cached"] is False and same["data"]["responses"][0]["text"] == "what is the capital of france"
+    scope = await labels_reach(1)
+    assert (scope.labels, scope.labels_wrong, scope.prior_labels) == (1, 0, 1) and len(scope.prior) == 5
+    # another country: the answers differ, the label says the cached answer would have been wrong
+    other = (await post_inference(client, body("What is the capital of Spain?"), tenant.headers())).json()
+    assert other["cached"] is False and other["data"]["responses"][0]["text"] == "What is the capital of Spain?"
+    scope = await labels_reach(2)
+    assert (scope.labels, scope.labels_wrong) == (2, 1)
+    france = await sync_to_async(lambda: CacheEntry.objects.get(prompt="user: What is the capital of France?"))()
+    assert france.observed_correct == [True, False] and all(0.5 < s < 1 for s in france.observed_similarity)
+    # the counters show the decisions and the labels
+    counters = (await client.get(f"/v1/namespaces/{tenant.namespace.name}/cache", headers=tenant.headers())).json()
+    assert counters["counters"]["labels"] == 2 and counters["counters"]["labels_wrong"] == 1
