@@ -35,7 +35,7 @@ class ChatAdapter(Adapter):
         are images fetched: a bad or unconfigured request fetches nothing."""
         options = mapping.chat_options(call.parameters, DEFAULT_MAX_TOKENS)
         media = image_inputs_parse(call.inputs) if call.modality is Modality.VISION else []
-        session = await session_open(call.namespace_id)
+        session = await session_open(call)
         images = await images_for_provider(media, namespace_id=call.namespace_id) if media else []
         return options, [mapping.image_block(image) for image in images], session
 

@@ -18,7 +18,9 @@ import anthropic
 from django.conf import settings
 
 from inference.providers.anthropic.errors import error_map, retryable
+from inference.providers.base import provider_timeout_s
 from inference.providers.upstream import call_with_retries, missing_key, provider_key
+from inference.types import InferenceCall
 
 T = TypeVar("T")
 PROVIDER = "anthropic"
@@ -64,8 +66,9 @@ class Session:
                                        error_map=self.error)
 
 
-async def session_open(namespace_id: str | None) -> Session:
-    secret = await api_key(namespace_id)
-    timeout_s = settings.INFERGATE["PROVIDER_TIMEOUT_SECONDS"]
+async def session_open(call: InferenceCall) -> Session:
+    """A client with the call's namespace key and timeout (the namespace's, else the default)."""
+    secret = await api_key(call.namespace_id)
+    timeout_s = provider_timeout_s(call)
     base_url = settings.INFERGATE["ANTHROPIC_BASE_URL"]
     return Session(client=sdk_client(base_url, secret, timeout_s), secret=secret, timeout_s=timeout_s)

@@ -4,7 +4,9 @@ into a response or a log line."""
 
 import logging
 
-from tests.conftest import assert_envelope, ausage_records, post_inference
+from asgiref.sync import sync_to_async
+
+from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
 from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
 from tests.fakes.anthropic_server import GOOD_KEY, Scripted, error_body
 
@@ -115,3 +117,13 @@ async def test_without_credentials_the_provider_is_503_naming_what_is_missing(te
     vision = {**CHAT, "inputs": {"prompts": ["?"], "image_url": f"{fake_anthropic.base_url}/images/dot.png"}}
     assert_envelope(await post_inference(client, vision, tenant.headers()), 503, "InferenceServiceUnavailableError")
     assert fake_anthropic.received == []
+
+
+async def test_the_namespace_timeout_applies(transactional_db, client, fake_anthropic):
+    hasty = await sync_to_async(tenant_create)("acme", "hasty", permissions=["admin"])
+    patched = await client.patch(f"/v1/namespaces/{hasty.namespace.name}", {"provider_timeout_seconds": 0.3},
+                                 content_type="application/json", headers=hasty.headers())
+    assert patched.status_code == 200, patched.content
+    fake_anthropic.script(Scripted(delay_s=0.6))  # under the fixture's 1 s default, over the namespace's 0.3 s
+    body = assert_envelope(await post_inference(client, CHAT, hasty.headers()), 504, "TimeoutError")
+    assert body["error"]["details"] == {"provider": "anthropic", "timeout_s": 0.3}
