@@ -1,8 +1,8 @@
 // The playground page: namespace and target pickers, the form and the JSON editor kept in sync, runs over
 // the inference websocket (a ticket minted for this session; no API key in the browser), compare, history,
 // Get code and share links.
-import { availability, bodyFor, codeCurl, codeFetch, codeOpenAI, codePython, isChat, shareDecode, shareEncode,
-  targetFields, targetId } from "./body.js";
+import { availability, bodyFor, codeCurl, codeFetch, codeOpenAI, codePython, formatCost, isChat, shareDecode,
+  shareEncode, targetFields, targetId } from "./body.js";
 import { formRender } from "./compose.js";
 import { answerView, errorView, h, responseView } from "./render.js";
 
@@ -436,19 +436,23 @@ function historyRow(run) {
     h("td", {}, status, u && u.cached ? h("span", { class: "badge badge-ok" }, "cached") : null),
     h("td", { class: "num" }, u && u.latency_ms != null ? `${Math.round(u.latency_ms)} ms` : "–"),
     h("td", { class: "num" }, u ? String(u.tokens) : "–"),
-    h("td", { class: "num" }, u ? `$${u.cost_usd.toFixed(6)}` : "–"),
-    h("td", { class: "history-actions" },
+    h("td", { class: "num" }, u ? formatCost(u.cost_usd) : "–"),
+    h("td", {}, h("div", { class: "history-actions" },
       h("button", { type: "button", class: "btn btn-small", onclick: open, "aria-label": `Open run ${run.request_id || run.id}` }, "Open"),
       h("button", { type: "button", class: "btn btn-small", "aria-label": `Re-run ${run.request_id || run.id}`,
-        onclick: () => { open(); runStart(); } }, "Re-run")));
+        onclick: () => { open(); runStart(); } }, "Re-run"))));
 }
 
-async function historyShow() {
+async function historyShow(attempt = 0) {
   const list = $("pg-history-list");
-  list.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  if (!attempt) list.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   if (!$("pg-history").open) $("pg-history").showModal();
   try {
     const runs = (await getJson(`/playground/runs?namespace=${encodeURIComponent(state.namespace.name)}`)).data;
+    // Usage records are written just after the answer: look again for a few seconds while some are pending.
+    if (runs.some((r) => !r.usage) && attempt < 5) {
+      setTimeout(() => { if ($("pg-history").open) historyShow(attempt + 1); }, 1000);
+    }
     list.replaceChildren(runs.length ? h("table", { class: "history" },
       h("thead", {}, h("tr", {}, ["When", "Request", "Status", "Latency", "Tokens", "Cost", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, runs.map(historyRow))) : h("p", { class: "muted" }, "No runs yet in this namespace."));
@@ -510,7 +514,7 @@ function wire() {
   $("pg-compare-add").addEventListener("click", compareAdd);
   $("pg-code-open").addEventListener("click", () => codeShow(0));
   $("pg-code-copy").addEventListener("click", () => copyText($("pg-code-text").textContent, $("pg-code-copied")));
-  $("pg-history-open").addEventListener("click", historyShow);
+  $("pg-history-open").addEventListener("click", () => historyShow());
   $("pg-share").addEventListener("click", shareShow);
   $("pg-share-copy").addEventListener("click", () => copyText($("pg-share-link").value, $("pg-share-copied")));
   document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));

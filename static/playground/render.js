@@ -37,6 +37,7 @@ export function sparkline(vector, width = 320, height = 48) {
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("class", "sparkline");
+  svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", `Sparkline of ${vector.length} values`);
   const max = Math.max(...vector.map(Math.abs), 1e-12);
@@ -135,7 +136,7 @@ export function metricsView(response, item) {
 /** An error envelope: its type, status, message and details. */
 export function errorView(envelope) {
   const error = (envelope && envelope.error) || { type: "Error", message: "Unknown error" };
-  const details = error.details;
+  const details = error.details && Array.isArray(error.details.errors) ? error.details.errors : error.details;
   let detailView = null;
   if (Array.isArray(details)) {
     detailView = h("ul", { class: "error-details" }, details.map((d) =>

@@ -63,14 +63,14 @@ def test_chat_streams_token_by_token_and_shows_latency_and_tokens(playground, co
     pick(page, CHAT)
     page.get_by_label("System prompt", exact=True).fill("You are terse.")
     page.get_by_label("Message 1", exact=True).fill("Name three colours.")
-    page.get_by_label("max tokens", exact=True).fill("24")
+    page.get_by_label("max tokens", exact=True).fill("16")
     page.get_by_label("temperature", exact=True).fill("0")
     # The JSON editor holds the exact body the form built.
     page.get_by_role("tab", name="JSON").click()
     body = json.loads(page.get_by_label(re.compile("^Request body")).input_value())
     assert body == {"provider": "local", "model": "smollm2-135m-instruct",
                     "inputs": {"messages": [{"role": "user", "content": "Name three colours."}], "system": "You are terse."},
-                    "parameters": {"max_tokens": 24, "temperature": 0}}
+                    "parameters": {"max_tokens": 16, "temperature": 0}}
     page.get_by_role("tab", name="Form").click()
 
     # Record what the page's socket receives, to see tokens arrive one by one.
@@ -101,6 +101,8 @@ def test_chat_streams_token_by_token_and_shows_latency_and_tokens(playground, co
     row = page.locator("#pg-history-list tbody tr").first
     expect(row).to_contain_text(CHAT)
     expect(row).to_contain_text("Name three colours.")
+    expect(row.locator(".badge-ok")).to_have_text("200", timeout=10_000)  # from the run's usage record
+    expect(row).to_contain_text(re.compile(r"\d+ ms"))
     screenshot(page, "playground-history")
     row.get_by_role("button", name=re.compile("^Open")).click()
     expect(page.get_by_label("Message 1", exact=True)).to_have_value("Name three colours.")
