@@ -35,7 +35,9 @@ def fake_google(fake_google_server, settings, monkeypatch):
     fake_google_server.reset()
     settings.INFERGATE = {**settings.INFERGATE, "GOOGLE_BASE_URL": fake_google_server.base_url,
                           "GOOGLE_VERTEX_BASE_URL": fake_google_server.base_url, "PROVIDER_TIMEOUT_SECONDS": 1.5,
-                          "PROVIDER_RETRY_BASE_SECONDS": 0.01, "PROVIDER_RETRIES": 2}
+                          "PROVIDER_RETRY_BASE_SECONDS": 0.01, "PROVIDER_RETRIES": 2,
+                          # the fake's token endpoint is trusted like Google's own
+                          "GOOGLE_TOKEN_URIS": [f"{fake_google_server.base_url}/token"]}
     for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GOOGLE_API_KEY", GOOD_KEY)

@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
+
 from inference.errors import InferenceServiceUnavailableError
 from inference.providers.google.models import PROVIDER
 from playground.credentials.selectors import credential_fields
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 DEFAULT_LOCATION = "us-central1"
+DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 API_KEY_ENV = "GOOGLE_API_KEY"
 ADC_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
@@ -92,16 +95,28 @@ def _key_auth(key: str) -> GoogleAuth:
     return GoogleAuth(identity=f"key:{_digest(key)}", secret=key, api_key=key)
 
 
+def _token_uri_trusted(info_json: str) -> bool:
+    """A key file names the endpoint its JWT is posted to: a namespace's may only name Google's own (or
+    what ``INFERGATE["GOOGLE_TOKEN_URIS"]`` lists), or the server would post to any address a tenant chose."""
+    try:
+        token_uri = json.loads(info_json).get("token_uri", DEFAULT_TOKEN_URI)
+    except (ValueError, AttributeError):
+        return False
+    return token_uri in settings.INFERGATE.get("GOOGLE_TOKEN_URIS", (DEFAULT_TOKEN_URI,))
+
+
 def _namespace_vertex(fields: dict[str, str]) -> GoogleAuth | None:
     info_json = fields.get("service_account_json")
     if not info_json:
         return None
     try:
+        if not _token_uri_trusted(info_json):
+            raise ValueError("token_uri")
         credentials, own_project = _service_account(info_json)
     except (ValueError, KeyError):
         raise InferenceServiceUnavailableError(
-            f"The {PROVIDER} service account of this namespace is not usable; set it again",
-            details={"provider": PROVIDER}) from None
+            f"The {PROVIDER} service account of this namespace is not usable (a service_account key file whose "
+            f"token_uri is {DEFAULT_TOKEN_URI} is needed); set it again", details={"provider": PROVIDER}) from None
     project = fields.get("project") or own_project
     if not project:
         raise _unavailable("project", "the namespace's 'project'")

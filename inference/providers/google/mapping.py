@@ -179,6 +179,8 @@ def embedding_dimension(parameters: dict[str, Any], kind: MediaKind | None) -> i
     if kind is MediaKind.VIDEO and dimension != VIDEO_DIMENSIONS:
         raise ValidationError([{"field": "parameters.dimension",
                                 "problem": f"video embeddings always have {VIDEO_DIMENSIONS} dimensions"}])
+    if kind is not MediaKind.VIDEO and "interval_s" in parameters:
+        raise ValidationError([{"field": "parameters.interval_s", "problem": "applies to video inputs only"}])
     return dimension
 
 

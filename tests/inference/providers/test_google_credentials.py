@@ -79,6 +79,24 @@ async def test_a_namespace_service_account_serves_gemini_and_embeddings(transact
     assert body["error"]["details"]["upstream_status"] == 403
 
 
+async def test_a_namespace_service_account_may_only_post_to_googles_token_endpoint(transactional_db, client,
+                                                                                  fake_google, service_account,
+                                                                                  monkeypatch):
+    """Its key file names where the signed JWT goes: a tenant must not make the server post anywhere."""
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    admin = await admin_tenant()
+    elsewhere = {**service_account, "token_uri": f"{fake_google.base_url}/internal/token"}
+    put = await client.put(path(admin), {"service_account_json": elsewhere}, content_type="application/json",
+                           headers=admin.headers())
+    assert put.status_code == 200
+    for body in (CHAT, EMBED):
+        refused = assert_envelope(await post_inference(client, body, admin.headers()), 503,
+                                  "InferenceServiceUnavailableError")
+        assert "token_uri" in refused["error"]["message"] and "PRIVATE KEY" not in str(refused)
+    assert fake_google.received == []
+    assert set((await configured(client, admin)).values()) == {False}
+
+
 async def test_fields_are_checked_without_quoting_them(transactional_db, client, fake_google):
     admin = await admin_tenant()
     for fields in ({"service_account_json": "{not json -----BEGIN PRIVATE KEY-----"},

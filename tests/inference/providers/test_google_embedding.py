@@ -105,6 +105,8 @@ async def test_bad_inputs_are_refused_before_any_call(tenant, client, fake_googl
         ({"video_base64": "@@@"}, None, 400),
         ({"texts": ["a"]}, None, 422),
         ({"text": "   "}, None, 422),
+        ({"text": "x"}, {"interval_s": 8}, 422),  # segments are for video
+        ({"video_base64": encoded}, {"interval_s": 2}, 422),  # Vertex's shortest segment is 4 s
     ]:
         response = await post_inference(client, embed(inputs, parameters), tenant.headers())
         assert response.status_code == status, (inputs.keys(), parameters, response.content[:300])
