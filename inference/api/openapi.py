@@ -14,6 +14,7 @@ from inference.jobs.openapi import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
 from inference.plugins.openapi import PLUGIN_PATHS
 from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
 from inference.usage.openapi import usage_paths
+from playground.accounts.openapi import namespace_paths
 
 ERROR_STATUSES = {
     400: ("BadRequestError", "Unknown provider/model combination, not exactly one target, malformed JSON, "
@@ -192,6 +193,13 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+ATTEMPTS_HEADER_DOC = (
+    "Sent when the namespace's routing names fallbacks for the target: every target tried, in order, with its "
+    "status, e.g. `openai/gpt-4o-mini;status=502, anthropic/claude-haiku-4-5;status=200`. `provider` and `model` "
+    "name the one that answered. When every target fails, the error carries the same header and "
+    "`details.attempts` ([{provider, model, status, error_type}]).")
+
+
 def _error_response(status: int) -> dict[str, Any]:
     error_type, when = ERROR_STATUSES[status]
     return {"description": f"{error_type}: {when}", "content": {"application/json": {
@@ -272,7 +280,9 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/InferenceRequest"}, "examples": EXAMPLES}}},
                 "responses": {
-                    "200": {"description": "The inference result", "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
+                    "200": {"description": "The inference result", "headers": {
+                        "X-Request-ID": {"schema": {"type": "string"}},
+                        "X-Infergate-Attempts": {"schema": {"type": "string"}, "description": ATTEMPTS_HEADER_DOC}},
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/InferenceResponse"},
                                 "examples": RESPONSE_EXAMPLES}}},
@@ -340,6 +350,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }},
             **CREDENTIAL_PATHS,
+            **namespace_paths(_error_response),
             **job_paths(_error_response),
             **usage_paths(_error_response),
             **PLUGIN_PATHS,

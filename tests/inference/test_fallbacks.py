@@ -194,3 +194,30 @@ async def test_rules_are_checked_normalised_and_need_admin(transactional_db, cli
     refused = await client.patch(f"/v1/namespaces/{tenant.namespace.name}", {"routing": {}},
                                  content_type="application/json", headers=reader.headers())
     assert_envelope(refused, 403, "ForbiddenError")
+
+
+@pytest.mark.parametrize("raw, content_type, status", [
+    ("[]", "application/json", 422), ("{}", "application/json", 422), ('{"routing": []}', "application/json", 422),
+    ('{"routing": {"fallbacks": {"test/echo": "test/fail-502"}}}', "application/json", 422),
+    ('{"routing": {"fallbacks": {"test/echo": [7]}}}', "application/json", 422),
+    ('{"name": "renamed"}', "application/json", 422), ('{"routing": ', "application/json", 400),
+    ("routing=1", "application/x-www-form-urlencoded", 415)])
+async def test_bad_settings_bodies_are_envelopes(transactional_db, client, raw, content_type, status):
+    tenant = await admin_tenant()
+    response = await client.patch(f"/v1/namespaces/{tenant.namespace.name}", raw, content_type=content_type,
+                                  headers=tenant.headers())
+    assert_envelope(response, status, {400: "BadRequestError", 415: "UnsupportedMediaTypeError",
+                                       422: "ValidationError"}[status])
+    stored = await sync_to_async(Namespace.objects.values("routing", "name").get)(id=tenant.namespace.id)
+    assert stored == {"routing": {}, "name": "main"}
+
+
+def test_the_admin_form_checks_the_same_rules(transactional_db):
+    from django.core.exceptions import ValidationError as FormError
+
+    namespace = tenant_create("acme", "main").namespace
+    namespace.routing = {"fallbacks": {"test/echo": ["nope/x"]}}
+    with pytest.raises(FormError):
+        namespace.clean()
+    namespace.routing, namespace.provider_timeout_seconds = {"fallbacks": {"test/fail-502": ["test/echo"]}}, 30
+    namespace.clean()
