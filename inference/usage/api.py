@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -167,16 +168,20 @@ def _scope_filters(scope: OrganizationScope, query: dict[str, Any]) -> dict[str,
             "provider": query.get("provider"), "model": query.get("model"), "status": query.get("status")}
 
 
+def _money(amount: Decimal) -> str:
+    return f"{amount:.8f}"
+
+
 def record_json(record: UsageRecord) -> dict[str, Any]:
     return {"id": str(record.id), "request_id": record.request_id, "created_at": record.created_at.isoformat(),
             "namespace_id": record.namespace_id, "api_key_id": record.api_key_id, "endpoint": record.endpoint,
             "provider": record.provider, "model": record.model, "inference_name": record.inference_name,
             "modality": record.modality, "status": record.status, "error_type": record.error_type,
             "prompt_tokens": record.prompt_tokens, "completion_tokens": record.completion_tokens,
-            "total_tokens": record.total_tokens, "cost_usd": str(record.cost_usd),
+            "total_tokens": record.total_tokens, "cost_usd": _money(record.cost_usd),
             "price_version": record.price_version, "latency_ms": record.latency_ms, "cached": record.cached,
             "cache_decision": record.cache_decision, "saved_tokens": record.saved_tokens,
-            "saved_cost_usd": str(record.saved_cost_usd)}
+            "saved_cost_usd": _money(record.saved_cost_usd)}
 
 
 def summary_json(row: UsageSummaryRow, group_by: list[str]) -> dict[str, Any]:
@@ -193,10 +198,10 @@ def summary_json(row: UsageSummaryRow, group_by: list[str]) -> dict[str, Any]:
         group["status"] = row.status
     return {**group, "requests": row.requests, "prompt_tokens": row.prompt_tokens,
             "completion_tokens": row.completion_tokens, "total_tokens": row.total_tokens,
-            "cost_usd": str(row.cost_usd), "latency_p50_ms": row.latency_p50_ms, "latency_p95_ms": row.latency_p95_ms,
+            "cost_usd": _money(row.cost_usd), "latency_p50_ms": row.latency_p50_ms, "latency_p95_ms": row.latency_p95_ms,
             "latency_avg_ms": row.latency_avg_ms, "errors": row.errors, "error_rate": row.error_rate,
             "cache_hits": row.cache_hits, "cache_hit_rate": row.cache_hit_rate, "saved_tokens": row.saved_tokens,
-            "saved_cost_usd": str(row.saved_cost_usd)}
+            "saved_cost_usd": _money(row.saved_cost_usd)}
 
 
 class UsageRecordsView(APIView):

@@ -93,9 +93,11 @@ class UsageDailyRollup(models.Model):
 
 
 class UsageRollupDay(models.Model):
-    """When a UTC day was last rolled up. A day rolled after it ended is served from rollups; retention
-    only deletes raw records of such days."""
+    """When a UTC day was last rolled up, and up to when its rollup rows count records (``covered_until``:
+    the end of the day once the day is over, else a minute before the run). Summaries read a day's rollup
+    rows up to ``covered_until`` and raw records after it; retention only deletes days covered whole."""
 
     day = models.DateField(primary_key=True)
     rolled_at = models.DateTimeField()
+    covered_until = models.DateTimeField(null=True)
     records = models.PositiveIntegerField(default=0)

@@ -6,8 +6,10 @@
 (a drain that lagged, a replayed stream entry) is counted by the next run. A row per (day, organization,
 namespace, key, provider, model, inference name, status) holds requests, errors (status >= 400), tokens,
 cost, the latency sum and histogram (inference/usage/sketch.py), cache hits and lookups and what hits saved.
-``UsageRollupDay`` notes when each day was rolled: a day rolled after it ended is read from rollups by the
-summary (inference/usage/selectors.py), any other day from raw records.
+``UsageRollupDay`` notes when each day was rolled and up to when its rows count records: the whole day once
+it is over, until a minute before the run for today. The summary (inference/usage/selectors.py) reads each
+day's rollup rows up to that moment and raw records after it, so today costs the raw records of the last
+few minutes, not of the whole day.
 
 ``usage_retention_apply`` deletes raw records older than ``INFERGATE["USAGE_RETENTION_DAYS"]`` in batches of
 ``INFERGATE["USAGE_DELETE_BATCH"]`` (one short transaction each), and never a record whose day has no
@@ -29,6 +31,7 @@ from inference.usage.sketch import bucket_sql
 logger = logging.getLogger(__name__)
 
 ROLLUP_LOCK = 0x75736167  # pg advisory lock: one rollup at a time across workers
+LATE_SECONDS = 60
 GRAIN = "organization_id, namespace_id, api_key_id, provider, model, inference_name, status"
 
 
@@ -63,14 +66,21 @@ def _rollup_sql() -> str:
 
 
 def usage_rollup_day(*, day: date) -> int:
-    """Recompute one UTC day's rollup rows from its raw records; returns how many records it counts."""
-    start, end = day_start(day), day_start(day + timedelta(days=1))
+    """Recompute one UTC day's rollup rows from its raw records; returns how many records it counts. The
+    rows count records created before the day's end, or before ``LATE_SECONDS`` ago for today (a record
+    is stored about a second after its request; one later than that waits for the next run)."""
+    now = timezone.now()
+    start = day_start(day)
+    end = min(day_start(day + timedelta(days=1)), now - timedelta(seconds=LATE_SECONDS))
+    if end <= start:
+        return 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
         UsageDailyRollup.objects.filter(day=day).delete()
         cursor.execute(_rollup_sql(), [day, start, end])
         records = UsageRecord.objects.filter(created_at__gte=start, created_at__lt=end).count()
-        UsageRollupDay.objects.update_or_create(day=day, defaults={"rolled_at": timezone.now(), "records": records})
+        UsageRollupDay.objects.update_or_create(day=day, defaults={"rolled_at": now, "covered_until": end,
+                                                                   "records": records})
     return records
 
 
@@ -85,10 +95,16 @@ def usage_rollup(*, days: int | None = None, today: date | None = None) -> dict[
     return counted
 
 
+def rollup_coverage(*, start: date, end: date) -> dict[date, datetime]:
+    """For each day in [start, end] that has rollup rows: up to when they count its records."""
+    return {row.day: row.covered_until for row in UsageRollupDay.objects.filter(
+        day__gte=start, day__lte=end, covered_until__isnull=False)}
+
+
 def sealed_days(*, start: date, end: date) -> set[date]:
-    """Days in [start, end] whose rollup was written after the day ended (so it counts the whole day)."""
-    return {row.day for row in UsageRollupDay.objects.filter(day__gte=start, day__lte=end)
-            if row.rolled_at >= day_start(row.day + timedelta(days=1))}
+    """Days in [start, end] whose rollup counts the whole day."""
+    return {day for day, until in rollup_coverage(start=start, end=end).items()
+            if until >= day_start(day + timedelta(days=1))}
 
 
 def _deletable_before(cutoff: date) -> date:

@@ -18,8 +18,9 @@ api_key_id=None, provider=None, model=None, status=None, limit=100, offset=0, to
     come ordered by their group values; ``page.total`` counts all groups; groups without requests are absent.
     Each ``UsageSummaryRow`` has the group's values (None where not grouped), requests, errors (status >= 400),
     prompt/completion/total tokens, cost, p50/p95 latency, error rate, cache hits, cache hit rate (hits /
-    requests) and what cache hits saved. Days whose rollup was written after they ended are read from
-    ``UsageDailyRollup``; the others (today, a day the beat has not rolled yet) from raw records. Percentiles
+    requests) and what cache hits saved. Each day is read from its ``UsageDailyRollup`` rows up to the moment
+    they cover (the whole day once it is over; today until a minute before the last rollup run) and from raw
+    records after it (a day beat has not rolled at all: all raw). Percentiles
     come from merged log-bucket histograms (inference/usage/sketch.py: within about ±9%).
 
 ``usage_cursor_encode(record) / usage_cursor_decode(cursor)`` are the keyset cursor's two halves.
@@ -38,7 +39,7 @@ from django.db import connection, transaction
 
 from inference.errors import ValidationError
 from inference.usage.models import UsageDailyRollup, UsageRecord
-from inference.usage.rollups import day_start, sealed_days, utc_today
+from inference.usage.rollups import day_start, rollup_coverage, utc_today
 from inference.usage.sketch import bucket_sql, position_ms
 
 GROUP_BY = ("day", "namespace", "key", "model", "status")
@@ -152,15 +153,19 @@ _RAW_MEASURES = ("count(*) AS requests, count(*) FILTER (WHERE status >= 400) AS
 _MEASURES = "requests, errors, pt, ct, tt, cost, lat, hits, st, sc"
 
 
-def _ranges(days: list[date]) -> list[tuple[date, date]]:
-    """Contiguous runs of sorted days, as (first, last)."""
-    runs: list[tuple[date, date]] = []
-    for day in days:
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
+def _intervals(*, start: date, end: date, coverage: dict[date, datetime]) -> list[tuple[datetime, datetime]]:
+    """The time intervals of [start, end] (UTC days) that no rollup covers, contiguous ones merged."""
+    intervals: list[tuple[datetime, datetime]] = []
+    day = start
+    while day <= end:
+        uncovered = (max(coverage.get(day) or day_start(day), day_start(day)), day_start(day + timedelta(days=1)))
+        if uncovered[0] < uncovered[1]:
+            if intervals and intervals[-1][1] == uncovered[0]:
+                intervals[-1] = (intervals[-1][0], uncovered[1])
+            else:
+                intervals.append(uncovered)
+        day += timedelta(days=1)
+    return intervals
 
 
 def _filters(*, organization_id: int, namespace_ids: Collection[str] | None, namespace_id: str | None,
@@ -179,12 +184,14 @@ def _filters(*, organization_id: int, namespace_ids: Collection[str] | None, nam
 
 
 def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[date],
-                 raw_runs: list[tuple[date, date]]) -> tuple[str, list[Any]]:
+                 raw_runs: list[tuple[datetime, datetime]]) -> tuple[str, list[Any]]:
     names = ", ".join(["g0", *(name for name, _, _ in columns)])
     rollup_groups = ", ".join(["0 AS g0", *(f"{expr} AS {name}" for name, expr, _ in columns)])
     raw_groups = ", ".join(["0 AS g0", *(f"{expr} AS {name}" for name, _, expr in columns)])
     raw_time = " OR ".join(["(created_at >= %s AND created_at < %s)"] * len(raw_runs)) or "false"
     rollup_table, record_table = UsageDailyRollup._meta.db_table, UsageRecord._meta.db_table
+    # Histograms are merged for the page's groups only; ungrouped, the one group is the page.
+    in_page = f"WHERE ({names}) IN (SELECT {names} FROM page)" if columns else ""
     sql = f"""
         WITH rolled AS MATERIALIZED (
             SELECT {rollup_groups}, {_ROLLUP_MEASURES}, latency_bucket_index, latency_bucket_count
@@ -203,8 +210,8 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
         ), hist AS (
             SELECT {names}, idx, sum(n)::float8 AS n FROM (
                 SELECT {names}, u.idx, u.n FROM rolled, unnest(latency_bucket_index, latency_bucket_count) AS u(idx, n)
-                WHERE ({names}) IN (SELECT {names} FROM page)
-                UNION ALL SELECT {names}, bucket, requests FROM raw WHERE ({names}) IN (SELECT {names} FROM page)
+                {in_page}
+                UNION ALL SELECT {names}, bucket, requests FROM raw {in_page}
             ) AS buckets_ GROUP BY {names}, idx
         ), cum AS (
             SELECT {names}, idx, n, sum(n) OVER (PARTITION BY {names} ORDER BY idx) AS c,
@@ -217,7 +224,7 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
             FROM cum GROUP BY {names}
         )
         SELECT page.*, pct.p50, pct.p95 FROM page LEFT JOIN pct USING ({names}) ORDER BY {names}"""
-    return sql, [rolled, *(day_start(d) for run in raw_runs for d in (run[0], run[1] + timedelta(days=1)))]
+    return sql, [rolled, *(moment for run in raw_runs for moment in run)]
 
 
 def _row(values: dict[str, Any]) -> UsageSummaryRow:
@@ -245,12 +252,12 @@ def usage_summary_query(*, organization_id: int, namespace_ids: Collection[str] 
         raise ValidationError([{"field": "group_by", "problem": f"unknown grouping {name!r}; use {', '.join(GROUP_BY)}"}
                                for name in unknown])
     end = min(end, today or utc_today())
-    sealed = sealed_days(start=start, end=end)
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    coverage = rollup_coverage(start=start, end=end) if start <= end else {}
     columns = [column for name in GROUP_BY if name in group_by for column in _GROUP_COLUMNS[name]]
     where, params = _filters(organization_id=organization_id, namespace_ids=namespace_ids, namespace_id=namespace_id,
                              api_key_id=api_key_id, provider=provider, model=model, status=status)
-    sql, time_params = _summary_sql(columns, where, sorted(sealed), _ranges([d for d in days if d not in sealed]))
+    sql, time_params = _summary_sql(columns, where, sorted(coverage),
+                                    _intervals(start=start, end=end, coverage=coverage) if start <= end else [])
     rolled, *raw_times = time_params
     limit = max(1, min(limit, MAX_PAGE))
     return sql, [*params, rolled, *params, *raw_times, limit, max(0, offset)]

@@ -62,7 +62,6 @@ class UsageEntry:
 def usage_cost(usage: Usage, price: Price) -> Decimal:
     cost = (usage.prompt * price.prompt_per_million + usage.completion * price.completion_per_million) / 1_000_000
     cost += usage.audio_seconds / 60 * price.per_audio_minute
-    cost += usage.audio_seconds / 60 * price.per_audio_minute
     return Decimal(str(round(cost, 8)))
 
 

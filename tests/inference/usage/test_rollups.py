@@ -89,3 +89,23 @@ def test_beat_runs_the_rollup_and_the_retention():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"inference.usage.tasks.usage_rollup", "inference.usage.tasks.usage_retention"} <= scheduled
     assert scheduled <= set(app.tasks)
+
+
+def test_today_is_read_from_its_rollup_until_a_minute_before_the_run_and_from_raw_records_after(transactional_db):
+    from django.utils import timezone
+
+    tenant = tenant_create("today", "main")
+    now, today = timezone.now(), utc_today()
+    if now - timedelta(minutes=10) < at(today, 0, 0):
+        return  # too close to midnight for "ten minutes ago" to be today
+    record = {"organization": tenant.organization, "namespace": tenant.namespace, "status": 200}
+    UsageRecord.objects.create(request_id="early", created_at=now - timedelta(minutes=10), **record)
+    usage_rollup(days=1, today=today)
+    UsageRecord.objects.create(request_id="fresh", created_at=timezone.now(), **record)  # after the rollup
+    # Stored late: created before the rollup's watermark, written after the run. The next run counts it.
+    UsageRecord.objects.create(request_id="late", created_at=now - timedelta(minutes=5), **record)
+    query = {"organization_id": tenant.organization.id, "namespace_ids": None, "start": today, "end": today}
+    assert usage_summary(**query).rows[0].requests == 2
+    usage_rollup(days=1, today=today)
+    assert usage_summary(**query).rows[0].requests == 3
+    assert UsageDailyRollup.objects.filter(day=today).aggregate(n=Sum("requests"))["n"] == 2  # "fresh" is raw
