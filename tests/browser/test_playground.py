@@ -4,6 +4,7 @@ is the second target of a comparison. Screenshots of each state go to the artifa
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -121,6 +122,9 @@ def test_stop_cancels_a_streaming_chat(playground):
     assert page.locator("#pg-result .answer-text").inner_text().strip()
     expect(page.get_by_role("button", name=re.compile("^Run"))).to_be_enabled()
     screenshot(page, "playground-chat-stopped")
+    page.get_by_role("button", name="History").click()  # the usage record says it was cancelled
+    expect(page.locator("#pg-history-list tbody tr").first.locator(".badge-err")).to_have_text(
+        "499 Cancelled", timeout=10_000)
 
 
 def test_embeddings_of_two_texts_and_get_code_curl_returns_the_same(playground, context, member):
@@ -239,3 +243,46 @@ def test_a_shared_link_reopens_the_request_and_a_narrow_window_fits(playground):
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter((el) =>
         el.getBoundingClientRect().right > 421).map((el) => el.tagName + '.' + el.className + '#' + el.id).slice(0, 8)""")
     assert page.evaluate("document.documentElement.scrollWidth") <= 420, wide
+
+
+def test_greyed_out_target_image_input_and_structured_output_tree(playground, tmp_path):
+    page = playground
+    option = page.locator("#pg-target option[value='openai/gpt-4o-mini']")
+    expect(option).to_be_disabled()
+    expect(option).to_contain_text("no openai credentials in main")
+    # A body for it can still be written in JSON: the form follows (image input, schema editor).
+    page.get_by_role("tab", name="JSON").click()
+    page.get_by_label(re.compile("^Request body")).fill(json.dumps(
+        {"provider": "openai", "model": "gpt-4o-mini", "inputs": {"messages": [{"role": "user", "content": "What is it?"}]}}))
+    page.get_by_role("tab", name="Form").click()
+    image = tmp_path / "dot.png"
+    image.write_bytes(base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="))
+    page.locator("[data-media='image'] input[type='file']").set_input_files(str(image))
+    expect(page.get_by_role("img", name="Preview of the image input")).to_be_visible()
+    page.get_by_label("Schema (structured output)").fill('{"type": "object", "properties": {"kind": {"type": "string"}}}')
+    screenshot(page, "playground-image-input")
+    page.get_by_role("tab", name="JSON").click()
+    body = json.loads(page.get_by_label(re.compile("^Request body")).input_value())
+    assert body["inputs"]["image_base64"].startswith("data:image/png;base64,")
+    assert body["parameters"]["schema"]["properties"] == {"kind": {"type": "string"}}
+    run(page)
+    error = page.locator("#pg-result .error-box")
+    expect(error.locator("[data-error-type]")).to_have_text("InferenceServiceUnavailableError", timeout=20_000)
+    screenshot(page, "playground-not-configured")
+    # The panel shows a structured answer as a collapsible tree (rendered by the page's own module).
+    page.evaluate("""async () => {
+        const { responseView } = await import('/static/playground/render.js');
+        document.getElementById('pg-result').replaceChildren(responseView({
+          data: {responses: [{text: '{"kind": "dot", "size": [1, 1]}', finish_reason: 'stop',
+                              structured: {kind: 'dot', size: [1, 1]}}]},
+          provider: 'openai', model: 'gpt-4o-mini', latency_ms: 812.4,
+          tokens_used: {prompt: 97, completion: 9, total: 106}, cached: true}, null));
+    }""")
+    tree = page.locator("#pg-result .structured details.tree").first
+    expect(tree).to_contain_text("kind:")
+    expect(tree).to_contain_text('"dot"')
+    expect(page.locator("#pg-result [data-metric='cached']")).to_have_text("cached")
+    screenshot(page, "playground-structured")
+    tree.locator("summary").first.click()  # collapses
+    expect(tree).not_to_have_attribute("open", "")
