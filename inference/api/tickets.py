@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from inference.api.errors import error_response
 from inference.errors import BadRequestError, NotFoundError, UnauthorizedError
-from playground.accounts.authentication import KeyRecord, NamespaceRecord, Principal
+from playground.accounts.authentication import KeyRecord, Principal, namespace_resolve
 from playground.accounts.models import Membership, Namespace, Permission
 
 SALT = "infergate.stream-ticket"
@@ -50,8 +50,8 @@ async def ticket_principal(ticket: str) -> Principal:
     key = KeyRecord(id=None, organization_id=payload["o"], prefix=f"session:{payload['u']}",
                     permissions=frozenset(payload["p"]), all_namespaces=False,
                     namespace_ids=frozenset([payload["n"]]), expires_at=None, revoked=False, secret_hash="")
-    return Principal(key=key, namespace=NamespaceRecord(id=payload["n"], name=payload["m"],
-                                                        organization_id=payload["o"]))
+    # The namespace as it is now, with its settings (routing, provider timeout); gone since: 404.
+    return await namespace_resolve(key, payload["n"])
 
 
 @require_POST

@@ -221,3 +221,21 @@ def test_the_admin_form_checks_the_same_rules(transactional_db):
         namespace.clean()
     namespace.routing, namespace.provider_timeout_seconds = {"fallbacks": {"test/fail-502": ["test/echo"]}}, 30
     namespace.clean()
+
+
+async def test_a_browser_sessions_socket_follows_the_namespace_rules_too(transactional_db, client):
+    from playground.asgi import application
+    from tests.inference.test_streaming import _mint
+    from tests.wsclient import WebsocketClient
+
+    tenant = await admin_tenant()
+    await route(client, tenant, {"test/fail-502": ["test/echo"]})
+    minted = await _mint(client, tenant, "member", tenant.namespace.name)
+    assert minted.status_code == 200, minted.content
+    ws = WebsocketClient(application, "/v1/inference/stream", query=f"ticket={minted.json()['ticket']}")
+    assert await ws.connect()
+    await ws.send(chat("test/fail-502", "over the socket"))
+    done = (await ws.until("done", "error"))[-1]
+    await ws.close()
+    assert done["type"] == "done", done
+    assert (done["response"]["provider"], done["response"]["model"]) == ("test", "echo")
