@@ -326,7 +326,8 @@ class FakeGoogle:
 
     @classmethod
     def _generate(cls, body: Any, stream: bool) -> list[dict[str, Any]]:
-        _check(isinstance(body, dict) and set(body) <= REQUEST_KEYS, f"unknown request keys {sorted(set(body) - REQUEST_KEYS)}")
+        _check(isinstance(body, dict) and set(body) <= REQUEST_KEYS,
+               f"unknown request keys {sorted(set(body) - REQUEST_KEYS)}")
         contents = body.get("contents")
         _check(isinstance(contents, list) and contents, "contents must be a non-empty array")
         texts, images = [], 0

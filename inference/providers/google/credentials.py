@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,6 +32,8 @@ from playground.credentials.selectors import credential_fields
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 DEFAULT_LOCATION = "us-central1"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
+LOCATION_PATTERN = re.compile(r"[a-z]+(-[a-z0-9]+)*")
+PROJECT_PATTERN = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 API_KEY_ENV = "GOOGLE_API_KEY"
 ADC_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
@@ -120,8 +123,18 @@ def _namespace_vertex(fields: dict[str, str]) -> GoogleAuth | None:
     project = fields.get("project") or own_project
     if not project:
         raise _unavailable("project", "the namespace's 'project'")
-    return GoogleAuth(identity=f"sa:{_digest(info_json)}", secret=info_json, credentials=credentials,
-                      project=project, location=fields.get("location") or DEFAULT_LOCATION)
+    return _vertex_auth(identity=f"sa:{_digest(info_json)}", secret=info_json, credentials=credentials,
+                        project=project, location=fields.get("location") or DEFAULT_LOCATION)
+
+
+def _vertex_auth(*, identity: str, secret: str, credentials: Any, project: str, location: str) -> GoogleAuth:
+    """The location becomes part of a host name and the project part of a path: anything but Google's
+    spelling of them (``us-central1``, ``my-project-42``) could send the request elsewhere."""
+    for name, value, pattern in (("location", location, LOCATION_PATTERN), ("project", project, PROJECT_PATTERN)):
+        if not pattern.fullmatch(value):
+            raise InferenceServiceUnavailableError(
+                f"The {PROVIDER} {name} is not a Google Cloud {name} name", details={"provider": PROVIDER, name: None})
+    return GoogleAuth(identity=identity, secret=secret, credentials=credentials, project=project, location=location)
 
 
 def _environment_vertex() -> GoogleAuth | None:
@@ -137,8 +150,8 @@ def _environment_vertex() -> GoogleAuth | None:
     project = os.environ.get(PROJECT_ENV) or own_project
     if not project:
         raise _unavailable(PROJECT_ENV, f"the {PROJECT_ENV} environment variable")
-    return GoogleAuth(identity=f"adc:{path}", secret="", credentials=credentials, project=project,
-                      location=os.environ.get(LOCATION_ENV) or DEFAULT_LOCATION)
+    return _vertex_auth(identity=f"adc:{path}", secret="", credentials=credentials, project=project,
+                        location=os.environ.get(LOCATION_ENV) or DEFAULT_LOCATION)
 
 
 async def google_auth_resolve(*, namespace_id: str | None, vertex_only: bool = False) -> GoogleAuth:

@@ -79,10 +79,11 @@ async def test_a_namespace_service_account_serves_gemini_and_embeddings(transact
     assert body["error"]["details"]["upstream_status"] == 403
 
 
-async def test_a_namespace_service_account_may_only_post_to_googles_token_endpoint(transactional_db, client,
+async def test_a_namespace_service_account_cannot_send_the_server_elsewhere(transactional_db, client,
                                                                                   fake_google, service_account,
                                                                                   monkeypatch):
-    """Its key file names where the signed JWT goes: a tenant must not make the server post anywhere."""
+    """Its key file names where the signed JWT goes, its location is part of a host name: a tenant must not
+    make the server post anywhere."""
     monkeypatch.delenv("GOOGLE_API_KEY")
     admin = await admin_tenant()
     elsewhere = {**service_account, "token_uri": f"{fake_google.base_url}/internal/token"}
@@ -95,6 +96,14 @@ async def test_a_namespace_service_account_may_only_post_to_googles_token_endpoi
         assert "token_uri" in refused["error"]["message"] and "PRIVATE KEY" not in str(refused)
     assert fake_google.received == []
     assert set((await configured(client, admin)).values()) == {False}
+    # nor choose the host through the location, or the path through the project
+    for fields in ({"location": "evil.example/x#"}, {"project": "../../other"}):
+        await client.put(path(admin), {"service_account_json": service_account, **fields},
+                         content_type="application/json", headers=admin.headers())
+        refused = assert_envelope(await post_inference(client, EMBED, admin.headers()), 503,
+                                  "InferenceServiceUnavailableError")
+        assert "evil" not in refused["error"]["message"]
+    assert fake_google.received == []
 
 
 async def test_fields_are_checked_without_quoting_them(transactional_db, client, fake_google):

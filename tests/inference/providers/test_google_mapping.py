@@ -17,7 +17,8 @@ from inference.providers.google import mapping
 from inference.providers.google.errors import genai_error_map, retryable, scrub, vertex_error_map
 from inference.types import MediaKind, Message, Usage
 
-REQUEST = httpx2.Request("POST", "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent")
+REQUEST = httpx2.Request("POST", "https://generativelanguage.googleapis.com/v1beta/models/"
+                                 "gemini-2.0-flash:generateContent")
 
 
 def api_error(code: int, status: str, message: str = "m", details=None, headers=None) -> genai_errors.APIError:
@@ -114,7 +115,8 @@ def test_documented_responses_become_answers():
                                     "finishReason": "MAX_TOKENS"}]})
     assert mapping.chat_answer(cut, provider="google", structured=True) == {
         "text": '{"a": ', "finish_reason": "length", "structured": None}
-    other = response({"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "MALFORMED_FUNCTION_CALL"}]})
+    other = response({"candidates": [{"content": {"parts": [{"text": "x"}]},
+                                      "finishReason": "MALFORMED_FUNCTION_CALL"}]})
     assert mapping.chat_answer(other, provider="google", structured=False)["finish_reason"] == "malformed_function_call"
 
 

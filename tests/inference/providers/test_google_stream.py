@@ -24,7 +24,8 @@ async def test_streamed_deltas_make_the_answer_with_usage(tenant, client, fake_g
                                         {"text": "echo: three", "finish_reason": "stop"}]
     assert done["tokens_used"] == {"prompt": 3, "completion": 5, "total": 8}
     sent = fake_google.requests()
-    assert [(r.path, r.query) for r in sent] == [("/v1beta/models/gemini-2.5-flash:streamGenerateContent", "alt=sse")] * 2
+    assert [(r.path, r.query) for r in sent] == [
+        ("/v1beta/models/gemini-2.5-flash:streamGenerateContent", "alt=sse")] * 2
     assert all(r.body["generationConfig"] == {"maxOutputTokens": 20} for r in sent)
     (record,) = await ausage_records()
     assert (record.provider, record.status, record.prompt_tokens, record.completion_tokens) == ("google", 200, 3, 5)
