@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # its cache (~/.cache/pip) so that a second install takes seconds.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install run test test-deps bench clean
+.PHONY: install run test test-deps fuzz bench clean
 
 install: $(VENV)/.installed $(VENV)/.plugins-installed
 
@@ -32,6 +32,14 @@ run: install
 test: install test-deps
 	INFERGATE_DATA_DIR=$(CURDIR)/.data/test $(BIN)/pytest
 	INFERGATE_DATA_DIR=$(CURDIR)/.data/test INFERGATE_BROWSER_TESTS=1 $(BIN)/pytest tests/browser
+
+# Longer fuzzing of every /v1/ route from our OpenAPI document (tests/fuzz): each operation on its own with
+# its documented examples and schemathesis' coverage phase, FUZZ_EXAMPLES generated cases each. `make test`
+# runs a small budget of the same checks.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	INFERGATE_DATA_DIR=$(CURDIR)/.data/test INFERGATE_FUZZ_FULL=1 INFERGATE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest tests/fuzz
 
 test-deps:
 	@missing=""; command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \

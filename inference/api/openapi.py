@@ -207,8 +207,9 @@ def _error_response(status: int) -> dict[str, Any]:
         "example": {"success": False, "status": status, "error": {"message": when, "type": error_type}}}}}
 
 
-REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128},
-              "description": "Echoed back (or generated) on every response; recorded in usage and logs."}
+REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string"},
+              "description": "Echoed back on every response and recorded in usage and logs when it is 1-128 letters, "
+                             "digits and `._:-`; anything else (or nothing) is replaced by a generated `req_...` id."}
 
 
 NAMESPACE_IN_PATH = {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"},

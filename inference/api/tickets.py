@@ -13,10 +13,9 @@ import json
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_POST
 
 from inference.api.errors import error_response
-from inference.errors import BadRequestError, NotFoundError, UnauthorizedError
+from inference.errors import BadRequestError, MethodNotAllowedError, NotFoundError, UnauthorizedError
 from playground.accounts.authentication import KeyRecord, Principal, namespace_resolve
 from playground.accounts.models import Membership, Namespace, Permission
 
@@ -54,8 +53,9 @@ async def ticket_principal(ticket: str) -> Principal:
     return await namespace_resolve(key, payload["n"])
 
 
-@require_POST
 def ticket_create(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":  # in the envelope, like every /v1/ error (Django's require_POST answers HTML)
+        return error_response(MethodNotAllowedError("Use POST", headers={"Allow": "POST"}))
     if not request.user.is_authenticated:
         return error_response(UnauthorizedError("Sign in first: tickets are minted for browser sessions"))
     try:

@@ -6,6 +6,7 @@ from typing import Any
 
 from inference.api.openai_compat.chat import ACCEPTED as CHAT_KEYS
 from inference.api.openai_compat.embeddings import ACCEPTED as EMBEDDING_KEYS
+from inference.api.openai_compat.transport import FLAGS
 from inference.api.openai_compat.transcriptions import FIELDS as TRANSCRIPTION_FIELDS
 
 TAG = "OpenAI-compatible"
@@ -13,13 +14,14 @@ NAMESPACE = {"name": "X-Namespace", "in": "header", "required": False, "schema":
              "description": "Namespace id (ns_...) or name. May be left out when the key is scoped to exactly one "
                             "namespace: that one is used. Otherwise its absence is a 400 (param `X-Namespace`)."}
 SEMANTIC_CACHE = {"name": "X-Semantic-Cache", "in": "header", "required": False,
-                  "schema": {"type": "string", "enum": ["true", "false"]},
-                  "description": "The native `enable_semantic_cache`. When sent, the response header "
+                  "schema": {"type": "string", "enum": list(FLAGS)},
+                  "description": "The native `enable_semantic_cache` (any case). When sent, the response header "
                                  "`X-Semantic-Cache` says `hit` or `miss` (the response's `cached`)."}
 CACHE_DELTA = {"name": "X-Cache-Delta", "in": "header", "required": False,
                "schema": {"type": "number", "minimum": 0, "maximum": 1}, "description": "The native `cache_delta`."}
-REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128},
-              "description": "Echoed back (or generated) on every response; recorded in usage and logs."}
+REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string"},
+              "description": "Echoed back on every response and recorded in usage and logs when it is 1-128 letters, "
+                             "digits and `._:-`; anything else (or nothing) is replaced by a generated `req_...` id."}
 MODEL = {"type": "string", "description": "`provider/model` (`local/smollm2-135m-instruct`, `openai/gpt-4o-mini`), "
                                           "`plugin/{inference_name}`, a bare plugin inference name, or a feature URI: "
                                           "the ids GET /v1/models lists."}
