@@ -3,14 +3,14 @@ Vertex AI), and ``multimodalembedding`` through google-cloud-aiplatform (Vertex 
 
 from __future__ import annotations
 
-import asyncio
 from typing import AsyncIterator
 
 from google.genai import types
 
 from inference.errors import InferenceServiceUnavailableError, InfergateError
+from inference.media.images import image_inputs_parse, images_load
 from inference.media.load import LoadedMedia, media_load
-from inference.providers.base import Adapter
+from inference.providers.base import Adapter, provider_timeout_s
 from inference.providers.google import mapping
 from inference.providers.google.client import Session, session_open
 from inference.providers.google.credentials import google_auth_resolve
@@ -35,22 +35,23 @@ class GoogleAdapter(Adapter):
 
     async def session(self, call: InferenceCall) -> Session:
         auth = await google_auth_resolve(namespace_id=call.namespace_id, vertex_only=self.vertex_only)
-        return session_open(auth, self.spec.provider)
+        return session_open(auth, self.spec.provider, provider_timeout_s(call))
 
 
 async def _images(call: InferenceCall) -> list[LoadedMedia]:
+    """Checked bytes of the request's images: Gemini takes inline bytes (its URIs are Google Cloud Storage
+    and File API ones), so URLs are always fetched by us, pass-through namespaces included."""
     if call.modality is not Modality.VISION:
         return []
-    inputs = mapping.image_inputs(call.inputs)
-    return list(await asyncio.gather(*(media_load(m, namespace_id=call.namespace_id) for m in inputs)))
+    return await images_load(image_inputs_parse(call.inputs), namespace_id=call.namespace_id)
 
 
 class GeminiAdapter(GoogleAdapter):
     """Each conversation is one ``generateContent``; a ``prompts`` batch runs concurrently (bounded)."""
 
     async def run(self, call: InferenceCall) -> InferenceResult:
+        session = await self.session(call)  # before any fetch: an unconfigured request fetches nothing
         images = await _images(call)
-        session = await self.session(call)
         structured = "schema" in call.parameters
 
         def ask(conversation):
@@ -75,8 +76,8 @@ class GeminiAdapter(GoogleAdapter):
         if "schema" in call.parameters:
             yield Complete(await self.run(call))
             return
-        images = await _images(call)
         session = await self.session(call)
+        images = await _images(call)
         usage = Usage()
         for index, conversation in enumerate(call.conversations):
             contents, system = mapping.chat_contents(conversation, images)

@@ -129,5 +129,5 @@ class Session:
         return await with_retries(lambda: asyncio.to_thread(blocking), provider=self.provider, error_map=error_map)
 
 
-def session_open(auth: GoogleAuth, provider: str) -> Session:
-    return Session(provider=provider, auth=auth, timeout_s=settings.INFERGATE["PROVIDER_TIMEOUT_SECONDS"])
+def session_open(auth: GoogleAuth, provider: str, timeout_s: float) -> Session:
+    return Session(provider=provider, auth=auth, timeout_s=timeout_s)

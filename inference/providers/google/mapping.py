@@ -5,61 +5,20 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 from google.genai import types
 
 from inference.errors import BadRequestError, ValidationError
-from inference.media.inputs import b64_decode, url_check
 from inference.media.load import LoadedMedia
 from inference.providers.google.models import EMBEDDING_DIMENSIONS, VIDEO_DIMENSIONS
-from inference.types import MediaInput, MediaKind, Message, Usage
+from inference.types import MediaKind, Message, Usage
 
-MAX_IMAGES = 16
 # Finish reasons that mean the answer was withheld: the client's 400, with the reason.
 REFUSALS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY",
             "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"}
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
 ROLES = {"user": "user", "assistant": "model"}
-
-
-# -- images ----------------------------------------------------------------------------------------
-
-def _image_input(item: Any, field: str) -> MediaInput:
-    if isinstance(item, dict) and len(item) == 1 and "image_url" in item:
-        return MediaInput(kind=MediaKind.IMAGE, field=f"{field}.image_url",
-                          url=url_check(item["image_url"], f"{field}.image_url"))
-    if isinstance(item, dict) and len(item) == 1 and isinstance(item.get("image_base64"), str):
-        return MediaInput(kind=MediaKind.IMAGE, field=f"{field}.image_base64",
-                          data=b64_decode(item["image_base64"], f"{field}.image_base64"))
-    if isinstance(item, str) and item.strip():
-        if re.match(r"^https?://", item, re.IGNORECASE):
-            return MediaInput(kind=MediaKind.IMAGE, field=field, url=url_check(item, field))
-        return MediaInput(kind=MediaKind.IMAGE, field=field, data=b64_decode(item, field))
-    raise ValidationError([{"field": field, "problem": "must be a URL, base64 image, or an object with one of "
-                                                       "'image_url' or 'image_base64'"}])
-
-
-def image_inputs(inputs: dict[str, Any]) -> list[MediaInput]:
-    """The images of a vision request, in order: ``image_url``, ``image_base64``, then ``images``. Gemini
-    takes bytes, so URLs are fetched by us (``inference.media``: public addresses only, size-limited)."""
-    found: list[MediaInput] = []
-    if "image_url" in inputs:
-        found.append(MediaInput(kind=MediaKind.IMAGE, field="inputs.image_url",
-                                url=url_check(inputs["image_url"], "inputs.image_url")))
-    if "image_base64" in inputs:
-        if not isinstance(inputs["image_base64"], str):
-            raise ValidationError([{"field": "inputs.image_base64", "problem": "must be a base64 string"}])
-        found.append(_image_input({"image_base64": inputs["image_base64"]}, "inputs"))
-    if "images" in inputs:
-        images = inputs["images"]
-        if not isinstance(images, list) or not images:
-            raise ValidationError([{"field": "inputs.images", "problem": "must be a non-empty array"}])
-        found += [_image_input(item, f"inputs.images[{i}]") for i, item in enumerate(images)]
-    if len(found) > MAX_IMAGES:
-        raise ValidationError([{"field": "inputs.images", "problem": f"at most {MAX_IMAGES} images in all"}])
-    return found
 
 
 # -- chat ------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ fake: what the client sees, how often the upstream was asked, and that no secret
 
 import logging
 
-from tests.conftest import assert_envelope, ausage_records, post_inference
+from asgiref.sync import sync_to_async
+
+from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
 from tests.fakes.google_fixtures import (  # noqa: F401
     _service_account_key, fake_google, fake_google_server, service_account, vertex_environment)
 from tests.fakes.google_server import GOOD_KEY, Scripted, error_body, retry_info
@@ -104,17 +106,35 @@ async def test_blocked_prompt_and_withheld_answer_are_400_with_the_reason(tenant
 
 
 async def test_without_credentials_each_model_is_503_naming_what_is_missing(tenant, client, fake_google,
-                                                                             monkeypatch):
+                                                                             monkeypatch, settings):
     monkeypatch.delenv("GOOGLE_API_KEY")
     body = assert_envelope(await post_inference(client, CHAT, tenant.headers()), 503,
                            "InferenceServiceUnavailableError")
     assert body["error"]["details"] == {"provider": "google", "missing_credential": "GOOGLE_API_KEY"}
     assert "GOOGLE_API_KEY" in body["error"]["message"]
+    # nor are media fetched for a request that cannot be sent (the URLs are allow-listed: they could be)
+    settings.INFERGATE = {**settings.INFERGATE, "MEDIA": {**settings.INFERGATE["MEDIA"],
+                                                          "ALLOW": {tenant.namespace.id: ["127.0.0.1/32"]}}}
+    vision = {**CHAT, "inputs": {"prompts": ["?"], "image_url": f"{fake_google.base_url}/media/photo"}}
+    assert_envelope(await post_inference(client, vision, tenant.headers()), 503, "InferenceServiceUnavailableError")
+    video = {**EMBED, "inputs": {"video_url": f"{fake_google.base_url}/media/clip"}}
+    assert_envelope(await post_inference(client, video, tenant.headers()), 503, "InferenceServiceUnavailableError")
+    assert fake_google.received == []
     monkeypatch.setenv("GOOGLE_API_KEY", GOOD_KEY)  # an API key does not open Vertex AI
     body = assert_envelope(await post_inference(client, EMBED, tenant.headers()), 503,
                            "InferenceServiceUnavailableError")
     assert body["error"]["details"] == {"provider": "google", "missing_credential": "GOOGLE_APPLICATION_CREDENTIALS"}
     assert fake_google.requests() == []
+
+
+async def test_the_namespace_timeout_applies(transactional_db, client, fake_google):
+    hasty = await sync_to_async(tenant_create)("acme", "hasty", permissions=["admin"])
+    patched = await client.patch(f"/v1/namespaces/{hasty.namespace.name}", {"provider_timeout_seconds": 0.3},
+                                 content_type="application/json", headers=hasty.headers())
+    assert patched.status_code == 200, patched.content
+    fake_google.script(Scripted(delay_s=0.8))  # under the fixture's 1.5 s default, over the namespace's 0.3 s
+    body = assert_envelope(await post_inference(client, CHAT, hasty.headers()), 504, "TimeoutError")
+    assert body["error"]["details"] == {"provider": "google", "timeout_s": 0.3}
 
 
 async def test_vertex_failures_map_the_same(tenant, client, fake_google, vertex_environment, caplog):

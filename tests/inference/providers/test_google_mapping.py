@@ -1,7 +1,6 @@
 """The google provider's pure mapping functions, with documented payloads (GenerateContentResponse, the
 error bodies, the multimodal embeddings response) and the SDKs' own exception types: no HTTP."""
 
-import base64
 
 import google.auth.exceptions
 import httpx2
@@ -151,19 +150,6 @@ def test_generation_config_and_the_schema():
     assert config.temperature == 0 and config.max_output_tokens == 5 and config.stop_sequences == ["END"]
     assert config.response_mime_type == "application/json" and config.response_json_schema == {"type": "object"}
     assert config.system_instruction == "sys" and config.response_schema is None
-
-
-def test_image_inputs_in_order_with_urls_left_to_the_fetcher():
-    png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
-    found = mapping.image_inputs({"image_url": "https://x.test/a.jpg", "image_base64": png,
-                                  "images": ["http://x.test/b", {"image_base64": png}]})
-    assert [(m.url, m.data, m.field) for m in found] == [
-        ("https://x.test/a.jpg", None, "inputs.image_url"), (None, b"\x89PNG\r\n\x1a\n", "inputs.image_base64"),
-        ("http://x.test/b", None, "inputs.images[0]"), (None, b"\x89PNG\r\n\x1a\n", "inputs.images[1].image_base64")]
-    with pytest.raises(ValidationError):
-        mapping.image_inputs({"images": [{"image_url": "ftp://x"}]})
-    with pytest.raises(ValidationError):
-        mapping.image_inputs({"images": ["https://x.test/a"] * (mapping.MAX_IMAGES + 1)})
 
 
 def test_embedding_requests_and_documented_responses():
