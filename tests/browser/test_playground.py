@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from playground.accounts.models import Membership
+from playground.accounts.services import namespace_create
 from tests.browser.conftest import screenshot, session_sign_in
 from tests.conftest import tenant_create
 from tests.inference.media.conftest import SENTENCE, speech, words
@@ -245,16 +246,21 @@ def test_a_shared_link_reopens_the_request_and_a_narrow_window_fits(playground):
     assert page.evaluate("document.documentElement.scrollWidth") <= 420, wide
 
 
-def test_greyed_out_target_image_input_and_structured_output_tree(playground, tmp_path):
-    page = playground
+def test_greyed_out_target_image_input_and_structured_output_tree(page, context, member, tmp_path):
+    namespace_create(organization=member.tenant.organization, name="staging")
+    session_sign_in(context, member)
+    page.goto("/playground")
+    expect(page.locator("#pg-target option[value='openai/gpt-4o-mini']")).to_contain_text("in main", timeout=30_000)
+    page.get_by_label("Namespace", exact=True).select_option("staging")  # the catalog of that namespace
     option = page.locator("#pg-target option[value='openai/gpt-4o-mini']")
     expect(option).to_be_disabled()
-    expect(option).to_contain_text("no openai credentials in main")
+    expect(option).to_contain_text("no openai credentials in staging")
     # A body for it can still be written in JSON: the form follows (image input, schema editor).
     page.get_by_role("tab", name="JSON").click()
     page.get_by_label(re.compile("^Request body")).fill(json.dumps(
         {"provider": "openai", "model": "gpt-4o-mini", "inputs": {"messages": [{"role": "user", "content": "What is it?"}]}}))
     page.get_by_role("tab", name="Form").click()
+    expect(page.get_by_label("Message 1", exact=True)).to_have_value("What is it?")
     image = tmp_path / "dot.png"
     image.write_bytes(base64.b64decode(
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="))
@@ -286,3 +292,36 @@ def test_greyed_out_target_image_input_and_structured_output_tree(playground, tm
     screenshot(page, "playground-structured")
     tree.locator("summary").first.click()  # collapses
     expect(tree).not_to_have_attribute("open", "")
+
+
+def test_request_mapping_functions(playground):
+    """body.js's pure functions, run in the page: code samples quote any text, share links round-trip,
+    switching targets keeps the inputs the new target reads, cost is tokens × price."""
+    import shlex
+
+    body = {"provider": "local", "model": "smollm2-135m-instruct",
+            "inputs": {"messages": [{"role": "user", "content": "It's \"quoted\" — ünïcode $HOME `x`"}]}}
+    made = playground.evaluate("""async (body) => {
+        const m = await import('/static/playground/body.js');
+        const chat = {id: 'local/c', kind: 'model', provider: 'local', model: 'c', input_keys: ['messages', 'prompts', 'system'],
+                      parameters: [{name: 'temperature'}], price: {prompt_per_million: 2, completion_per_million: 4}};
+        const embed = {id: 'local/e', kind: 'model', provider: 'local', model: 'e', input_keys: ['text', 'texts'], parameters: []};
+        return {
+          curl: m.codeCurl(body, {origin: 'http://h', namespace: "team's"}),
+          shared: m.shareDecode(m.shareEncode(body, 'main')),
+          toEmbed: m.bodyFor(embed, {...body, parameters: {temperature: 0.5}}),
+          backToChat: m.bodyFor(chat, {provider: 'local', model: 'e', inputs: {text: 'hello'}}),
+          cost: m.costOf({tokens_used: {prompt: 1000, completion: 500}, cached: false}, chat),
+          cachedCost: m.costOf({tokens_used: {prompt: 1000, completion: 500}, cached: true}, chat),
+          openaiBatch: m.codeOpenAI({...body, inputs: {prompts: ['a', 'b']}}, {origin: 'http://h', namespace: 'main'}),
+          plugin: m.targetId({inference_name: 'p_1_0_0'}),
+        };
+    }""", body)
+    words = shlex.split(made["curl"].replace("\\\n", " "))
+    assert words[words.index("-d") + 1] == json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    assert "X-Namespace: team's" in words
+    assert made["shared"] == {"namespace": "main", "body": body}
+    assert made["toEmbed"] == {"provider": "local", "model": "e", "inputs": {"text": body["inputs"]["messages"][0]["content"]}}
+    assert made["backToChat"]["inputs"] == {"messages": [{"role": "user", "content": "hello"}]}
+    assert made["cost"] == pytest.approx(0.004) and made["cachedCost"] == 0
+    assert "no OpenAI equivalent" in made["openaiBatch"]["na"] and made["plugin"] == "plugin/p_1_0_0"

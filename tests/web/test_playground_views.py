@@ -114,17 +114,12 @@ def test_bad_runs_are_refused_and_change_nothing(web):
     assert not PlaygroundRun.objects.exists()
 
 
-def test_history_keeps_a_bounded_number_of_runs(web, settings):
-    import playground.web.runs as runs
-
+def test_history_keeps_a_bounded_number_of_runs(web, monkeypatch):
     for i in range(3):
         post(web, "/playground/runs", {"namespace": "main", "request_id": f"r{i}", "body": BODY})
     assert PlaygroundRun.objects.count() == 3 <= RUNS_KEPT
-    original, runs.RUNS_KEPT = runs.RUNS_KEPT, 2
-    try:
-        post(web, "/playground/runs", {"namespace": "main", "request_id": "r3", "body": BODY})
-    finally:
-        runs.RUNS_KEPT = original
+    monkeypatch.setattr("playground.web.runs.RUNS_KEPT", 2)
+    post(web, "/playground/runs", {"namespace": "main", "request_id": "r3", "body": BODY})
     assert sorted(PlaygroundRun.objects.values_list("request_id", flat=True)) == ["r2", "r3"]
 
 
