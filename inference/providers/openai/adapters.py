@@ -63,7 +63,8 @@ class ChatAdapter(OpenAIAdapter):
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
         """Conversations one after another, each as a streamed completion: its text as deltas, then
-        its finish, then the running token count from the final usage chunk. Structured answers are
+        its finish, then the running token count from the final usage chunk (counted by us when the
+        server sends none). Structured answers are
         parsed whole, so a ``schema`` request arrives as one ``Complete``. Opening a stream is
         retried like any call; a failure once text has flowed is mapped, never retried."""
         if "schema" in call.parameters:
@@ -78,7 +79,7 @@ class ChatAdapter(OpenAIAdapter):
             chunks = await session.call(lambda client: client.chat.completions.create(
                 model=self.upstream_model, messages=messages, stream=True,
                 stream_options={"include_usage": True}, **options))
-            refusal = ""
+            refusal, text, reported = "", "", False
             try:
                 async for chunk in chunks:
                     for choice in chunk.choices:
@@ -86,12 +87,18 @@ class ChatAdapter(OpenAIAdapter):
                         if choice.finish_reason and (refusal or choice.finish_reason == "content_filter"):
                             raise mapping.refused(self.spec.provider, refusal)
                         if choice.delta.content:
+                            text += choice.delta.content
                             yield Delta(index, choice.delta.content)
                         if choice.finish_reason:
                             yield Finish(index, choice.finish_reason)
                     if chunk.usage is not None:
+                        reported = True
                         mapping.usage_add(usage, chunk.usage)
                         yield TokenCount(usage.prompt, usage.completion)
+                if not reported:  # a server that sends no usage chunk: we count
+                    counted = await chat_usage_count(conversation=conversation, answer=text)
+                    usage.prompt, usage.completion = usage.prompt + counted.prompt, usage.completion + counted.completion
+                    yield TokenCount(usage.prompt, usage.completion)
             except openai.OpenAIError as exc:
                 raise error_map(exc, provider=self.spec.provider, secret=session.secret,
                                 timeout_s=session.timeout_s) from None

@@ -185,3 +185,24 @@ async def test_a_compatible_server_without_usage_is_counted_with_tiktoken(tenant
                                              "inputs": {"text": "hello world, how are you?"}}, tenant.headers())
     assert embedded.status_code == 200, embedded.content
     assert embedded.json()["tokens_used"] == {"prompt": 7, "completion": 0, "total": 7}
+
+
+async def test_a_stream_without_a_usage_chunk_is_counted_too(tenant, client, fake_openai, monkeypatch):
+    import json as json_
+
+    from tests.fakes.openai_server import FakeOpenAI
+    from tests.inference.test_streaming import parse_sse
+
+    original = FakeOpenAI._chat_stream  # the fake, told to behave like a server that ignores include_usage
+    monkeypatch.setattr(FakeOpenAI, "_chat_stream", staticmethod(
+        lambda body, answer, prompt_tokens: original({**body, "stream_options": {}}, answer, prompt_tokens)))
+    response = await client.post("/v1/inference/stream", json_.dumps(
+        {"provider": "fakecompat", "model": "compat-chat", "inputs": {"prompts": ["hello world"]}}),
+        content_type="application/json", headers={**tenant.headers(), "Accept": "text/event-stream"})
+    events = parse_sse(response.text)
+    done = events[-1]["response"]
+    assert done["data"]["responses"][0]["text"] == "echo: hello world"
+    # "echo: hello world" is 4 cl100k tokens; the prompt 3 + 1 + 2 + 3 as above.
+    assert done["tokens_used"] == {"prompt": 9, "completion": 4, "total": 13}
+    (record,) = await ausage_records()
+    assert record.total_tokens == 13
