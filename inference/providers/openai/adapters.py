@@ -57,7 +57,8 @@ class ChatAdapter(OpenAIAdapter):
             reported = getattr(completion, "usage", None)
             if reported is None:  # a compatible server that counts nothing: we count (inference/providers/tokens.py)
                 counted = await chat_usage_count(conversation=conversation, answer=answer["text"])
-                usage.prompt, usage.completion = usage.prompt + counted.prompt, usage.completion + counted.completion
+                usage.prompt += counted.prompt
+                usage.completion += counted.completion
             mapping.usage_add(usage, reported)
         return InferenceResult(data={"responses": responses}, usage=usage)
 
@@ -97,7 +98,8 @@ class ChatAdapter(OpenAIAdapter):
                         yield TokenCount(usage.prompt, usage.completion)
                 if not reported:  # a server that sends no usage chunk: we count
                     counted = await chat_usage_count(conversation=conversation, answer=text)
-                    usage.prompt, usage.completion = usage.prompt + counted.prompt, usage.completion + counted.completion
+                    usage.prompt += counted.prompt
+                    usage.completion += counted.completion
                     yield TokenCount(usage.prompt, usage.completion)
             except openai.OpenAIError as exc:
                 raise error_map(exc, provider=self.spec.provider, secret=session.secret,

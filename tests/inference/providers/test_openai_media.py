@@ -165,7 +165,8 @@ def test_counts_are_cl100k_base_loaded_from_the_installed_file():
 
     assert text_tokens("hello world, how are you?") == 7  # [15339, 1917, 11, 1268, 527, 499, 30]
     # OpenAI's accounting: 3 per message plus role and content, 3 to prime the reply.
-    assert chat_tokens((Message("system", "Be brief."), Message("user", "hello world"))) == (3 + 1 + 3) + (3 + 1 + 2) + 3
+    conversation = (Message("system", "Be brief."), Message("user", "hello world"))
+    assert chat_tokens(conversation) == (3 + 1 + 3) + (3 + 1 + 2) + 3
 
 
 async def test_a_compatible_server_without_usage_is_counted_with_tiktoken(tenant, client, fake_openai):
