@@ -106,3 +106,20 @@ def test_rotate_replaces_the_secret(page, context, admin):
     page.goto("/dashboard/%d/keys?status=revoked" % admin.organizations.get().id)
     assert page.locator("tbody tr").count() == 1
     screenshot(page, "dashboard-keys-revoked-filter")
+
+
+def test_a_member_sees_keys_but_no_way_to_change_them(page, context, admin):
+    acme = admin.organizations.get()
+    member = get_user_model().objects.create_user("bob", "bob@example.com", "pw")
+    Membership.objects.create(organization=acme, user=member, role="member")
+    from playground.accounts.services import api_key_create
+
+    api_key_create(organization=acme, name="shared-service")
+    session_sign_in(context, member)
+    page.goto("/dashboard")
+    page.get_by_text("You are a member of acme: you can look").wait_for()
+    assert "shared-service" in page.get_by_role("table", name="API keys").inner_text()
+    assert page.get_by_role("link", name="+ New key").count() == 0
+    assert page.get_by_role("button", name="Revoke").count() == 0
+    screenshot(page, "dashboard-keys-member")
+    assert page.goto(f"/dashboard/{acme.id}/keys/new").status == 403

@@ -3,6 +3,8 @@ set limits, then delete a namespace behind its type-the-name confirmation."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -90,3 +92,49 @@ def test_create_a_namespace_set_a_credential_and_a_plugin_then_delete_it(page, c
     assert not ProviderCredential.objects.filter(namespace_id=namespace.id).exists()
     # The two refused forms answered 400 (Chromium logs that); nothing else went wrong on the pages.
     assert [e for e in context.console_errors if "status of 400" not in e] == []
+
+
+def test_the_cache_section_shows_real_entries_and_clears_them(page, context, admin):
+    import httpx
+
+    from inference.cache.models import CacheEntry
+    from playground.accounts.services import api_key_create, namespace_create
+
+    page.set_default_timeout(10_000)
+    acme = admin.organizations.get()
+    namespace = namespace_create(organization=acme, name="support-bot")
+    secret = api_key_create(organization=acme, name="bot").secret
+    headers = {"Authorization": f"Bearer {secret}", "X-Namespace": "support-bot"}
+    with httpx.Client(base_url=context.live_server_url, headers=headers, timeout=60) as http:
+        answers = []
+        for prompt in ("How do I reset my password?", "How do I reset my password?", "Where is my invoice?"):
+            body = {"provider": "test", "model": "echo", "inputs": {"prompts": [prompt]},
+                    "parameters": {"temperature": 0}, "enable_semantic_cache": True}
+            response = http.post("/v1/inference", json=body)
+            assert response.status_code == 200
+            answers.append(response.json()["cached"])
+        assert answers == [False, True, False]  # the repeat is a hit
+    deadline = time.monotonic() + 15
+    while not CacheEntry.objects.filter(namespace=namespace).exists():
+        assert time.monotonic() < deadline, "the server cached nothing"
+        time.sleep(0.1)
+    entries = CacheEntry.objects.filter(namespace=namespace).count()
+
+    session_sign_in(context, admin)
+    page.goto(f"/dashboard/{acme.id}/namespaces/{namespace.id}#cache")
+    cache = page.locator("#cache")
+    assert f"{entries} in 1 scope" in cache.inner_text()
+    page.get_by_label("Entry lifetime (seconds)").fill("86400")
+    page.get_by_role("button", name="Save cache settings").click()
+    page.get_by_text("Cache settings of “support-bot” are saved.").wait_for()
+    assert page.get_by_label("Entry lifetime (seconds)").input_value() == "86400"
+    page.locator("#cache").scroll_into_view_if_needed()
+    screenshot(page, "dashboard-namespace-cache")
+    page.get_by_role("button", name="Clear cache…").click()
+    dialog = page.get_by_role("dialog", name="Clear the cache of “support-bot”?")
+    assert f"Deletes {entries} cached answer" in dialog.inner_text()
+    dialog.get_by_role("button", name="Clear cache").click()
+    page.get_by_text(f"cleared: {entries} entr").wait_for()
+    assert not CacheEntry.objects.filter(namespace=namespace).exists()
+    assert "0 in 0 scopes" in page.locator("#cache").inner_text()
+    assert context.console_errors == []

@@ -132,3 +132,38 @@ def test_an_admin_of_one_organization_sees_nothing_of_another(world):
         assert admin.post(url(world, path), data).status_code == 404, path
     assert Namespace.objects.get(id=vault.id).name == "vault"
     assert ProviderCredential.objects.filter(namespace=vault).count() == 1
+
+
+def cache_entries(namespace, count: int):
+    from inference.cache.models import CacheEntry, CacheScope
+    from inference.cache.models import DIMENSIONS
+
+    scope = CacheScope.objects.create(key=namespace.id.ljust(64, "0"), namespace=namespace, provider="test",
+                                      model="echo", labels=3)
+    for i in range(count):
+        CacheEntry.objects.create(namespace=namespace, scope=scope, prompt_hash=f"{i:064d}", prompt=f"p{i}",
+                                  embedding=[0.1] * DIMENSIONS, response={"text": "a", "finish_reason": "stop"})
+
+
+def test_cache_settings_are_saved_and_the_cache_cleared(world):
+    from inference.cache.models import CacheEntry, CacheSettings
+
+    admin, main, vault = world["admin"], world["main"], world["vault"]
+    cache_entries(main, 3)
+    cache_entries(vault, 2)
+    page = admin.get(url(world, f"/{main.id}")).content.decode()
+    assert "3 in 1 scope" in page and "Deletes 3 cached answers in 1 scope" in page
+    assert admin.post(url(world, f"/{main.id}/cache"), {"allow_sampling": "on", "ttl_seconds": "3600",
+                                                        "max_entries": ""}).status_code == 302
+    stored = CacheSettings.objects.get(namespace=main)
+    assert (stored.allow_sampling, stored.ttl_seconds, stored.max_entries) == (True, 3600, None)
+    bad = admin.post(url(world, f"/{main.id}/cache"), {"ttl_seconds": "10"})
+    assert bad.status_code == 400 and b"greater than or equal to 60" in bad.content
+    assert CacheSettings.objects.get(namespace=main).ttl_seconds == 3600
+    cleared = admin.post(url(world, f"/{main.id}/cache/clear"), follow=True)
+    assert b"cleared: 3 entries in 1 scope" in cleared.content
+    assert not CacheEntry.objects.filter(namespace=main).exists()
+    assert CacheEntry.objects.filter(namespace=vault).count() == 2  # another organization's cache stays
+    assert admin.post(url(world, f"/{vault.id}/cache/clear")).status_code == 404
+    assert world["member"].post(url(world, f"/{main.id}/cache/clear")).status_code == 403
+    assert CacheEntry.objects.filter(namespace=vault).count() == 2

@@ -143,3 +143,13 @@ class UsageFilterForm(forms.Form):
         model = (data.get("model") or "").strip()
         data["provider"], _, data["model"] = model.partition("/") if "/" in model else ("", "", model)
         return data
+
+
+class CacheSettingsForm(forms.Form):
+    """The namespace's semantic cache options that the dashboard edits (bounds as the cache API's)."""
+
+    allow_sampling = forms.BooleanField(required=False, label="Cache answers to requests with temperature > 0")
+    ttl_seconds = forms.IntegerField(required=False, min_value=60, max_value=365 * 24 * 3600,
+                                     label="Entry lifetime (seconds)", help_text="Empty: the server's default.")
+    max_entries = forms.IntegerField(required=False, min_value=1, max_value=10_000_000, label="Most entries",
+                                     help_text="Empty: the server's default.")

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from inference.cache.models import CacheEntry
 from inference.plugins.models import NamespacePlugin
 from inference.plugins.registry import plugin_registry
 from inference.plugins.selectors import plugins_describe
@@ -51,6 +52,7 @@ def namespace_delete_impact(*, namespace: Namespace) -> dict[str, Any]:
         "plugins": list(NamespacePlugin.objects.filter(namespace=namespace)
                         .order_by("inference_name").values_list("inference_name", flat=True)),
         "usage_records": UsageRecord.objects.filter(namespace=namespace).count(),
+        "cache_entries": CacheEntry.objects.filter(namespace=namespace).count(),
         # Keys for which this is the only namespace they may use: they will be able to use none.
         "keys_left_without_namespace": list(
             scoped.annotate(n=Count("namespaces")).filter(n=1).order_by("name").values_list("name", "prefix")),
@@ -69,3 +71,18 @@ def namespace_plugins(*, namespace: Namespace) -> list[dict[str, Any]]:
     """Every installed plugin, enabled ones first, with the namespace's parameters where enabled."""
     described = plugins_describe(registry=plugin_registry(), enabled=enabled_plugins(namespace_id=namespace.id))
     return sorted(described, key=lambda p: (not p["enabled"], p["inference_name"]))
+
+
+def namespace_cache(*, namespace: Namespace) -> dict[str, Any]:
+    """The semantic cache of the namespace: its effective settings and counters (the cache's selectors) and
+    the values the namespace itself stored (None: the server's default), for the form."""
+    from inference.cache.models import CacheSettings
+    from inference.cache.selectors import cache_counters, cache_settings_describe
+
+    row = CacheSettings.objects.filter(namespace=namespace).first()
+    counters = cache_counters(namespace_id=namespace.id)
+    decided = counters["hits"] + counters["misses"] + counters["explorations"]
+    return {"settings": cache_settings_describe(namespace_id=namespace.id), "counters": counters,
+            "hit_rate": round(100 * counters["hits"] / decided, 1) if decided else None,
+            "stored": {"allow_sampling": bool(row and row.allow_sampling), "ttl_seconds": row and row.ttl_seconds,
+                       "max_entries": row and row.max_entries}}

@@ -26,6 +26,8 @@ urlpatterns = [
     path(f"{NS}/plugins/<str:inference_name>", namespace_settings.plugin_enable_view, name="plugin_enable"),
     path(f"{NS}/plugins/<str:inference_name>/disable", namespace_settings.plugin_disable_view,
          name="plugin_disable"),
+    path(f"{NS}/cache", namespace_settings.cache_settings_view, name="cache_settings"),
+    path(f"{NS}/cache/clear", namespace_settings.cache_clear_view, name="cache_clear"),
     path("<int:org>/usage", usage.usage_page, name="usage"),
     path("<int:org>/usage/export.csv", usage.usage_export, name="usage_export"),
 ]

@@ -1,4 +1,5 @@
-"""A namespace's provider credentials (write-only) and enabled plugins, each set through its own service."""
+"""A namespace's provider credentials (write-only), enabled plugins and semantic cache, each changed through
+its own service."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from inference.cache.selectors import cache_settings_update
+from inference.cache.store import scope_clear
 from inference.errors import InfergateError, NotFoundError
 from inference.plugins.registry import plugin_registry
 from inference.plugins.services import plugin_disable, plugin_enable
 from playground.credentials.services import credential_delete, credential_set
 from playground.web.dashboard.access import dashboard_view
-from playground.web.dashboard.forms import CredentialForm, plugin_parameters_parse
+from playground.web.dashboard.forms import CacheSettingsForm, CredentialForm, plugin_parameters_parse
 from playground.web.dashboard.views.common import service_errors_to_form
 from playground.web.dashboard.views.namespaces import namespace_of, namespace_page
 
@@ -86,3 +89,26 @@ def plugin_disable_view(request: HttpRequest, namespace_id: str, inference_name:
     else:
         messages.success(request, f"{inference_name} is disabled in “{namespace.name}”.")
     return _back(request, namespace.id, "plugins")
+
+
+@require_POST
+@dashboard_view(admin=True)
+def cache_settings_view(request: HttpRequest, namespace_id: str) -> HttpResponse:
+    namespace = namespace_of(request, namespace_id)
+    form = CacheSettingsForm(request.POST)
+    if not form.is_valid():
+        return namespace_page(request, namespace, bound={"cache": form})
+    cache_settings_update(namespace_id=namespace.id, changes=form.cleaned_data)
+    messages.success(request, f"Cache settings of “{namespace.name}” are saved.")
+    return _back(request, namespace.id, "cache")
+
+
+@require_POST
+@dashboard_view(admin=True)
+def cache_clear_view(request: HttpRequest, namespace_id: str) -> HttpResponse:
+    namespace = namespace_of(request, namespace_id)
+    cleared = scope_clear(namespace_id=namespace.id)
+    messages.success(request, f"The cache of “{namespace.name}” is cleared: {cleared['entries']} "
+                              f"entr{'y' if cleared['entries'] == 1 else 'ies'} in {cleared['scopes']} "
+                              f"scope{'' if cleared['scopes'] == 1 else 's'}, with what the policy learnt about them.")
+    return _back(request, namespace.id, "cache")

@@ -16,9 +16,9 @@ from playground.accounts.models import Namespace
 from playground.accounts.services import namespace_create, namespace_delete, namespace_limits_update, namespace_rename
 from playground.credentials.services import CREDENTIAL_FIELDS
 from playground.web.dashboard.access import dashboard_view
-from playground.web.dashboard.forms import CredentialForm, NamespaceLimitsForm, NamespaceNameForm
-from playground.web.dashboard.selectors import (namespace_credentials, namespace_delete_impact, namespace_list,
-                                                namespace_plugins)
+from playground.web.dashboard.forms import CacheSettingsForm, CredentialForm, NamespaceLimitsForm, NamespaceNameForm
+from playground.web.dashboard.selectors import (namespace_cache, namespace_credentials, namespace_delete_impact,
+                                                namespace_list, namespace_plugins)
 from playground.web.dashboard.views.common import page_render, paginate, service_errors_to_form
 
 
@@ -70,10 +70,13 @@ def namespace_page(request: HttpRequest, namespace: Namespace, *, bound: dict[st
     limits = bound.get("limits") or NamespaceLimitsForm(initial={
         "rate_limit_rpm": namespace.rate_limit_rpm, "rate_limit_tpm": namespace.rate_limit_tpm,
         "monthly_budget_usd": namespace.monthly_budget_usd})
+    cache = namespace_cache(namespace=namespace)
+    cache_form = bound.get("cache") or CacheSettingsForm(initial=cache["stored"])
     return page_render(
         request, "dashboard/namespaces/detail.html", tab="namespaces", namespace=namespace,
         rename_form=bound.get("rename") or NamespaceNameForm(initial={"name": namespace.name}),
-        limits_form=limits, credentials=credentials, credential_fields=CREDENTIAL_FIELDS, plugins=plugins,
+        limits_form=limits, cache=cache, cache_form=cache_form, credentials=credentials,
+        credential_fields=CREDENTIAL_FIELDS, plugins=plugins,
         impact=namespace_delete_impact(namespace=namespace) if request.seat.is_admin else None,
         http_status=400 if bound or plugin_errors else 200)
 
