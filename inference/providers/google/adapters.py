@@ -15,7 +15,7 @@ from inference.providers.google import mapping
 from inference.providers.google.client import Session, session_open
 from inference.providers.google.credentials import google_auth_resolve
 from inference.providers.google.models import EMBEDDING_VERSION
-from inference.providers.openai.client import run_bounded
+from inference.providers.upstream import run_bounded
 from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
                              StreamEvent, TokenCount, Usage)
 

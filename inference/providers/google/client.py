@@ -9,14 +9,14 @@ the location's own ``https://{location}-aiplatform.googleapis.com`` when that is
 google-cloud-aiplatform: the ``PredictionServiceClient`` on its REST transport (no gRPC channel to
 manage; its ``api_endpoint`` may be any http(s) URL), whose calls block: they run in a thread.
 
-The SDKs' own retries are off: ours retry only what ``errors.retryable`` allows, with the openai
-adapter's exponential backoff with jitter, and leave a 429 to the client with the provider's Retry-After.
+The SDKs' own retries are off: ours (``inference.providers.upstream``) retry only what
+``errors.retryable`` allows, with exponential backoff and jitter, and leave a 429 to the client with the
+provider's Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,10 +28,9 @@ from google.genai import types
 
 from inference.errors import InfergateError
 from inference.providers.google.credentials import GoogleAuth
-from inference.providers.google.errors import genai_error_map, retryable, vertex_error_map
-from inference.providers.openai.client import backoff_seconds
+from inference.providers.google.errors import SDK_ERRORS, genai_error_map, retryable, vertex_error_map
+from inference.providers.upstream import call_with_retries
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 GEMINI_API_VERSION = "v1beta"
 
@@ -75,24 +74,9 @@ def prediction_client(auth: GoogleAuth):
     return _prediction_client(auth.identity, auth.credentials, _vertex_endpoint(auth))
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], *, provider: str,
-                       error_map: Callable[[BaseException], InfergateError]) -> T:
-    retries = settings.INFERGATE["PROVIDER_RETRIES"]
-    base = settings.INFERGATE["PROVIDER_RETRY_BASE_SECONDS"]
-    for attempt in range(retries + 1):
-        try:
-            return await call()
-        except InfergateError:
-            raise
-        except Exception as exc:
-            if attempt < retries and retryable(exc):
-                delay = backoff_seconds(attempt, base)
-                logger.warning("%s: %s (upstream %s); retry %d of %d in %.2f s", provider, type(exc).__name__,
-                               getattr(exc, "code", "-"), attempt + 1, retries, delay)
-                await asyncio.sleep(delay)
-                continue
-            raise error_map(exc) from None
-    raise AssertionError("unreachable")
+def with_retries(call: Callable[[], Awaitable[T]], *, provider: str,
+                 error_map: Callable[[BaseException], InfergateError]) -> Awaitable[T]:
+    return call_with_retries(call, provider=provider, sdk_error=SDK_ERRORS, retryable=retryable, error_map=error_map)
 
 
 @dataclass

@@ -29,13 +29,16 @@ from google.api_core import exceptions as core_exceptions
 from google.genai import errors as genai_errors
 
 from inference.errors import BadRequestError, InfergateError, ProviderError, TimeoutError, TooManyRequestsError
-from inference.providers.openai.errors import retry_after_seconds, scrub as scrub_keys
+from inference.providers.upstream import retry_after_seconds, scrub as scrub_keys
 
 GOOGLE_SECRETS = re.compile(r"AIza[0-9A-Za-z_\-]{12,}|ya29\.[0-9A-Za-z_\-.]+|-----BEGIN [A-Z ]+-----[^-]*")
 RETRYABLE_STATUS = {408, 500, 502, 503, 504}
 TIMEOUTS = (httpx.TimeoutException, httpx2.TimeoutException, requests.Timeout, core_exceptions.DeadlineExceeded)
 CONNECTION = (httpx.TransportError, httpx2.TransportError, requests.ConnectionError)
 KEY_REASONS = {"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED", "ACCESS_TOKEN_EXPIRED"}
+# What the two SDKs (and the transports and google-auth under them) raise: the retry loop catches these.
+SDK_ERRORS = (genai_errors.APIError, core_exceptions.GoogleAPICallError, google.auth.exceptions.GoogleAuthError,
+              httpx.HTTPError, httpx2.HTTPError, requests.RequestException)
 
 
 def scrub(text: str, secret: str | None = None) -> str:
