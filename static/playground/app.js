@@ -104,6 +104,7 @@ function paneView(root, item, { onState = () => {} } = {}) {
       status.replaceChildren(h("span", { class: "spinner", "aria-hidden": "true" }),
         `Running on ${event.provider}/${event.model}`, h("code", { class: "muted", title: "request id" }, event.request_id));
       root.replaceChildren(status, answers);
+      root.setAttribute("aria-busy", "true"); // announced once, when the answer is complete
       onState("running");
     },
     delta(event) {
@@ -117,10 +118,12 @@ function paneView(root, item, { onState = () => {} } = {}) {
       box.classList.add("cursor");
     },
     done(response) {
+      root.removeAttribute("aria-busy");
       root.replaceChildren(responseView(response, item));
       onState("done", response);
     },
     error(envelope) {
+      root.removeAttribute("aria-busy");
       const cancelled = envelope.error?.type === "Cancelled";
       const keep = streamed && answers ? answers : null;
       if (keep) keep.querySelectorAll(".cursor").forEach((el) => el.classList.remove("cursor"));

@@ -190,8 +190,9 @@ function mediaInput(kind, spec, inputs, keys, changed) {
   const clear = current ? h("button", { type: "button", class: "btn btn-small", onclick: () => {
     delete inputs[spec.url]; delete inputs[spec.base64]; changed(true);
   } }, `Clear ${kind}`) : null;
+  const bytes = inputs[spec.base64] ? Math.round(inputs[spec.base64].length * 0.75) : 0;
   const info = inputs[spec.base64] ? h("p", { class: "muted hint" },
-    `Inline ${kind}, ${Math.round(inputs[spec.base64].length * 0.75 / 1024)} KB as ${spec.base64}`) : null;
+    `Inline ${kind}, ${bytes < 1024 ? `${bytes} bytes` : `${Math.round(bytes / 1024)} KB`} as ${spec.base64}`) : null;
   return h("fieldset", { class: "media", "data-media": kind }, h("legend", {}, TITLES[kind]),
     file, drop, labelled(`${TITLES[kind]} URL`, url), h("div", { class: "preview-box" }, mediaPreview(kind, current), info, clear));
 }
