@@ -43,7 +43,9 @@ def model_describe(spec: ModelSpec, configured: bool = True) -> dict[str, Any]:
         "dimensions": spec.dimensions,
         "configured": configured,  # credentials present for this namespace (or none needed)
         "price": {"currency": "USD", "prompt_per_million": spec.price.prompt_per_million,
-                  "completion_per_million": spec.price.completion_per_million},
+                  "completion_per_million": spec.price.completion_per_million,
+                  # models priced by audio length (whisper-1) only
+                  **({"per_audio_minute": spec.price.per_audio_minute} if spec.price.per_audio_minute else {})},
     }
 
 
