@@ -65,6 +65,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     stream: list[dict[str, Any]] | None = None  # chunks to send as SSE instead of ``body``
+    chunk_delay_s: float = 0.0  # between streamed chunks
 
 
 @dataclass
@@ -143,6 +144,7 @@ class FakeGoogle:
         self.media: dict[str, bytes] = {}  # files served at GET /media/{name}, for URL inputs
         self.in_flight = 0
         self.peak_in_flight = 0  # the most model requests that were being answered at once
+        self.streams = {"completed": 0, "cut": 0}
         self._script: deque[Scripted] = deque()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -156,6 +158,7 @@ class FakeGoogle:
         self.service_accounts.clear()
         self.media.clear()
         self.peak_in_flight = 0
+        self.streams = {"completed": 0, "cut": 0}
         self.received.clear()
         self._script.clear()
 
@@ -247,7 +250,7 @@ class FakeGoogle:
             if scripted.delay_s:
                 await asyncio.sleep(scripted.delay_s)
             if scripted.stream is not None:
-                return self._sse(scripted.stream)
+                return self._sse(scripted.stream, scripted.chunk_delay_s)
             if scripted.status != 200 or scripted.body is not None:
                 return JSONResponse(scripted.body, status_code=scripted.status, headers=scripted.headers)
         try:
@@ -296,11 +299,20 @@ class FakeGoogle:
                                            "PERMISSION_DENIED"), status_code=403)
         return None
 
-    @staticmethod
-    def _sse(chunks: list[dict[str, Any]]) -> StreamingResponse:
+    def _sse(self, chunks: list[dict[str, Any]], delay_s: float = 0.0) -> StreamingResponse:
+        """Server-sent events, one chunk each; ``streams`` counts those sent whole and those the client
+        cut (it closed the connection before the last chunk)."""
+
         async def emit():
-            for chunk in chunks:
-                yield f"data: {json.dumps(chunk)}\r\n\r\n".encode()
+            finished = False
+            try:
+                for chunk in chunks:
+                    if delay_s:
+                        await asyncio.sleep(delay_s)
+                    yield f"data: {json.dumps(chunk)}\r\n\r\n".encode()
+                finished = True
+            finally:
+                self.streams["completed" if finished else "cut"] += 1
 
         return StreamingResponse(emit(), media_type="text/event-stream")
 
@@ -355,11 +367,11 @@ class FakeGoogle:
         for i, piece in enumerate(pieces):
             final = i == len(pieces) - 1
             candidate = {"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}
-            usage = {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens}
+            # each chunk's usage counts what was generated so far
+            usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": i + 1 if stream else len(words),
+                     "totalTokenCount": prompt_tokens + (i + 1 if stream else len(words))}
             if final:
                 candidate["finishReason"] = "STOP"
-                usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": len(words),
-                         "totalTokenCount": prompt_tokens + len(words)}
             chunks.append({"candidates": [candidate], "usageMetadata": usage, "modelVersion": "fake-001",
                            "responseId": "fake-response"})
         return chunks

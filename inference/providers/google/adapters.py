@@ -68,8 +68,9 @@ class GeminiAdapter(GoogleAdapter):
         return InferenceResult(data={"responses": responses}, usage=usage)
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
-        """Conversations one after another, each as ``streamGenerateContent``: its text as deltas, then
-        its finish, then the running token count (each chunk carries usage; the last one is whole).
+        """Conversations one after another, each as ``streamGenerateContent``: its text as deltas, its
+        finish, and the running token count of each chunk's usage (so far, in Gemini's counts), so that a
+        stream cut short is recorded with what was generated.
         Structured answers are parsed whole, so a ``schema`` request arrives as one ``Complete``.
         Opening a stream (up to its first chunk) is retried like any call; a failure once text has
         flowed is mapped, never retried."""
@@ -89,11 +90,10 @@ class GeminiAdapter(GoogleAdapter):
                 return chunks, await anext(chunks)
 
             chunks, first = await session.call(open_stream)
-            last: types.GenerateContentResponse | None = None
+            counted = (0, 0)  # this conversation's (prompt, completion) tokens so far
             try:
                 chunk: types.GenerateContentResponse | None = first
                 while chunk is not None:
-                    last = chunk
                     refusal = mapping.blocked(chunk, self.spec.provider)
                     if refusal is not None:
                         raise refusal
@@ -102,6 +102,9 @@ class GeminiAdapter(GoogleAdapter):
                         yield Delta(index, text)
                     if chunk.candidates and chunk.candidates[0].finish_reason is not None:
                         yield Finish(index, mapping.finish_reason(chunk.candidates[0].finish_reason))
+                    if chunk.usage_metadata is not None:
+                        counted = mapping.usage_counts(chunk.usage_metadata)
+                        yield TokenCount(usage.prompt + counted[0], usage.completion + counted[1])
                     chunk = await anext(chunks, None)
             except InfergateError:
                 raise
@@ -109,8 +112,8 @@ class GeminiAdapter(GoogleAdapter):
                 raise session.error_map(exc) from None
             finally:
                 await chunks.aclose()  # also when the consumer went away: stops the upstream generation
-            mapping.usage_add(usage, last.usage_metadata if last is not None else None)
-            yield TokenCount(usage.prompt, usage.completion)
+            usage.prompt += counted[0]
+            usage.completion += counted[1]
 
 
 class MultimodalEmbeddingAdapter(GoogleAdapter):

@@ -45,6 +45,14 @@ async def test_a_namespace_key_wins_over_the_environment(transactional_db, clien
     flags = await configured(client, admin)
     assert flags["google/gemini-2.0-flash"] is True and flags["google/multimodalembedding"] is False
     assert set((await configured(client, other)).values()) == {False}
+    listing = {m["id"]: m for m in (await client.get("/v1/models", headers=admin.headers())).json()["data"]}
+    flash, embedding = listing["google/gemini-2.5-flash"], listing["google/multimodalembedding"]
+    assert flash["modalities"] == ["chat", "vision"] and flash["can_stream"] is True
+    assert flash["price"] == {"currency": "USD", "prompt_per_million": 0.3, "completion_per_million": 2.5}
+    assert embedding["modalities"] == ["multimodal_embedding"] and embedding["dimensions"] == 1408
+    assert embedding["input_keys"] == ["image_base64", "image_url", "text", "video_base64", "video_url"]
+    assert [p["name"] for p in embedding["parameters"]] == ["dimension", "interval_s"]
+    assert not any(item.startswith("gemini/") for item in listing)  # the alias is a name, not a provider
 
 
 async def test_a_namespace_service_account_serves_gemini_and_embeddings(transactional_db, client, fake_google,

@@ -6,6 +6,7 @@ from tests.conftest import ausage_records
 from tests.fakes.google_fixtures import fake_google, fake_google_server  # noqa: F401
 from tests.fakes.google_server import Scripted, error_body
 from tests.inference.providers.test_openai_stream import stream
+from tests.wsclient import WebsocketClient
 
 
 async def test_streamed_deltas_make_the_answer_with_usage(tenant, client, fake_google):
@@ -56,3 +57,30 @@ async def test_structured_requests_stream_as_one_result(tenant, client, fake_goo
     assert events[-1]["response"]["data"]["responses"][0]["structured"] == {"a": 1}
     (sent,) = fake_google.requests()
     assert sent.path.endswith(":generateContent")
+
+
+async def test_cancel_stops_the_upstream_stream_and_records_what_was_generated(tenant, client, fake_google):
+    from playground.asgi import application
+
+    words = [f"w{i}" for i in range(60)]
+    fake_google.script(Scripted(chunk_delay_s=0.05, stream=[
+        {"candidates": [{"content": {"parts": [{"text": f" {word}"}], "role": "model"}, "index": 0}],
+         "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": i + 1, "totalTokenCount": 8 + i}}
+        for i, word in enumerate(words)]))
+    target = {"provider": "google", "model": "gemini-2.0-flash"}
+    ws = WebsocketClient(application, "/v1/inference/stream", tenant.headers())
+    assert await ws.connect()
+    await ws.send({**target, "inputs": {"prompts": ["count"]}})
+    events = await ws.until("delta", timeout=20)
+    await ws.send({"type": "cancel"})
+    events += await ws.until("error", timeout=20)
+    assert events[-1]["error"]["status"] == 499
+    generated = sum(e["type"] == "delta" for e in events)
+    # the next request on the socket is answered at once, and the cut stream was closed upstream
+    await ws.send({**target, "inputs": {"prompts": ["next"]}})
+    assert (await ws.until("done", "error", timeout=20))[-1]["type"] == "done"
+    await ws.close()
+    assert fake_google.streams == {"completed": 1, "cut": 1}
+    (cancelled,) = await ausage_records(status=499)
+    assert cancelled.error_type == "Cancelled" and cancelled.prompt_tokens == 7
+    assert generated <= cancelled.completion_tokens < len(words)
