@@ -192,6 +192,7 @@ INFERGATE = {
     "USAGE_DELETE_BATCH": env_int("INFERGATE_USAGE_DELETE_BATCH", 5000),
     # GET /metrics needs "Authorization: Bearer <this>" when set; open when empty (README: Observability).
     "METRICS_TOKEN": os.environ.get("INFERGATE_METRICS_TOKEN", ""),
+    "METRICS": env_bool("INFERGATE_METRICS", True),  # off: nothing is counted (the scrape still answers)
     # Rate limits (playground/accounts/throttling.py): per-key defaults when neither the key nor its
     # organization sets one (0: unlimited), and what to do when Redis cannot be reached ("open": admit
     # and log an alarm; "closed": refuse with 503).

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inference.observability.metrics import request_labels, request_observe
 from inference.usage.services import UsageEntry
-from tests.conftest import post_inference, tenant_create, uvicorn_start
+from tests.conftest import post_inference, tenant_create
 
 PROMPT = "the-secret-recipe-is-cardamom"
 ECHO = {"provider": "test", "model": "echo", "inputs": {"prompts": [PROMPT]}}
@@ -73,17 +73,12 @@ async def test_cache_decisions_and_provider_errors_come_from_usage_entries(trans
         before, "infergate_provider_errors_total", provider="openai", error_type="TimeoutError") == 1
 
 
-async def test_another_processs_requests_are_in_the_sum(transactional_db, client, tmp_path):
+async def test_another_processs_requests_are_in_the_sum(transactional_db, client, live_server_url):
     tenant = await sync_to_async(tenant_create)("metrics-mp", "main")
     _, before = await scrape(client)
-    process, base = await sync_to_async(uvicorn_start)(tmp_path, durable_usage=False)
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            for _ in range(3):
-                assert (await http.post("/v1/inference", json=ECHO, headers=tenant.headers())).status_code == 200
-    finally:
-        process.terminate()
-        process.wait(15)
+    async with httpx.AsyncClient(base_url=live_server_url, timeout=30) as http:  # the session's uvicorn process
+        for _ in range(3):
+            assert (await http.post("/v1/inference", json=ECHO, headers=tenant.headers())).status_code == 200
     _, after = await scrape(client)  # this process's view includes the server process's counts
     labels = {"route": "/v1/inference", "provider": "test", "model": "echo", "status": "200"}
     assert value(after, "infergate_requests_total", **labels) - value(before, "infergate_requests_total", **labels) == 3

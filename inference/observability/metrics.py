@@ -60,8 +60,16 @@ def request_labels(entry: UsageEntry) -> tuple[str, str, str, str]:
             entry.model if resolved else "", str(entry.status))
 
 
+def _enabled() -> bool:
+    from django.conf import settings
+
+    return settings.INFERGATE.get("METRICS", True)
+
+
 def request_observe(entry: UsageEntry) -> None:
     """Count a finished request (from its usage entry)."""
+    if not _enabled():
+        return
     m = metrics()
     labels = request_labels(entry)
     m.requests.labels(*labels).inc()
@@ -73,7 +81,8 @@ def request_observe(entry: UsageEntry) -> None:
 
 
 def limiter_decision(decision: str) -> None:
-    metrics().limiter.labels(decision).inc()
+    if _enabled():
+        metrics().limiter.labels(decision).inc()
 
 
 class SharedStateCollector:
