@@ -360,7 +360,9 @@ function targetPick(id) {
 function defaultTarget() {
   const usable = state.catalog.filter((c) => availability(c, state.namespace.name).ok);
   const saved = localStorage.getItem(`pg-target:${state.namespace.name}`);
-  return usable.find((c) => c.id === saved) || usable.find((c) => isChat(c) && c.can_stream) || usable[0];
+  // First visit: a chat model on this machine (it always answers), else any chat model that streams.
+  return usable.find((c) => c.id === saved) || usable.find((c) => isChat(c) && c.can_stream && c.provider === "local")
+    || usable.find((c) => isChat(c) && c.can_stream) || usable[0];
 }
 
 async function namespaceSwitch(name, body = null) {

@@ -61,6 +61,7 @@ def metric(page, name: str, root: str = "#pg-result"):
 
 def test_chat_streams_token_by_token_and_shows_latency_and_tokens(playground, context):
     page = playground
+    expect(page.get_by_label("Target", exact=True)).to_have_value(CHAT)  # first visit: the local chat model
     screenshot(page, "playground-empty")
     pick(page, CHAT)
     page.get_by_label("System prompt", exact=True).fill("You are terse.")
