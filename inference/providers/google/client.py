@@ -53,7 +53,8 @@ def genai_client(auth: GoogleAuth, timeout_s: float) -> genai.Client:
                                   location=auth.location, http_options=options)
         else:
             options.api_version = GEMINI_API_VERSION
-            client = genai.Client(api_key=auth.api_key, http_options=options)
+            # vertexai=False: else GOOGLE_GENAI_USE_VERTEXAI in the environment would turn the key into a Vertex one
+            client = genai.Client(vertexai=False, api_key=auth.api_key, http_options=options)
         per_loop[key] = client
     return client
 

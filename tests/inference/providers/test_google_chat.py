@@ -65,7 +65,9 @@ async def test_the_batch_runs_concurrently_and_bounded(tenant, client, fake_goog
     assert fake_google.peak_in_flight == 2  # two at a time: not one after another, not all four at once
 
 
-async def test_messages_map_assistant_to_model_and_the_alias_answers_as_google(tenant, client, fake_google):
+async def test_messages_map_assistant_to_model_and_the_alias_answers_as_google(tenant, client, fake_google,
+                                                                               monkeypatch):
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")  # the SDK's switch: an API key still means the Gemini API
     messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"},
                 {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Name a primary colour."}]
     response = await post_inference(client, {"provider": "gemini", "model": "gemini-2.5-pro",
