@@ -6,7 +6,7 @@ from decimal import Decimal
 from inference.types import ParameterSpec
 from inference.usage.selectors import UsageSummaryRow
 from playground.web.dashboard.forms import plugin_parameters_parse
-from playground.web.dashboard.usage import csv_safe, day_series, top_rows
+from playground.web.dashboard.usage import csv_safe, day_series, top_groups
 
 
 def row(**values) -> UsageSummaryRow:
@@ -26,9 +26,13 @@ def test_day_series_has_a_point_per_day_and_gaps_for_latency():
     assert series["error_rate"] == [None, 25.0, None] and series["cache_hit_rate"] == [None, 50.0, None]
 
 
-def test_top_rows_are_the_busiest_then_the_costliest():
-    rows = [row(model="a", requests=1), row(model="b", requests=5), row(model="c", requests=5, cost_usd=Decimal(1))]
-    assert [r.model for r in top_rows(rows, limit=2)] == ["c", "b"]
+def test_top_groups_sum_the_other_dimension_and_rank_the_busiest_then_the_costliest():
+    rows = [row(api_key_id=1, model="a", requests=1, total_tokens=10), row(api_key_id=2, model="a", requests=3),
+            row(api_key_id=1, model="b", requests=4), row(api_key_id=1, model="c", requests=4, cost_usd=Decimal(1))]
+    models = top_groups(rows, by=lambda r: r.model, limit=2)
+    assert [(g.group, g.requests) for g in models] == [("c", 4), ("a", 4)]  # a: 1 + 3, cheaper than c
+    keys = top_groups(rows, by=lambda r: r.api_key_id)
+    assert [(g.group, g.requests, g.total_tokens, g.cost_usd) for g in keys] == [(1, 9, 10, Decimal(1)), (2, 3, 0, 0)]
 
 
 def test_csv_cells_never_start_a_formula():

@@ -8,7 +8,8 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable
+from decimal import Decimal
+from typing import Any, Callable, Iterable
 
 from inference.usage.models import UsageRecord
 from inference.usage.rollups import day_start
@@ -48,8 +49,8 @@ class UsageOverview:
     days: dict[str, list[Any]]
     top_models: list[dict[str, Any]]
     top_keys: list[dict[str, Any]]
-    keys_counted: int = 0  # how many key groups the top list was chosen from
-    keys_total: int = 0
+    groups_counted: int = 0  # how many (key, model) groups the top lists were summed from
+    groups_total: int = 0
 
 
 def day_series(rows: list[UsageSummaryRow], *, start: date, end: date) -> dict[str, list[Any]]:
@@ -77,31 +78,56 @@ def day_series(rows: list[UsageSummaryRow], *, start: date, end: date) -> dict[s
     return series
 
 
-def top_rows(rows: Iterable[UsageSummaryRow], *, limit: int = TOP) -> list[UsageSummaryRow]:
-    """The busiest groups first (ties: the costlier), ``limit`` of them."""
-    return sorted(rows, key=lambda r: (-r.requests, -r.cost_usd))[:limit]
+@dataclass(frozen=True)
+class TopGroup:
+    """One bar of a top list: a model or a key, summed over the other dimension."""
+
+    group: Any
+    requests: int
+    total_tokens: int
+    cost_usd: Decimal
 
 
-def _bars(rows: list[UsageSummaryRow], label) -> list[dict[str, Any]]:
-    most = max((row.requests for row in rows), default=0) or 1
-    return [{"label": label(row), "row": row, "share": round(100 * row.requests / most, 1)} for row in rows]
+def top_groups(rows: Iterable[UsageSummaryRow], *, by: Callable[[UsageSummaryRow], Any],
+               limit: int = TOP) -> list[TopGroup]:
+    """Rows of a (key, model) breakdown summed per ``by(row)``; the busiest first (ties: the costlier)."""
+    sums: dict[Any, list] = {}
+    for row in rows:
+        total = sums.setdefault(by(row), [0, 0, Decimal(0)])
+        total[0] += row.requests
+        total[1] += row.total_tokens
+        total[2] += row.cost_usd
+    groups = [TopGroup(group, *values) for group, values in sums.items()]
+    return sorted(groups, key=lambda g: (-g.requests, -g.cost_usd))[:limit]
+
+
+def _bars(groups: list[TopGroup], label: Callable[[Any], str]) -> list[dict[str, Any]]:
+    most = max((group.requests for group in groups), default=0) or 1
+    return [{"label": label(g.group), "row": g, "share": round(100 * g.requests / most, 1)} for g in groups]
+
+
+def _target(group: tuple[str | None, str | None]) -> str:
+    provider, model = group
+    return f"{provider}/{model}" if provider else model or "unknown"
 
 
 def usage_overview(*, organization: Organization, filters: UsageFilters) -> UsageOverview:
+    """Three summaries: the totals (their percentiles need the merged histogram), one row per day, and one
+    per (key, model), from which both top lists are summed."""
     common = {"organization_id": organization.id, "namespace_ids": None, "start": filters.start, "end": filters.end,
               **filters.selector_kwargs()}
     totals = usage_summary(**common).rows
     days = usage_summary(**common, group_by=("day",), limit=MAX_PAGE).rows
-    models = top_rows(usage_summary(**common, group_by=("model",), limit=MAX_PAGE).rows)
-    keys_page = usage_summary(**common, group_by=("key",), limit=MAX_PAGE)
-    keys = top_rows(keys_page.rows)
-    names = key_names(ids={row.api_key_id for row in keys if row.api_key_id})
+    breakdown = usage_summary(**common, group_by=("key", "model"), limit=MAX_PAGE)
+    models = top_groups(breakdown.rows, by=lambda r: (r.provider, r.model))
+    keys = top_groups(breakdown.rows, by=lambda r: r.api_key_id)
+    names = key_names(ids={group.group for group in keys if group.group})
     return UsageOverview(
         totals=totals[0] if totals else None,
         days=day_series(days, start=filters.start, end=filters.end),
-        top_models=_bars(models, lambda r: f"{r.provider}/{r.model}" if r.provider else r.model or "unknown"),
-        top_keys=_bars(keys, lambda r: names.get(r.api_key_id, "no key (refused before a key was known)")),
-        keys_counted=len(keys_page.rows), keys_total=keys_page.total)
+        top_models=_bars(models, _target),
+        top_keys=_bars(keys, lambda key_id: names.get(key_id, "no key (refused before a key was known)")),
+        groups_counted=len(breakdown.rows), groups_total=breakdown.total)
 
 
 def key_names(*, ids: set[int]) -> dict[int, str]:
