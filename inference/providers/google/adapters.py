@@ -16,8 +16,8 @@ from inference.providers.google.client import Session, session_open
 from inference.providers.google.credentials import google_auth_resolve
 from inference.providers.google.models import EMBEDDING_VERSION
 from inference.providers.upstream import run_bounded
-from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
-                             StreamEvent, TokenCount, Usage)
+from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, MediaInput, Modality,
+                             ModelSpec, StreamEvent, TokenCount, Usage)
 
 
 class GoogleAdapter(Adapter):
@@ -38,20 +38,23 @@ class GoogleAdapter(Adapter):
         return session_open(auth, self.spec.provider, provider_timeout_s(call))
 
 
-async def _images(call: InferenceCall) -> list[LoadedMedia]:
+def _image_inputs(call: InferenceCall) -> list[MediaInput]:
+    return image_inputs_parse(call.inputs) if call.modality is Modality.VISION else []
+
+
+async def _images(media: list[MediaInput], call: InferenceCall) -> list[LoadedMedia]:
     """Checked bytes of the request's images: Gemini takes inline bytes (its URIs are Google Cloud Storage
     and File API ones), so URLs are always fetched by us, pass-through namespaces included."""
-    if call.modality is not Modality.VISION:
-        return []
-    return await images_load(image_inputs_parse(call.inputs), namespace_id=call.namespace_id)
+    return await images_load(media, namespace_id=call.namespace_id) if media else []
 
 
 class GeminiAdapter(GoogleAdapter):
     """Each conversation is one ``generateContent``; a ``prompts`` batch runs concurrently (bounded)."""
 
     async def run(self, call: InferenceCall) -> InferenceResult:
-        session = await self.session(call)  # before any fetch: an unconfigured request fetches nothing
-        images = await _images(call)
+        media = _image_inputs(call)  # checked first (422), then credentials (503), then fetched
+        session = await self.session(call)
+        images = await _images(media, call)
         structured = "schema" in call.parameters
 
         def ask(conversation):
@@ -77,8 +80,9 @@ class GeminiAdapter(GoogleAdapter):
         if "schema" in call.parameters:
             yield Complete(await self.run(call))
             return
+        media = _image_inputs(call)
         session = await self.session(call)
-        images = await _images(call)
+        images = await _images(media, call)
         usage = Usage()
         for index, conversation in enumerate(call.conversations):
             contents, system = mapping.chat_contents(conversation, images)
