@@ -32,7 +32,7 @@ def test_create_a_namespace_set_a_credential_and_a_plugin_then_delete_it(page, c
     page.get_by_text("No namespaces yet.").wait_for()
     page.get_by_label("New namespace").fill("bad name")
     page.get_by_role("button", name="Create namespace").click()
-    page.get_by_role("alert").filter(has_text="Letters, digits").wait_for()
+    page.get_by_role("alert").filter(has_text="no spaces").wait_for()
     screenshot(page, "dashboard-namespace-create-refused")
     page.get_by_label("New namespace").fill("production")
     page.get_by_role("button", name="Create namespace").click()

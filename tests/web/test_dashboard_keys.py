@@ -116,3 +116,26 @@ def test_rotate_shows_the_new_secret_and_revokes_the_old_key(world):
     assert new.name == "acme-ci" and new.status == "active" and ApiKey.objects.get(pk=key.pk).status == "revoked"
     again = client.post(f"/dashboard/{acme.id}/keys/{key.id}/rotate", follow=True)
     assert b"a revoked key cannot be rotated" in again.content
+
+
+def test_keys_are_paged_on_the_server_and_filtered_by_status(world):
+    client, acme = signed_in(world["admin"]), world["acme"]
+    for i in range(24):
+        api_key_create(organization=acme, name=f"bulk-{i:02d}")
+    first = client.get(f"/dashboard/{acme.id}/keys").content.decode()
+    assert first.count("<tr data-key-id=") == 20 and "Page 1 of 2 · 25 in all" in first and "bulk-23" in first
+    second = client.get(f"/dashboard/{acme.id}/keys?page=2").content.decode()
+    assert second.count("<tr data-key-id=") == 5 and "acme-ci" in second
+    from playground.accounts.services import api_key_revoke
+
+    api_key_revoke(key=world["acme_key"])
+    revoked = client.get(f"/dashboard/{acme.id}/keys?status=revoked").content.decode()
+    assert revoked.count("<tr data-key-id=") == 1 and "acme-ci" in revoked
+
+
+def test_a_user_of_two_organizations_switches_between_them(world):
+    Membership.objects.create(organization=world["globex"], user=world["admin"], role="member")
+    page = signed_in(world["admin"]).get(f"/dashboard/{world['globex'].id}/keys").content.decode()
+    assert 'aria-label="Organizations"' in page and f'href="/dashboard/{world["acme"].id}/keys"' in page
+    assert "globex-secret-project" in page and "acme-ci" not in page  # the page shows globex only
+    assert "/keys/new" not in page  # a member there, even if an admin elsewhere

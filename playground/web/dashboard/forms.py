@@ -57,7 +57,8 @@ class NamespaceNameForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not NAMESPACE_NAME.match(name) or name.startswith("ns_"):
-            raise forms.ValidationError(f"{NAMESPACE_NAME_HELP} Not starting with 'ns_'.")
+            raise forms.ValidationError("Use only letters, digits, '_', '.' and '-' (no spaces), starting with a "
+                                        "letter or digit and not with 'ns_'.")
         return name
 
 
