@@ -61,10 +61,15 @@ class ValidationError(InfergateError):
         """``problems`` is a list of ``{"field": "inputs.text", "problem": "..."}``; ``accepted``, where
         given, lists the keys the client may send instead."""
         self.problems = problems
-        details: dict[str, Any] = {"errors": problems}
+        # Problems name what the client sent (keys, fields): an answer lists a bounded number of them,
+        # clipped, so that a body of 200,000 unknown keys is not answered with a body larger than itself.
+        listed = [_clip_field(problem) for problem in problems[:MAX_LISTED_PROBLEMS]]
+        details: dict[str, Any] = {"errors": listed}
+        if len(problems) > MAX_LISTED_PROBLEMS:
+            details["more_errors"] = len(problems) - MAX_LISTED_PROBLEMS
         if accepted is not None:
             details["accepted_keys"] = accepted
-        super().__init__(message or _summarise(problems), details=details, **kwargs)
+        super().__init__(_clip(message or _summarise(problems), 1000), details=details, **kwargs)
 
 
 class TooManyRequestsError(InfergateError):
@@ -101,6 +106,18 @@ class PluginError(InfergateError):
     """A plugin raised, or returned data that is not its modality's shape; ``details.plugin`` names it."""
 
     status, type, default_message = 500, "PluginError", "The plugin failed"
+
+
+MAX_LISTED_PROBLEMS = 50
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+
+
+def _clip_field(problem: dict[str, Any]) -> dict[str, Any]:
+    field = problem.get("field")
+    return {**problem, "field": _clip(field, 200)} if isinstance(field, str) else problem
 
 
 def _summarise(problems: list[dict[str, str]]) -> str:

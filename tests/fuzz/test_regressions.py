@@ -27,3 +27,16 @@ def test_documented_header_parameters_match_what_the_server_accepts():
         assert "maxLength" not in request_id["schema"] and "replaced" in request_id["description"]
     (flag,) = [p for p in paths["/v1/chat/completions"]["post"]["parameters"] if p["name"] == "X-Semantic-Cache"]
     assert set(flag["schema"]["enum"]) == set(FLAGS)
+
+
+def test_validation_errors_list_a_bounded_number_of_clipped_problems():
+    # Was: a body of 200,000 unknown keys answered with an 11 MB list naming each of them.
+    from inference.errors import MAX_LISTED_PROBLEMS, ValidationError
+
+    error = ValidationError([{"field": f"k{i}" * 100, "problem": "unknown key"} for i in range(1000)],
+                            message="Unknown keys " + ", ".join(f"k{i}" for i in range(1000)))
+    details = error.envelope()["error"]["details"]
+    assert len(details["errors"]) == MAX_LISTED_PROBLEMS and details["more_errors"] == 1000 - MAX_LISTED_PROBLEMS
+    assert all(len(p["field"]) <= 200 for p in details["errors"])
+    assert len(error.envelope()["error"]["message"]) <= 1000
+    assert len(error.problems) == 1000  # callers still see every problem
