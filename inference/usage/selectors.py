@@ -23,6 +23,7 @@ api_key_id=None, provider=None, model=None, status=None, limit=100, offset=0, to
     records after it (a day beat has not rolled at all: all raw). Percentiles
     come from merged log-bucket histograms (inference/usage/sketch.py: within about ±9%).
 
+``usage_summary_query(...)`` takes the same arguments and returns the summary's SQL and parameters (for EXPLAIN);
 ``usage_cursor_encode(record) / usage_cursor_decode(cursor)`` are the keyset cursor's two halves.
 """
 
