@@ -43,12 +43,24 @@ def _pools() -> weakref.WeakKeyDictionary:
     return weakref.WeakKeyDictionary()
 
 
+MAX_COPIES = 256  # client copies kept per event loop and base URL (one per key and timeout in use)
+
+
 def sdk_client(base_url: str, api_key: str, timeout_s: float) -> openai.AsyncOpenAI:
+    """The pool's copy for this key and timeout, kept for the next call: a new copy per call cost a thread
+    hop each time (the SDK looks its platform up on a worker thread the first time a client object sends),
+    about a tenth of a gateway request's CPU (bench/README.md)."""
     per_loop = _pools().setdefault(asyncio.get_running_loop(), {})
     pool = per_loop.get(base_url)
     if pool is None:
         pool = per_loop[base_url] = openai.AsyncOpenAI(api_key=NO_KEY, base_url=base_url, max_retries=0)
-    return pool.with_options(api_key=api_key, timeout=timeout_s, max_retries=0)
+    copies = per_loop.setdefault(("copies", base_url), {})
+    client = copies.get((api_key, timeout_s))
+    if client is None:
+        if len(copies) >= MAX_COPIES:
+            copies.clear()
+        client = copies[(api_key, timeout_s)] = pool.with_options(api_key=api_key, timeout=timeout_s, max_retries=0)
+    return client
 
 
 async def api_key(endpoint: Endpoint, namespace_id: str | None) -> str:
