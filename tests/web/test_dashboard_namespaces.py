@@ -88,6 +88,7 @@ def test_plugins_are_enabled_with_checked_parameters_and_disabled(world):
     assert NamespacePlugin.objects.get(namespace=main, inference_name=name).parameters == {"top_k": 3}
     out_of_range = admin.post(url(world, f"/{main.id}/plugins/{name}"), {"param-top_k": "99"})
     assert out_of_range.status_code == 400 and b"must be between 1 and 20" in out_of_range.content
+    assert b'name="param-top_k" value="99"' in out_of_range.content  # what was typed stays in the field
     not_a_number = admin.post(url(world, f"/{main.id}/plugins/{name}"), {"param-diversity": "lots"})
     assert not_a_number.status_code == 400 and b"must be a number" in not_a_number.content
     assert NamespacePlugin.objects.get(namespace=main, inference_name=name).parameters == {"top_k": 3}

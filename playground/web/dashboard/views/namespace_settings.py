@@ -60,8 +60,8 @@ def plugin_enable_view(request: HttpRequest, namespace_id: str, inference_name: 
     namespace = namespace_of(request, namespace_id)
     installed = plugin_registry().require(inference_name)  # 404 for a plugin that is not installed
     declared = list(installed.spec.parameters)
-    values, problems = plugin_parameters_parse(declared, {p.name: request.POST.get(f"param-{p.name}", "")
-                                                          for p in declared})
+    posted = {p.name: request.POST.get(f"param-{p.name}", "") for p in declared}
+    values, problems = plugin_parameters_parse(declared, posted)
     if not problems:
         try:
             _, created = plugin_enable(namespace_id=namespace.id, inference_name=inference_name, parameters=values)
@@ -70,7 +70,8 @@ def plugin_enable_view(request: HttpRequest, namespace_id: str, inference_name: 
         else:
             messages.success(request, f"{inference_name} is {'enabled' if created else 'updated'} in “{namespace.name}”.")
             return _back(request, namespace.id, "plugins")
-    return namespace_page(request, namespace, plugin_errors={inference_name: problems})
+    return namespace_page(request, namespace, plugin_errors={inference_name: problems},
+                          plugin_posted={inference_name: posted})
 
 
 def _plugin_problems(error: InfergateError) -> dict[str, str]:

@@ -54,8 +54,10 @@ def namespace_of(request: HttpRequest, namespace_id: str) -> Namespace:
 
 
 def namespace_page(request: HttpRequest, namespace: Namespace, *, bound: dict[str, Any] | None = None,
-                   plugin_errors: dict[str, dict[str, str]] | None = None) -> HttpResponse:
-    """The namespace's page; ``bound`` replaces one of its forms by the one just posted, with its errors."""
+                   plugin_errors: dict[str, dict[str, str]] | None = None,
+                   plugin_posted: dict[str, dict[str, str]] | None = None) -> HttpResponse:
+    """The namespace's page; ``bound`` replaces one of its forms by the one just posted, with its errors;
+    ``plugin_errors`` and ``plugin_posted`` do the same for a plugin's parameters."""
     bound = bound or {}
     credentials = namespace_credentials(namespace=namespace)
     for item in credentials:
@@ -63,7 +65,7 @@ def namespace_page(request: HttpRequest, namespace: Namespace, *, bound: dict[st
     plugins = namespace_plugins(namespace=namespace)
     for plugin in plugins:
         plugin["errors"] = (plugin_errors or {}).get(plugin["inference_name"], {})
-        current = plugin["enabled_parameters"] or {}
+        current = (plugin_posted or {}).get(plugin["inference_name"]) or plugin["enabled_parameters"] or {}
         for parameter in plugin["parameters"]:
             parameter["value"] = current.get(parameter["name"], "")
             parameter["error"] = plugin["errors"].get(parameter["name"], "")
