@@ -259,7 +259,7 @@ async def test_transcription_refusals(client):
         await client.audio.transcriptions.create(model="openai/whisper-1", file=("a.wav", wav()),
                                                  response_format="srt")
     assert caught.value.body["param"] == "response_format"
-    with pytest.raises(openai.BadRequestError) as caught:  # not audio: the native endpoint's 400
+    with pytest.raises(openai.UnprocessableEntityError) as caught:  # not audio: the native endpoint's 422
         await client.audio.transcriptions.create(model="openai/whisper-1", file=("a.wav", b"not audio"))
     assert caught.value.body["param"] == "file"
     with pytest.raises(openai.UnprocessableEntityError) as caught:
