@@ -44,7 +44,8 @@ def playground(page, context, member):
         expect(page.locator("#pg-target option:not([disabled])").first).to_be_attached()
     except AssertionError:
         raise AssertionError(f"the page did not start; console errors: {context.console_errors}") from None
-    return page
+    yield page
+    assert context.console_errors == []
 
 
 def pick(page, target: str) -> None:
@@ -215,7 +216,7 @@ def test_compare_two_targets_side_by_side(playground):
     page = playground
     pick(page, CHAT)
     page.get_by_label("Message 1", exact=True).fill("Say hello.")
-    page.get_by_label("max tokens", exact=True).fill("12")
+    page.get_by_label("max tokens", exact=True).fill("8")
     page.get_by_role("button", name="Compare").click()
     page.get_by_label("Target 2", exact=True).select_option("test/echo")
     run(page)
