@@ -210,7 +210,8 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
             SELECT totals.*, count(*) OVER () AS total_groups FROM totals ORDER BY {names} LIMIT %s OFFSET %s
         ), hist AS (
             SELECT {names}, idx, sum(n)::float8 AS n FROM (
-                SELECT {names}, u.idx, u.n FROM rolled, unnest(latency_bucket_index, latency_bucket_count) AS u(idx, n)
+                SELECT {names}, u.idx, latency_bucket_count[u.k] AS n
+                FROM rolled, unnest(latency_bucket_index) WITH ORDINALITY AS u(idx, k)
                 {in_page}
                 UNION ALL SELECT {names}, bucket, requests FROM raw {in_page}
             ) AS buckets_ GROUP BY {names}, idx
