@@ -348,7 +348,6 @@ class FakeGoogle:
             more, count = cls._parts(content, f"contents[{i}]")
             texts += more
             images += count
-        _check(contents[-1]["role"] == "user", "the last content must be the user's")
         if "systemInstruction" in body:
             system, _ = cls._parts(body["systemInstruction"], "systemInstruction")
             texts = system + texts
