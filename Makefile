@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # its cache (~/.cache/pip) so that a second install takes seconds.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install run test test-deps fuzz bench clean
+.PHONY: install run test test-deps fuzz bench bench-gateway bench-local-models clean
 
 install: $(VENV)/.installed $(VENV)/.plugins-installed
 
@@ -51,6 +51,14 @@ bench: install
 	$(BIN)/python bench/streaming.py
 	$(BIN)/python bench/limits_usage.py
 	$(BIN)/python bench/usage_queries.py
+
+# What a gateway adds, Infergate against the LiteLLM proxy (bench/README.md): the first run installs
+# litellm[proxy] (pinned in bench/gateway.py) into bench/.litellm-venv. Then local models through Infergate.
+bench-gateway: install
+	$(BIN)/python bench/gateway.py --json .data/bench/gateway.json
+
+bench-local-models: install
+	$(BIN)/python bench/local_models.py --json .data/bench/local_models.json
 
 clean:
 	rm -rf $(VENV) .data
