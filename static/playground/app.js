@@ -83,7 +83,7 @@ async function runRecord(body, outcome) {
   const refused = !outcome.requestId && outcome.error
     ? { status: outcome.error.status || 0, type: outcome.error.error?.type || "Error" } : undefined;
   try {
-    await postJson("/playground/runs", { namespace: state.namespace.name, request_id: outcome.requestId || "", body, refused });
+    await postJson("/playground/runs", { namespace: state.namespace.id, request_id: outcome.requestId || "", body, refused });
   } catch (e) {
     console.warn("history not kept:", e.message);
   }
@@ -288,11 +288,11 @@ function formShow() {
 }
 
 function draftSave() {
-  try { localStorage.setItem(`pg-draft:${state.namespace.name}`, JSON.stringify(state.body)); } catch { /* full */ }
+  try { localStorage.setItem(`pg-draft:${state.namespace.id}`, JSON.stringify(state.body)); } catch { /* full */ }
 }
 
 function draftLoad() {
-  try { return JSON.parse(localStorage.getItem(`pg-draft:${state.namespace.name}`) || "null"); } catch { return null; }
+  try { return JSON.parse(localStorage.getItem(`pg-draft:${state.namespace.id}`) || "null"); } catch { return null; }
 }
 
 // ---- targets ---------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ function targetPick(id) {
   if (!item) return;
   state.item = item;
   state.body = bodyFor(item, state.body || {});
-  localStorage.setItem(`pg-target:${state.namespace.name}`, id);
+  localStorage.setItem(`pg-target:${state.namespace.id}`, id);
   formShow();
   jsonShow();
   draftSave();
@@ -359,19 +359,20 @@ function targetPick(id) {
 
 function defaultTarget() {
   const usable = state.catalog.filter((c) => availability(c, state.namespace.name).ok);
-  const saved = localStorage.getItem(`pg-target:${state.namespace.name}`);
+  const saved = localStorage.getItem(`pg-target:${state.namespace.id}`);
   // First visit: a chat model on this machine (it always answers), else any chat model that streams.
   return usable.find((c) => c.id === saved) || usable.find((c) => isChat(c) && c.can_stream && c.provider === "local")
     || usable.find((c) => isChat(c) && c.can_stream) || usable[0];
 }
 
-async function namespaceSwitch(name, body = null) {
-  state.namespace = namespaces.find((n) => n.name === name) || namespaces[0];
-  $("pg-namespace").value = state.namespace.name;
-  localStorage.setItem("pg-namespace", state.namespace.name);
+async function namespaceSwitch(id, body = null) {
+  // Ids, not names: a member of two organizations may see two namespaces of the same name.
+  state.namespace = namespaces.find((n) => n.id === id) || namespaces[0];
+  $("pg-namespace").value = state.namespace.id;
+  localStorage.setItem("pg-namespace", state.namespace.id);
   $("pg-target").replaceChildren(h("option", {}, "Loading…"));
   try {
-    state.catalog = (await getJson(`/playground/models?namespace=${encodeURIComponent(state.namespace.name)}`)).data;
+    state.catalog = (await getJson(`/playground/models?namespace=${encodeURIComponent(state.namespace.id)}`)).data;
   } catch (e) {
     $("pg-result").replaceChildren(errorView(e.envelope || { error: { type: "Error", message: e.message } }));
     return;
@@ -453,7 +454,7 @@ async function historyShow(attempt = 0) {
   if (!attempt) list.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   if (!$("pg-history").open) $("pg-history").showModal();
   try {
-    const runs = (await getJson(`/playground/runs?namespace=${encodeURIComponent(state.namespace.name)}`)).data;
+    const runs = (await getJson(`/playground/runs?namespace=${encodeURIComponent(state.namespace.id)}`)).data;
     // Usage records are written just after the answer: look again for a few seconds while some are pending.
     if (runs.some((r) => !r.usage) && attempt < 5) {
       setTimeout(() => { if ($("pg-history").open) historyShow(attempt + 1); }, 1000);
@@ -550,9 +551,9 @@ async function start() {
   if (match) {
     try { shared = shareDecode(match[1]); } catch { runState("The shared link could not be read."); }
   }
-  const preferred = shared?.namespace && namespaces.some((n) => n.name === shared.namespace)
-    ? shared.namespace : localStorage.getItem("pg-namespace");
-  await namespaceSwitch(preferred || namespaces[0].name, shared ? shared.body : null);
+  // A shared link names its namespace (readable, the same for colleagues): the first of that name.
+  const named = shared?.namespace && namespaces.find((n) => n.name === shared.namespace);
+  await namespaceSwitch(named ? named.id : localStorage.getItem("pg-namespace"), shared ? shared.body : null);
   if (shared) runState("Loaded a shared request: press Run to send it.");
   document.getElementById("pg").dataset.ready = "true";
 }

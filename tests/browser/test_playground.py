@@ -253,7 +253,7 @@ def test_greyed_out_target_image_input_and_structured_output_tree(page, context,
     session_sign_in(context, member)
     page.goto("/playground")
     expect(page.locator("#pg-target option[value='openai/gpt-4o-mini']")).to_contain_text("in main", timeout=30_000)
-    page.get_by_label("Namespace", exact=True).select_option("staging")  # the catalog of that namespace
+    page.get_by_label("Namespace", exact=True).select_option(label="acme / staging")  # the catalog of that namespace
     option = page.locator("#pg-target option[value='openai/gpt-4o-mini']")
     expect(option).to_be_disabled()
     expect(option).to_contain_text("no openai credentials in staging")

@@ -60,6 +60,22 @@ def test_a_user_without_an_organization_is_told_so(transactional_db):
     assert page.status_code == 200 and "not a member of any organization" in page.content.decode()
 
 
+def test_a_member_of_two_organizations_addresses_namespaces_of_the_same_name_by_id(tenant):
+    other = tenant_create("other-org", "main")
+    user = member_of(tenant)
+    Membership.objects.create(organization=other.organization, user=user)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert "other-org / main" in browser.get("/playground").content.decode()
+    browser.get("/playground")
+    for namespace in (tenant.namespace, other.namespace):
+        kept = post(browser, "/playground/runs", {"namespace": namespace.id, "request_id": f"in-{namespace.id}",
+                                                  "body": BODY})
+        assert kept.status_code == 200, kept.content
+        runs = browser.get(f"/playground/runs?namespace={namespace.id}").json()["data"]
+        assert [r["request_id"] for r in runs] == [f"in-{namespace.id}"]
+
+
 def test_models_are_the_catalog_of_the_namespace_and_other_organizations_are_not_found(web, tenant):
     listed = web.get("/playground/models?namespace=main").json()["data"]
     by_id = {item["id"]: item for item in listed}
