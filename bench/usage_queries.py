@@ -59,12 +59,17 @@ def django_setup() -> None:
 
 def tenants() -> tuple[int, list[str], list[tuple[int, str]]]:
     """The bench organization, its namespace ids and its keys with their namespace (3 keys per namespace)."""
+    from playground.accounts.models import ApiKey
     from playground.accounts.services import api_key_create, namespace_get_or_create, organization_get_or_create
 
     organization = organization_get_or_create(name="bench-usage")
     namespaces = [namespace_get_or_create(organization=organization, name=f"team-{n}") for n in range(4)]
-    keys = [(api_key_create(organization=organization, name=f"k{n}-{i}", namespaces=[ns]).key.id, ns.id)
-            for n, ns in enumerate(namespaces) for i in range(3)]
+
+    def key(name: str, namespace) -> int:
+        found = ApiKey.objects.filter(organization=organization, name=name).values_list("id", flat=True).first()
+        return found or api_key_create(organization=organization, name=name, namespaces=[namespace]).key.id
+
+    keys = [(key(f"k{n}-{i}", ns), ns.id) for n, ns in enumerate(namespaces) for i in range(3)]
     return organization.id, [ns.id for ns in namespaces], keys
 
 
@@ -177,7 +182,6 @@ def main() -> int:
         print(f"ingested {args.records} usage records over {args.days} days with COPY in {ingest_s:.1f} s "
               f"({args.records / ingest_s:,.0f}/s)")
     else:
-        keys = list(UsageRecord.objects.values_list("api_key_id", "namespace_id").distinct().order_by("api_key_id"))
         print(f"reusing the {args.records} usage records of a previous run")
     started = time.perf_counter()
     usage_rollup(days=args.days + 1)
