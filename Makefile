@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python bench/streaming.py
 	$(BIN)/python bench/limits_usage.py
 	$(BIN)/python bench/usage_queries.py
+	$(BIN)/python bench/semantic_cache.py
 
 # What a gateway adds, Infergate against the LiteLLM proxy (bench/README.md): the first run installs
 # litellm[proxy] (pinned in bench/gateway.py) into bench/.litellm-venv. Then local models through Infergate.

@@ -11,6 +11,7 @@ from typing import Any
 
 from inference.api.openai_compat.openapi import OPENAI_PATHS
 from inference.jobs.openapi import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
+from inference.cache.openapi import CACHE_PATHS
 from inference.plugins.openapi import PLUGIN_PATHS
 from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
 from inference.usage.openapi import usage_paths
@@ -351,6 +352,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }},
             **CREDENTIAL_PATHS,
+            **CACHE_PATHS,
             **namespace_paths(_error_response),
             **job_paths(_error_response),
             **usage_paths(_error_response),

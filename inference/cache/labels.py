@@ -58,10 +58,9 @@ def label_apply(*, scope_key: str, entry_id: int | None, similarity: float, corr
     """Record a label on its entry (when still cached) and its scope, and refit the scope's prior."""
     if entry_id is not None:
         observation_add(entry_id=entry_id, similarity=similarity, correct=correct)
-    if not label_store(scope_key=scope_key, similarity=similarity, correct=correct, judged=judged):
-        return
-    similarities, labels = labels_recent(scope_key=scope_key, limit=PRIOR_WINDOW)
-    if len(labels) <= 100 or len(labels) % REFIT_EVERY == 0:
+    count = label_store(scope_key=scope_key, similarity=similarity, correct=correct, judged=judged)
+    if count and (count <= 100 or count % REFIT_EVERY == 0):
+        similarities, labels = labels_recent(scope_key=scope_key, limit=PRIOR_WINDOW)
         prior = scope_prior_fit(similarities, labels)
         prior_store(scope_key=scope_key, prior=prior.as_list(), labels=len(labels))
 

@@ -162,3 +162,14 @@ async def test_bad_cache_requests_are_refused(tenant, client):
     assert_envelope(await post_inference(client, {**body(), "cache_delta": 2}, tenant.headers()), 422,
                     "ValidationError")
     await asyncio.sleep(0)
+
+
+async def test_the_cache_routes_are_documented_as_they_answer(tenant, client):
+    from inference.cache.openapi import COUNTERS_EXAMPLE
+
+    doc = (await client.get("/v1/openapi.json")).json()
+    assert set(doc["paths"]["/v1/namespaces/{namespace}/cache"]) == {"get", "patch", "delete"}
+    answer = (await client.get(f"/v1/namespaces/{tenant.namespace.id}/cache", headers=tenant.headers())).json()
+    assert set(answer) == set(COUNTERS_EXAMPLE)
+    assert set(answer["counters"]) == set(COUNTERS_EXAMPLE["counters"])
+    assert set(answer["settings"]) == set(COUNTERS_EXAMPLE["settings"])
