@@ -226,15 +226,6 @@ INFERGATE = {
     "CACHE_PRIOR_LABELS": env_int("INFERGATE_CACHE_PRIOR_LABELS", 50),
     "CACHE_MAX_OBSERVATIONS": env_int("INFERGATE_CACHE_MAX_OBSERVATIONS", 256),
     "CACHE_EF_SEARCH": env_int("INFERGATE_CACHE_EF_SEARCH", 100),
-    # Semantic cache (docs/semantic-cache.md): entry lifetime, most entries per namespace (least valuable
-    # evicted first), the cosine similarity of two answers above which they count as the same answer,
-    # how many labels a scope's prior weighs as, in a new entry's model, and the HNSW search breadth.
-    "CACHE_TTL_SECONDS": env_int("INFERGATE_CACHE_TTL_SECONDS", 7 * 24 * 3600),
-    "CACHE_MAX_ENTRIES": env_int("INFERGATE_CACHE_MAX_ENTRIES", 100_000),
-    "CACHE_ANSWER_SIMILARITY": float(os.environ.get("INFERGATE_CACHE_ANSWER_SIMILARITY", "0.97")),
-    "CACHE_PRIOR_LABELS": env_int("INFERGATE_CACHE_PRIOR_LABELS", 50),
-    "CACHE_MAX_OBSERVATIONS": env_int("INFERGATE_CACHE_MAX_OBSERVATIONS", 256),
-    "CACHE_EF_SEARCH": env_int("INFERGATE_CACHE_EF_SEARCH", 100),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = INFERGATE["MAX_BODY_BYTES"]
 

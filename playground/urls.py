@@ -4,7 +4,6 @@ from django.views.generic import RedirectView
 
 from inference.api import views
 from inference.cache.api import CacheView
-from inference.cache.api import CacheView
 from inference.api.tickets import ticket_create
 from inference.api.catalog import ModelsView
 from inference.jobs.views import TaskView
@@ -24,7 +23,6 @@ urlpatterns = [
     path("v1/namespaces/<str:namespace>", NamespaceView.as_view()),
     path("v1/namespaces/<str:namespace>/", include("inference.plugins.urls")),
     path("v1/namespaces/<str:namespace>/credentials", CredentialsView.as_view()),
-    path("v1/namespaces/<str:namespace>/cache", CacheView.as_view()),
     path("v1/namespaces/<str:namespace>/cache", CacheView.as_view()),
     path("v1/namespaces/<str:namespace>/credentials/<str:provider>", CredentialView.as_view()),
     path("v1/tasks/<str:task_id>", TaskView.as_view()),
