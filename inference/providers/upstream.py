@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import logging
 import math
 import os
@@ -19,7 +20,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from django.conf import settings
 
-from inference.errors import InferenceServiceUnavailableError, InfergateError
+from inference.errors import InferenceServiceUnavailableError, InfergateError, ProviderError
 from playground.credentials.selectors import credential_fields
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,30 @@ async def call_with_retries(make: Callable[[], Awaitable[T]], *, provider: str, 
                 await asyncio.sleep(delay)
                 continue
             raise error_map(exc) from None
+        except ValueError as exc:  # an answer whose body is not JSON (json.JSONDecodeError): the provider's fault
+            raise unexpected_answer(provider, type(exc).__name__) from None
     raise AssertionError("unreachable")
+
+
+def unexpected_answer(provider: str, what: str) -> ProviderError:
+    logger.warning("%s answered something unexpected: %s", provider, what)
+    return ProviderError(f"{provider} answered with something unexpected: {what}",
+                         details={"provider": provider, "upstream_status": None})
+
+
+def answer_mapping(mapper: Callable[..., T]) -> Callable[..., T]:
+    """For a function that maps a provider's answer and takes ``provider=``: an answer of a shape the
+    provider does not document (a missing field, a string for a list) is a 502 naming the provider, not
+    our 500."""
+
+    @functools.wraps(mapper)
+    def mapped(*args: Any, provider: str, **kwargs: Any) -> T:
+        try:
+            return mapper(*args, provider=provider, **kwargs)
+        except (AttributeError, IndexError, KeyError, TypeError) as exc:
+            raise unexpected_answer(provider, type(exc).__name__) from None
+
+    return mapped
 
 
 def retry_after_seconds(headers: Any, now: float | None = None) -> int | None:

@@ -16,6 +16,7 @@ from inference.providers.openai import mapping
 from inference.providers.openai.client import Endpoint, api_key, run_bounded, session_open
 from inference.providers.openai.errors import error_map
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
+from inference.providers.upstream import unexpected_answer
 from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
                              StreamEvent, TokenCount, Usage)
 
@@ -80,7 +81,7 @@ class ChatAdapter(OpenAIAdapter):
             chunks = await session.call(lambda client: client.chat.completions.create(
                 model=self.upstream_model, messages=messages, stream=True,
                 stream_options={"include_usage": True}, **options))
-            refusal, text, reported = "", "", False
+            refusal, text, reported, finished = "", "", False, False
             try:
                 async for chunk in chunks:
                     for choice in chunk.choices:
@@ -91,11 +92,14 @@ class ChatAdapter(OpenAIAdapter):
                             text += choice.delta.content
                             yield Delta(index, choice.delta.content)
                         if choice.finish_reason:
+                            finished = True
                             yield Finish(index, choice.finish_reason)
                     if chunk.usage is not None:
                         reported = True
                         mapping.usage_add(usage, chunk.usage)
                         yield TokenCount(usage.prompt, usage.completion)
+                if not finished:  # not an event stream, or one cut short: no answer, not an empty one
+                    raise unexpected_answer(self.spec.provider, "a stream that ended before its finish_reason")
                 if not reported:  # a server that sends no usage chunk: we count
                     counted = await chat_usage_count(conversation=conversation, answer=text)
                     usage.prompt += counted.prompt

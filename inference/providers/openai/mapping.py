@@ -11,6 +11,7 @@ from typing import Any
 from inference.errors import BadRequestError, ValidationError
 from inference.media.images import ProviderImage
 from inference.media.load import LoadedMedia
+from inference.providers.upstream import answer_mapping
 from inference.types import InferenceCall, Message, Usage
 
 SAMPLING = ("temperature", "top_p", "stop", "seed")
@@ -73,6 +74,7 @@ def chat_options(parameters: dict[str, Any], max_tokens_field: str) -> dict[str,
     return options
 
 
+@answer_mapping
 def chat_answer(completion: Any, *, provider: str, structured: bool) -> dict[str, Any]:
     """One ``data.responses`` item from a chat completion; a refusal is the client's 400."""
     choice = completion.choices[0]
