@@ -28,6 +28,32 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-not-secret-" + "x" * 40
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
+# Browser security (README: Reliability and security). Always: HttpOnly, SameSite=Lax session and CSRF cookies
+# (the playground reads its CSRF token from a <meta> tag, never the cookie), nosniff, no framing. DJANGO_SECURE=1,
+# for a deployment served over HTTPS, adds Secure cookies, HSTS and the redirect of Django's pages to HTTPS
+# (`manage.py check --deploy` is then clean); it needs a DJANGO_SECRET_KEY of its own.
+SECURE = env_bool("DJANGO_SECURE", False)
+if SECURE and len(os.environ.get("DJANGO_SECRET_KEY", "")) < 50:
+    raise RuntimeError("DJANGO_SECURE=1 needs DJANGO_SECRET_KEY: 50 or more random characters")
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes of the load balancer, over HTTP
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", SECURE)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", SECURE)
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto (only when it always sets the header).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY") else None
+# Content-Security-Policy of Django's pages (playground/csp.py); INFERGATE_CSP="" sends none.
+CONTENT_SECURITY_POLICY = os.environ.get("INFERGATE_CSP", (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
+    "media-src 'self' data: blob: https:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"))
+
 if not os.environ.get("DATABASE_URL"):
     os.environ["DATABASE_URL"] = embedded.postgres_url()
 if not os.environ.get("REDIS_URL"):
@@ -69,6 +95,7 @@ MIDDLEWARE = [
     "inference.api.middleware.RequestIdMiddleware",
     "inference.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "playground.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
