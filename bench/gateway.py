@@ -304,10 +304,27 @@ def profile_start(pid: int, output: Path) -> subprocess.Popen:
     if executable is None:
         raise SystemExit("--profile needs py-spy on PATH (pip install py-spy==0.4.3, in any environment)")
     process = subprocess.Popen([executable, "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
-                                "--rate", "250", "--output", str(output)], stdout=subprocess.DEVNULL,
+                                "--rate", "250", "--threads", "--output", str(output)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     return process
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The figures as Markdown tables (what bench/README.md quotes)."""
+    lines = []
+    for row in result["cells"]:
+        lines += [f"\n{row['workload']}, upstream delay {row['delay_ms']} ms, concurrency {row['concurrency']} "
+                  f"(load average {row['load_average'][0]:.2f}):\n",
+                  "| path | req/s | p50 ms | p95 ms | p99 ms | added p50 | added p95 | added p99 | CPU ms/req | x LiteLLM |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, f in row["paths"].items():
+            plus = [f"{f[f'added_p{q}_ms']:.2f}" if f"added_p{q}_ms" in f else "" for q in (50, 95, 99)]
+            cpu = f"{f['cpu_ms_per_request']:.2f}" if f["cpu_ms_per_request"] else ""
+            ratio = f"{f['throughput_vs_litellm']:.2f}x" if "throughput_vs_litellm" in f else ""
+            lines.append(f"| {name} | {f['throughput_rps']:.0f} | {f['p50_ms']:.2f} | {f['p95_ms']:.2f} | "
+                         f"{f['p99_ms']:.2f} | {' | '.join(plus)} | {cpu} | {ratio} |")
+    return "\n".join(lines) + "\n"
 
 
 def usage_stream_length() -> int:
@@ -322,12 +339,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="worker processes of each gateway")
     parser.add_argument("--delays", default="0,50", help="upstream delays in ms")
     parser.add_argument("--concurrency", default="1,16,64")
-    parser.add_argument("--requests", default="200,1200,2400", help="requests per path at each concurrency")
+    parser.add_argument("--requests", default="200,800,1600", help="requests per path at each concurrency")
     parser.add_argument("--workloads", default="chat,embeddings")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per cell")
     parser.add_argument("--ceiling-requests", type=int, default=5000)
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out (no install, no ratios)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file as JSON")
+    parser.add_argument("--markdown", type=Path, help="also write the tables to this file as Markdown")
     parser.add_argument("--profile", type=Path, help="record Infergate's worker with py-spy (on PATH) into this "
                         "file, collapsed stacks (py-spy's raw format)")
     args = parser.parse_args()
@@ -394,6 +412,8 @@ def main() -> int:
     print_summary(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.markdown:
+        args.markdown.write_text(markdown(result))
     return 0 if result["targets"]["passed"] else 1
 
 
