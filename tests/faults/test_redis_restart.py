@@ -1,0 +1,110 @@
+"""Redis stopped and restarted under load (issue 13). The app runs under uvicorn against a Redis of this
+test's own (the session's shared one is left alone), with durable usage (records go through the Redis
+stream, or straight to the database while Redis is away) and INFERGATE_LIMITS_ON_REDIS_ERROR=open: while
+Redis is down requests are admitted (limits fail open), none is a 500, and afterwards every request has its
+one usage record."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import subprocess
+import time
+import uuid
+
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+
+from inference.usage.models import UsageRecord
+from playground.embedded import _free_port, _port_answers, _redis_binary
+from tests.conftest import tenant_create, uvicorn_start
+
+ECHO = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hi"]}}
+
+
+class PrivateRedis:
+    """redis-server (the binary the embedded Redis uses) on a port of its own, with an append-only file
+    fsynced on every write, as a production Redis that must not lose the usage stream would run."""
+
+    def __init__(self, folder) -> None:
+        self.folder, self.port, self.process = folder, _free_port(), None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(_redis_binary()), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not _port_answers(self.port):
+            assert time.monotonic() < deadline, "the private Redis did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+async def load(base: str, headers: dict[str, str], prefix: str, until: float, sent: list[str],
+               statuses: collections.Counter) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        while time.monotonic() < until:
+            request_id = f"{prefix}-{uuid.uuid4().hex[:12]}"
+            sent.append(request_id)
+            try:
+                response = await http.post("/v1/inference", json=ECHO, headers={**headers, "X-Request-ID": request_id})
+                statuses[response.status_code] += 1
+            except httpx.TransportError as error:
+                statuses[type(error).__name__] += 1
+
+
+def test_redis_stopped_and_restarted_under_load(transactional_db, private_redis, tmp_path):
+    tenant = tenant_create("redis-fault-org")
+    process, base = uvicorn_start(tmp_path, durable_usage=True, env={
+        "REDIS_URL": private_redis.url, "INFERGATE_LIMITS_ON_REDIS_ERROR": "open"})
+    prefix, sent, statuses = f"redis-{uuid.uuid4().hex[:6]}", [], collections.Counter()
+    warm = httpx.post(f"{base}/v1/inference", json=ECHO, headers={**tenant.headers(), "X-Request-ID": f"{prefix}-w"},
+                      timeout=60)  # the first request loads the providers
+    assert warm.status_code == 200
+    sent.append(f"{prefix}-w")
+    phases = {}
+    try:
+        async def run() -> None:
+            started = time.monotonic()
+            until = started + 7.0
+            workers = [asyncio.create_task(load(base, tenant.headers(), prefix, until, sent, statuses))
+                       for _ in range(4)]
+            await asyncio.sleep(2.0)
+            phases["before"] = len(sent)
+            await asyncio.to_thread(private_redis.stop)
+            await asyncio.sleep(2.5)
+            phases["down"] = len(sent) - phases["before"]
+            await asyncio.to_thread(private_redis.start)
+            await asyncio.gather(*workers)
+            phases["after"] = len(sent) - phases["before"] - phases["down"]
+
+        asyncio.run(run())
+    finally:
+        process.terminate()  # its lifespan shutdown writes what it holds and drains the usage stream
+        process.wait(30)
+    log = (tmp_path / "server.log").read_text()
+    print("redis outage load:", phases, dict(statuses))
+    assert min(phases.values()) >= 5, (phases, statuses, log[-3000:])  # load before, during and after the outage
+    assert set(statuses) == {200}, (statuses, log[-3000:])  # admitted throughout: limits fail open, no 500
+    stored = sync_to_async(lambda: set(UsageRecord.objects.filter(request_id__startswith=prefix)
+                                       .values_list("request_id", flat=True)))
+    recorded = asyncio.run(stored())
+    assert recorded == set(sent), (len(recorded), len(sent), phases)  # every request, one record each
