@@ -72,7 +72,8 @@ async def load(base: str, headers: dict[str, str], prefix: str, until: float, se
 
 
 def test_redis_stopped_and_restarted_under_load(transactional_db, private_redis, tmp_path):
-    tenant = tenant_create("redis-fault-org")
+    # A limit the load stays under, so that every request asks Redis (and is admitted without it).
+    tenant = tenant_create("redis-fault-org", rate_limit_rpm=1_000_000, rate_limit_tpm=1_000_000_000)
     process, base = uvicorn_start(tmp_path, durable_usage=True, env={
         "REDIS_URL": private_redis.url, "INFERGATE_LIMITS_ON_REDIS_ERROR": "open"})
     prefix, sent, statuses = f"redis-{uuid.uuid4().hex[:6]}", [], collections.Counter()
@@ -84,13 +85,13 @@ def test_redis_stopped_and_restarted_under_load(transactional_db, private_redis,
     try:
         async def run() -> None:
             started = time.monotonic()
-            until = started + 7.0
+            until = started + 5.5
             workers = [asyncio.create_task(load(base, tenant.headers(), prefix, until, sent, statuses))
                        for _ in range(4)]
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(1.5)
             phases["before"] = len(sent)
             await asyncio.to_thread(private_redis.stop)
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(2.0)
             phases["down"] = len(sent) - phases["before"]
             await asyncio.to_thread(private_redis.start)
             await asyncio.gather(*workers)
