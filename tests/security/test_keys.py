@@ -4,6 +4,7 @@ INFERGATE["AUTH_CACHE_SECONDS"] (1 s)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 
@@ -46,3 +47,22 @@ def test_a_revoked_key_is_refused_by_a_running_server_within_a_second(live_serve
         refused_after = next(at for at, status in statuses + [(1.0, 401)] if status == 401)
         assert all(status == 401 for at, status in statuses if at >= refused_after), statuses
     assert refused_after <= 1.0
+
+
+async def test_a_revoked_key_is_refused_on_a_websocket_it_opened(transactional_db):
+    from asgiref.sync import sync_to_async
+
+    from playground.asgi import application
+    from tests.wsclient import WebsocketClient
+
+    tenant = await sync_to_async(tenant_create)("revoke-ws-org")
+    socket = WebsocketClient(application, "/v1/inference/stream", headers=tenant.headers())
+    assert await socket.connect()
+    await socket.send(ECHO)
+    assert (await socket.until("done", "error"))[-1]["type"] == "done"
+    await sync_to_async(lambda: api_key_revoke(key=ApiKey.objects.get(id=tenant.key_id)))()
+    await asyncio.sleep(settings.INFERGATE["AUTH_CACHE_SECONDS"] + 0.05)
+    await socket.send(ECHO)  # the socket is still open; its next request is checked again
+    error = (await socket.until("done", "error"))[-1]
+    assert error["type"] == "error" and error["error"]["status"] == 401, error
+    await socket.close()
