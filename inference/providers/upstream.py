@@ -8,6 +8,7 @@ anything key-like, and a batch run with bounded concurrency. Each provider keeps
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
 import logging
@@ -16,7 +17,7 @@ import os
 import random
 import re
 import time
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 from django.conf import settings
 
@@ -80,17 +81,23 @@ def unexpected_answer(provider: str, what: str) -> ProviderError:
                          details={"provider": provider, "upstream_status": None})
 
 
+@contextlib.contextmanager
+def answer_shape(provider: str) -> Iterator[None]:
+    """Around the mapping of a provider's answer: an answer of a shape the provider does not document (a
+    missing field, a string for a list) is a 502 naming the provider, not our 500."""
+    try:
+        yield
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise unexpected_answer(provider, type(exc).__name__) from None
+
+
 def answer_mapping(mapper: Callable[..., T]) -> Callable[..., T]:
-    """For a function that maps a provider's answer and takes ``provider=``: an answer of a shape the
-    provider does not document (a missing field, a string for a list) is a 502 naming the provider, not
-    our 500."""
+    """``answer_shape`` for a mapping function that takes ``provider=``."""
 
     @functools.wraps(mapper)
     def mapped(*args: Any, provider: str, **kwargs: Any) -> T:
-        try:
+        with answer_shape(provider):
             return mapper(*args, provider=provider, **kwargs)
-        except (AttributeError, IndexError, KeyError, TypeError) as exc:
-            raise unexpected_answer(provider, type(exc).__name__) from None
 
     return mapped
 

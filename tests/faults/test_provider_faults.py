@@ -1,7 +1,7 @@
 """A provider that hangs, resets the connection, answers 200 with malformed or wrongly shaped JSON, stops
 half-way or sends a garbage status line (tests/fakes/misbehaving_server.py, reached through the real `openai`
 SDK): the client gets the documented 504 or 502, never a 500, on the plain and the streaming route and the
-OpenAI-compatible one; every request leaves exactly one usage record with that status."""
+OpenAI-compatible one, for chat and embeddings; every request leaves exactly one usage record with that status."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ async def test_a_misbehaving_provider_is_a_documented_error(tenant, client, prov
         {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}),
         content_type="application/json", headers=tenant.headers(**{"X-Request-ID": ids["openai"]}))
     assert chat.status_code == status and chat.json()["error"]["type"] == "server_error", chat.text[:300]
+
+    embedding = await client.post("/v1/inference", json.dumps(
+        {"provider": "openai", "model": "text-embedding-3-small", "inputs": {"text": "hello"}}),
+        content_type="application/json", headers=tenant.headers(**{"X-Request-ID": ids.setdefault(
+            "embedding", f"fault-{behaviour}-embedding-{uuid.uuid4().hex[:8]}")}))
+    assert_envelope(embedding, status, error_type)
 
     records = {r.request_id: r for r in await ausage_records()}
     assert set(records) == set(ids.values())  # one each, nothing more

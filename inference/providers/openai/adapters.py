@@ -17,7 +17,7 @@ from inference.providers.openai import mapping
 from inference.providers.openai.client import Endpoint, api_key, run_bounded, session_open
 from inference.providers.openai.errors import error_map
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
-from inference.providers.upstream import unexpected_answer
+from inference.providers.upstream import answer_shape, unexpected_answer
 from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
                              StreamEvent, TokenCount, Usage)
 
@@ -126,7 +126,8 @@ class EmbeddingAdapter(OpenAIAdapter):
         reported = getattr(response, "usage", None)
         usage = Usage(prompt=await texts_tokens_count(texts=call.texts)) if reported is None else Usage()
         mapping.usage_add(usage, reported)
-        return InferenceResult(data=mapping.embedding_data(response, call), usage=usage)
+        with answer_shape(self.spec.provider):
+            return InferenceResult(data=mapping.embedding_data(response, call), usage=usage)
 
 
 class TranscriptionAdapter(OpenAIAdapter):
@@ -147,10 +148,11 @@ class TranscriptionAdapter(OpenAIAdapter):
         session = await session_open(self.endpoint, call)
         response = await session.call(lambda client: client.audio.transcriptions.create(
             model=self.upstream_model, file=upload, **options))
-        usage = Usage(audio_seconds=mapping.transcription_seconds(response))
-        mapping.usage_add(usage, getattr(response, "usage", None))
-        return InferenceResult(data=mapping.transcription_data(response, call.parameters.get("language")),
-                               usage=usage)
+        with answer_shape(self.spec.provider):
+            usage = Usage(audio_seconds=mapping.transcription_seconds(response))
+            mapping.usage_add(usage, getattr(response, "usage", None))
+            return InferenceResult(data=mapping.transcription_data(response, call.parameters.get("language")),
+                                   usage=usage)
 
 
 async def _image_urls(call: InferenceCall) -> list[str]:
