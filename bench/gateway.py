@@ -356,7 +356,7 @@ def main() -> int:
     if len(args.requests) != len(args.concurrency):
         parser.error("--requests needs one count per --concurrency")
 
-    before = load_average()
+    before, started = load_average(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"load average at start: {before}", flush=True)
     if not args.no_litellm:
         litellm_ensure()
@@ -405,7 +405,8 @@ def main() -> int:
         for process in processes.values():
             server_stop(process)
     result.update({"machine": machine(), "load_average_before": before, "load_average_after": load_average(),
-                   "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "workers": args.workers,
+                   "started_utc": started, "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   "workers": args.workers,
                    "litellm": None if args.no_litellm else LITELLM_REQUIREMENT,
                    "requests_per_path": dict(zip(args.concurrency, args.requests)), "rounds": args.rounds})
     result["targets"] = targets(result)
