@@ -147,7 +147,14 @@ def bench_namespaces_delete() -> None:
     """What earlier runs left (their namespaces, with their cache entries)."""
     from playground.accounts.models import Namespace
 
+    from django.db import connection
+
+    from inference.cache.models import CacheEntry
+
     Namespace.objects.filter(organization__name="bench-cache").delete()
+    with connection.cursor() as cursor:  # a run stopped while it loaded rows left the index dropped
+        cursor.execute(INDEX_CREATE.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS")
+                       .format(table=CacheEntry._meta.db_table))
 
 
 def namespace_new(label: str) -> str:
@@ -255,7 +262,7 @@ def latency_measure(vectors: np.ndarray, sizes: tuple[int, ...], queries: int, s
         while filled < size:
             batch = min(2000, size - filled)
             base = vectors[rng.integers(0, len(vectors), batch)]
-            noisy = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
+            noisy = base + rng.normal(0, 0.01, base.shape).astype(np.float32)  # cosine ~0.98 to its base
             noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
             rows = [(namespace_id, scope, uuid.uuid4().hex, "synthetic", vector_literal(v), '{"text": "x"}')
                     for v in noisy]
@@ -272,20 +279,20 @@ def latency_measure(vectors: np.ndarray, sizes: tuple[int, ...], queries: int, s
             cursor.execute(INDEX_CREATE.format(table=table))
             cursor.execute(f"ANALYZE {table}")
         index_s = time.perf_counter() - started
-        timings = []
+        timings, found_count = [], 0
         for q in range(queries + 20):
-            query = vectors[rng.integers(0, len(vectors))] + rng.normal(0, 0.05, vectors.shape[1]).astype(np.float32)
+            query = vectors[rng.integers(0, len(vectors))] + rng.normal(0, 0.02, vectors.shape[1]).astype(np.float32)
             query /= np.linalg.norm(query)
             t = time.perf_counter()
             found = entry_find(namespace_id=namespace_id, scope_key=scope, prompt_hash=uuid.uuid4().hex,
                                embedding=query, ttl_seconds=7 * 24 * 3600)
             elapsed = (time.perf_counter() - t) * 1000
-            assert found.neighbour is not None
             if q >= 20:  # the first ones warm the connection and the index pages
                 timings.append(elapsed)
+                found_count += found.neighbour is not None
         timings.sort()
         results[str(size)] = {"p50_ms": statistics.median(timings), "p99_ms": timings[int(0.99 * (len(timings) - 1))],
-                              "queries": len(timings), "fill_seconds": round(fill_s, 1),
+                              "queries": len(timings), "found_neighbour": found_count, "fill_seconds": round(fill_s, 1),
                               "index_seconds": round(index_s, 1)}
     return results
 
@@ -349,6 +356,17 @@ def main() -> int:
     for threshold in THRESHOLDS:
         report["static"][f"{threshold:.2f}"] = f = static_run(oracle, vectors, stream, threshold)
         print(line(f"cosine >= {threshold:.2f}", f))
+    # Beyond the three thresholds the targets name: the best static threshold at any value (0.90 to 1.00 in
+    # steps of 0.005) that keeps each delta, for comparison.
+    sweep = {f"{t:.3f}": static_run(oracle, vectors, stream, t) for t in np.arange(0.90, 1.0001, 0.005)}
+    report["static_sweep"] = sweep
+    for delta in DELTAS:
+        within = [(t, f) for t, f in sweep.items() if f["error_rate"] <= delta]
+        if within:
+            t, f = max(within, key=lambda item: item[1]["hit_rate"])
+            print(line(f"best static <= {delta}: {t}", f))
+        else:
+            print(f"  no static threshold from 0.90 to 1.00 keeps the error rate under {delta}")
     for delta in DELTAS:
         print(f"delta = {delta}:")
         t = time.perf_counter()
