@@ -4,12 +4,13 @@ worker compares it with the cached one and teaches the entry and the scope's pri
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from asgiref.sync import sync_to_async
 
 from inference.cache.models import CacheEntry, CacheScope
-from tests.conftest import post_inference
+from tests.conftest import post_inference, tenant_create
 from tests.inference.test_jobs import worker  # noqa: F401 (the jobs tests' Celery worker fixture)
 
 TARGET = {"provider": "test", "model": "echo"}
@@ -39,13 +40,20 @@ async def test_explorations_are_labelled_by_the_worker(tenant, client, worker): 
     assert same["cached"] is False and same["data"]["responses"][0]["text"] == "what is the capital of france"
     scope = await labels_reach(1)
     assert (scope.labels, scope.labels_wrong, scope.prior_labels) == (1, 0, 1) and len(scope.prior) == 5
-    # another country: the answers differ, the label says the cached answer would have been wrong
+    # another country: the answers differ (text and embeddings), so the namespace's judge decides; test/echo as
+    # a judge repeats the question, whose first word is not YES: the cached answer would have been wrong
+    admin = await sync_to_async(tenant_create)("acme", "main", permissions=["read", "admin"])
+    configured = await client.patch(f"/v1/namespaces/{tenant.namespace.name}/cache",
+                                    json.dumps({"judge": {"provider": "test", "model": "echo"}}),
+                                    content_type="application/json", headers=admin.headers())
+    assert configured.json()["settings"]["judge"] == {"provider": "test", "model": "echo"}
     other = (await post_inference(client, body("What is the capital of Spain?"), tenant.headers())).json()
     assert other["cached"] is False and other["data"]["responses"][0]["text"] == "What is the capital of Spain?"
     scope = await labels_reach(2)
-    assert (scope.labels, scope.labels_wrong) == (2, 1)
+    assert (scope.labels, scope.labels_wrong, scope.judged) == (2, 1, 1)
     france = await sync_to_async(lambda: CacheEntry.objects.get(prompt="user: What is the capital of France?"))()
     assert france.observed_correct == [True, False] and all(0.5 < s < 1 for s in france.observed_similarity)
     # the counters show the decisions and the labels
     counters = (await client.get(f"/v1/namespaces/{tenant.namespace.name}/cache", headers=tenant.headers())).json()
     assert counters["counters"]["labels"] == 2 and counters["counters"]["labels_wrong"] == 1
+    assert counters["counters"]["labels_judged"] == 1
