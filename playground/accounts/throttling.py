@@ -24,6 +24,7 @@ import logging
 import math
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -265,6 +266,9 @@ async def limits_reserve(*, principal: Principal, call: InferenceCall | None, sp
 
 
 _pending: set[asyncio.Task] = set()
+# Settlements not yet sent, per event loop: {counter key: [delta, ttl]}. One flush at a time per loop sends
+# all that gathered meanwhile in one pipeline (under load, one round trip for many requests, not one each).
+_unsent: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, list[int]]] = weakref.WeakKeyDictionary()
 
 
 def limits_settle(reservation: Reservation, *, usage: Usage, spec: ModelSpec) -> None:
@@ -278,20 +282,39 @@ def limits_settle(reservation: Reservation, *, usage: Usage, spec: ModelSpec) ->
     adjustments = [(limit, delta) for limit, delta in adjustments if delta]
     if not adjustments:
         return
+    loop = asyncio.get_running_loop()
+    unsent = _unsent.get(loop)
+    if unsent is None:  # no flush under way on this loop: start one
+        unsent = _unsent[loop] = {}
+        task = loop.create_task(_flush(loop))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+    for limit, delta in adjustments:  # INCRBY adds up: deltas to one counter are summed before they are sent
+        entry = unsent.setdefault(limit.current_key, [0, limit.ttl_s])
+        entry[0] += delta
+        entry[1] = max(entry[1], limit.ttl_s)
 
-    async def settle() -> None:
-        try:
-            async with redis_async().pipeline(transaction=False) as pipe:
-                for limit, delta in adjustments:
-                    pipe.incrby(limit.current_key, delta)
-                    pipe.expire(limit.current_key, limit.ttl_s)
-                await pipe.execute()
-        except REDIS_ERRORS as error:
-            _alarm(error)
 
-    task = asyncio.get_running_loop().create_task(settle())
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
+async def _flush(loop: asyncio.AbstractEventLoop) -> None:
+    """Send the loop's unsent settlements, then whatever gathered while they were on their way, until none."""
+    try:
+        while True:
+            await asyncio.sleep(0)  # settlements of the same turn of the loop join this batch
+            batch = _unsent[loop]
+            if not batch:
+                return
+            _unsent[loop] = {}
+            try:
+                async with redis_async().pipeline(transaction=False) as pipe:
+                    for key, (delta, ttl) in batch.items():
+                        if delta:
+                            pipe.incrby(key, delta)
+                            pipe.expire(key, ttl)
+                    await pipe.execute()
+            except REDIS_ERRORS as error:
+                _alarm(error)
+    finally:
+        _unsent.pop(loop, None)
 
 
 async def limits_settled() -> None:
