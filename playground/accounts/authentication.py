@@ -87,16 +87,22 @@ MISSING = object()
 
 class _TtlCache:
     def __init__(self) -> None:
-        self._entries: dict[Any, tuple[float, Any]] = {}
+        self._entries: dict[Any, tuple[float, Any, float]] = {}  # key: (expires at, value, refresh from)
 
     def peek(self, key: Any) -> Any:
         hit = self._entries.get(key)
         return hit[1] if hit is not None and hit[0] > time.monotonic() else MISSING
 
+    def stale(self, key: Any) -> bool:
+        """Past the first half of its life: time to reload it, while it is still served."""
+        hit = self._entries.get(key)
+        return hit is None or time.monotonic() >= hit[2]
+
     def put(self, key: Any, value: Any, ttl: float) -> Any:
         if len(self._entries) > 50_000:
             self._entries.clear()
-        self._entries[key] = (time.monotonic() + ttl, value)
+        now = time.monotonic()
+        self._entries[key] = (now + ttl, value, now + ttl / 2)
         return value
 
     def clear(self) -> None:
@@ -205,10 +211,19 @@ _inflight: dict[Any, asyncio.Future] = {}
 
 async def _cached(cache: _TtlCache, key: Any, load: Callable[[], Any]) -> Any:
     """The cached value, or one database lookup shared by every request that misses at the same
-    moment (without this, a burst after the cache expires opened one connection per request)."""
+    moment (without this, a burst after the cache expires opened one connection per request). A value
+    in the second half of its life is reloaded in the background while it is still served, so that
+    steady traffic never waits for the lookup (every request in flight did, once a second: the p99 of
+    bench/gateway.py); what is served is never older than the cache time, as before."""
     value = cache.peek(key)
     if value is not MISSING:
+        if cache.stale(key):
+            _reload(cache, key, load)
         return value
+    return await asyncio.shield(_reload(cache, key, load))
+
+
+def _reload(cache: _TtlCache, key: Any, load: Callable[[], Any]) -> asyncio.Future:
     pending = _inflight.get(key)
     if pending is None or pending.get_loop() is not asyncio.get_running_loop():
 
@@ -220,7 +235,9 @@ async def _cached(cache: _TtlCache, key: Any, load: Callable[[], Any]) -> Any:
                 _inflight.pop(key, None)
 
         pending = _inflight[key] = asyncio.ensure_future(refresh())
-    return await asyncio.shield(pending)
+        # A failed background reload is for the next request that misses to see, not a "never retrieved" log.
+        pending.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return pending
 
 
 async def key_resolve(authorization: str | None) -> KeyRecord:
