@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 class _Cache:
     def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
+        self.entries: dict[tuple[str, str], tuple[float, dict[str, str], float]] = {}  # expires, fields, reload from
         self.inflight: dict[tuple[str, str], asyncio.Future] = {}
 
 
@@ -66,22 +66,31 @@ async def credential_fields(*, namespace_id: str | None, provider: str) -> dict[
     if not namespace_id:
         return {}
     cache, key = _cache(), (namespace_id, provider)
-    hit = cache.entries.get(key)
-    if hit is not None and hit[0] > time.monotonic():
+    hit, now = cache.entries.get(key), time.monotonic()
+    if hit is not None and hit[0] > now:
+        if now >= hit[2]:  # past half its life: reloaded in the background while still served (never older
+            _reload(cache, key)  # than AUTH_CACHE_SECONDS), so that steady traffic never waits for the query
         return hit[1]
+    return await asyncio.shield(_reload(cache, key))
+
+
+def _reload(cache: _Cache, key: tuple[str, str]) -> asyncio.Future:
     pending = cache.inflight.get(key)
     if pending is None or pending.get_loop() is not asyncio.get_running_loop():
 
         async def refresh() -> dict[str, str]:
             try:
-                fields = await sync_to_async(_load, thread_sensitive=False)(namespace_id, provider)
-                cache.entries[key] = (time.monotonic() + settings.INFERGATE["AUTH_CACHE_SECONDS"], fields)
+                fields = await sync_to_async(_load, thread_sensitive=False)(*key)
+                ttl, now = settings.INFERGATE["AUTH_CACHE_SECONDS"], time.monotonic()
+                cache.entries[key] = (now + ttl, fields, now + ttl / 2)
                 return fields
             finally:
                 cache.inflight.pop(key, None)
 
         pending = cache.inflight[key] = asyncio.ensure_future(refresh())
-    return await asyncio.shield(pending)
+        # A failed background reload is for the next request that misses to see, not a "never retrieved" log.
+        pending.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return pending
 
 
 def credential_list(*, namespace_id: str, providers: list[str]) -> list[dict[str, Any]]:
