@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection
 
 from inference.errors import InferenceServiceUnavailableError
+from playground.accounts.authentication import RELOAD_AT
 from playground.credentials import crypto
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ async def credential_fields(*, namespace_id: str | None, provider: str) -> dict[
     cache, key = _cache(), (namespace_id, provider)
     hit, now = cache.entries.get(key), time.monotonic()
     if hit is not None and hit[0] > now:
-        if now >= hit[2]:  # past half its life: reloaded in the background while still served (never older
+        if now >= hit[2]:  # in its last quarter: reloaded in the background while still served (never older
             _reload(cache, key)  # than AUTH_CACHE_SECONDS), so that steady traffic never waits for the query
         return hit[1]
     return await asyncio.shield(_reload(cache, key))
@@ -82,7 +83,7 @@ def _reload(cache: _Cache, key: tuple[str, str]) -> asyncio.Future:
             try:
                 fields = await sync_to_async(_load, thread_sensitive=False)(*key)
                 ttl, now = settings.INFERGATE["AUTH_CACHE_SECONDS"], time.monotonic()
-                cache.entries[key] = (now + ttl, fields, now + ttl / 2)
+                cache.entries[key] = (now + ttl, fields, now + ttl * RELOAD_AT)
                 return fields
             finally:
                 cache.inflight.pop(key, None)
