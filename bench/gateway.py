@@ -290,7 +290,8 @@ def print_summary(result: dict[str, Any]) -> None:
         print(f"{name}: {process['cpu_seconds']:.1f} s CPU over the run, peak RSS {process['peak_rss_mb']:.0f} MB"
               f" ({process['workers']} worker process{'es' if process['workers'] > 1 else ''})")
     if "usage_records_added" in result:
-        print(f"usage records Infergate queued during the run: {result['usage_records_added']}")
+        print(f"usage records Infergate queued during the run: {result['usage_records_added']} (growth of the Redis "
+              "stream: less if a Celery worker drains it meanwhile)")
     print(f"load average: before {result['load_average_before']}, after {result['load_average_after']}; "
           f"{result['machine']['cpus']} CPUs, {result['machine']['cpu_model']}")
     for check in result["targets"]["checks"]:

@@ -106,7 +106,8 @@ async def measure(direct: Direct, gateway: Gateway, args: argparse.Namespace) ->
     await gateway.open()
     await gateway.embed(texts(2))  # loads the models in the server
     await gateway.chat(4)
-    direct.embed(texts(2))
+    direct.embed(texts(2))  # and the same warm-up here
+    direct.chat(4)
     figures: dict[str, Any] = {"embeddings": {}, "chat": {}}
     for batch in args.batches:
         batch_texts = texts(batch)
