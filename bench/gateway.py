@@ -49,7 +49,7 @@ TARGET_TAIL_RATIO = 3.0
 
 
 @dataclass
-class Path_:
+class Route:
     name: str
     port: int
     request: dict[str, Request]  # per workload and delay: "chat/0", "embeddings/50"
@@ -155,7 +155,7 @@ def answer_check(path: str, workload: str, body: bytes) -> None:
         raise RuntimeError(f"{path} answered {workload} with {body[:300]!r}")
 
 
-async def cell(paths: list[Path_], key: str, concurrency: int, count: int, rounds: int) -> dict[str, dict]:
+async def cell(paths: list[Route], key: str, concurrency: int, count: int, rounds: int) -> dict[str, dict]:
     """One workload/delay/concurrency: ``rounds`` rounds, each running count/rounds requests on every
     path in turn (the order rotates), so that a change of load on the machine falls on every path alike."""
     connections = {p.name: [await Connection.open("127.0.0.1", p.port) for _ in range(concurrency)] for p in paths}
@@ -230,7 +230,7 @@ async def emulator_ceiling(port: int, meter: ProcessMeter, count: int) -> dict[s
             "rps_per_core": round(n / cpu) if cpu else None}
 
 
-async def measure(paths: list[Path_], args: argparse.Namespace, emulator: ProcessMeter) -> dict[str, Any]:
+async def measure(paths: list[Route], args: argparse.Namespace, emulator: ProcessMeter) -> dict[str, Any]:
     out: dict[str, Any] = {"emulator_ceiling": await emulator_ceiling(paths[0].port, emulator, args.ceiling_requests),
                            "cells": []}
     for workload in args.workloads:
@@ -378,13 +378,13 @@ def main() -> int:
         if not args.no_litellm:
             wait_http(f"http://127.0.0.1:{litellm_port}/health/liveliness", processes["litellm"], timeout=180)
         gateway = ProcessMeter(processes["infergate"].pid)
-        paths = [Path_("direct", emulator_port, requests_for("direct", emulator_port, args.delays, {})),
-                 Path_("infergate", infergate_port, requests_for("infergate", infergate_port, args.delays, auth),
+        paths = [Route("direct", emulator_port, requests_for("direct", emulator_port, args.delays, {})),
+                 Route("infergate", infergate_port, requests_for("infergate", infergate_port, args.delays, auth),
                        gateway),
-                 Path_("infergate-openai", infergate_port,
+                 Route("infergate-openai", infergate_port,
                        requests_for("infergate-openai", infergate_port, args.delays, auth), gateway)]
         if not args.no_litellm:
-            paths.append(Path_("litellm", litellm_port,
+            paths.append(Route("litellm", litellm_port,
                                requests_for("litellm", litellm_port, args.delays,
                                             {"authorization": f"Bearer {LITELLM_KEY}"}),
                                ProcessMeter(processes["litellm"].pid)))
