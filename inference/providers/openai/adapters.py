@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, AsyncIterator
 
 import openai
+from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion
 
 from inference.errors import InferenceServiceUnavailableError
@@ -121,8 +122,9 @@ class EmbeddingAdapter(OpenAIAdapter):
         if "dimensions" in call.parameters:
             options["dimensions"] = call.parameters["dimensions"]
         session = await session_open(self.endpoint, call)
-        response = await session.call(lambda client: client.embeddings.create(
-            model=self.upstream_model, input=list(call.texts), encoding_format="float", **options))
+        body = {"model": self.upstream_model, "input": list(call.texts), "encoding_format": "float", **options}
+        response = await session.call(lambda client: client.post("/embeddings", body=body,  # as chat, above
+                                                                 cast_to=CreateEmbeddingResponse))
         reported = getattr(response, "usage", None)
         usage = Usage(prompt=await texts_tokens_count(texts=call.texts)) if reported is None else Usage()
         mapping.usage_add(usage, reported)
