@@ -19,6 +19,8 @@ class WebsocketClient:
     async def connect(self, timeout: float = 10) -> bool:
         await self.io.send_input({"type": "websocket.connect"})
         reply = await self.io.receive_output(timeout)
+        if reply["type"] == "websocket.close":
+            await self._closed_by_server(reply)
         return reply["type"] == "websocket.accept"
 
     async def send(self, payload: Any) -> None:
@@ -29,7 +31,7 @@ class WebsocketClient:
         """The next event, or None once the server closed the socket (``close_code`` tells how)."""
         message = await self.io.receive_output(timeout)
         if message["type"] == "websocket.close":
-            self.close_code = message.get("code", 1000)
+            await self._closed_by_server(message)
             return None
         return json.loads(message["text"])
 
@@ -46,6 +48,13 @@ class WebsocketClient:
             events.append(event)
             if event["type"] in types:
                 return events
+
+    async def _closed_by_server(self, message: dict[str, Any]) -> None:
+        """Complete the close handshake as a protocol server does (uvicorn answers the application's
+        close with websocket.disconnect), so that the consumer leaves its channel-layer loop and ends."""
+        self.close_code = message.get("code", 1000)
+        await self.io.send_input({"type": "websocket.disconnect", "code": self.close_code})
+        await self.io.wait(5)
 
     async def close(self) -> None:
         await self.io.send_input({"type": "websocket.disconnect", "code": 1000})
