@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ class Direct:
         from inference.providers.local.embedder import _Model
 
         self.embedder, self.llama, self._complete = _Model(), _load(), _complete
+        # Each model on a thread of its own, as the provider's ModelRunner runs it: llama.cpp's OpenMP team
+        # belongs to the calling thread, and teams left spinning on other threads halved its speed here.
+        self.threads = {"embed": ThreadPoolExecutor(max_workers=1), "chat": ThreadPoolExecutor(max_workers=1)}
 
     def embed(self, batch: list[str]) -> int:
         vectors, _ = self.embedder.embed(batch)
@@ -83,9 +87,10 @@ class Gateway:
         return answer["tokens_used"]["completion"]
 
 
-async def rounds(direct_call, gateway_call, repeats: int, rounds_: int) -> dict[str, dict[str, float]]:
+async def rounds(direct_call, gateway_call, repeats: int, rounds_: int,
+                 thread: ThreadPoolExecutor) -> dict[str, dict[str, float]]:
     """Units (texts or tokens) per second of each path over ``rounds_`` alternating rounds of ``repeats``
-    calls; the direct call runs on a thread (as the provider runs it), so that the loop stays free."""
+    calls; the direct call runs on the model's own thread (as the provider runs it)."""
     totals = {"direct": [0, 0.0], "gateway": [0, 0.0]}
     loop = asyncio.get_running_loop()
     for r in range(rounds_):
@@ -93,7 +98,7 @@ async def rounds(direct_call, gateway_call, repeats: int, rounds_: int) -> dict[
         for name in order:
             started = time.perf_counter()
             for _ in range(repeats):
-                units = (await loop.run_in_executor(None, direct_call)) if name == "direct" else await gateway_call()
+                units = (await loop.run_in_executor(thread, direct_call)) if name == "direct" else await gateway_call()
                 totals[name][0] += units
             totals[name][1] += time.perf_counter() - started
     out = {name: {"units": units, "seconds": round(seconds, 3), "per_second": round(units / seconds, 1)}
@@ -106,21 +111,22 @@ async def measure(direct: Direct, gateway: Gateway, args: argparse.Namespace) ->
     await gateway.open()
     await gateway.embed(texts(2))  # loads the models in the server
     await gateway.chat(4)
-    direct.embed(texts(2))  # and the same warm-up here
-    direct.chat(4)
+    loop = asyncio.get_running_loop()  # and the same warm-up here, on the threads the models run on
+    await loop.run_in_executor(direct.threads["embed"], direct.embed, texts(2))
+    await loop.run_in_executor(direct.threads["chat"], direct.chat, 4)
     figures: dict[str, Any] = {"embeddings": {}, "chat": {}}
     for batch in args.batches:
         batch_texts = texts(batch)
         repeats = max(2, args.embed_texts // batch)
         row = await rounds(lambda: direct.embed(batch_texts), lambda: gateway.embed(batch_texts), repeats,
-                           args.rounds)
+                           args.rounds, direct.threads["embed"])
         row["load_average"] = load_average()
         figures["embeddings"][str(batch)] = row
         print(f"embeddings batch {batch:>3}: direct {row['direct']['per_second']:8.1f} texts/s, through Infergate "
               f"{row['gateway']['per_second']:8.1f} texts/s: {row['kept'] * 100:5.1f}% kept "
               f"(load average {row['load_average'][0]:.2f})", flush=True)
     row = await rounds(lambda: direct.chat(args.max_tokens), lambda: gateway.chat(args.max_tokens),
-                       args.chat_requests, args.rounds)
+                       args.chat_requests, args.rounds, direct.threads["chat"])
     row["load_average"] = load_average()
     row["max_tokens"] = args.max_tokens
     figures["chat"] = row
