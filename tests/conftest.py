@@ -49,6 +49,24 @@ def _fresh_state(request):
     auth_cache_clear()
     if "transactional_db" in request.fixturenames:
         assert usage_flush(timeout=10), "usage records were still pending after 10 s"
+        if "live_server_url" in request.fixturenames:
+            _server_writes_settle()
+
+
+def _server_writes_settle(quiet_seconds: float = 0.3, timeout: float = 10.0) -> None:
+    """Wait until the live server has written the usage records of the test's last requests (it writes
+    them in batches, off the response): emptying the tables while it inserts can deadlock the flush."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = UsageRecord.objects.count()
+        if count != last:
+            last, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture
