@@ -83,7 +83,9 @@ def test_chat_streams_token_by_token_and_shows_latency_and_tokens(playground, co
           s.addEventListener('message', (m) => window.__frames.push([performance.now(), JSON.parse(m.data).type]));
           return s; }; window.WebSocket.OPEN = Native.OPEN; }""")
     page.get_by_label("Message 1", exact=True).press("Control+Enter")
-    expect(page.locator("#pg-result .answers.streaming .answer-text")).not_to_be_empty(timeout=30_000)
+    # Text appears while streaming (a warm model may finish 16 tokens before the first poll, so the frames
+    # below, not this screenshot, are what proves tokens arrived one by one).
+    expect(page.locator("#pg-result .answer-text").first).not_to_be_empty(timeout=30_000)
     screenshot(page, "playground-chat-streaming")
     expect(metric(page, "latency")).to_have_text(re.compile(r"^\d+ ms$"), timeout=60_000)
     frames = page.evaluate("window.__frames")
