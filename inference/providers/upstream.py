@@ -29,6 +29,8 @@ T = TypeVar("T")
 MAX_BACKOFF_SECONDS = 8.0
 KEYLIKE = re.compile(r"\b(sk|key|rk|org|proj)[-_][A-Za-z0-9_*\-]{6,}")
 MAX_MESSAGE_CHARS = 500
+# What mapping an answer of an undocumented shape raises (pydantic's ValidationError is a ValueError)
+SHAPE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 
 
 async def provider_key(*, provider: str, namespace_id: str | None, env: str | None) -> str | None:
@@ -84,10 +86,10 @@ def unexpected_answer(provider: str, what: str) -> ProviderError:
 @contextlib.contextmanager
 def answer_shape(provider: str) -> Iterator[None]:
     """Around the mapping of a provider's answer: an answer of a shape the provider does not document (a
-    missing field, a string for a list) is a 502 naming the provider, not our 500."""
+    missing field, a string for a list, a word for a number) is a 502 naming the provider, not our 500."""
     try:
         yield
-    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+    except SHAPE_ERRORS as exc:
         raise unexpected_answer(provider, type(exc).__name__) from None
 
 

@@ -12,7 +12,7 @@ from inference.providers.anthropic import mapping
 from inference.providers.anthropic.client import Session, api_key, session_open
 from inference.providers.anthropic.models import DEFAULT_MAX_TOKENS
 from inference.providers.base import Adapter
-from inference.providers.upstream import run_bounded
+from inference.providers.upstream import SHAPE_ERRORS, answer_shape, run_bounded, unexpected_answer
 from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
                              StreamEvent, TokenCount, Usage)
 
@@ -51,9 +51,10 @@ class ChatAdapter(Adapter):
         messages = await run_bounded([ask(conversation) for conversation in call.conversations])
         usage = Usage()
         responses = []
-        for message in messages:
-            responses.append(mapping.chat_answer(message, provider=self.spec.provider, schema=schema))
-            mapping.usage_add(usage, message.usage)
+        with answer_shape(self.spec.provider):  # the SDK builds answers unchecked: a wrong shape shows here
+            for message in messages:
+                responses.append(mapping.chat_answer(message, provider=self.spec.provider, schema=schema))
+                mapping.usage_add(usage, message.usage)
         return InferenceResult(data={"responses": responses}, usage=usage)
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
@@ -93,6 +94,8 @@ class ChatAdapter(Adapter):
                     yield TokenCount(usage.prompt + answered.prompt, usage.completion + answered.completion)
             except anthropic.AnthropicError as exc:
                 raise session.error(exc) from None
+            except SHAPE_ERRORS as exc:  # an event of the wrong shape, in the SDK's accumulation or ours
+                raise unexpected_answer(self.spec.provider, type(exc).__name__) from None
             finally:
                 await stream.close()  # also when the consumer went away: stops the upstream generation
             usage.prompt += answered.prompt

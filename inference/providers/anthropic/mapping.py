@@ -115,7 +115,12 @@ def refused(provider: str, reason: str | None) -> BadRequestError:
 
 
 def _blocks(message: Any) -> list[Any]:
-    return list(getattr(message, "content", None) or [])
+    """The answer's content blocks; anything but a list is an answer of the wrong shape (TypeError, which
+    ``upstream.answer_shape`` turns into the provider's 502)."""
+    content = message.content
+    if not isinstance(content, list):
+        raise TypeError(f"content is {type(content).__name__}, not a list of blocks")
+    return content
 
 
 def message_text(message: Any) -> str:

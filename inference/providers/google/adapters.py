@@ -135,4 +135,5 @@ class MultimodalEmbeddingAdapter(GoogleAdapter):
         auth = session.auth
         endpoint = f"projects/{auth.project}/locations/{auth.location}/publishers/google/models/{EMBEDDING_VERSION}"
         response = await session.predict(endpoint, instance, parameters)
-        return InferenceResult(data=mapping.embedding_data(response, loaded.kind if loaded else None))
+        return InferenceResult(data=mapping.embedding_data(response, loaded.kind if loaded else None,
+                                                          provider=self.spec.provider))

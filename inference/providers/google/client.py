@@ -29,7 +29,7 @@ from google.genai import types
 from inference.errors import InfergateError
 from inference.providers.google.credentials import GoogleAuth
 from inference.providers.google.errors import SDK_ERRORS, genai_error_map, retryable, vertex_error_map
-from inference.providers.upstream import call_with_retries
+from inference.providers.upstream import answer_shape, call_with_retries, unexpected_answer
 
 T = TypeVar("T")
 GEMINI_API_VERSION = "v1beta"
@@ -93,7 +93,12 @@ class Session:
 
     async def call(self, make: Callable[[genai.Client], Awaitable[T]]) -> T:
         client = genai_client(self.auth, self.timeout_s)
-        return await with_retries(lambda: make(client), provider=self.provider, error_map=self.error_map)
+
+        async def attempt() -> T:
+            with answer_shape(self.provider):  # the SDK parses the answer: a list or a string for an object
+                return await make(client)
+
+        return await with_retries(attempt, provider=self.provider, error_map=self.error_map)
 
     async def predict(self, endpoint: str, instance: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
         """One Vertex AI ``:predict`` call, off the event loop; the response as its JSON dict."""
@@ -104,8 +109,11 @@ class Session:
                   json_format.ParseDict(parameters, struct_pb2.Value()))
 
         def blocking() -> dict[str, Any]:
-            response = client.predict(endpoint=endpoint, instances=[values[0]], parameters=values[1],
-                                      timeout=self.timeout_s, retry=None)
+            try:
+                response = client.predict(endpoint=endpoint, instances=[values[0]], parameters=values[1],
+                                          timeout=self.timeout_s, retry=None)
+            except json_format.ParseError:  # the REST transport's parse of a body that is no PredictResponse
+                raise unexpected_answer(self.provider, "ParseError") from None
             return json_format.MessageToDict(response._pb)
 
         def error_map(exc: BaseException) -> InfergateError:

@@ -12,6 +12,7 @@ from google.genai import types
 from inference.errors import BadRequestError, ValidationError
 from inference.media.load import LoadedMedia
 from inference.providers.google.models import EMBEDDING_DIMENSIONS, VIDEO_DIMENSIONS
+from inference.providers.upstream import answer_mapping
 from inference.types import MediaKind, Message, Usage
 
 # Finish reasons that mean the answer was withheld: the client's 400, with the reason.
@@ -94,11 +95,16 @@ def candidate_text(response: types.GenerateContentResponse) -> str:
     return "".join(part.text for part in parts if part.text and not part.thought)
 
 
+@answer_mapping
 def chat_answer(response: types.GenerateContentResponse, *, provider: str, structured: bool) -> dict[str, Any]:
-    """One ``data.responses`` item; a blocked prompt or withheld answer is the client's 400."""
+    """One ``data.responses`` item; a blocked prompt or withheld answer is the client's 400. An answer
+    with neither candidates nor prompt feedback (what google-genai makes of a body that is not a JSON
+    object) is the provider's 502."""
     refusal = blocked(response, provider)
     if refusal is not None:
         raise refusal
+    if not response.candidates and response.prompt_feedback is None:
+        raise TypeError("an answer with neither candidates nor promptFeedback")
     text = candidate_text(response)
     reason = response.candidates[0].finish_reason if response.candidates else None
     answer: dict[str, Any] = {"text": text, "finish_reason": finish_reason(reason)}
@@ -167,15 +173,24 @@ def embedding_request(*, text: str | None, media: LoadedMedia | None,
     return instance, ({} if kind is MediaKind.VIDEO else {"dimension": dimension})
 
 
-def embedding_data(response: dict[str, Any], kind: MediaKind | None) -> dict[str, Any]:
+def _vector(value: Any) -> list[float]:
+    if not isinstance(value, list) or not value or not all(isinstance(x, (int, float)) for x in value):
+        raise TypeError("an embedding is not a non-empty list of numbers")
+    return [float(x) for x in value]
+
+
+@answer_mapping
+def embedding_data(response: dict[str, Any], kind: MediaKind | None, *, provider: str) -> dict[str, Any]:
     """The embedding shape of DESIGN §1 from a predict response: one vector for text and image;
-    segments with start and end for video (proto3 JSON omits a zero start)."""
-    predictions = response.get("predictions") or [{}]
-    prediction = predictions[0] if isinstance(predictions[0], dict) else {}
+    segments with start and end for video (proto3 JSON omits a zero start). A response without the
+    embedding asked for is the provider's 502 (``answer_mapping``), not an empty vector."""
+    prediction = response["predictions"][0]
     if kind is MediaKind.VIDEO:
+        items = prediction["videoEmbeddings"]
+        if not isinstance(items, list) or not items:
+            raise TypeError("videoEmbeddings is not a non-empty list")
         segments = [{"start_s": float(item.get("startOffsetSec", 0)), "end_s": float(item.get("endOffsetSec", 0)),
-                     "embedding": [float(x) for x in item.get("embedding", [])]}
-                    for item in prediction.get("videoEmbeddings") or []]
-        return {"segments": segments, "dimensions": len(segments[0]["embedding"]) if segments else VIDEO_DIMENSIONS}
-    vector = prediction.get("imageEmbedding" if kind is MediaKind.IMAGE else "textEmbedding") or []
-    return {"embedding": [float(x) for x in vector], "dimensions": len(vector)}
+                     "embedding": _vector(item.get("embedding"))} for item in items]
+        return {"segments": segments, "dimensions": len(segments[0]["embedding"])}
+    vector = _vector(prediction["imageEmbedding" if kind is MediaKind.IMAGE else "textEmbedding"])
+    return {"embedding": vector, "dimensions": len(vector)}

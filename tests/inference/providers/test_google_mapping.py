@@ -165,12 +165,22 @@ def test_embedding_requests_and_documented_responses():
     with pytest.raises(ValidationError):
         mapping.embedding_request(text="x", media=None, parameters={"dimension": 1000})
     # the documented response shapes (proto3 JSON: a zero startOffsetSec is left out)
-    assert mapping.embedding_data({"predictions": [{"textEmbedding": [0.1, 0.2]}], "deployedModelId": "1"}, None) == {
+    assert mapping.embedding_data({"predictions": [{"textEmbedding": [0.1, 0.2]}], "deployedModelId": "1"}, None,
+                                  provider="google") == {
         "embedding": [0.1, 0.2], "dimensions": 2}
-    assert mapping.embedding_data({"predictions": [{"imageEmbedding": [1, 0]}]}, MediaKind.IMAGE) == {
+    assert mapping.embedding_data({"predictions": [{"imageEmbedding": [1, 0]}]}, MediaKind.IMAGE,
+                                  provider="google") == {
         "embedding": [1.0, 0.0], "dimensions": 2}
     video = {"predictions": [{"videoEmbeddings": [{"endOffsetSec": 16, "embedding": [0.5]},
                                                   {"startOffsetSec": 16, "endOffsetSec": 30, "embedding": [0.25]}]}]}
-    assert mapping.embedding_data(video, MediaKind.VIDEO) == {"segments": [
+    assert mapping.embedding_data(video, MediaKind.VIDEO, provider="google") == {"segments": [
         {"start_s": 0.0, "end_s": 16.0, "embedding": [0.5]}, {"start_s": 16.0, "end_s": 30.0, "embedding": [0.25]}],
         "dimensions": 1}
+    # an answer without the embedding asked for is the provider's fault (502), not an empty vector
+    for wrong, kind in (({}, None), ({"predictions": []}, None), ({"predictions": [{}]}, None),
+                        ({"predictions": [{"textEmbedding": []}]}, None), ({"predictions": [{"textEmbedding": "12"}]}, None),
+                        ({"predictions": [{"textEmbedding": [0.1]}]}, MediaKind.IMAGE),
+                        ({"predictions": [{"videoEmbeddings": []}]}, MediaKind.VIDEO)):
+        with pytest.raises(ProviderError) as caught:
+            mapping.embedding_data(wrong, kind, provider="google")
+        assert caught.value.details == {"provider": "google", "upstream_status": None}
