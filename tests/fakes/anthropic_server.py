@@ -22,18 +22,17 @@ import base64
 import binascii
 import itertools
 import json
-import socket
-import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.threaded import ThreadedUvicorn
+from tests.fakes.wire import WireError, check, word_count
 
 GOOD_KEY = "sk-ant-api03-fake-anthropic-key-0123456789"
 VERSIONS = {"2023-06-01", "2026-10-21"}
@@ -67,25 +66,12 @@ def error_body(message: str, type_: str = "invalid_request_error") -> dict[str, 
     return {"type": "error", "error": {"type": type_, "message": message}, "request_id": "req_fake"}
 
 
-class WireError(Exception):
-    """The SDK sent something Anthropic's API would refuse: answered 400, and the test fails on it."""
-
-
-def _check(condition: bool, problem: str) -> None:
-    if not condition:
-        raise WireError(problem)
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
 def _instance(schema: Any, text: str) -> Any:
     """A value of a JSON schema's shape, for the default answer to a forced tool call."""
     kind = schema.get("type") if isinstance(schema, dict) else None
     if kind == "object":
         return {name: _instance(sub, text) for name, sub in (schema.get("properties") or {}).items()}
-    return {"string": text, "integer": _words(text), "number": float(_words(text)), "boolean": True,
+    return {"string": text, "integer": word_count(text), "number": float(word_count(text)), "boolean": True,
             "array": []}.get(kind)
 
 
@@ -97,8 +83,10 @@ class FakeAnthropic:
         self.streams = {"completed": 0, "cut": 0}  # streams sent to the end, and streams the client left
         self._script: deque[Scripted] = deque()
         self._ids = itertools.count(1)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._uvicorn = ThreadedUvicorn(Starlette(routes=[
+            Route("/v1/messages", self._messages, methods=["POST"]),
+            Route("/images/{name}", self._image, methods=["GET"]),
+        ]), name="fake-anthropic")
         self.base_url = ""
 
     # -- what tests use -----------------------------------------------------------------------------
@@ -119,29 +107,11 @@ class FakeAnthropic:
     # -- the server ---------------------------------------------------------------------------------
 
     def start(self) -> str:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"]),
-                                Route("/images/{name}", self._image, methods=["GET"])])
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", loop="asyncio", http="h11")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="fake-anthropic")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake Anthropic server did not start")
-            time.sleep(0.01)
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = self._uvicorn.start()
         return self.base_url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        self._uvicorn.stop()
 
     async def _image(self, request: Request) -> Response:
         self.received.append(Received(request.method, request.url.path, dict(request.headers), None))
@@ -159,7 +129,7 @@ class FakeAnthropic:
         headers = {k.lower(): v for k, v in request.headers.items()}
         raw = await request.body()
         try:
-            _check(headers.get("content-type", "").startswith("application/json"), "content type must be JSON")
+            check(headers.get("content-type", "").startswith("application/json"), "content type must be JSON")
             body = json.loads(raw)
         except (WireError, ValueError) as exc:
             return JSONResponse(error_body(f"fake server: {exc}"), status_code=400)
@@ -188,44 +158,44 @@ class FakeAnthropic:
     def _content(content: Any) -> tuple[list[str], int]:
         if isinstance(content, str):
             return [content], 0
-        _check(isinstance(content, list) and content, "content must be a string or a non-empty array of blocks")
+        check(isinstance(content, list) and content, "content must be a string or a non-empty array of blocks")
         texts, images = [], 0
         for block in content:
             if block.get("type") == "text":
-                _check(set(block) <= {"type", "text"} and isinstance(block.get("text"), str), f"bad block {block}")
+                check(set(block) <= {"type", "text"} and isinstance(block.get("text"), str), f"bad block {block}")
                 texts.append(block["text"])
                 continue
-            _check(block.get("type") == "image" and set(block) == {"type", "source"}, f"bad block {block}")
+            check(block.get("type") == "image" and set(block) == {"type", "source"}, f"bad block {block}")
             source = block["source"]
             if source.get("type") == "url":  # Anthropic fetches it: this fake only checks its shape
-                _check(set(source) == {"type", "url"} and str(source["url"]).startswith(("http://", "https://")),
+                check(set(source) == {"type", "url"} and str(source["url"]).startswith(("http://", "https://")),
                        f"bad url image source {source}")
                 images += 1
                 continue
-            _check(source.get("type") == "base64" and source.get("media_type") in MEDIA_TYPES,
+            check(source.get("type") == "base64" and source.get("media_type") in MEDIA_TYPES,
                    f"bad image source {source.get('type')} {source.get('media_type')}")
             try:
                 data = base64.b64decode(source["data"], validate=True)
             except (binascii.Error, ValueError, TypeError):
                 raise WireError("image data is not base64") from None
-            _check(data.startswith(MEDIA_TYPES[source["media_type"]]),
+            check(data.startswith(MEDIA_TYPES[source["media_type"]]),
                    f"image data does not match media_type {source['media_type']}")
             images += 1
         return texts, images
 
     def _check_body(self, body: Any, version: str) -> tuple[list[str], int, str]:
-        _check(isinstance(body, dict) and set(body) <= BODY_KEYS, f"unknown keys {sorted(set(body) - BODY_KEYS)}")
-        _check(isinstance(body.get("model"), str), "model: Field required")
-        _check(isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1, "max_tokens: Field required")
+        check(isinstance(body, dict) and set(body) <= BODY_KEYS, f"unknown keys {sorted(set(body) - BODY_KEYS)}")
+        check(isinstance(body.get("model"), str), "model: Field required")
+        check(isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1, "max_tokens: Field required")
         for name in SAMPLING:
             if name in body:
-                _check(version != "2026-10-21", f"{name}: Extra inputs are not permitted")
-                _check(isinstance(body[name], (int, float)) and 0 <= body[name] <= 1, f"{name}: must be in [0, 1]")
+                check(version != "2026-10-21", f"{name}: Extra inputs are not permitted")
+                check(isinstance(body[name], (int, float)) and 0 <= body[name] <= 1, f"{name}: must be in [0, 1]")
         messages = body.get("messages")
-        _check(isinstance(messages, list) and messages, "messages: at least one message is required")
+        check(isinstance(messages, list) and messages, "messages: at least one message is required")
         texts, images, last_user = [], 0, ""
         for message in messages:
-            _check(set(message) == {"role", "content"} and message["role"] in ("user", "assistant"),
+            check(set(message) == {"role", "content"} and message["role"] in ("user", "assistant"),
                    f"bad message {message}")
             found, pictures = self._content(message["content"])
             texts += found
@@ -233,30 +203,30 @@ class FakeAnthropic:
             if message["role"] == "user":
                 last_user = found[-1] if found else ""
         system = body.get("system", "")
-        _check(isinstance(system, str), "this fake takes system as a string")
+        check(isinstance(system, str), "this fake takes system as a string")
         stop = body.get("stop_sequences", [])
-        _check(isinstance(stop, list) and all(isinstance(s, str) and s for s in stop), "bad stop_sequences")
-        _check(all(s.strip() for s in stop), "stop_sequences: each stop sequence must contain non-whitespace")
+        check(isinstance(stop, list) and all(isinstance(s, str) and s for s in stop), "bad stop_sequences")
+        check(all(s.strip() for s in stop), "stop_sequences: each stop sequence must contain non-whitespace")
         tools = body.get("tools", [])
         for tool in tools:
-            _check(isinstance(tool.get("name"), str) and tool.get("input_schema", {}).get("type") == "object",
+            check(isinstance(tool.get("name"), str) and tool.get("input_schema", {}).get("type") == "object",
                    f"bad tool {tool}")
         choice = body.get("tool_choice")
         if choice is not None:
-            _check(choice.get("type") == "tool" and choice.get("name") in {t["name"] for t in tools},
+            check(choice.get("type") == "tool" and choice.get("name") in {t["name"] for t in tools},
                    f"bad tool_choice {choice}")
         return [system, *texts], images, last_user
 
     def _answer(self, body: Any, version: str) -> Response:
         texts, images, last = self._check_body(body, version)
-        input_tokens = sum(_words(t) for t in texts) + 85 * images
+        input_tokens = sum(word_count(t) for t in texts) + 85 * images
         message_id = f"msg_fake{next(self._ids)}"
         if body.get("tool_choice"):
             tool = next(t for t in body["tools"] if t["name"] == body["tool_choice"]["name"])
             value = _instance(tool["input_schema"], last)
             content = [{"type": "tool_use", "id": "toolu_fake", "name": tool["name"], "input": value}]
             return JSONResponse(self._message(message_id, body["model"], content, "tool_use", input_tokens,
-                                              _words(json.dumps(value))))
+                                              word_count(json.dumps(value))))
         answer = f"echo: {last}" + (f" [{images} images]" if images else "")
         words = answer.split(" ")[: body["max_tokens"]]
         stop_reason = "max_tokens" if len(words) < len(answer.split(" ")) else "end_turn"

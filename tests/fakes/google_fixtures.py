@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from playground.credentials.selectors import credential_cache_clear
+from tests.fakes.fixtures import fake_in_use, fake_serving
 from tests.fakes.google_server import GOOD_KEY, PROJECT, FakeGoogle
 
 ENVIRONMENT = ("GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION",
@@ -19,10 +19,7 @@ ENVIRONMENT = ("GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD
 
 @pytest.fixture(scope="session")
 def fake_google_server():
-    server = FakeGoogle()
-    server.start()
-    yield server
-    server.stop()
+    yield from fake_serving(FakeGoogle())
 
 
 @pytest.fixture(scope="session")
@@ -32,18 +29,13 @@ def _service_account_key():
 
 @pytest.fixture
 def fake_google(fake_google_server, settings, monkeypatch):
-    fake_google_server.reset()
-    settings.INFERGATE = {**settings.INFERGATE, "GOOGLE_BASE_URL": fake_google_server.base_url,
-                          "GOOGLE_VERTEX_BASE_URL": fake_google_server.base_url, "PROVIDER_TIMEOUT_SECONDS": 1.5,
-                          "PROVIDER_RETRY_BASE_SECONDS": 0.01, "PROVIDER_RETRIES": 2,
-                          # the fake's token endpoint is trusted like Google's own
-                          "GOOGLE_TOKEN_URIS": [f"{fake_google_server.base_url}/token"]}
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GOOGLE_API_KEY", GOOD_KEY)
-    credential_cache_clear()
-    yield fake_google_server
-    credential_cache_clear()
+    base_url = fake_google_server.base_url
+    yield from fake_in_use(fake_google_server, settings=settings, monkeypatch=monkeypatch,
+                           infergate={"GOOGLE_BASE_URL": base_url, "GOOGLE_VERTEX_BASE_URL": base_url,
+                                      "PROVIDER_TIMEOUT_SECONDS": 1.5,
+                                      # the fake's token endpoint is trusted like Google's own
+                                      "GOOGLE_TOKEN_URIS": [f"{base_url}/token"]},
+                           environment={"GOOGLE_API_KEY": GOOD_KEY}, unset=ENVIRONMENT)
 
 
 @pytest.fixture

@@ -25,22 +25,21 @@ import binascii
 import hashlib
 import io
 import json
-import math
 import re
 import secrets
-import socket
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.threaded import ThreadedUvicorn
+from tests.fakes.wire import WireError, check, unit_vector, word_count
 
 GOOD_KEY = "AIzaSyFAKE-google-test-key-0123456789"
 PROJECT = "infergate-test"
@@ -85,29 +84,14 @@ def retry_info(delay: str) -> dict[str, Any]:
     return {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}
 
 
-class WireError(Exception):
-    """The SDK sent something Google's API would refuse: answered 400, and the test fails on it."""
-
-
-def _check(condition: bool, problem: str) -> None:
-    if not condition:
-        raise WireError(problem)
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
 def vector(seed_text: str, dimensions: int) -> list[float]:
-    seed = hashlib.sha256(seed_text.encode()).digest()
-    raw = [((seed[i % len(seed)] + i * 7) % 256) / 255 - 0.5 for i in range(dimensions)]
-    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
-    return [round(x / norm, 6) for x in raw]
+    """The fake's embedding of a text, as its answers carry it (six decimals)."""
+    return [round(x, 6) for x in unit_vector(seed_text, dimensions)]
 
 
 def _b64(value: Any, what: str) -> bytes:
     """Proto3 JSON bytes: standard or URL-safe base64 (google-genai sends the URL-safe alphabet)."""
-    _check(isinstance(value, str) and value, f"{what} must be a base64 string")
+    check(isinstance(value, str) and value, f"{what} must be a base64 string")
     try:
         return base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
     except (binascii.Error, ValueError):
@@ -146,8 +130,11 @@ class FakeGoogle:
         self.peak_in_flight = 0  # the most model requests that were being answered at once
         self.streams = {"completed": 0, "cut": 0}
         self._script: deque[Scripted] = deque()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._uvicorn = ThreadedUvicorn(Starlette(routes=[
+            Route("/token", self._token, methods=["POST"]),
+            Route("/media/{name}", self._media, methods=["GET"]),
+            Route("/{rest:path}", self._dispatch, methods=["POST"]),
+        ]), name="fake-google")
         self.base_url = ""
 
     # -- what tests use -----------------------------------------------------------------------------
@@ -173,30 +160,11 @@ class FakeGoogle:
     # -- the server ---------------------------------------------------------------------------------
 
     def start(self) -> str:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        app = Starlette(routes=[Route("/token", self._token, methods=["POST"]),
-                                Route("/media/{name}", self._media, methods=["GET"]),
-                                Route("/{rest:path}", self._dispatch, methods=["POST"])])
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", loop="asyncio", http="h11")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="fake-google")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake Google server did not start")
-            time.sleep(0.01)
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = self._uvicorn.start()
         return self.base_url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        self._uvicorn.stop()
 
     async def _media(self, request: Request) -> Response:
         """A plain web server's file (what a client's image_url or video_url points at)."""
@@ -320,17 +288,17 @@ class FakeGoogle:
 
     @staticmethod
     def _parts(content: Any, where: str) -> tuple[list[str], int]:
-        _check(isinstance(content, dict) and isinstance(content.get("parts"), list) and content["parts"],
+        check(isinstance(content, dict) and isinstance(content.get("parts"), list) and content["parts"],
                f"{where} needs a non-empty parts array")
         texts, images = [], 0
         for part in content["parts"]:
             if "text" in part:
-                _check(set(part) == {"text"} and isinstance(part["text"], str), f"bad text part in {where}")
+                check(set(part) == {"text"} and isinstance(part["text"], str), f"bad text part in {where}")
                 texts.append(part["text"])
                 continue
-            _check(set(part) == {"inlineData"}, f"unknown part {sorted(part)} in {where}")
+            check(set(part) == {"inlineData"}, f"unknown part {sorted(part)} in {where}")
             inline = _proto_keys(part["inlineData"])
-            _check(set(inline) == {"mimeType", "data"} and inline["mimeType"].startswith("image/"),
+            check(set(inline) == {"mimeType", "data"} and inline["mimeType"].startswith("image/"),
                    f"inlineData needs an image mimeType and data in {where}")
             _b64(inline["data"], "inlineData.data")
             images += 1
@@ -338,13 +306,13 @@ class FakeGoogle:
 
     @classmethod
     def _generate(cls, body: Any, stream: bool) -> list[dict[str, Any]]:
-        _check(isinstance(body, dict) and set(body) <= REQUEST_KEYS,
+        check(isinstance(body, dict) and set(body) <= REQUEST_KEYS,
                f"unknown request keys {sorted(set(body) - REQUEST_KEYS)}")
         contents = body.get("contents")
-        _check(isinstance(contents, list) and contents, "contents must be a non-empty array")
+        check(isinstance(contents, list) and contents, "contents must be a non-empty array")
         texts, images = [], 0
         for i, content in enumerate(contents):
-            _check(content.get("role") in ("user", "model"), f"contents[{i}].role must be user or model")
+            check(content.get("role") in ("user", "model"), f"contents[{i}].role must be user or model")
             more, count = cls._parts(content, f"contents[{i}]")
             texts += more
             images += count
@@ -352,14 +320,14 @@ class FakeGoogle:
             system, _ = cls._parts(body["systemInstruction"], "systemInstruction")
             texts = system + texts
         config = body.get("generationConfig", {})
-        _check(set(config) <= CONFIG_KEYS, f"unknown generationConfig keys {sorted(set(config) - CONFIG_KEYS)}")
+        check(set(config) <= CONFIG_KEYS, f"unknown generationConfig keys {sorted(set(config) - CONFIG_KEYS)}")
         for name in ("maxOutputTokens", "seed"):
-            _check(name not in config or isinstance(config[name], int), f"{name} must be an integer")
+            check(name not in config or isinstance(config[name], int), f"{name} must be an integer")
         if "responseJsonSchema" in config or "responseSchema" in config:
-            _check(config.get("responseMimeType") == "application/json", "a response schema needs JSON output")
+            check(config.get("responseMimeType") == "application/json", "a response schema needs JSON output")
         last = contents[-1]["parts"][0].get("text", "")
         answer = f"echo: {last}" + (f" [{images} images]" if images else "")
-        prompt_tokens = sum(_words(t) for t in texts) + IMAGE_TOKENS * images
+        prompt_tokens = sum(word_count(t) for t in texts) + IMAGE_TOKENS * images
         words = answer.split(" ")
         pieces = [(" " if i else "") + w for i, w in enumerate(words)] if stream else [answer]
         chunks = []
@@ -377,24 +345,24 @@ class FakeGoogle:
 
     @staticmethod
     def _predict(body: Any) -> dict[str, Any]:
-        _check(isinstance(body, dict) and set(body) <= {"instances", "parameters"}, "unknown predict keys")
+        check(isinstance(body, dict) and set(body) <= {"instances", "parameters"}, "unknown predict keys")
         instances = body.get("instances")
-        _check(isinstance(instances, list) and len(instances) == 1, "one instance per request")
+        check(isinstance(instances, list) and len(instances) == 1, "one instance per request")
         instance = instances[0]
-        _check(isinstance(instance, dict) and instance and set(instance) <= {"text", "image", "video"},
+        check(isinstance(instance, dict) and instance and set(instance) <= {"text", "image", "video"},
                f"bad instance keys {sorted(instance)}")
         parameters = body.get("parameters") or {}
-        _check(set(parameters) <= {"dimension"}, "unknown parameters")
+        check(set(parameters) <= {"dimension"}, "unknown parameters")
         dimension = parameters.get("dimension", 1408)  # a protobuf Value: numbers arrive as doubles (128.0)
-        _check(dimension in EMBEDDING_DIMENSIONS, "dimension must be 128, 256, 512 or 1408")
+        check(dimension in EMBEDDING_DIMENSIONS, "dimension must be 128, 256, 512 or 1408")
         dimension = int(dimension)
         prediction: dict[str, Any] = {}
         if "text" in instance:
-            _check(isinstance(instance["text"], str) and instance["text"], "text must be a string")
+            check(isinstance(instance["text"], str) and instance["text"], "text must be a string")
             prediction["textEmbedding"] = vector(instance["text"], dimension)
         if "image" in instance:
             image = instance["image"]
-            _check(set(image) <= {"bytesBase64Encoded", "mimeType", "gcsUri"} and "bytesBase64Encoded" in image,
+            check(set(image) <= {"bytesBase64Encoded", "mimeType", "gcsUri"} and "bytesBase64Encoded" in image,
                    "image needs bytesBase64Encoded")
             data = _b64(image["bytesBase64Encoded"], "image.bytesBase64Encoded")
             prediction["imageEmbedding"] = vector(hashlib.sha256(data).hexdigest(), dimension)
@@ -406,14 +374,14 @@ class FakeGoogle:
     def _video(video: Any) -> list[dict[str, Any]]:
         """Segments of ``intervalSec`` (default 16) from ``startOffsetSec`` to the end of the video or
         ``endOffsetSec`` (default start + 120), always 1408 dimensions (``dimension`` is text and image only)."""
-        _check(set(video) <= {"bytesBase64Encoded", "gcsUri", "videoSegmentConfig"} and "bytesBase64Encoded" in video,
+        check(set(video) <= {"bytesBase64Encoded", "gcsUri", "videoSegmentConfig"} and "bytesBase64Encoded" in video,
                "video needs bytesBase64Encoded")
         data = _b64(video["bytesBase64Encoded"], "video.bytesBase64Encoded")
         config = video.get("videoSegmentConfig", {})
-        _check(set(config) <= {"startOffsetSec", "endOffsetSec", "intervalSec"}, "bad videoSegmentConfig")
+        check(set(config) <= {"startOffsetSec", "endOffsetSec", "intervalSec"}, "bad videoSegmentConfig")
         start = int(config.get("startOffsetSec", 0))
         interval = int(config.get("intervalSec", 16))
-        _check(4 <= interval <= 120, "intervalSec must be between 4 and 120")
+        check(4 <= interval <= 120, "intervalSec must be between 4 and 120")
         end = min(video_seconds(data), int(config.get("endOffsetSec", start + 120)))
         segments, at = [], start
         while at < end:

@@ -12,21 +12,19 @@ from __future__ import annotations
 import asyncio
 import email.parser
 import email.policy
-import hashlib
 import json
-import math
-import socket
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.threaded import ThreadedUvicorn
+from tests.fakes.wire import WireError, check, unit_vector, word_count
 
 GOOD_KEY = "sk-test-fake-openai-key-1234567890"
 CHAT_KEYS = {"model", "messages", "temperature", "top_p", "stop", "seed", "max_tokens", "max_completion_tokens",
@@ -57,33 +55,16 @@ def error_body(message: str, type_: str = "invalid_request_error", code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-class WireError(Exception):
-    """The SDK sent something OpenAI's API would refuse: answered 400, and the test fails on it."""
-
-
-def _check(condition: bool, problem: str) -> None:
-    if not condition:
-        raise WireError(problem)
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _vector(text: str, dimensions: int) -> list[float]:
-    seed = hashlib.sha256(text.encode()).digest()
-    raw = [((seed[i % len(seed)] + i * 7) % 256) / 255 - 0.5 for i in range(dimensions)]
-    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
-    return [x / norm for x in raw]
-
-
 class FakeOpenAI:
     def __init__(self) -> None:
         self.keys = {GOOD_KEY}
         self.received: list[Received] = []
         self._script: deque[Scripted] = deque()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._uvicorn = ThreadedUvicorn(Starlette(routes=[
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
+        ]), name="fake-openai")
         self.base_url = ""
 
     # -- what tests use -----------------------------------------------------------------------------
@@ -103,32 +84,11 @@ class FakeOpenAI:
     # -- the server ---------------------------------------------------------------------------------
 
     def start(self) -> str:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        app = Starlette(routes=[
-            Route("/v1/chat/completions", self._chat, methods=["POST"]),
-            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
-            Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
-        ])
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", loop="asyncio", http="h11")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="fake-openai")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake OpenAI server did not start")
-            time.sleep(0.01)
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self.base_url = self._uvicorn.start() + "/v1"
         return self.base_url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        self._uvicorn.stop()
 
     async def _handle(self, request: Request, answer) -> JSONResponse:
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -185,50 +145,50 @@ class FakeOpenAI:
 
     @staticmethod
     def _chat_answer(body: Any) -> dict[str, Any]:
-        _check(isinstance(body, dict) and set(body) <= CHAT_KEYS, f"unknown chat keys {sorted(set(body) - CHAT_KEYS)}")
-        _check(isinstance(body.get("model"), str), "model must be a string")
+        check(isinstance(body, dict) and set(body) <= CHAT_KEYS, f"unknown chat keys {sorted(set(body) - CHAT_KEYS)}")
+        check(isinstance(body.get("model"), str), "model must be a string")
         messages = body.get("messages")
-        _check(isinstance(messages, list) and messages, "messages must be a non-empty array")
+        check(isinstance(messages, list) and messages, "messages must be a non-empty array")
         texts, images = [], 0
         for message in messages:
-            _check(set(message) == {"role", "content"} and message["role"] in ROLES, f"bad message {message}")
+            check(set(message) == {"role", "content"} and message["role"] in ROLES, f"bad message {message}")
             content = message["content"]
             if isinstance(content, str):
                 texts.append(content)
                 continue
-            _check(isinstance(content, list) and content, "content must be a string or an array of parts")
+            check(isinstance(content, list) and content, "content must be a string or an array of parts")
             for part in content:
                 if part.get("type") == "text":
-                    _check(isinstance(part.get("text"), str), "text part needs text")
+                    check(isinstance(part.get("text"), str), "text part needs text")
                     texts.append(part["text"])
                 else:
-                    _check(part.get("type") == "image_url" and isinstance(part.get("image_url", {}).get("url"), str),
+                    check(part.get("type") == "image_url" and isinstance(part.get("image_url", {}).get("url"), str),
                            f"bad content part {part}")
                     images += 1
         if "response_format" in body:
             format_ = body["response_format"]
-            _check(format_.get("type") == "json_schema" and isinstance(format_["json_schema"].get("name"), str)
+            check(format_.get("type") == "json_schema" and isinstance(format_["json_schema"].get("name"), str)
                    and isinstance(format_["json_schema"].get("schema"), dict), "bad response_format")
         for name in ("max_tokens", "max_completion_tokens", "seed"):
-            _check(name not in body or isinstance(body[name], int), f"{name} must be an integer")
+            check(name not in body or isinstance(body[name], int), f"{name} must be an integer")
         last = texts[-1] if texts else ""
         answer = f"echo: {last}" + (f" [{images} images]" if images else "")
-        prompt_tokens = sum(_words(t) for t in texts) + 85 * images
+        prompt_tokens = sum(word_count(t) for t in texts) + 85 * images
         if body.get("stream"):
             return FakeOpenAI._chat_stream(body, answer, prompt_tokens)
         return {
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer, "refusal": None},
                          "logprobs": None, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": _words(answer),
-                      "total_tokens": prompt_tokens + _words(answer)},
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": word_count(answer),
+                      "total_tokens": prompt_tokens + word_count(answer)},
         }
 
     @staticmethod
     def _chat_stream(body: dict[str, Any], answer: str, prompt_tokens: int) -> StreamingResponse:
         """Documented chat.completion.chunk events: a role delta, one delta per word, the finish, then
         (with ``stream_options.include_usage``) a usage chunk with no choices, then ``[DONE]``."""
-        _check(body.get("stream_options", {}).get("include_usage") in (True, None), "bad stream_options")
+        check(body.get("stream_options", {}).get("include_usage") in (True, None), "bad stream_options")
 
         def chunk(delta: dict[str, Any] | None, finish: str | None = None, usage=None) -> str:
             choices = [] if delta is None else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
@@ -255,28 +215,28 @@ class FakeOpenAI:
 
     @staticmethod
     def _embedding_answer(body: Any) -> dict[str, Any]:
-        _check(set(body) <= {"model", "input", "dimensions", "encoding_format", "user"}, "unknown embedding keys")
+        check(set(body) <= {"model", "input", "dimensions", "encoding_format", "user"}, "unknown embedding keys")
         inputs = body.get("input")
         inputs = [inputs] if isinstance(inputs, str) else inputs
-        _check(isinstance(inputs, list) and inputs and all(isinstance(i, str) for i in inputs),
+        check(isinstance(inputs, list) and inputs and all(isinstance(i, str) for i in inputs),
                "input must be a string or an array of strings")
-        _check(body.get("encoding_format", "float") in ("float", "base64"), "bad encoding_format")
+        check(body.get("encoding_format", "float") in ("float", "base64"), "bad encoding_format")
         if body.get("encoding_format") == "base64":
             raise WireError("this fake answers floats only")
         dimensions = body.get("dimensions") or EMBEDDING_DIMENSIONS.get(body["model"], 8)
         return {"object": "list", "model": body["model"],
-                "data": [{"object": "embedding", "index": i, "embedding": _vector(text, dimensions)}
+                "data": [{"object": "embedding", "index": i, "embedding": unit_vector(text, dimensions)}
                          for i, text in enumerate(inputs)],
-                "usage": {"prompt_tokens": sum(_words(t) for t in inputs),
-                          "total_tokens": sum(_words(t) for t in inputs)}}
+                "usage": {"prompt_tokens": sum(word_count(t) for t in inputs),
+                          "total_tokens": sum(word_count(t) for t in inputs)}}
 
     async def _transcriptions(self, request: Request) -> JSONResponse:
         return await self._handle(request, self._transcription_answer)
 
     @staticmethod
     def _transcription_answer(body: Any) -> dict[str, Any]:
-        _check(isinstance(body, dict) and "files" in body, "transcriptions take multipart/form-data")
-        _check("file" in body["files"] and "model" in body["fields"], "file and model are required")
+        check(isinstance(body, dict) and "files" in body, "transcriptions take multipart/form-data")
+        check("file" in body["files"] and "model" in body["fields"], "file and model are required")
         filename, _, data = body["files"]["file"]
         text = f"heard {len(data)} bytes of {filename.rsplit('.', 1)[-1]}"
         if body["fields"].get("response_format") == "verbose_json":
@@ -285,5 +245,5 @@ class FakeOpenAI:
                                   "tokens": [1, 2], "temperature": 0.0, "avg_logprob": -0.2,
                                   "compression_ratio": 1.0, "no_speech_prob": 0.01}],
                     "usage": {"type": "duration", "seconds": 2}}
-        return {"text": text, "usage": {"type": "tokens", "input_tokens": 12, "output_tokens": _words(text),
-                                        "total_tokens": 12 + _words(text)}}
+        return {"text": text, "usage": {"type": "tokens", "input_tokens": 12, "output_tokens": word_count(text),
+                                        "total_tokens": 12 + word_count(text)}}

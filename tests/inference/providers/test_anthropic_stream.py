@@ -2,46 +2,22 @@
 websocket, the fake's documented stream events become delta events whose text equals the final answer,
 with Anthropic's token counts on the response and the usage record."""
 
-import json
-
 from tests.conftest import ausage_records
 from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
 from tests.fakes.anthropic_server import FakeAnthropic, Scripted, error_body
+from tests.sse import sse_events, texts_from_deltas
 from tests.wsclient import WebsocketClient
 
 TARGET = {"provider": "anthropic", "model": "claude-sonnet-4-6"}
 
 
-def parse_sse(raw: str) -> list[dict]:
-    events = []
-    for block in raw.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append(json.loads(lines["data"]))
-    return events
-
-
-async def stream(client, tenant, body):
-    response = await client.post("/v1/inference/stream", json.dumps(body), content_type="application/json",
-                                 headers={**tenant.headers(), "Accept": "text/event-stream"})
-    assert response.status_code == 200, response.content
-    return parse_sse(response.text)
-
-
-def texts_of(events):
-    texts = {}
-    for event in events:
-        if event["type"] == "delta":
-            texts[event["index"]] = texts.get(event["index"], "") + event["text"]
-    return texts
-
-
 async def test_streamed_deltas_make_the_answer_with_usage_and_cost(tenant, client, fake_anthropic):
     body = {**TARGET, "inputs": {"prompts": ["one two", "three"]}, "parameters": {"max_tokens": 20}}
-    events = await stream(client, tenant, body)
+    events = await sse_events(client, tenant, body)
     assert events[0]["type"] == "start" and events[-1]["type"] == "done"
     assert sum(e["type"] == "delta" for e in events) == 5  # one per word
     done = events[-1]["response"]
-    assert texts_of(events) == {0: "echo: one two", 1: "echo: three"}
+    assert texts_from_deltas(events) == {0: "echo: one two", 1: "echo: three"}
     assert done["data"]["responses"] == [{"text": "echo: one two", "finish_reason": "stop"},
                                         {"text": "echo: three", "finish_reason": "stop"}]
     assert done["tokens_used"] == {"prompt": 3, "completion": 5, "total": 8}
@@ -53,8 +29,8 @@ async def test_streamed_deltas_make_the_answer_with_usage_and_cost(tenant, clien
 
 
 async def test_a_cut_answer_finishes_with_length(tenant, client, fake_anthropic):
-    events = await stream(client, tenant, {**TARGET, "inputs": {"prompts": ["a b c d e"]},
-                                           "parameters": {"max_tokens": 2}})
+    events = await sse_events(client, tenant, {**TARGET, "inputs": {"prompts": ["a b c d e"]},
+                                               "parameters": {"max_tokens": 2}})
     assert events[-1]["response"]["data"]["responses"] == [{"text": "echo: a", "finish_reason": "length"}]
 
 
@@ -67,14 +43,14 @@ async def test_the_websocket_streams_the_same_events(tenant, client, fake_anthro
     events = await ws.until("done", "error", timeout=20)
     await ws.close()
     assert events[-1]["type"] == "done", events[-1]
-    assert texts_of(events) == {0: "echo: hello there"}
+    assert texts_from_deltas(events) == {0: "echo: hello there"}
     assert events[-1]["response"]["tokens_used"] == {"prompt": 2, "completion": 3, "total": 5}
 
 
 async def test_stream_errors_arrive_as_error_events(tenant, client, fake_anthropic):
     fake_anthropic.script(Scripted(status=429, headers={"retry-after": "3"},
                                    body=error_body("slow down", "rate_limit_error")))
-    events = await stream(client, tenant, {**TARGET, "inputs": {"prompts": ["hi"]}})
+    events = await sse_events(client, tenant, {**TARGET, "inputs": {"prompts": ["hi"]}})
     assert events[-1]["type"] == "error" and events[-1]["error"]["status"] == 429
     # an error event in the middle of a stream (documented: overloaded_error) is a 502, not retried
     start = {"type": "message_start", "message": {
@@ -87,8 +63,8 @@ async def test_stream_errors_arrive_as_error_events(tenant, client, fake_anthrop
         ("content_block_delta", {"type": "content_block_delta", "index": 0,
                                  "delta": {"type": "text_delta", "text": "partial"}}),
         ("error", error_body("Overloaded", "overloaded_error"))]))
-    events = await stream(client, tenant, {**TARGET, "inputs": {"prompts": ["hi"]}})
-    assert texts_of(events) == {0: "partial"}
+    events = await sse_events(client, tenant, {**TARGET, "inputs": {"prompts": ["hi"]}})
+    assert texts_from_deltas(events) == {0: "partial"}
     assert events[-1]["type"] == "error" and events[-1]["error"]["status"] == 502
     assert events[-1]["error"]["error"]["details"] == {"provider": "anthropic", "upstream_status": None,
                                                        "upstream_type": "overloaded_error"}
@@ -98,7 +74,8 @@ async def test_stream_errors_arrive_as_error_events(tenant, client, fake_anthrop
 
 async def test_structured_requests_stream_as_one_result(tenant, client, fake_anthropic):
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
-    events = await stream(client, tenant, {**TARGET, "inputs": {"prompts": ["hi"]}, "parameters": {"schema": schema}})
+    events = await sse_events(client, tenant, {**TARGET, "inputs": {"prompts": ["hi"]},
+                                               "parameters": {"schema": schema}})
     assert events[-1]["response"]["data"]["responses"][0]["structured"] == {"answer": "hi"}
     (sent,) = fake_anthropic.requests()
     assert "stream" not in sent.body

@@ -5,20 +5,16 @@ errors arrive as error events."""
 from tests.conftest import ausage_records
 from tests.fakes.google_fixtures import fake_google, fake_google_server  # noqa: F401
 from tests.fakes.google_server import Scripted, error_body
-from tests.inference.providers.test_openai_stream import stream
+from tests.sse import sse_events, texts_from_deltas
 from tests.wsclient import WebsocketClient
 
 
 async def test_streamed_deltas_make_the_answer_with_usage(tenant, client, fake_google):
     body = {"provider": "gemini", "model": "gemini-2.5-flash", "inputs": {"prompts": ["one two", "three"]},
             "parameters": {"max_tokens": 20}}
-    events = await stream(client, tenant, body)
+    events = await sse_events(client, tenant, body)
     assert events[0]["type"] == "start" and events[0]["provider"] == "google" and events[-1]["type"] == "done"
-    texts = {}
-    for event in events:
-        if event["type"] == "delta":
-            texts[event["index"]] = texts.get(event["index"], "") + event["text"]
-    assert texts == {0: "echo: one two", 1: "echo: three"}
+    assert texts_from_deltas(events) == {0: "echo: one two", 1: "echo: three"}
     assert len([e for e in events if e["type"] == "delta"]) == 5  # one per word, as the fake streams them
     done = events[-1]["response"]
     assert done["data"]["responses"] == [{"text": "echo: one two", "finish_reason": "stop"},
@@ -36,14 +32,14 @@ async def test_stream_errors_and_refusals_arrive_as_error_events(tenant, client,
     body = {"provider": "google", "model": "gemini-2.0-flash", "inputs": {"prompts": ["hi"]}}
     fake_google.script(Scripted(status=429, headers={"retry-after": "3"},
                                 body=error_body(429, "Resource has been exhausted", "RESOURCE_EXHAUSTED")))
-    events = await stream(client, tenant, body)
+    events = await sse_events(client, tenant, body)
     assert events[-1]["type"] == "error" and events[-1]["error"]["status"] == 429
     # text flowed, then the answer was withheld
     fake_google.script(Scripted(stream=[
         {"candidates": [{"content": {"parts": [{"text": "Here is"}], "role": "model"}, "index": 0}]},
         {"candidates": [{"content": {"parts": [{"text": ""}], "role": "model"}, "finishReason": "SAFETY",
                          "index": 0}], "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 2}}]))
-    events = await stream(client, tenant, body)
+    events = await sse_events(client, tenant, body)
     assert [e["type"] for e in events] == ["start", "delta", "error"]
     assert events[-1]["error"]["status"] == 400 and events[-1]["error"]["error"]["details"]["reason"] == "SAFETY"
 
@@ -52,8 +48,9 @@ async def test_structured_requests_stream_as_one_result(tenant, client, fake_goo
     fake_google.script(Scripted(body={"candidates": [{"content": {"parts": [{"text": '{"a": 1}'}], "role": "model"},
                                                       "finishReason": "STOP", "index": 0}],
                                       "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 3}}))
-    events = await stream(client, tenant, {"provider": "google", "model": "gemini-2.0-flash",
-                                           "inputs": {"prompts": ["hi"]}, "parameters": {"schema": {"type": "object"}}})
+    events = await sse_events(client, tenant, {"provider": "google", "model": "gemini-2.0-flash",
+                                               "inputs": {"prompts": ["hi"]},
+                                               "parameters": {"schema": {"type": "object"}}})
     assert events[-1]["response"]["data"]["responses"][0]["structured"] == {"a": 1}
     (sent,) = fake_google.requests()
     assert sent.path.endswith(":generateContent")

@@ -1,39 +1,19 @@
 """The openai adapter's ``stream()``: through the SSE route, the SDK's streamed chunks become delta
 events whose text equals the final answer, with the provider's token counts."""
 
-import json
-
 from tests.conftest import ausage_records
 from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import Scripted, error_body
-
-
-def parse_sse(raw: str) -> list[dict]:
-    events = []
-    for block in raw.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append(json.loads(lines["data"]))
-    return events
-
-
-async def stream(client, tenant, body):
-    response = await client.post("/v1/inference/stream", json.dumps(body), content_type="application/json",
-                                 headers={**tenant.headers(), "Accept": "text/event-stream"})
-    assert response.status_code == 200, response.content
-    return parse_sse(response.text)
+from tests.sse import sse_events, texts_from_deltas
 
 
 async def test_streamed_deltas_make_the_answer_with_usage(tenant, client, fake_openai):
     body = {"provider": "openai", "model": "gpt-4o-mini", "inputs": {"prompts": ["one two", "three"]},
             "parameters": {"max_tokens": 20}}
-    events = await stream(client, tenant, body)
+    events = await sse_events(client, tenant, body)
     assert [e["type"] for e in events][0] == "start" and events[-1]["type"] == "done"
-    texts = {}
-    for event in events:
-        if event["type"] == "delta":
-            texts[event["index"]] = texts.get(event["index"], "") + event["text"]
     done = events[-1]["response"]
-    assert texts == {0: "echo: one two", 1: "echo: three"}
+    assert texts_from_deltas(events) == {0: "echo: one two", 1: "echo: three"}
     assert done["data"]["responses"] == [{"text": "echo: one two", "finish_reason": "stop"},
                                         {"text": "echo: three", "finish_reason": "stop"}]
     assert done["tokens_used"] == {"prompt": 3, "completion": 5, "total": 8}
@@ -46,8 +26,8 @@ async def test_streamed_deltas_make_the_answer_with_usage(tenant, client, fake_o
 
 async def test_stream_errors_arrive_as_error_events(tenant, client, fake_openai):
     fake_openai.script(Scripted(status=429, headers={"retry-after": "3"}, body=error_body("slow down", code="rate")))
-    events = await stream(client, tenant, {"provider": "openai", "model": "gpt-4o-mini",
-                                           "inputs": {"prompts": ["hi"]}})
+    events = await sse_events(client, tenant, {"provider": "openai", "model": "gpt-4o-mini",
+                                               "inputs": {"prompts": ["hi"]}})
     assert events[-1]["type"] == "error" and events[-1]["error"]["status"] == 429
 
 
@@ -57,6 +37,7 @@ async def test_structured_requests_stream_as_one_result(tenant, client, fake_ope
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                      "message": {"role": "assistant", "content": "{\"a\": 1}", "refusal": None}}],
         "usage": {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}}))
-    events = await stream(client, tenant, {"provider": "openai", "model": "gpt-4o-mini",
-                                           "inputs": {"prompts": ["hi"]}, "parameters": {"schema": {"type": "object"}}})
+    events = await sse_events(client, tenant, {"provider": "openai", "model": "gpt-4o-mini",
+                                               "inputs": {"prompts": ["hi"]},
+                                               "parameters": {"schema": {"type": "object"}}})
     assert events[-1]["response"]["data"]["responses"][0]["structured"] == {"a": 1}
