@@ -102,6 +102,24 @@ class TimeoutError(InfergateError):  # noqa: A001 - the contract's name for 504
     status, type, default_message = 504, "TimeoutError", "The provider did not answer in time"
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (stopped, restarting, connections cut): Django's OperationalError
+    and InterfaceError, what psycopg's connection failures become."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def unexpected_error(exc: BaseException) -> InfergateError:
+    """What the client is told of an exception that is none of ours: a database outage is a 503 to retry
+    shortly (tests/faults/test_postgres_restart.py); anything else is our own fault, a 500. Neither says
+    more (no driver message, host or stack trace)."""
+    if database_unavailable(exc):
+        return ServiceUnavailableError("The database cannot be reached right now; try again shortly",
+                                       details={"reason": "database"}, headers={"Retry-After": "1"})
+    return InternalServerError()
+
+
 class PluginError(InfergateError):
     """A plugin raised, or returned data that is not its modality's shape; ``details.plugin`` names it."""
 

@@ -8,9 +8,9 @@ from typing import Any
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 
-from inference.errors import (BadRequestError, ForbiddenError, InfergateError, InternalServerError,
-                              MethodNotAllowedError, NotFoundError, UnauthorizedError,
-                              UnsupportedMediaTypeError, ValidationError)
+from inference.errors import (BadRequestError, ForbiddenError, InfergateError, MethodNotAllowedError, NotFoundError,
+                              UnauthorizedError, UnsupportedMediaTypeError, ValidationError, database_unavailable,
+                              unexpected_error)
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,11 @@ def _drf_to_infergate(exc: Exception) -> InfergateError:
         error = InfergateError(str(exc.detail))
         error.status = exc.status_code
         return error
-    logger.exception("unhandled error in API view", exc_info=exc)
-    return InternalServerError()
+    if database_unavailable(exc):
+        logger.warning("API view refused: the database is unavailable (%s)", type(exc).__name__)
+    else:
+        logger.exception("unhandled error in API view", exc_info=exc)
+    return unexpected_error(exc)
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:

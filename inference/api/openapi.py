@@ -32,7 +32,8 @@ ERROR_STATUSES = {
     500: ("InternalServerError", "Our own fault; never carries a stack trace or a secret. A plugin that raised or "
           "returned data that is not its modality's shape answers type `PluginError`, `details.plugin` naming it."),
     502: ("ProviderError", "The provider answered with an error."),
-    503: ("InferenceServiceUnavailableError", "Provider not configured or circuit open."),
+    503: ("InferenceServiceUnavailableError", "Provider not configured or circuit open. Type `ServiceUnavailableError` "
+          "(with Retry-After) when the database cannot be reached, or Redis with limits set to fail closed."),
     504: ("TimeoutError", "The provider (or the plugin, within its timeout) did not answer in time."),
 }
 

@@ -14,7 +14,7 @@ import os
 from contextlib import contextmanager
 from typing import Any, Callable
 
-from inference.errors import InfergateError, InternalServerError, NotFoundError
+from inference.errors import InfergateError, NotFoundError, unexpected_error
 from inference.jobs.context import JobContext, current_job
 from inference.jobs.store import DONE, FAILED, RUNNING, Job, job_body, job_create, job_get, job_id_new, job_save
 from inference.progress import task_progress_publish
@@ -52,7 +52,7 @@ async def job_submit(*, credentials: Credentials, body: Any | Callable[[], Any],
         entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
         entry.modality = call_build(adapter.spec, request).modality.value
     except Exception as exc:
-        error = exc if isinstance(exc, InfergateError) else InternalServerError()
+        error = exc if isinstance(exc, InfergateError) else unexpected_error(exc)
         entry.status, entry.error_type = error.status, error.type
         await _record(entry)
         raise error from None
@@ -125,9 +125,9 @@ async def job_run(*, task_id: str) -> None:
         job.status, job.progress = DONE, 1.0
     except InfergateError as error:
         job.status, job.error = FAILED, error.envelope()
-    except Exception:
+    except Exception as exc:
         logger.exception("job %s failed", task_id)
-        job.status, job.error = FAILED, InternalServerError().envelope()
+        job.status, job.error = FAILED, unexpected_error(exc).envelope()
     # the usage record is stored before the job says it finished (and before the message is acked)
     await asyncio.to_thread(usage_flush, 10)
     await job_save(job, drop_body=True)
