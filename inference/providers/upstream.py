@@ -1,8 +1,9 @@
 """What every cloud adapter needs around its SDK's calls, whatever the SDK: the key it sends (the
 namespace's credential, else an environment variable), retries of what is worth retrying with
 exponential backoff and jitter, a provider's Retry-After in whole seconds, upstream text scrubbed of
-anything key-like, and a batch run with bounded concurrency. Each provider keeps its own error mapping
-(which exceptions are retryable, and what they become) in its own ``errors`` module.
+anything key-like, and a batch run with bounded concurrency. The start of every error mapping is here
+(``common_error_map``: timeout, connection failure, no HTTP status); each provider keeps the rest (which
+exceptions are retryable, and what its status errors become) in its own ``errors`` module.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 from django.conf import settings
 
-from inference.errors import InferenceServiceUnavailableError, InfergateError, ProviderError
+from inference.errors import InferenceServiceUnavailableError, InfergateError, ProviderError, TimeoutError
 from playground.credentials.selectors import credential_fields
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+ExceptionTypes = type[BaseException] | tuple[type[BaseException], ...]
 MAX_BACKOFF_SECONDS = 8.0
 KEYLIKE = re.compile(r"\b(sk|key|rk|org|proj)[-_][A-Za-z0-9_*\-]{6,}")
 MAX_MESSAGE_CHARS = 500
@@ -81,6 +83,22 @@ def unexpected_answer(provider: str, what: str) -> ProviderError:
     logger.warning("%s answered something unexpected: %s", provider, what)
     return ProviderError(f"{provider} answered with something unexpected: {what}",
                          details={"provider": provider, "upstream_status": None})
+
+
+def common_error_map(exc: BaseException, *, provider: str, timeout_s: float | None, timeouts: ExceptionTypes,
+                     connection: ExceptionTypes, status: ExceptionTypes) -> InfergateError | None:
+    """The start of every provider's error mapping, given its SDK's exception classes: no answer in
+    time is a 504, an unreachable provider a 502, an SDK error that carries no HTTP status a 502 naming
+    the provider; None for a status error (``status``), which only the provider's own mapping reads.
+    ``timeouts`` is checked first: an SDK's timeout class may derive from its connection class."""
+    if isinstance(exc, timeouts):
+        return TimeoutError(f"{provider} did not answer within {timeout_s:g} s" if timeout_s else None,
+                            details={"provider": provider, "timeout_s": timeout_s})
+    if isinstance(exc, connection):
+        return ProviderError(f"Could not reach {provider}", details={"provider": provider, "upstream_status": None})
+    if not isinstance(exc, status):
+        return unexpected_answer(provider, type(exc).__name__)
+    return None
 
 
 @contextlib.contextmanager

@@ -21,8 +21,8 @@ from typing import Any
 
 import anthropic
 
-from inference.errors import BadRequestError, InfergateError, ProviderError, TimeoutError, TooManyRequestsError
-from inference.providers.upstream import retry_after_seconds, scrub
+from inference.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
+from inference.providers.upstream import common_error_map, retry_after_seconds, scrub
 
 CLIENT_ERRORS = (400, 404, 413, 415, 422)
 
@@ -39,14 +39,10 @@ def retryable(exc: BaseException) -> bool:
 
 def error_map(exc: BaseException, *, provider: str, secret: str | None = None,
               timeout_s: float | None = None) -> InfergateError:
-    if isinstance(exc, anthropic.APITimeoutError):
-        return TimeoutError(f"{provider} did not answer within {timeout_s:g} s" if timeout_s else None,
-                            details={"provider": provider, "timeout_s": timeout_s})
-    if isinstance(exc, anthropic.APIConnectionError):
-        return ProviderError(f"Could not reach {provider}", details={"provider": provider, "upstream_status": None})
-    if not isinstance(exc, anthropic.APIStatusError):
-        return ProviderError(f"{provider} answered with something unexpected: {type(exc).__name__}",
-                             details={"provider": provider, "upstream_status": None})
+    common = common_error_map(exc, provider=provider, timeout_s=timeout_s, timeouts=anthropic.APITimeoutError,
+                              connection=anthropic.APIConnectionError, status=anthropic.APIStatusError)
+    if common is not None:
+        return common
     status = exc.status_code
     message = scrub(str(exc.api_message or ""), secret)
     details: dict[str, Any] = {"provider": provider, "upstream_status": status}

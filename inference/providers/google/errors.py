@@ -28,8 +28,8 @@ import requests
 from google.api_core import exceptions as core_exceptions
 from google.genai import errors as genai_errors
 
-from inference.errors import BadRequestError, InfergateError, ProviderError, TimeoutError, TooManyRequestsError
-from inference.providers.upstream import retry_after_seconds, scrub as scrub_keys
+from inference.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
+from inference.providers.upstream import common_error_map, retry_after_seconds, scrub as scrub_keys, unexpected_answer
 
 GOOGLE_SECRETS = re.compile(r"AIza[0-9A-Za-z_\-]{12,}|ya29\.[0-9A-Za-z_\-.]+|-----BEGIN [A-Z ]+-----[^-]*")
 RETRYABLE_STATUS = {408, 500, 502, 503, 504}
@@ -96,33 +96,26 @@ def status_error_map(*, provider: str, status: int, upstream: str | None, messag
     return ProviderError(f"{provider} answered HTTP {status}: {message}" if message else None, details=details)
 
 
-def _common_map(exc: BaseException, *, provider: str, timeout_s: float | None) -> InfergateError | None:
-    if isinstance(exc, TIMEOUTS):
-        return TimeoutError(f"{provider} did not answer within {timeout_s:g} s" if timeout_s else None,
-                            details={"provider": provider, "timeout_s": timeout_s})
+def _common_map(exc: BaseException, *, provider: str, timeout_s: float | None,
+                status: type[BaseException]) -> InfergateError | None:
+    """``upstream.common_error_map``, after a service account's token refused by google-auth."""
     if isinstance(exc, google.auth.exceptions.RefreshError):
         return ProviderError(f"{provider} refused the service account's token request; check the namespace's "
                              "credentials or the server's environment",
                              details={"provider": provider, "upstream_status": None})
-    if isinstance(exc, CONNECTION + (google.auth.exceptions.TransportError,)):
-        return ProviderError(f"Could not reach {provider}", details={"provider": provider, "upstream_status": None})
-    return None
-
-
-def _unexpected(exc: BaseException, provider: str) -> ProviderError:
-    return ProviderError(f"{provider} answered with something unexpected: {type(exc).__name__}",
-                         details={"provider": provider, "upstream_status": None})
+    return common_error_map(exc, provider=provider, timeout_s=timeout_s, timeouts=TIMEOUTS,
+                            connection=CONNECTION + (google.auth.exceptions.TransportError,), status=status)
 
 
 def genai_error_map(exc: BaseException, *, provider: str, secret: str | None = None,
                     timeout_s: float | None = None) -> InfergateError:
     """google-genai: ``errors.APIError`` (``code``, ``status``, ``details`` = the error body), or the
     httpx transport's exceptions, or google-auth's when Vertex credentials cannot get a token."""
-    common = _common_map(exc, provider=provider, timeout_s=timeout_s)
+    common = _common_map(exc, provider=provider, timeout_s=timeout_s, status=genai_errors.APIError)
     if common is not None:
         return common
-    if not isinstance(exc, genai_errors.APIError) or not isinstance(exc.code, int):
-        return _unexpected(exc, provider)
+    if not isinstance(exc.code, int):
+        return unexpected_answer(provider, type(exc).__name__)
     message, items = error_parts(exc.details)
     headers = getattr(exc.response, "headers", None)
     return status_error_map(provider=provider, status=exc.code, upstream=exc.status,
@@ -133,11 +126,11 @@ def vertex_error_map(exc: BaseException, *, provider: str, secret: str | None = 
                      timeout_s: float | None = None) -> InfergateError:
     """google-api-core: ``GoogleAPICallError`` (``code``; over REST, ``response`` holds the error body),
     or requests' exceptions from the REST transport, or google-auth's."""
-    common = _common_map(exc, provider=provider, timeout_s=timeout_s)
+    common = _common_map(exc, provider=provider, timeout_s=timeout_s, status=core_exceptions.GoogleAPICallError)
     if common is not None:
         return common
-    if not isinstance(exc, core_exceptions.GoogleAPICallError) or not isinstance(exc.code, int):
-        return _unexpected(exc, provider)
+    if not isinstance(exc.code, int):
+        return unexpected_answer(provider, type(exc).__name__)
     response = getattr(exc, "response", None)
     try:
         body = response.json() if response is not None else {}

@@ -18,9 +18,8 @@ from typing import Any
 
 import openai
 
-from inference.errors import (BadRequestError, InfergateError, ProviderError, TimeoutError,
-                              TooManyRequestsError)
-from inference.providers.upstream import retry_after_seconds, scrub
+from inference.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
+from inference.providers.upstream import common_error_map, retry_after_seconds, scrub
 
 __all__ = ["error_map", "retry_after_seconds", "retryable", "scrub"]
 REFUSAL_CODES = {"content_policy_violation", "content_filter", "moderation_blocked"}
@@ -45,14 +44,10 @@ def retryable(exc: BaseException) -> bool:
 
 def error_map(exc: openai.OpenAIError, *, provider: str, secret: str | None = None,
               timeout_s: float | None = None) -> InfergateError:
-    if isinstance(exc, openai.APITimeoutError):
-        return TimeoutError(f"{provider} did not answer within {timeout_s:g} s" if timeout_s else None,
-                            details={"provider": provider, "timeout_s": timeout_s})
-    if isinstance(exc, openai.APIConnectionError):
-        return ProviderError(f"Could not reach {provider}", details={"provider": provider, "upstream_status": None})
-    if not isinstance(exc, openai.APIStatusError):
-        return ProviderError(f"{provider} answered with something unexpected: {type(exc).__name__}",
-                             details={"provider": provider, "upstream_status": None})
+    common = common_error_map(exc, provider=provider, timeout_s=timeout_s, timeouts=openai.APITimeoutError,
+                              connection=openai.APIConnectionError, status=openai.APIStatusError)
+    if common is not None:
+        return common
     status, error = exc.status_code, _body_error(exc)
     message = scrub(str(error.get("message") or exc.message or ""), secret)
     code = error.get("code") if isinstance(error.get("code"), str) else None
