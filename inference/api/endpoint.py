@@ -22,8 +22,8 @@ from django.conf import settings
 
 from inference.api.middleware import current_request_id, request_id_for
 from inference.errors import (InfergateError, InternalServerError, MethodNotAllowedError, PayloadTooLargeError,
-                              UnsupportedMediaTypeError)
-from inference.jobs.api import async_requested, job_accept
+                              UnsupportedMediaTypeError, ValidationError)
+from inference.jobs.api import async_requested, body_refused, job_accept
 from inference.request import body_decode
 from inference.service import Credentials, ResponseMeta, inference_run, inference_stream
 
@@ -135,7 +135,11 @@ async def inference_endpoint(scope: dict[str, Any], receive: Receive, send: Send
                              started: float, headers: dict[str, str], credentials: Credentials,
                              body: Callable[[], Any]) -> None:
     """POST /v1/inference: one JSON answer."""
-    if async_requested(scope):  # ?async=true: queued as a Celery job, 202 with its task id (inference/jobs)
+    try:
+        queued = async_requested(scope)
+    except ValidationError as error:  # ?async=ture: a 422 like a bad body's, after the key and namespace
+        queued, body = False, body_refused(error)
+    if queued:  # ?async=true: queued as a Celery job, 202 with its task id (inference/jobs)
         return await respond(send, 202, await job_accept(credentials=credentials, body=body, request_id=request_id),
                               request_id)
     meta = ResponseMeta()

@@ -10,7 +10,9 @@ ASYNC_PARAMETER = {
     "description": "true: check the request (key, namespace, body, target, inputs), queue it for a Celery worker "
                    "and answer 202 with a task id; poll GET /v1/tasks/{task_id}, or subscribe a websocket with "
                    "{\"type\": \"subscribe\", \"task_id\"} for progress events. For long work: audio over the "
-                   "synchronous limit, big batches. Media URLs are fetched by the worker."}
+                   "synchronous limit, big batches. Media URLs are fetched by the worker. Also accepted: 1 or yes "
+                   "for true, 0 or no for false, in any case; any other value is a 422 ValidationError naming "
+                   "the parameter (field \"async\"), and nothing runs."}
 
 _QUEUED = {"task_id": "task_3f9a0c1d2e4b5a6978c0d1e2", "status": "queued", "progress": None,
            "request_id": "req_5b1f0e3a", "attempts": 0, "created_at": 1795467600.0, "updated_at": 1795467600.0,

@@ -11,8 +11,8 @@ Left out on purpose:
   still name a provider/model that does not exist or an input the model does not read: the documented 400
   and 422, which JSON Schema cannot express.
 - `negative_data_rejection` for headers and query parameters (kept for bodies): the server is lenient there
-  by design (an unusable X-Request-ID is replaced by a generated one, `?async=` is true only for
-  true/1/yes).
+  by design (an unusable X-Request-ID is replaced by a generated one, `?async=` also takes 1/0/yes/no
+  where the document says boolean).
 - `unsupported_method` on the session route /v1/inference/stream/tickets: Django's CSRF middleware refuses
   an unknown unsafe method (QUERY, ...) with the 403 envelope before the view can answer 405.
 
