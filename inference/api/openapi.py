@@ -217,7 +217,25 @@ REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema
 NAMESPACE_IN_PATH = {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"},
                      "description": "Namespace id (ns_...) or name."}
 PROVIDER_IN_PATH = {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"},
-                    "description": "A provider that takes a key: openai, anthropic, or a configured compatible endpoint."}
+                    "description": "A provider that takes credentials: openai, anthropic, google, or a configured "
+                                   "compatible endpoint."}
+_CREDENTIAL_TEXT = {"type": "string", "minLength": 1, "maxLength": 4096}
+CREDENTIAL_BODY = {
+    "type": "object", "minProperties": 1, "additionalProperties": False,
+    "description": "The fields the provider takes (any non-empty set of them; a field it does not take is a 422 "
+                   "listing those it does): api_key for openai, anthropic and compatible endpoints; for google, "
+                   "api_key (Gemini API) and/or service_account_json with project and location (Vertex AI).",
+    "properties": {
+        "api_key": {**_CREDENTIAL_TEXT, "writeOnly": True},
+        "service_account_json": {
+            "oneOf": [_CREDENTIAL_TEXT, {"type": "object", "minProperties": 1}], "writeOnly": True,
+            "description": "google: a service account's JSON key file, as its text or as the object (at most 4096 "
+                           "characters as compact JSON)."},
+        "project": {**_CREDENTIAL_TEXT, "description": "google: the Vertex AI project (default: the service "
+                                                       "account's own)."},
+        "location": {**_CREDENTIAL_TEXT, "description": "google: the Vertex AI location (default: us-central1)."},
+    },
+}
 CREDENTIAL_ITEM = {"provider": "openai", "set": True, "fields": ["api_key"], "updated_at": "2026-11-23T20:30:00+00:00"}
 CREDENTIAL_PATHS: dict[str, Any] = {
     "/v1/namespaces/{namespace}/credentials": {"get": {
@@ -237,9 +255,14 @@ CREDENTIAL_PATHS: dict[str, Any] = {
             "summary": "Set or replace a provider's credentials (write-only, encrypted at rest); needs admin",
             "parameters": [NAMESPACE_IN_PATH, PROVIDER_IN_PATH, REQUEST_ID],
             "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"type": "object", "required": ["api_key"], "additionalProperties": False,
-                           "properties": {"api_key": {"type": "string", "maxLength": 4096, "writeOnly": True}}},
-                "example": {"api_key": "sk-..."}}}},
+                "schema": CREDENTIAL_BODY, "examples": {
+                    "api_key": {"summary": "openai, anthropic, a compatible endpoint, or google's Gemini API",
+                                "value": {"api_key": "sk-..."}},
+                    "vertex": {"summary": "google on Vertex AI", "value": {
+                        "service_account_json": {"type": "service_account", "project_id": "my-project",
+                                                 "client_email": "infergate@my-project.iam.gserviceaccount.com",
+                                                 "private_key": "-----BEGIN PRIVATE KEY-----\n..."},
+                        "project": "my-project", "location": "us-central1"}}}}}},
             "responses": {
                 "200": {"description": "Set; the value is never returned",
                         "content": {"application/json": {"example": CREDENTIAL_ITEM}}},
