@@ -1,5 +1,5 @@
-"""The Claude models Infergate serves, declared as data, with prices from ``genai-prices`` (its bundled
-snapshot: no network).
+"""The Claude models Infergate serves, declared as data, with prices from ``genai-prices`` at the base
+tier (inference/providers/prices.py).
 
 Only models the API still serves are listed: the installed SDK's deprecation table gives Claude 3.5
 Haiku, 3.7 Sonnet, Sonnet 4 and Opus 4 (4.0) end-of-life dates that have passed (Claude 3.5 Sonnet and
@@ -8,19 +8,12 @@ Opus 4.1 are gone from its model list), so the families continue with their 4.5+
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from decimal import Decimal
-from importlib.metadata import version
 
 from inference.providers.base import STOP, TOP_P, max_tokens
+from inference.providers.prices import price_read
 from inference.types import Modality, ParameterSpec, Price
 
-logger = logging.getLogger(__name__)
-
-PRICE_SOURCE = "genai-prices"
-PRICE_VERSION = f"{PRICE_SOURCE} {version(PRICE_SOURCE)}"
-PRICE_SAMPLE_TOKENS = 1000  # below every long-context tier: the base price per token
 # Anthropic requires max_tokens on every request. 4096 answers any ordinary prompt in full on every
 # model here, and bounds what a request that forgot to set it can cost; a client may ask up to the
 # model's own output limit.
@@ -61,14 +54,4 @@ MODELS: dict[str, Claude] = {
 
 def price(model: str) -> Price:
     """USD per million prompt and completion tokens at the base (short-context) rate."""
-    from genai_prices import Usage, calc_price
-
-    try:
-        calculation = calc_price(Usage(input_tokens=PRICE_SAMPLE_TOKENS, output_tokens=PRICE_SAMPLE_TOKENS), model,
-                                 provider_id="anthropic")
-    except LookupError:
-        logger.warning("no %s price for anthropic/%s; it is recorded as free", PRICE_SOURCE, model)
-        return Price()
-    scale = Decimal(1_000_000) / PRICE_SAMPLE_TOKENS
-    return Price(prompt_per_million=float(Decimal(calculation.input_price) * scale),
-                 completion_per_million=float(Decimal(calculation.output_price) * scale), version=PRICE_VERSION)
+    return price_read(model=model, provider_id="anthropic")[0]

@@ -1,17 +1,13 @@
-"""The Google models Infergate serves, declared as data, with prices from ``genai-prices`` (its bundled
-snapshot: no network). Gemini prices are read at a small prompt: the long-context tier (over 128k or
-200k tokens, depending on the model) costs more and is not what a price per million should show."""
+"""The Google models Infergate serves, declared as data, with prices from ``genai-prices`` at the base
+tier (inference/providers/prices.py): Gemini's long-context tier (over 128k or 200k tokens, depending on
+the model) costs more and is not what a price per million should show."""
 
 from __future__ import annotations
 
-import logging
-from decimal import Decimal
-
 from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, max_tokens
-from inference.providers.openai.models import PRICE_SOURCE, PRICE_VERSION, SCHEMA
+from inference.providers.openai.models import SCHEMA
+from inference.providers.prices import price_read
 from inference.types import Modality, ParameterSpec, Price
-
-logger = logging.getLogger(__name__)
 
 PROVIDER = "google"
 ALIAS = "gemini"
@@ -19,7 +15,6 @@ EMBEDDING_MODEL = "multimodalembedding"
 EMBEDDING_VERSION = "multimodalembedding@001"  # the publisher model Vertex AI serves
 EMBEDDING_DIMENSIONS = (128, 256, 512, 1408)
 VIDEO_DIMENSIONS = 1408  # Vertex applies ``dimension`` to text and image only
-PRICE_SAMPLE_TOKENS = 1000
 
 DIMENSION = ParameterSpec("dimension", "integer", "Embedding length: 128, 256, 512 or 1408 (text and image; video "
                                                   "embeddings always have 1408).", 128, 1408, 1408)
@@ -46,14 +41,4 @@ def chat_parameters(limit: int) -> tuple[ParameterSpec, ...]:
 
 def price(model: str) -> Price:
     """USD per million prompt and completion tokens (the short-context tier)."""
-    from genai_prices import Usage, calc_price
-
-    try:
-        calculation = calc_price(Usage(input_tokens=PRICE_SAMPLE_TOKENS, output_tokens=PRICE_SAMPLE_TOKENS), model,
-                                 provider_id=PROVIDER)
-    except LookupError:
-        logger.warning("no %s price for %s/%s; it is recorded as free", PRICE_SOURCE, PROVIDER, model)
-        return Price()
-    scale = Decimal(1_000_000 // PRICE_SAMPLE_TOKENS)
-    return Price(prompt_per_million=float(Decimal(calculation.input_price) * scale),
-                 completion_per_million=float(Decimal(calculation.output_price) * scale), version=PRICE_VERSION)
+    return price_read(model=model, provider_id=PROVIDER)[0]

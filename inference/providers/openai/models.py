@@ -1,19 +1,16 @@
-"""The OpenAI models Infergate serves, declared as data, with prices from ``genai-prices`` (its
-bundled snapshot: no network)."""
+"""The OpenAI models Infergate serves, declared as data, with prices from ``genai-prices`` at the base
+tier (inference/providers/prices.py)."""
 
 from __future__ import annotations
 
-import logging
+from dataclasses import replace
 from decimal import Decimal
-from importlib.metadata import version
 
 from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, max_tokens
+from inference.providers.prices import PRICE_SOURCE, PRICE_VERSION, price_read
 from inference.types import Modality, ParameterSpec, Price
 
-logger = logging.getLogger(__name__)
-
-PRICE_SOURCE = "genai-prices"
-PRICE_VERSION = f"{PRICE_SOURCE} {version(PRICE_SOURCE)}"
+__all__ = ["MODELS", "PRICE_SOURCE", "PRICE_VERSION", "price"]
 
 SCHEMA = ParameterSpec("schema", "object", "JSON Schema of the answer: the provider answers JSON in that shape, "
                                            "returned parsed as data.responses[i].structured.")
@@ -52,22 +49,16 @@ MODELS: dict[str, tuple[tuple[Modality, ...], tuple[ParameterSpec, ...], int | N
 
 
 def price(model: str, provider_id: str = "openai") -> Price:
-    """USD per million prompt and completion tokens, and per audio minute, from genai-prices. Audio
-    input is priced at its audio rate where the table has one (the transcription models' prompt tokens
-    are audio tokens); whisper-1 is priced per hour of audio there, per minute here."""
-    from genai_prices import Usage, calc_price
-
-    try:
-        calculation = calc_price(Usage(input_tokens=1_000_000, output_tokens=1_000_000), model,
-                                 provider_id=provider_id)
-    except LookupError:
-        logger.warning("no %s price for %s/%s; it is recorded as free", PRICE_SOURCE, provider_id, model)
-        return Price()
-    table = calculation.model_price
+    """USD per million prompt and completion tokens at the base tier, and per audio minute, from
+    genai-prices. Audio input is priced at its audio rate where the table has one (the transcription
+    models' prompt tokens are audio tokens); whisper-1 is priced per hour of audio there, per minute here."""
+    base, table = price_read(model=model, provider_id=provider_id)
+    if table is None:
+        return base
     audio_input = getattr(table, "input_audio_mtok", None)
     audio_hours = getattr(table, "audio_hours", None) or getattr(table, "input_audio_hours", None)
-    prompt = Decimal(str(audio_input)) if audio_input is not None and model in AUDIO_INPUT else Decimal(
-        calculation.input_price)
-    return Price(prompt_per_million=float(prompt), completion_per_million=float(Decimal(calculation.output_price)),
-                 per_audio_minute=float(Decimal(str(audio_hours)) / 60) if audio_hours is not None else 0.0,
-                 version=PRICE_VERSION)
+    if audio_input is not None and model in AUDIO_INPUT:
+        base = replace(base, prompt_per_million=float(Decimal(str(audio_input))))
+    if audio_hours is not None:
+        base = replace(base, per_audio_minute=float(Decimal(str(audio_hours)) / 60))
+    return base
