@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # its cache (~/.cache/pip) so that a second install takes seconds.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install run test test-deps fuzz bench bench-gateway bench-local-models clean
+.PHONY: install run test test-deps fuzz bench bench-gateway bench-local-models bench-soak clean
 
 install: $(VENV)/.installed $(VENV)/.plugins-installed
 
@@ -60,6 +60,12 @@ bench-gateway: install
 
 bench-local-models: install
 	$(BIN)/python bench/local_models.py --json .data/bench/local_models.json
+
+# 30 minutes of mixed traffic against the stack as `make run` serves it: memory trend per process, errors
+# beyond the injected ones, usage records lost (bench/README.md). SOAK_MINUTES=3 make bench-soak for a short one.
+SOAK_MINUTES ?= 30
+bench-soak: install
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES) --json .data/soak/soak.json
 
 clean:
 	rm -rf $(VENV) .data

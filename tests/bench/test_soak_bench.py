@@ -1,0 +1,49 @@
+"""bench/soak.py runs end to end for ~20 s: the stack as `make run` serves it answers every kind of request with
+the status that kind must get, memory is sampled for every process, and every answered request left one usage
+record. A smoke test of the script, not a soak: the trend of so short a run is not judged here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psycopg
+from django.conf import settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DATABASE = "bench_soak_smoke"
+
+
+def _bench_database() -> str:
+    """A database of its own on the session's server (the soak commits its tenant, key and records)."""
+    admin = urlparse(os.environ["DATABASE_URL"])._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    return urlparse(os.environ["DATABASE_URL"])._replace(path=f"/{DATABASE}").geturl()
+
+
+def test_soak_runs_and_accounts_for_every_request(tmp_path):
+    output = tmp_path / "soak.json"
+    redis = urlparse(settings.REDIS_URL)._replace(path="/10").geturl()  # its own Redis database (and Celery broker)
+    env = {**os.environ, "DATABASE_URL": _bench_database(), "REDIS_URL": redis,
+           "DJANGO_SETTINGS_MODULE": "playground.settings", "INFERGATE_DATA_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "bench/soak.py", "--minutes", "0.3", "--json", str(output)],
+                         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=90)
+    assert output.exists(), run.stdout[-3000:] + run.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert "lost = 0" in run.stdout and "load average" in run.stdout, run.stdout[-3000:]
+    # Every kind was sent and got exactly the status it must get, injected errors included.
+    seen = {row["kind"] for row in figures["outcomes"]}
+    assert len(seen) >= 12 and any(row["injected"] for row in figures["outcomes"])
+    assert figures["unexpected"] == 0 and all(row["outcome"] == row["expected"] for row in figures["outcomes"])
+    usage = figures["usage"]
+    assert usage["answered"] > 100 and usage["stored"] == usage["answered"] and usage["lost"] == 0
+    assert usage["missing_ids"] == 0 and usage["duplicated_ids"] == 0
+    assert set(figures["memory"]) == {"gateway", "celery worker", "celery beat", "postgres", "redis"}
+    assert all(t["rss_first_mb"] > 0 and t["samples"] >= 3 for t in figures["memory"].values())
+    assert not figures["died"] and not any(figures["log_errors"].values())
