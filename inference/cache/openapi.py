@@ -42,7 +42,9 @@ CACHE_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "cache_describe",
             "summary": "The namespace's semantic cache: counters and settings; needs read",
-            "description": "hits, misses and explorations count requests (from usage records); labels count "
+            "description": "hits, misses and explorations count requests and saved_tokens/saved_cost_usd what "
+                           "hits saved, over the namespace's whole usage history (the usage summary: daily "
+                           "rollups, kept forever, plus the raw records no rollup covers yet); labels count "
                            "explored requests whose cached answer was compared with the fresh one, labels_wrong "
                            "those where it would have been wrong (it was not served), labels_judged those the LLM "
                            "judge decided.",

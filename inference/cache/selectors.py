@@ -1,29 +1,34 @@
-"""Reading the cache's counters: decisions from usage records, labels from the scopes."""
+"""Reading the cache's counters: decisions from the usage summary, labels from the scopes."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
-
-from django.db.models import Count, Q, Sum
 
 from inference.cache.models import CacheSettings
 from inference.cache.store import label_totals, options_get
 
 
 def cache_counters(*, namespace_id: str) -> dict[str, Any]:
-    from inference.usage.models import UsageRecord
+    """The namespace's cache counters over its whole usage history: hits, misses and explorations and what
+    hits saved from ``usage_summary`` (daily rollups, kept forever, plus the raw records no rollup covers
+    yet), from the namespace's first usage day to today; labels, entries and scopes from the cache's own
+    tables (entries and scopes as they are now)."""
+    from inference.usage.rollups import utc_today
+    from inference.usage.selectors import usage_first_day, usage_summary
+    from playground.accounts.models import Namespace
 
-    usage = UsageRecord.objects.filter(namespace_id=namespace_id).aggregate(
-        hits=Count("id", filter=Q(cache_decision="hit")), misses=Count("id", filter=Q(cache_decision="miss")),
-        explorations=Count("id", filter=Q(cache_decision="explore")),
-        saved_tokens=Sum("saved_tokens"), saved_cost_usd=Sum("saved_cost_usd"))
+    organization_id = Namespace.objects.filter(id=namespace_id).values_list("organization_id", flat=True).first()
+    start = usage_first_day(namespace_id=namespace_id) if organization_id is not None else None
+    rows = usage_summary(organization_id=organization_id, namespace_ids=None, namespace_id=namespace_id,
+                         start=start, end=utc_today()).rows if start is not None else []
+    usage = rows[0] if rows else None
     labels = label_totals(namespace_id=namespace_id)
     return {
-        "hits": usage["hits"], "misses": usage["misses"], "explorations": usage["explorations"],
+        "hits": usage.cache_hits if usage else 0, "misses": usage.cache_misses if usage else 0,
+        "explorations": usage.cache_explorations if usage else 0,
         "labels": labels["labels"], "labels_wrong": labels["labels_wrong"], "labels_judged": labels["judged"],
-        "saved_tokens": int(usage["saved_tokens"] or 0),
-        "saved_cost_usd": float(usage["saved_cost_usd"] or Decimal(0)),
+        "saved_tokens": usage.saved_tokens if usage else 0,
+        "saved_cost_usd": float(usage.saved_cost_usd) if usage else 0.0,
         "entries": labels["entries"], "scopes": labels["scopes"],
     }
 

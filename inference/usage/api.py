@@ -200,7 +200,9 @@ def summary_json(row: UsageSummaryRow, group_by: list[str]) -> dict[str, Any]:
             "completion_tokens": row.completion_tokens, "total_tokens": row.total_tokens,
             "cost_usd": _money(row.cost_usd), "latency_p50_ms": row.latency_p50_ms, "latency_p95_ms": row.latency_p95_ms,
             "latency_avg_ms": row.latency_avg_ms, "errors": row.errors, "error_rate": row.error_rate,
-            "cache_hits": row.cache_hits, "cache_hit_rate": row.cache_hit_rate, "saved_tokens": row.saved_tokens,
+            "cache_hits": row.cache_hits, "cache_misses": row.cache_misses,
+            "cache_explorations": row.cache_explorations, "cache_hit_rate": row.cache_hit_rate,
+            "saved_tokens": row.saved_tokens,
             "saved_cost_usd": _money(row.saved_cost_usd)}
 
 

@@ -82,6 +82,10 @@ class UsageDailyRollup(models.Model):
     latency_bucket_count = ArrayField(models.IntegerField(), default=list)
     cache_hits = models.PositiveIntegerField(default=0)
     cache_lookups = models.PositiveIntegerField(default=0)
+    # The semantic cache's other decisions (``cache_decision`` "miss" and "explore"): with hits, the cache's
+    # counters per namespace (inference/cache/selectors.py).
+    cache_misses = models.PositiveIntegerField(default=0)
+    cache_explorations = models.PositiveIntegerField(default=0)
     saved_tokens = models.BigIntegerField(default=0)
     saved_cost_usd = models.DecimalField(max_digits=20, decimal_places=8, default=0)
 

@@ -43,7 +43,12 @@ _SUMMARY_ROW = {
         "latency_avg_ms": {"type": ["number", "null"]},
         "errors": {"type": "integer", "description": "Requests answered with status >= 400."},
         "error_rate": {"type": "number", "description": "errors / requests."},
-        "cache_hits": {"type": "integer"},
+        "cache_hits": {"type": "integer", "description": "Requests answered from the semantic cache."},
+        "cache_misses": {"type": "integer", "description": "Requests the semantic cache had no answer for "
+                                                           "(cache_decision miss: the answer was stored)."},
+        "cache_explorations": {"type": "integer", "description": "Requests the semantic cache explored "
+                                                                 "(cache_decision explore: a fresh answer, labelled "
+                                                                 "against the cached one)."},
         "cache_hit_rate": {"type": "number", "description": "cache_hits / requests."},
         "saved_tokens": {"type": "integer"}, "saved_cost_usd": {"type": "string"},
     },
@@ -101,6 +106,7 @@ def usage_paths(error_response: Callable[[int], dict[str, Any]]) -> dict[str, An
                                       "total_tokens": 128191044, "cost_usd": "76.91462640",
                                       "latency_p50_ms": 576.645, "latency_p95_ms": 1678.81, "latency_avg_ms": 671.2,
                                       "errors": 21882, "error_rate": 0.093891, "cache_hits": 17059,
+                                      "cache_misses": 70412, "cache_explorations": 2961,
                                       "cache_hit_rate": 0.073197, "saved_tokens": 9921403, "saved_cost_usd": "5.95"}],
                             "page": 1, "page_size": 100, "total": 8, "has_more": False}}}},
                 **errors},

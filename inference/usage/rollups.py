@@ -5,7 +5,8 @@
 ``INSERT ... SELECT ... GROUP BY`` in one transaction, so a run is idempotent and a record that arrived late
 (a drain that lagged, a replayed stream entry) is counted by the next run. A row per (day, organization,
 namespace, key, provider, model, inference name, status) holds requests, errors (status >= 400), tokens,
-cost, the latency sum and histogram (inference/usage/sketch.py), cache hits and lookups and what hits saved.
+cost, the latency sum and histogram (inference/usage/sketch.py), cache hits, misses, explorations and lookups
+and what hits saved.
 ``UsageRollupDay`` notes when each day was rolled and up to when its rows count records: the whole day once
 it is over, until a minute before the run for today. The summary (inference/usage/selectors.py) reads each
 day's rollup rows up to that moment and raw records after it, so today costs the raw records of the last
@@ -48,15 +49,17 @@ def _rollup_sql() -> str:
     return f"""
         INSERT INTO {rollup} (day, {GRAIN}, requests, errors, prompt_tokens, completion_tokens, total_tokens,
             cost_usd, latency_sum_ms, latency_bucket_index, latency_bucket_count, cache_hits, cache_lookups,
-            saved_tokens, saved_cost_usd)
+            cache_misses, cache_explorations, saved_tokens, saved_cost_usd)
         SELECT %s, {GRAIN}, sum(n), COALESCE(sum(n) FILTER (WHERE status >= 400), 0), sum(pt), sum(ct), sum(tt), sum(cost),
             sum(lat), array_agg(bucket ORDER BY bucket), array_agg(n ORDER BY bucket), sum(hits), sum(lookups),
-            sum(st), sum(sc)
+            sum(misses), sum(explorations), sum(st), sum(sc)
         FROM (
             SELECT {GRAIN}, {bucket_sql('latency_ms')} AS bucket, count(*) AS n, sum(prompt_tokens) AS pt,
                 sum(completion_tokens) AS ct, sum(total_tokens) AS tt, sum(cost_usd) AS cost, sum(latency_ms) AS lat,
                 count(*) FILTER (WHERE cached OR cache_decision = 'hit') AS hits,
                 count(*) FILTER (WHERE cached OR cache_decision <> '') AS lookups,
+                count(*) FILTER (WHERE cache_decision = 'miss') AS misses,
+                count(*) FILTER (WHERE cache_decision = 'explore') AS explorations,
                 sum(saved_tokens) AS st, sum(saved_cost_usd) AS sc
             FROM {record}
             WHERE created_at >= %s AND created_at < %s

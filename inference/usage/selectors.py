@@ -17,11 +17,17 @@ api_key_id=None, provider=None, model=None, status=None, limit=100, offset=0, to
     ``GROUP_BY`` ("day", "namespace", "key", "model", "status"; "model" groups by provider and model). Rows
     come ordered by their group values; ``page.total`` counts all groups; groups without requests are absent.
     Each ``UsageSummaryRow`` has the group's values (None where not grouped), requests, errors (status >= 400),
-    prompt/completion/total tokens, cost, p50/p95 latency, error rate, cache hits, cache hit rate (hits /
+    prompt/completion/total tokens, cost, p50/p95 latency, error rate, the semantic cache's hits, misses and
+    explorations (requests by ``cache_decision``; a hit is also any ``cached`` record), cache hit rate (hits /
     requests) and what cache hits saved. Each day is read from its ``UsageDailyRollup`` rows up to the moment
     they cover (the whole day once it is over; today until a minute before the last rollup run) and from raw
     records after it (a day beat has not rolled at all: all raw). Percentiles
     come from merged log-bucket histograms (inference/usage/sketch.py: within about ±9%).
+
+``usage_first_day(*, namespace_id) -> date | None``
+    The first UTC day usage of the namespace may be counted on: the first rolled day (rollups are kept
+    forever) or the day of the namespace's first raw record, whichever is earlier; None when neither exists.
+    ``usage_summary`` from it to today covers the namespace's whole history (the cache's counters).
 
 ``usage_summary_query(...)`` takes the same arguments and returns the summary's SQL and parameters (for EXPLAIN);
 ``usage_cursor_encode(record) / usage_cursor_decode(cursor)`` are the keyset cursor's two halves.
@@ -32,14 +38,14 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 from typing import Any, Collection, Sequence
 
 from django.db import connection, transaction
 
 from inference.errors import ValidationError
-from inference.usage.models import UsageDailyRollup, UsageRecord
+from inference.usage.models import UsageDailyRollup, UsageRecord, UsageRollupDay
 from inference.usage.rollups import day_start, rollup_coverage, utc_today
 from inference.usage.sketch import bucket_sql, position_ms
 
@@ -72,6 +78,8 @@ class UsageSummaryRow:
     latency_p95_ms: float | None
     latency_avg_ms: float | None
     cache_hits: int
+    cache_misses: int
+    cache_explorations: int
     saved_tokens: int
     saved_cost_usd: Decimal
 
@@ -144,14 +152,17 @@ _GROUP_COLUMNS = {
 
 _ROLLUP_MEASURES = ("requests AS requests, errors AS errors, prompt_tokens AS pt, completion_tokens AS ct, "
                     "total_tokens AS tt, cost_usd AS cost, latency_sum_ms AS lat, cache_hits AS hits, "
-                    "saved_tokens AS st, saved_cost_usd AS sc")
+                    "cache_misses AS misses, cache_explorations AS explorations, saved_tokens AS st, "
+                    "saved_cost_usd AS sc")
 _RAW_MEASURES = ("count(*) AS requests, count(*) FILTER (WHERE status >= 400) AS errors, sum(prompt_tokens) AS pt, "
                  "sum(completion_tokens) AS ct, sum(total_tokens) AS tt, sum(cost_usd) AS cost, sum(latency_ms) AS lat, "
-                 "count(*) FILTER (WHERE cached OR cache_decision = 'hit') AS hits, sum(saved_tokens) AS st, "
+                 "count(*) FILTER (WHERE cached OR cache_decision = 'hit') AS hits, "
+                 "count(*) FILTER (WHERE cache_decision = 'miss') AS misses, "
+                 "count(*) FILTER (WHERE cache_decision = 'explore') AS explorations, sum(saved_tokens) AS st, "
                  "sum(saved_cost_usd) AS sc")
 
 
-_MEASURES = "requests, errors, pt, ct, tt, cost, lat, hits, st, sc"
+_MEASURES = "requests, errors, pt, ct, tt, cost, lat, hits, misses, explorations, st, sc"
 
 
 def _intervals(*, start: date, end: date, coverage: dict[date, datetime]) -> list[tuple[datetime, datetime]]:
@@ -203,7 +214,8 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
             GROUP BY {names}, bucket
         ), totals AS (
             SELECT {names}, sum(requests) AS requests, sum(errors) AS errors, sum(pt) AS pt, sum(ct) AS ct,
-                sum(tt) AS tt, sum(cost) AS cost, sum(lat) AS lat, sum(hits) AS hits, sum(st) AS st, sum(sc) AS sc
+                sum(tt) AS tt, sum(cost) AS cost, sum(lat) AS lat, sum(hits) AS hits, sum(misses) AS misses,
+                sum(explorations) AS explorations, sum(st) AS st, sum(sc) AS sc
             FROM (SELECT {names}, {_MEASURES} FROM rolled UNION ALL SELECT {names}, {_MEASURES} FROM raw) AS rows_
             GROUP BY {names}
         ), page AS MATERIALIZED (
@@ -241,7 +253,17 @@ def _row(values: dict[str, Any]) -> UsageSummaryRow:
         latency_p50_ms=None if values["p50"] is None else round(position_ms(values["p50"]), 3),
         latency_p95_ms=None if values["p95"] is None else round(position_ms(values["p95"]), 3),
         latency_avg_ms=round(values["lat"] / requests, 3) if requests else None,
-        cache_hits=int(values["hits"]), saved_tokens=int(values["st"]), saved_cost_usd=Decimal(values["sc"]))
+        cache_hits=int(values["hits"]), cache_misses=int(values["misses"]),
+        cache_explorations=int(values["explorations"]), saved_tokens=int(values["st"]),
+        saved_cost_usd=Decimal(values["sc"]))
+
+
+def usage_first_day(*, namespace_id: str) -> date | None:
+    first_rolled = UsageRollupDay.objects.order_by("day").values_list("day", flat=True).first()
+    first_raw = UsageRecord.objects.filter(namespace_id=namespace_id).order_by("created_at").values_list(
+        "created_at", flat=True).first()  # the (namespace_id, created_at) index: one index entry read
+    days = [day for day in (first_rolled, first_raw and first_raw.astimezone(dt_timezone.utc).date()) if day]
+    return min(days) if days else None
 
 
 def usage_summary_query(*, organization_id: int, namespace_ids: Collection[str] | None, start: date, end: date,
