@@ -169,3 +169,25 @@ async def test_the_summary_api_shows_misses_and_explorations_as_documented(world
     assert set(row) <= set(documented["properties"])
     assert {"cache_misses", "cache_explorations"} <= set(
         schema["responses"]["200"]["content"]["application/json"]["example"]["data"][0])
+
+
+def test_the_migration_fills_misses_and_explorations_of_rows_rolled_up_before_it(world):
+    """Rows written before migration 0006 hold 0 misses and explorations; 0007 counts them from the raw records
+    each row covers (today's row only up to its watermark: the tail stays raw), so the counters are right at once."""
+    import importlib
+
+    from django.db import connection
+
+    mine, neighbour, rival = world
+    usage_rollup(days=4, today=utc_today())
+    records_add(mine, [timezone.now()], seed=3)  # today's tail, after the watermark
+    rolled = list(UsageDailyRollup.objects.order_by("id").values("id", "cache_misses", "cache_explorations"))
+    namespaces = [tenant.namespace.id for tenant in (mine, neighbour, rival)]
+    before = {namespace: cache_counters(namespace_id=namespace) for namespace in namespaces}
+    UsageDailyRollup.objects.update(cache_misses=0, cache_explorations=0)  # as 0006 left older rows
+    assert cache_counters(namespace_id=mine.namespace.id) != before[mine.namespace.id]
+    backfill = importlib.import_module("inference.usage.migrations.0007_rollup_cache_decisions_backfill")
+    with connection.cursor() as cursor:
+        cursor.execute(backfill.BACKFILL_SQL)
+    assert list(UsageDailyRollup.objects.order_by("id").values("id", "cache_misses", "cache_explorations")) == rolled
+    assert {namespace: cache_counters(namespace_id=namespace) for namespace in namespaces} == before
