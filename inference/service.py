@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable
 
@@ -131,15 +132,18 @@ def _failure(entry: UsageEntry, exc: BaseException) -> InfergateError:
 
 
 async def inference_run(*, credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
-                        started: float | None = None, meta: ResponseMeta | None = None) -> dict[str, Any]:
+                        started: float | None = None, meta: ResponseMeta | None = None,
+                        usage_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Run one inference request and return the response envelope, or raise an ``InfergateError``.
 
     ``body`` is the decoded JSON body, or a callable that decodes it (so that transport problems such
     as a wrong content type, an oversized or malformed body are checked after authentication and are
     recorded like any other failure). ``started`` is the ``time.perf_counter()`` at which the request
-    arrived (defaults to now). ``meta``, when given, receives the headers to send with the answer."""
+    arrived (defaults to now). ``meta``, when given, receives the headers to send with the answer.
+    ``usage_id`` fixes the usage record's id: work that may run again (a job whose worker died after
+    recording it) passes the same id each time, and the record is stored once."""
     started = time.perf_counter() if started is None else started
-    entry = UsageEntry(request_id=request_id, status=200)
+    entry = UsageEntry(request_id=request_id, status=200, **({"id": usage_id} if usage_id else {}))
     prepared, usage = None, Usage()
     try:
         prepared = await _prepare(credentials, body, request_id, entry)

@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import logging
 import os
+import uuid
 from contextlib import contextmanager
 from typing import Any, Callable
 
@@ -102,6 +103,12 @@ async def _publish(job: Job) -> None:
         logger.warning("progress of %s not published: %s", job.task_id, type(exc).__name__)
 
 
+def job_usage_id(task_id: str) -> uuid.UUID:
+    """The id of a job's usage record, the same on every run: a run again after a worker died between
+    recording usage and saving the job stores no second record (the insert skips ids already stored)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"infergate:job:{task_id}")
+
+
 async def job_run(*, task_id: str) -> None:
     """Run a queued job (called by the Celery task; again after a worker crash)."""
     job = await job_get(task_id)
@@ -121,7 +128,7 @@ async def job_run(*, task_id: str) -> None:
         principal = await principal_load(key_id=job.api_key_id, namespace_id=job.namespace_id)
         with _as_job(job, progress):
             job.response = await inference_run(credentials=Credentials(None, None, principal=principal), body=body,
-                                               request_id=job.request_id)
+                                               request_id=job.request_id, usage_id=job_usage_id(task_id))
         job.status, job.progress = DONE, 1.0
     except InfergateError as error:
         job.status, job.error = FAILED, error.envelope()

@@ -1,7 +1,7 @@
 """Provider ``test``: deterministic stand-ins for benchmarks and tests, registered only when
 ``INFERGATE_TEST_PROVIDERS=1``. ``test/sleep-200ms`` answers every prompt after an asyncio sleep of
-200 ms (a slow upstream that costs no CPU); ``test/echo`` answers at once; ``test/echo-priced`` too, at a
-dollar a token. All echo the last message.
+200 ms (a slow upstream that costs no CPU), ``test/sleep-2s`` after 2 s (a job to kill a worker in);
+``test/echo`` answers at once; ``test/echo-priced`` too, at a dollar a token. All echo the last message.
 
 ``test/fail-502``, ``test/fail-429``, ``test/fail-503`` and ``test/fail-400`` always fail as an upstream
 in that kind of trouble would, once our retries are spent (for fallback tests); ``test/stream-fail-502``
@@ -70,6 +70,7 @@ class Failing(Adapter):
 
 def register(registry) -> None:
     registry.register(SleepingEcho("sleep-200ms", 0.2))
+    registry.register(SleepingEcho("sleep-2s", 2.0))  # an async job long enough to kill its worker mid-way
     registry.register(SleepingEcho("echo", 0.0))
     # One dollar a token, for budget tests.
     registry.register(SleepingEcho("echo-priced", 0.0, Price(1_000_000, 1_000_000, version="test")))
