@@ -171,7 +171,8 @@ def main() -> int:
 
     from inference.usage.models import UsageDailyRollup
     from inference.usage.rollups import usage_rollup, utc_today
-    from inference.usage.selectors import usage_records_list, usage_summary, usage_summary_query
+    from inference.cache.selectors import cache_counters
+    from inference.usage.selectors import usage_first_day, usage_records_list, usage_summary, usage_summary_query
 
     from inference.usage.models import UsageRecord
 
@@ -209,6 +210,8 @@ def main() -> int:
         "summary by model, namespace-scoped key": lambda: usage_summary(**scoped, group_by=["model"]),
         "summary by day, one model, status 502": lambda: usage_summary(**whole, group_by=["day"], model="gpt-4o",
                                                                        status=502),
+        # GET /v1/namespaces/{ns}/cache: one namespace's summary over its whole history, plus the cache's tables
+        "cache counters of one namespace (all days)": lambda: cache_counters(namespace_id=namespace_ids[0]),
     }
     first_page = usage_records_list(organization_id=organization_id, namespace_ids=None, limit=100)
     tenth = first_page
@@ -240,6 +243,10 @@ def main() -> int:
     for title, group_by in (("summary by day+model", ["day", "model"]), ("summary, no grouping", [])):
         sql, params = usage_summary_query(**whole, group_by=group_by)
         print(f"\nEXPLAIN {title}:\n" + explain(sql, params))
+    sql, params = usage_summary_query(organization_id=organization_id, namespace_ids=None,
+                                      namespace_id=namespace_ids[0], end=today,
+                                      start=usage_first_day(namespace_id=namespace_ids[0]) or today)
+    print("\nEXPLAIN cache counters of one namespace (its summary over all days):\n" + explain(sql, params))
     page_query = (UsageRecord.objects.filter(organization_id=organization_id).extra(
         where=["(created_at, id) < (%s, %s)"], params=[tenth.records[-1].created_at, tenth.records[-1].id])
         .order_by("-created_at", "-id")[:101])
