@@ -18,6 +18,9 @@ from playground.accounts.authentication import auth_cache_clear
 from playground.accounts.models import Namespace, Organization
 from playground.accounts.services import api_key_create, namespace_create
 
+# shared checks outside test modules: pytest explains their failed asserts too
+pytest.register_assert_rewrite("tests.sse", "tests.inference.providers.stream_checks")
+
 
 @dataclass
 class Tenant:

@@ -22,17 +22,14 @@ import base64
 import binascii
 import itertools
 import json
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.threaded import ThreadedUvicorn
-from tests.fakes.wire import WireError, check, word_count
+from tests.fakes.wire import ScriptedAnswer, WireError, WireFake, check, word_count
 
 GOOD_KEY = "sk-ant-api03-fake-anthropic-key-0123456789"
 VERSIONS = {"2023-06-01", "2026-10-21"}
@@ -45,11 +42,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # enough of a PNG for type sniffing, 
 
 
 @dataclass
-class Scripted:
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
+class Scripted(ScriptedAnswer):
     events: list[tuple[str, dict[str, Any]]] | None = None  # a stream of (event, data) to send instead
     event_delay_s: float = 0.0  # a pause before each streamed event
 
@@ -75,43 +68,22 @@ def _instance(schema: Any, text: str) -> Any:
             "array": []}.get(kind)
 
 
-class FakeAnthropic:
+class FakeAnthropic(WireFake):
     def __init__(self) -> None:
-        self.keys = {GOOD_KEY}
-        self.received: list[Received] = []
-        self.images: dict[str, bytes] = {"/images/dot.png": PNG}
-        self.streams = {"completed": 0, "cut": 0}  # streams sent to the end, and streams the client left
-        self._script: deque[Scripted] = deque()
-        self._ids = itertools.count(1)
-        self._uvicorn = ThreadedUvicorn(Starlette(routes=[
+        super().__init__(name="fake-anthropic", key=GOOD_KEY, routes=[
             Route("/v1/messages", self._messages, methods=["POST"]),
             Route("/images/{name}", self._image, methods=["GET"]),
-        ]), name="fake-anthropic")
-        self.base_url = ""
-
-    # -- what tests use -----------------------------------------------------------------------------
+        ])
+        self.images: dict[str, bytes] = {"/images/dot.png": PNG}
+        self.streams = {"completed": 0, "cut": 0}  # streams sent to the end, and streams the client left
+        self._ids = itertools.count(1)
 
     def reset(self) -> None:
-        self.keys = {GOOD_KEY}
-        self.received.clear()
-        self._script.clear()
+        super().reset()
         self.streams = {"completed": 0, "cut": 0}
-
-    def script(self, *answers: Scripted) -> None:
-        """Answer the next requests with these, in order; afterwards the default answers resume."""
-        self._script.extend(answers)
 
     def requests(self, path: str = "/v1/messages") -> list[Received]:
         return [r for r in self.received if r.path == path]
-
-    # -- the server ---------------------------------------------------------------------------------
-
-    def start(self) -> str:
-        self.base_url = self._uvicorn.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._uvicorn.stop()
 
     async def _image(self, request: Request) -> Response:
         self.received.append(Received(request.method, request.url.path, dict(request.headers), None))
@@ -139,14 +111,11 @@ class FakeAnthropic:
         version = headers.get("anthropic-version")
         if version not in VERSIONS:
             return JSONResponse(error_body(f"anthropic-version: {version!r} is not a valid version"), status_code=400)
-        if self._script:
-            scripted = self._script.popleft()
-            if scripted.delay_s:
-                await asyncio.sleep(scripted.delay_s)
+        if (scripted := await self.scripted_next()) is not None:
             if scripted.events is not None:
                 return self._sse(scripted.events, scripted.event_delay_s)
-            if scripted.status != 200 or scripted.body is not None:
-                return JSONResponse(scripted.body, status_code=scripted.status, headers=scripted.headers)
+            if (response := scripted.response()) is not None:
+                return response
         try:
             return self._answer(body, version)
         except WireError as exc:

@@ -28,18 +28,15 @@ import json
 import re
 import secrets
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.threaded import ThreadedUvicorn
-from tests.fakes.wire import WireError, check, unit_vector, word_count
+from tests.fakes.wire import ScriptedAnswer, WireError, WireFake, check, unit_vector, word_count
 
 GOOD_KEY = "AIzaSyFAKE-google-test-key-0123456789"
 PROJECT = "infergate-test"
@@ -58,11 +55,7 @@ EMBEDDING_DIMENSIONS = (128, 256, 512, 1408)
 
 
 @dataclass
-class Scripted:
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
+class Scripted(ScriptedAnswer):
     stream: list[dict[str, Any]] | None = None  # chunks to send as SSE instead of ``body``
     chunk_delay_s: float = 0.0  # between streamed chunks
 
@@ -118,53 +111,34 @@ def video_seconds(data: bytes) -> float:
         raise WireError("video.bytesBase64Encoded is not a video") from None
 
 
-class FakeGoogle:
+class FakeGoogle(WireFake):
+    """Scripted answers are for the model routes; /token and /media always answer as documented."""
+
     def __init__(self) -> None:
-        self.keys = {GOOD_KEY}
+        super().__init__(name="fake-google", key=GOOD_KEY, routes=[
+            Route("/token", self._token, methods=["POST"]),
+            Route("/media/{name}", self._media, methods=["GET"]),
+            Route("/{rest:path}", self._dispatch, methods=["POST"]),
+        ])
         self.tokens: set[str] = set()
         # client email -> public key: whose signed JWTs /token exchanges and the Vertex routes accept
         self.service_accounts: dict[str, Any] = {}
-        self.received: list[Received] = []
         self.media: dict[str, bytes] = {}  # files served at GET /media/{name}, for URL inputs
         self.in_flight = 0
         self.peak_in_flight = 0  # the most model requests that were being answered at once
         self.streams = {"completed": 0, "cut": 0}
-        self._script: deque[Scripted] = deque()
-        self._uvicorn = ThreadedUvicorn(Starlette(routes=[
-            Route("/token", self._token, methods=["POST"]),
-            Route("/media/{name}", self._media, methods=["GET"]),
-            Route("/{rest:path}", self._dispatch, methods=["POST"]),
-        ]), name="fake-google")
-        self.base_url = ""
-
-    # -- what tests use -----------------------------------------------------------------------------
 
     def reset(self) -> None:
-        self.keys = {GOOD_KEY}
+        super().reset()
         self.tokens.clear()
         self.service_accounts.clear()
         self.media.clear()
         self.peak_in_flight = 0
         self.streams = {"completed": 0, "cut": 0}
-        self.received.clear()
-        self._script.clear()
-
-    def script(self, *answers: Scripted) -> None:
-        """Answer the next model requests with these, in order; afterwards the default answers resume."""
-        self._script.extend(answers)
 
     def requests(self, path_contains: str = "") -> list[Received]:
         """What the SDKs sent to the model routes (token requests left out)."""
         return [r for r in self.received if path_contains in r.path and r.path != "/token"]
-
-    # -- the server ---------------------------------------------------------------------------------
-
-    def start(self) -> str:
-        self.base_url = self._uvicorn.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._uvicorn.stop()
 
     async def _media(self, request: Request) -> Response:
         """A plain web server's file (what a client's image_url or video_url points at)."""
@@ -213,14 +187,11 @@ class FakeGoogle:
         if stream and request.url.query != "alt=sse":
             return JSONResponse(error_body(400, "fake server: streams are asked with ?alt=sse", "INVALID_ARGUMENT"),
                                 status_code=400)
-        if self._script:
-            scripted = self._script.popleft()
-            if scripted.delay_s:
-                await asyncio.sleep(scripted.delay_s)
+        if (scripted := await self.scripted_next()) is not None:
             if scripted.stream is not None:
                 return self._sse(scripted.stream, scripted.chunk_delay_s)
-            if scripted.status != 200 or scripted.body is not None:
-                return JSONResponse(scripted.body, status_code=scripted.status, headers=scripted.headers)
+            if (response := scripted.response()) is not None:
+                return response
         try:
             if "predict" in path:
                 return JSONResponse(self._predict(body))

@@ -9,22 +9,18 @@ audio/createTranscription, and the error object ``{"error": {"message", "type", 
 
 from __future__ import annotations
 
-import asyncio
 import email.parser
 import email.policy
 import json
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.threaded import ThreadedUvicorn
-from tests.fakes.wire import WireError, check, unit_vector, word_count
+from tests.fakes.wire import ScriptedAnswer, WireError, WireFake, check, unit_vector, word_count
 
 GOOD_KEY = "sk-test-fake-openai-key-1234567890"
 CHAT_KEYS = {"model", "messages", "temperature", "top_p", "stop", "seed", "max_tokens", "max_completion_tokens",
@@ -34,12 +30,7 @@ EMBEDDING_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large"
                         "text-embedding-ada-002": 1536}
 
 
-@dataclass
-class Scripted:
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
+Scripted = ScriptedAnswer  # what the OpenAI tests script: no streams of their own
 
 
 @dataclass
@@ -55,40 +46,16 @@ def error_body(message: str, type_: str = "invalid_request_error", code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-class FakeOpenAI:
+class FakeOpenAI(WireFake):
     def __init__(self) -> None:
-        self.keys = {GOOD_KEY}
-        self.received: list[Received] = []
-        self._script: deque[Scripted] = deque()
-        self._uvicorn = ThreadedUvicorn(Starlette(routes=[
+        super().__init__(name="fake-openai", key=GOOD_KEY, url_path="/v1", routes=[
             Route("/v1/chat/completions", self._chat, methods=["POST"]),
             Route("/v1/embeddings", self._embeddings, methods=["POST"]),
             Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
-        ]), name="fake-openai")
-        self.base_url = ""
-
-    # -- what tests use -----------------------------------------------------------------------------
-
-    def reset(self) -> None:
-        self.keys = {GOOD_KEY}
-        self.received.clear()
-        self._script.clear()
-
-    def script(self, *answers: Scripted) -> None:
-        """Answer the next requests with these, in order; afterwards the default answers resume."""
-        self._script.extend(answers)
+        ])
 
     def requests(self, path: str | None = None) -> list[Received]:
         return [r for r in self.received if path is None or r.path == path]
-
-    # -- the server ---------------------------------------------------------------------------------
-
-    def start(self) -> str:
-        self.base_url = self._uvicorn.start() + "/v1"
-        return self.base_url
-
-    def stop(self) -> None:
-        self._uvicorn.stop()
 
     async def _handle(self, request: Request, answer) -> JSONResponse:
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -104,12 +71,8 @@ class FakeOpenAI:
             return JSONResponse(error_body(f"Incorrect API key provided: {auth[len('Bearer '):]}. You can find "
                                            "your API key at https://platform.openai.com/account/api-keys.",
                                            code="invalid_api_key"), status_code=401)
-        if self._script:
-            scripted = self._script.popleft()
-            if scripted.delay_s:
-                await asyncio.sleep(scripted.delay_s)
-            if scripted.status != 200 or scripted.body is not None:
-                return JSONResponse(scripted.body, status_code=scripted.status, headers=scripted.headers)
+        if (scripted := await self.scripted_next()) is not None and (response := scripted.response()) is not None:
+            return response
         try:
             result = answer(body)
             return result if isinstance(result, Response) else JSONResponse(result)

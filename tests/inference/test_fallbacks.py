@@ -3,8 +3,6 @@ the response and its one usage record name, the attempts listed in a header and 
 streams that fall back only before their first delta. Targets are the `test` provider's failing models
 and the real openai SDK against the wire-format fake."""
 
-import json
-
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -14,7 +12,7 @@ from playground.accounts.models import Namespace
 from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
 from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import Scripted, error_body
-from tests.inference.test_streaming import parse_sse
+from tests.sse import sse_events
 
 ATTEMPTS = "X-Infergate-Attempts"
 
@@ -141,19 +139,12 @@ async def test_an_unconfigured_provider_falls_back(transactional_db, client, fak
 
 # -- streams ----------------------------------------------------------------------------------------
 
-async def sse(client, tenant, body) -> list[dict]:
-    response = await client.post("/v1/inference/stream", json.dumps(body), content_type="application/json",
-                                 headers={**tenant.headers(), "Accept": "text/event-stream"})
-    assert response.status_code == 200, response.content
-    return parse_sse(response.text)
-
-
 async def test_a_stream_falls_back_before_its_first_delta(transactional_db, client, fake_openai):
     tenant = await admin_tenant()
     await route(client, tenant, {"openai/gpt-4o-mini": ["test/echo"]})
     failing = Scripted(status=500, body=error_body("boom", "server_error"))
     fake_openai.script(failing, failing, failing)
-    events = await sse(client, tenant, chat("openai/gpt-4o-mini", "red green"))
+    events = await sse_events(client, tenant, chat("openai/gpt-4o-mini", "red green"))
     assert [e["type"] for e in events] == ["start", "done"]
     assert (events[0]["provider"], events[0]["model"]) == ("openai", "gpt-4o-mini")  # the target asked for
     done = events[-1]["response"]
@@ -166,7 +157,7 @@ async def test_a_stream_falls_back_before_its_first_delta(transactional_db, clie
 async def test_a_stream_that_has_sent_text_does_not_fall_back(transactional_db, client):
     tenant = await admin_tenant()
     await route(client, tenant, {"test/stream-fail-502": ["test/echo"]})
-    events = await sse(client, tenant, chat("test/stream-fail-502"))
+    events = await sse_events(client, tenant, chat("test/stream-fail-502"))
     assert [e["type"] for e in events] == ["start", "delta", "error"]
     assert events[-1]["error"]["status"] == 502
     assert "attempts" not in events[-1]["error"]["error"].get("details", {})

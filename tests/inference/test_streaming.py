@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 
 from playground.asgi import application
 from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create, wait_for_record
+from tests.sse import parse_sse, texts_from_deltas
 from tests.wsclient import WebsocketClient
 
 CHAT = {"provider": "local", "model": "smollm2-135m-instruct"}
@@ -20,14 +21,6 @@ PATH = "/v1/inference/stream"
 
 def chat(*prompts: str, **parameters) -> dict:
     return {**CHAT, "inputs": {"prompts": list(prompts)}, "parameters": {"temperature": 0, **parameters}}
-
-
-def texts_from_deltas(events: list[dict]) -> dict[int, str]:
-    texts: dict[int, str] = {}
-    for event in events:
-        if event["type"] == "delta":
-            texts[event["index"]] = texts.get(event["index"], "") + event["text"]
-    return texts
 
 
 @pytest.fixture
@@ -202,16 +195,6 @@ async def test_tickets_need_membership_a_session_and_a_valid_signature(tenant, c
 
 
 # -- Server-Sent Events -----------------------------------------------------------------------------
-
-def parse_sse(raw: str) -> list[dict]:
-    events = []
-    for block in raw.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        event = json.loads(lines["data"])
-        assert lines["event"] == event["type"]
-        events.append(event)
-    return events
-
 
 async def test_sse_streams_the_same_events(tenant, client):
     response = await client.post(PATH, json.dumps(chat("Name a colour.", max_tokens=12)),

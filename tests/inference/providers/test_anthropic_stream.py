@@ -5,6 +5,7 @@ with Anthropic's token counts on the response and the usage record."""
 from tests.conftest import ausage_records
 from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
 from tests.fakes.anthropic_server import FakeAnthropic, Scripted, error_body
+from tests.inference.providers.stream_checks import cancelled_midway, two_prompts_streamed
 from tests.sse import sse_events, texts_from_deltas
 from tests.wsclient import WebsocketClient
 
@@ -12,15 +13,8 @@ TARGET = {"provider": "anthropic", "model": "claude-sonnet-4-6"}
 
 
 async def test_streamed_deltas_make_the_answer_with_usage_and_cost(tenant, client, fake_anthropic):
-    body = {**TARGET, "inputs": {"prompts": ["one two", "three"]}, "parameters": {"max_tokens": 20}}
-    events = await sse_events(client, tenant, body)
-    assert events[0]["type"] == "start" and events[-1]["type"] == "done"
+    events = await two_prompts_streamed(client, tenant, TARGET)
     assert sum(e["type"] == "delta" for e in events) == 5  # one per word
-    done = events[-1]["response"]
-    assert texts_from_deltas(events) == {0: "echo: one two", 1: "echo: three"}
-    assert done["data"]["responses"] == [{"text": "echo: one two", "finish_reason": "stop"},
-                                        {"text": "echo: three", "finish_reason": "stop"}]
-    assert done["tokens_used"] == {"prompt": 3, "completion": 5, "total": 8}
     for sent in fake_anthropic.requests():
         assert sent.body["stream"] is True and sent.body["max_tokens"] == 20
     (record,) = await ausage_records()
@@ -82,24 +76,7 @@ async def test_structured_requests_stream_as_one_result(tenant, client, fake_ant
 
 
 async def test_cancel_stops_the_upstream_stream_and_records_what_was_generated(tenant, client, fake_anthropic):
-    from playground.asgi import application
-
     words = [f"w{i}" for i in range(60)]
     fake_anthropic.script(Scripted(events=FakeAnthropic._events("msg_long", "claude-sonnet-4-6", words, "end_turn", 7),
                                    event_delay_s=0.05))
-    ws = WebsocketClient(application, "/v1/inference/stream", tenant.headers())
-    assert await ws.connect()
-    await ws.send({**TARGET, "inputs": {"prompts": ["count"]}})
-    events = await ws.until("delta", timeout=20)
-    await ws.send({"type": "cancel"})
-    events += await ws.until("error", timeout=20)
-    assert events[-1]["error"]["status"] == 499
-    generated = sum(e["type"] == "delta" for e in events)
-    # the next request on the socket is answered at once, and the cut stream was closed upstream
-    await ws.send({**TARGET, "inputs": {"prompts": ["next"]}})
-    assert (await ws.until("done", "error", timeout=20))[-1]["type"] == "done"
-    await ws.close()
-    assert fake_anthropic.streams == {"completed": 1, "cut": 1}
-    (cancelled,) = await ausage_records(status=499)
-    assert cancelled.error_type == "Cancelled" and cancelled.prompt_tokens == 7
-    assert generated <= cancelled.completion_tokens < len(words)
+    await cancelled_midway(tenant, TARGET, fake_anthropic, words=len(words), prompt_tokens=7)

@@ -5,21 +5,14 @@ errors arrive as error events."""
 from tests.conftest import ausage_records
 from tests.fakes.google_fixtures import fake_google, fake_google_server  # noqa: F401
 from tests.fakes.google_server import Scripted, error_body
-from tests.sse import sse_events, texts_from_deltas
-from tests.wsclient import WebsocketClient
+from tests.inference.providers.stream_checks import cancelled_midway, two_prompts_streamed
+from tests.sse import sse_events
 
 
 async def test_streamed_deltas_make_the_answer_with_usage(tenant, client, fake_google):
-    body = {"provider": "gemini", "model": "gemini-2.5-flash", "inputs": {"prompts": ["one two", "three"]},
-            "parameters": {"max_tokens": 20}}
-    events = await sse_events(client, tenant, body)
-    assert events[0]["type"] == "start" and events[0]["provider"] == "google" and events[-1]["type"] == "done"
-    assert texts_from_deltas(events) == {0: "echo: one two", 1: "echo: three"}
+    events = await two_prompts_streamed(client, tenant, {"provider": "gemini", "model": "gemini-2.5-flash"})
+    assert events[0]["provider"] == "google"
     assert len([e for e in events if e["type"] == "delta"]) == 5  # one per word, as the fake streams them
-    done = events[-1]["response"]
-    assert done["data"]["responses"] == [{"text": "echo: one two", "finish_reason": "stop"},
-                                        {"text": "echo: three", "finish_reason": "stop"}]
-    assert done["tokens_used"] == {"prompt": 3, "completion": 5, "total": 8}
     sent = fake_google.requests()
     assert [(r.path, r.query) for r in sent] == [
         ("/v1beta/models/gemini-2.5-flash:streamGenerateContent", "alt=sse")] * 2
@@ -57,27 +50,10 @@ async def test_structured_requests_stream_as_one_result(tenant, client, fake_goo
 
 
 async def test_cancel_stops_the_upstream_stream_and_records_what_was_generated(tenant, client, fake_google):
-    from playground.asgi import application
-
     words = [f"w{i}" for i in range(60)]
     fake_google.script(Scripted(chunk_delay_s=0.05, stream=[
         {"candidates": [{"content": {"parts": [{"text": f" {word}"}], "role": "model"}, "index": 0}],
          "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": i + 1, "totalTokenCount": 8 + i}}
         for i, word in enumerate(words)]))
-    target = {"provider": "google", "model": "gemini-2.0-flash"}
-    ws = WebsocketClient(application, "/v1/inference/stream", tenant.headers())
-    assert await ws.connect()
-    await ws.send({**target, "inputs": {"prompts": ["count"]}})
-    events = await ws.until("delta", timeout=20)
-    await ws.send({"type": "cancel"})
-    events += await ws.until("error", timeout=20)
-    assert events[-1]["error"]["status"] == 499
-    generated = sum(e["type"] == "delta" for e in events)
-    # the next request on the socket is answered at once, and the cut stream was closed upstream
-    await ws.send({**target, "inputs": {"prompts": ["next"]}})
-    assert (await ws.until("done", "error", timeout=20))[-1]["type"] == "done"
-    await ws.close()
-    assert fake_google.streams == {"completed": 1, "cut": 1}
-    (cancelled,) = await ausage_records(status=499)
-    assert cancelled.error_type == "Cancelled" and cancelled.prompt_tokens == 7
-    assert generated <= cancelled.completion_tokens < len(words)
+    await cancelled_midway(tenant, {"provider": "google", "model": "gemini-2.0-flash"}, fake_google,
+                           words=len(words), prompt_tokens=7)

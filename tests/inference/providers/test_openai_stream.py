@@ -4,19 +4,12 @@ events whose text equals the final answer, with the provider's token counts."""
 from tests.conftest import ausage_records
 from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import Scripted, error_body
-from tests.sse import sse_events, texts_from_deltas
+from tests.inference.providers.stream_checks import two_prompts_streamed
+from tests.sse import sse_events
 
 
 async def test_streamed_deltas_make_the_answer_with_usage(tenant, client, fake_openai):
-    body = {"provider": "openai", "model": "gpt-4o-mini", "inputs": {"prompts": ["one two", "three"]},
-            "parameters": {"max_tokens": 20}}
-    events = await sse_events(client, tenant, body)
-    assert [e["type"] for e in events][0] == "start" and events[-1]["type"] == "done"
-    done = events[-1]["response"]
-    assert texts_from_deltas(events) == {0: "echo: one two", 1: "echo: three"}
-    assert done["data"]["responses"] == [{"text": "echo: one two", "finish_reason": "stop"},
-                                        {"text": "echo: three", "finish_reason": "stop"}]
-    assert done["tokens_used"] == {"prompt": 3, "completion": 5, "total": 8}
+    await two_prompts_streamed(client, tenant, {"provider": "openai", "model": "gpt-4o-mini"})
     for sent in fake_openai.requests():
         assert sent.body["stream"] is True and sent.body["stream_options"] == {"include_usage": True}
         assert sent.body["max_completion_tokens"] == 20
