@@ -15,7 +15,6 @@ import asyncio
 import collections
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -54,7 +53,9 @@ class PrivatePostgres:
         self.folder = tempfile.mkdtemp(prefix="ig-pg-")
         self.user = "pgserver" if os.geteuid() == 0 else None
         if self.user:
-            account = pwd.getpwnam(self.user)  # created by pgserver when the embedded cluster started
+            from pgserver.utils import ensure_user_exists
+
+            account = ensure_user_exists(self.user)  # the user pgserver itself runs the embedded cluster as
             os.chown(self.folder, account.pw_uid, account.pw_gid)
         self.data = os.path.join(self.folder, "data")
 
