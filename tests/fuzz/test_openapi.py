@@ -1,5 +1,6 @@
 """Property-based fuzzing of every /v1/ route, generated from our own OpenAPI document (/v1/openapi.json),
-sent in-process to the real ASGI application with a real key and namespace that the test creates.
+sent in-process to the real ASGI application with a real admin key and namespace that the test creates
+(an admin case that deletes the namespace or revokes the key is followed by a fresh one).
 
 Every response is checked: never a 5xx we did not document (a 500 always fails), the status, content type,
 headers and body match what the document says for that status, a request that violates the document is
@@ -31,6 +32,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 import pytest
 
+from playground.accounts.services import namespace_create
 from tests.conftest import tenant_create
 
 EXAMPLES = int(os.environ.get("INFERGATE_FUZZ_EXAMPLES", "8"))
@@ -54,10 +56,30 @@ def _schema():
 schema = _schema()
 
 
+FUZZ_KEY = {"permissions": ["admin", "read", "write"], "rate_limit_rpm": 0, "rate_limit_tpm": 0}
+
+
 @pytest.fixture
 def fuzz_tenant(transactional_db):
-    # Unlimited, so that a long `make fuzz` run fuzzes the handlers rather than the rate limiter.
-    return tenant_create("fuzz-org", "fuzz", rate_limit_rpm=0, rate_limit_tpm=0)
+    # An admin key, so that the admin routes (keys, namespaces, credentials, plugins, cache settings) are
+    # fuzzed past their permission check; unlimited, so that a long `make fuzz` run fuzzes the handlers
+    # rather than the rate limiter.
+    return tenant_create("fuzz-org", "fuzz", **FUZZ_KEY)
+
+
+def tenant_restore(tenant) -> None:
+    """An admin case may delete or rename the test's namespace, or revoke, rotate, narrow or expire the
+    test's own key: put back what the next case needs (a namespace of that name, a fresh unlimited key)."""
+    from playground.accounts.models import ApiKey, Namespace
+
+    name = tenant.namespace.name
+    if not Namespace.objects.filter(organization=tenant.organization, name=name).exists():
+        tenant.namespace = namespace_create(organization=tenant.organization, name=name)
+    key = ApiKey.objects.filter(id=tenant.key_id).first()
+    if (key is None or key.status != "active" or not key.all_namespaces or sorted(key.permissions) !=
+            FUZZ_KEY["permissions"] or key.rate_limit_rpm != 0 or key.rate_limit_tpm != 0):
+        fresh = tenant_create(tenant.organization.name, name, **FUZZ_KEY)
+        tenant.secret, tenant.key_id, tenant.namespace = fresh.secret, fresh.key_id, fresh.namespace
 
 
 def envelope_problem(path: str, status: int, body: object) -> str | None:
@@ -115,6 +137,7 @@ def call_and_check(case, tenant) -> None:
     response = case.call_and_validate(headers=headers, additional_checks=[no_500, error_envelope], timeout=120,
                                       excluded_checks=excluded_checks(case))
     assert tenant.secret not in response.text
+    tenant_restore(tenant)
 
 
 @settings(max_examples=EXAMPLES * len(list(schema.get_all_operations())), deadline=None,
