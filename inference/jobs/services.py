@@ -15,7 +15,7 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Callable
 
-from inference.errors import InfergateError, NotFoundError, unexpected_error
+from inference.errors import InfergateError, NotFoundError, database_unavailable, unexpected_error
 from inference.jobs.context import JobContext, current_job
 from inference.jobs.store import DONE, FAILED, RUNNING, Job, job_body, job_create, job_get, job_id_new, job_save
 from inference.progress import task_progress_publish
@@ -109,6 +109,27 @@ def job_usage_id(task_id: str) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"infergate:job:{task_id}")
 
 
+async def _principal_or_fail(job: Job) -> Principal | None:
+    """The job's principal, checked again now; or None, the job failed and its usage record written (the
+    run never reaches inference_run, which writes it otherwise): a key revoked or a namespace taken out of
+    its scope since (401/403/404), or a database that cannot be reached (503)."""
+    try:
+        return await principal_load(key_id=job.api_key_id, namespace_id=job.namespace_id)
+    except InfergateError as exc:
+        error = exc
+    except Exception as exc:
+        if database_unavailable(exc):
+            logger.warning("job %s failed: the database is unavailable (%s)", job.task_id, type(exc).__name__)
+        else:
+            logger.exception("job %s failed", job.task_id)
+        error = unexpected_error(exc)
+    job.status, job.error = FAILED, error.envelope()
+    await _record(UsageEntry(request_id=job.request_id, status=error.status, error_type=error.type,
+                             organization_id=job.organization_id, namespace_id=job.namespace_id,
+                             api_key_id=job.api_key_id, id=job_usage_id(job.task_id)))
+    return None
+
+
 async def job_run(*, task_id: str) -> None:
     """Run a queued job (called by the Celery task; again after a worker crash)."""
     job = await job_get(task_id)
@@ -124,17 +145,19 @@ async def job_run(*, task_id: str) -> None:
         await job_save(job)
         await _publish(job)
 
-    try:
-        principal = await principal_load(key_id=job.api_key_id, namespace_id=job.namespace_id)
-        with _as_job(job, progress):
-            job.response = await inference_run(credentials=Credentials(None, None, principal=principal), body=body,
-                                               request_id=job.request_id, usage_id=job_usage_id(task_id))
-        job.status, job.progress = DONE, 1.0
-    except InfergateError as error:
-        job.status, job.error = FAILED, error.envelope()
-    except Exception as exc:
-        logger.exception("job %s failed", task_id)
-        job.status, job.error = FAILED, unexpected_error(exc).envelope()
+    principal = await _principal_or_fail(job)
+    if principal is not None:
+        try:
+            with _as_job(job, progress):
+                job.response = await inference_run(credentials=Credentials(None, None, principal=principal),
+                                                   body=body, request_id=job.request_id,
+                                                   usage_id=job_usage_id(task_id))
+            job.status, job.progress = DONE, 1.0
+        except InfergateError as error:
+            job.status, job.error = FAILED, error.envelope()
+        except Exception as exc:
+            logger.exception("job %s failed", task_id)
+            job.status, job.error = FAILED, unexpected_error(exc).envelope()
     # the usage record is stored before the job says it finished (and before the message is acked)
     await asyncio.to_thread(usage_flush, 10)
     await job_save(job, drop_body=True)

@@ -7,7 +7,11 @@ cached went on being answered 200 for up to a second (AUTH_CACHE_SECONDS) and th
 in the Redis stream; after that every request was a 503 ServiceUnavailableError envelope ("The database
 cannot be reached right now; try again shortly", Retry-After: 1), never a 500, never a stack trace or a
 secret; /readyz said 503 with ``database.ok`` false. Once the cluster was back the same server process
-answered 200 again within a second, and every request, answered or refused, had exactly one usage record."""
+answered 200 again within a second, and every request, answered or refused, had exactly one usage record.
+Async jobs sent alongside (a real Celery worker on the same private servers) were accepted (202) or refused
+with the same 503; a job whose run met the outage (one is held back with SIGSTOP until the database is down)
+failed with that 503 envelope, the others ended done; none was left running, and each has exactly one usage
+record (the failed ones had none before: the run stopped before the inference that writes it)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import collections
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +34,7 @@ import pytest
 from playground.embedded import _free_port
 from tests.conftest import uvicorn_start
 from tests.faults.test_redis_restart import ECHO, private_redis  # noqa: F401 (fixture)
+from tests.faults.test_worker_killed import Workers
 
 SETUP = """
 import json, django
@@ -115,6 +121,39 @@ async def load(base: str, headers: dict[str, str], prefix: str, until: float, se
             answers.append((time.monotonic(), kind))
 
 
+async def submit_jobs(base: str, headers: dict[str, str], prefix: str, until: float, sent: list[str],
+                      jobs: dict[str, str], answers: list[tuple[float, object]]) -> None:
+    """Async jobs (the same echo request with ?async=true), one every 0.2 s until ``until``; accepted ones go
+    into ``jobs`` (request id: task id)."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        while time.monotonic() < until:
+            request_id = f"{prefix}-job-{uuid.uuid4().hex[:12]}"
+            sent.append(request_id)
+            response = await http.post("/v1/inference?async=true", json=ECHO,
+                                       headers={**headers, "X-Request-ID": request_id})
+            if response.status_code == 202:
+                jobs[request_id] = response.json()["task_id"]
+                answers.append((time.monotonic(), 202))
+            else:
+                answers.append((time.monotonic(), (response.status_code, response.json()["error"]["type"])))
+            await asyncio.sleep(0.2)
+
+
+async def jobs_finished(base: str, headers: dict[str, str], jobs: dict[str, str], seconds: float = 30) -> dict:
+    """Each job as GET /v1/tasks/{id} says once it is done or failed (request id: the job)."""
+    finished, deadline = {}, time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        for request_id, task_id in jobs.items():
+            while True:
+                job = (await http.get(f"/v1/tasks/{task_id}", headers=headers)).json()
+                if job.get("status") in ("done", "failed"):
+                    finished[request_id] = job
+                    break
+                assert time.monotonic() < deadline, job
+                await asyncio.sleep(0.1)
+    return finished
+
+
 def tally(answers: list[tuple[float, object]], start: float, end: float) -> collections.Counter:
     return collections.Counter(kind for when, kind in answers if start <= when < end)
 
@@ -127,23 +166,44 @@ def test_postgres_stopped_and_restarted_under_load(private_postgres, private_red
     assert setup.returncode == 0, setup.stderr[-3000:]
     tenant = json.loads(setup.stdout.strip().splitlines()[-1])
     headers = {"Authorization": f"Bearer {tenant['secret']}", "X-Namespace": tenant["namespace"]}
-    process, base = uvicorn_start(tmp_path, durable_usage=True, env={
-        "DATABASE_URL": private_postgres.url(), "REDIS_URL": private_redis.url})
+    workers = Workers(private_redis.url, tmp_path, database=private_postgres.url(), concurrency=1)
+    worker = workers.spawn()  # a Celery worker for the async jobs, booting while uvicorn does
     prefix, sent, answers, samples, at = f"pg-{uuid.uuid4().hex[:6]}", [], [], {}, {}
+    jobs, job_answers, process = {}, [], None
     try:
+        process, base = uvicorn_start(tmp_path, durable_usage=True, env={
+            "DATABASE_URL": private_postgres.url(), "REDIS_URL": private_redis.url})
+        workers.ready(worker)
         warm = httpx.post(f"{base}/v1/inference", json=ECHO, headers={**headers, "X-Request-ID": f"{prefix}-w"},
                           timeout=60)  # the first request loads the providers
         assert warm.status_code == 200, warm.text
         sent.append(f"{prefix}-w")
+        warm_job = httpx.post(f"{base}/v1/inference?async=true", json=ECHO,
+                              headers={**headers, "X-Request-ID": f"{prefix}-job-w"}, timeout=30)
+        assert warm_job.status_code == 202, warm_job.text  # the worker's first job loads the providers too
+        sent.append(f"{prefix}-job-w")
+        jobs[f"{prefix}-job-w"] = warm_job.json()["task_id"]
+        asyncio.run(jobs_finished(base, headers, jobs, seconds=60))
 
         async def run() -> None:
             at["start"] = time.monotonic()
             clients = [asyncio.create_task(load(base, headers, prefix, at["start"] + 8.0, sent, answers, samples))
                        for _ in range(4)]
+            clients.append(asyncio.create_task(submit_jobs(base, headers, prefix, at["start"] + 8.0, sent, jobs,
+                                                           job_answers)))
             await asyncio.sleep(1.5)
+            # A job accepted while the worker is held still (SIGSTOP) runs only once the database is down.
+            os.killpg(worker.pid, signal.SIGSTOP)
+            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+                held = await http.post("/v1/inference?async=true", json=ECHO,
+                                       headers={**headers, "X-Request-ID": f"{prefix}-held"})
+            assert held.status_code == 202, held.text
+            sent.append(f"{prefix}-held")
+            jobs[f"{prefix}-held"] = held.json()["task_id"]
             at["stop"] = time.monotonic()
             await asyncio.to_thread(private_postgres.stop)
             at["stopped"] = time.monotonic()
+            os.killpg(worker.pid, signal.SIGCONT)
             await asyncio.sleep(2.5)
             async with httpx.AsyncClient(base_url=base, timeout=10) as http:
                 samples["readyz"] = await http.get("/readyz")
@@ -152,11 +212,15 @@ def test_postgres_stopped_and_restarted_under_load(private_postgres, private_red
             at["restarted"] = time.monotonic()
             await asyncio.gather(*clients)
             at["end"] = time.monotonic()
+            samples["jobs"] = await jobs_finished(base, headers, jobs)
 
         asyncio.run(run())
     finally:
-        process.terminate()  # its lifespan shutdown drains the usage stream into the (restarted) database
-        process.wait(30)
+        os.killpg(worker.pid, signal.SIGCONT)
+        workers.stop_all()
+        if process is not None:
+            process.terminate()  # its lifespan shutdown drains the usage stream into the (restarted) database
+            process.wait(30)
     log = (tmp_path / "server.log").read_text()
     unavailable = (503, "ServiceUnavailableError")
     refusals = [when for when, kind in answers if kind == unavailable]
@@ -167,7 +231,10 @@ def test_postgres_stopped_and_restarted_under_load(private_postgres, private_red
                "stop_s": round(at["stopped"] - at["stop"], 2), "restart_s": round(at["restarted"] - at["restart"], 2),
                "first_503_after_stop_s": round(refusals[0] - at["stop"], 2) if refusals else None,
                "last_503_after_restart_s": round(refusals[-1] - at["restarted"], 2) if refusals else None,
-               "first_200_after_restart_s": round(back - at["restarted"], 2) if back else None}
+               "first_200_after_restart_s": round(back - at["restarted"], 2) if back else None,
+               "job_submissions": dict(collections.Counter(kind for _, kind in job_answers)),
+               "jobs": dict(collections.Counter((job["status"], job.get("error", {}).get("status"))
+                                                for job in samples["jobs"].values()))}
     print("postgres outage load:", figures)
 
     # While the database was down: the documented 503 in the envelope, no 500, nothing leaked.
@@ -190,15 +257,30 @@ def test_postgres_stopped_and_restarted_under_load(private_postgres, private_red
     assert not [when for when, kind in answers if kind != 200 and when > at["restarted"] + 1.5], figures
     assert tenant["secret"] not in log and "Traceback" not in log, log[-3000:]
 
+    # Async jobs: submissions accepted (202) or refused like any request; every accepted job ended done, or
+    # failed with the same 503 envelope when its worker could not reach the database; none left running.
+    assert set(figures["job_submissions"]) <= {202, unavailable} and figures["job_submissions"][202] >= 10, figures
+    finished = samples["jobs"]
+    assert set(finished) == set(jobs)
+    for job in finished.values():
+        if job["status"] == "done":
+            assert job["response"]["data"]["responses"] == [{"text": "hi", "finish_reason": "stop"}], job
+        else:
+            assert job["error"] == refused.json(), job
+    assert figures["jobs"].get(("done", None), 0) >= 5, figures
+    assert finished[f"{prefix}-held"]["status"] == "failed", finished[f"{prefix}-held"]  # its run met the outage
+
     # Every request, answered or refused, has exactly one usage record (drained into the restarted database).
     with psycopg.connect(private_postgres.url()) as conn:
         rows = conn.execute("SELECT request_id, count(*), min(status) FROM usage_usagerecord "
                             "WHERE request_id LIKE %s GROUP BY request_id", [prefix + "-%"]).fetchall()
     recorded = {request_id: (count, status) for request_id, count, status in rows}
-    assert set(recorded) == set(sent), (len(recorded), len(sent), phases)
+    assert set(recorded) == set(sent), (len(recorded), len(sent), set(sent) - set(recorded), figures)
     assert {count for count, _ in recorded.values()} == {1}
+    job_statuses = collections.Counter(200 if job["status"] == "done" else 503 for job in finished.values())
+    submissions_refused = figures["job_submissions"].get(unavailable, 0)
     assert collections.Counter(status for _, status in recorded.values()) == collections.Counter(
-        {200: kinds[200] + 1, 503: kinds[unavailable]})
+        {200: kinds[200] + 1 + job_statuses[200], 503: kinds[unavailable] + submissions_refused + job_statuses[503]})
 
 
 def test_a_database_outage_is_a_503_and_anything_else_a_bare_500():

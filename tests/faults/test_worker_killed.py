@@ -41,26 +41,29 @@ def database_url() -> str:
 
 
 class Workers:
-    """`celery worker` processes (prefork, two children: the two jobs run side by side) on the test database
-    and the private Redis, each in a process group of its own so that the whole worker can be killed."""
+    """`celery worker` processes (prefork, two children by default: the two jobs run side by side) on the
+    test database (or ``database``) and the private Redis, each in a process group of its own so that the
+    whole worker can be killed."""
 
-    def __init__(self, redis_url: str, log_dir) -> None:
+    def __init__(self, redis_url: str, log_dir, database: str | None = None, concurrency: int = 2) -> None:
         self.redis_url, self.log_dir, self.processes, self.start_seconds = redis_url, log_dir, [], []
-        self.control = Celery(broker=redis_url).control
+        self.database, self.concurrency = database or database_url(), concurrency
+        # Not the current app: shared tasks sent by this process (the in-process client's jobs) keep the project's.
+        self.control = Celery(broker=redis_url, set_as_current=False).control
 
     def start(self) -> subprocess.Popen:
         return self.ready(self.spawn())
 
     def spawn(self) -> subprocess.Popen:
         name = f"killed-test-{os.getpid()}-{len(self.processes)}@localhost"
-        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": self.redis_url,
+        env = {**os.environ, "DATABASE_URL": self.database, "REDIS_URL": self.redis_url,
                "DJANGO_SETTINGS_MODULE": "tests.settings",
                "INFERGATE_CELERY_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT_S)}
         log = self.log_dir / f"worker-{len(self.processes)}.log"
         with log.open("w") as output:
             process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "playground", "worker", "--pool", "prefork", "--concurrency",
-                 "2", "--loglevel", "INFO", "-n", name, "--without-gossip", "--without-mingle"],
+                 str(self.concurrency), "--loglevel", "INFO", "-n", name, "--without-gossip", "--without-mingle"],
                 env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         process.name, process.log, process.began = name, log, time.monotonic()
         self.processes.append(process)
