@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 
 import httpx
 import psycopg
@@ -36,6 +37,10 @@ from tests.conftest import uvicorn_start
 from tests.faults.test_redis_restart import ECHO, private_redis  # noqa: F401 (fixture)
 from tests.faults.test_worker_killed import Workers
 
+UNAVAILABLE = (503, "ServiceUnavailableError")
+REFUSED = {"success": False, "status": 503, "error": {
+    "message": "The database cannot be reached right now; try again shortly", "type": "ServiceUnavailableError",
+    "details": {"reason": "database"}}}
 SETUP = """
 import json, django
 django.setup()
@@ -158,129 +163,167 @@ def tally(answers: list[tuple[float, object]], start: float, end: float) -> coll
     return collections.Counter(kind for when, kind in answers if start <= when < end)
 
 
-def test_postgres_stopped_and_restarted_under_load(private_postgres, private_redis, tmp_path):
-    environment = {**os.environ, "DATABASE_URL": private_postgres.url(), "REDIS_URL": private_redis.url,
+@dataclass
+class Outage:
+    """What one run sent and saw: request ids, answers as (when, kind), accepted jobs, moments, samples."""
+
+    prefix: str = field(default_factory=lambda: f"pg-{uuid.uuid4().hex[:6]}")
+    sent: list[str] = field(default_factory=list)
+    answers: list[tuple[float, object]] = field(default_factory=list)
+    job_answers: list[tuple[float, object]] = field(default_factory=list)
+    jobs: dict[str, str] = field(default_factory=dict)
+    at: dict[str, float] = field(default_factory=dict)
+    samples: dict = field(default_factory=dict)
+
+
+def tenant_setup(postgres: PrivatePostgres, redis_url: str) -> dict[str, str]:
+    """Migrate the private database and create a tenant in it (in a process of its own: this one's Django
+    talks to the session's database); its secret and namespace."""
+    environment = {**os.environ, "DATABASE_URL": postgres.url(), "REDIS_URL": redis_url,
                    "DJANGO_SETTINGS_MODULE": "tests.settings"}
     setup = subprocess.run([sys.executable, "-c", SETUP], env=environment, capture_output=True, text=True,
                            timeout=120)
     assert setup.returncode == 0, setup.stderr[-3000:]
-    tenant = json.loads(setup.stdout.strip().splitlines()[-1])
+    return json.loads(setup.stdout.strip().splitlines()[-1])
+
+
+def warm_up(run: Outage, base: str, headers: dict[str, str]) -> None:
+    """A request and a job, so that the server and the worker have loaded the providers before the load."""
+    warm = httpx.post(f"{base}/v1/inference", json=ECHO, headers={**headers, "X-Request-ID": f"{run.prefix}-w"},
+                      timeout=60)
+    assert warm.status_code == 200, warm.text
+    run.sent.append(f"{run.prefix}-w")
+    job = httpx.post(f"{base}/v1/inference?async=true", json=ECHO,
+                     headers={**headers, "X-Request-ID": f"{run.prefix}-job-w"}, timeout=30)
+    assert job.status_code == 202, job.text
+    run.sent.append(f"{run.prefix}-job-w")
+    run.jobs[f"{run.prefix}-job-w"] = job.json()["task_id"]
+    asyncio.run(jobs_finished(base, headers, run.jobs, seconds=60))
+
+
+async def outage(run: Outage, base: str, headers: dict[str, str], postgres: PrivatePostgres, worker) -> None:
+    """8 s of load from 4 clients and a job submitter; the database stopped after 1.5 s, for 2.5 s."""
+    at = run.at
+    at["start"] = time.monotonic()
+    clients = [asyncio.create_task(load(base, headers, run.prefix, at["start"] + 8.0, run.sent, run.answers,
+                                        run.samples)) for _ in range(4)]
+    clients.append(asyncio.create_task(submit_jobs(base, headers, run.prefix, at["start"] + 8.0, run.sent, run.jobs,
+                                                   run.job_answers)))
+    await asyncio.sleep(1.5)
+    # A job accepted while the worker is held still (SIGSTOP) runs only once the database is down.
+    os.killpg(worker.pid, signal.SIGSTOP)
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        held = await http.post("/v1/inference?async=true", json=ECHO,
+                               headers={**headers, "X-Request-ID": f"{run.prefix}-held"})
+    assert held.status_code == 202, held.text
+    run.sent.append(f"{run.prefix}-held")
+    run.jobs[f"{run.prefix}-held"] = held.json()["task_id"]
+    at["stop"] = time.monotonic()
+    await asyncio.to_thread(postgres.stop)
+    at["stopped"] = time.monotonic()
+    os.killpg(worker.pid, signal.SIGCONT)
+    await asyncio.sleep(2.5)
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        run.samples["readyz"] = await http.get("/readyz")
+    at["restart"] = time.monotonic()
+    await asyncio.to_thread(postgres.start)
+    at["restarted"] = time.monotonic()
+    await asyncio.gather(*clients)
+    at["end"] = time.monotonic()
+    run.samples["jobs"] = await jobs_finished(base, headers, run.jobs)
+
+
+def figures_of(run: Outage) -> dict:
+    answers, at = run.answers, run.at
+    refusals = [when for when, kind in answers if kind == UNAVAILABLE]
+    back = min((when for when, kind in answers if kind == 200 and when > at["restarted"]), default=None)
+    return {"before": dict(tally(answers, at["start"], at["stop"])),
+            "outage": dict(tally(answers, at["stop"], at["restarted"])),
+            "after": dict(tally(answers, at["restarted"], at["end"])),
+            "stop_s": round(at["stopped"] - at["stop"], 2), "restart_s": round(at["restarted"] - at["restart"], 2),
+            "first_503_after_stop_s": round(refusals[0] - at["stop"], 2) if refusals else None,
+            "last_503_after_restart_s": round(refusals[-1] - at["restarted"], 2) if refusals else None,
+            "first_200_after_restart_s": round(back - at["restarted"], 2) if back else None,
+            "job_submissions": dict(collections.Counter(kind for _, kind in run.job_answers)),
+            "jobs": dict(collections.Counter((job["status"], job.get("error", {}).get("status"))
+                                             for job in run.samples["jobs"].values()))}
+
+
+def assert_client_saw(run: Outage, figures: dict, leaks: list[str], log: str) -> None:
+    """While the database was down: the documented 503 in the envelope, no 500, nothing leaked; before the
+    outage all answered; after the restart the same process (never restarted) answers again."""
+    kinds = collections.Counter(kind for _, kind in run.answers)
+    assert set(kinds) <= {200, UNAVAILABLE}, (kinds, {k: v.text for k, v in run.samples.items()}, log[-3000:])
+    assert figures["outage"].get(UNAVAILABLE, 0) >= 5, (figures, log[-3000:])
+    refused, readyz = run.samples[UNAVAILABLE], run.samples["readyz"]
+    assert refused.headers["Content-Type"].startswith("application/json") and refused.headers["Retry-After"] == "1"
+    assert refused.json() == REFUSED
+    assert readyz.status_code == 503
+    assert readyz.json()["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+    for text in (refused.text, readyz.text):
+        assert "Traceback" not in text and not [leak for leak in leaks if leak in text]
+    assert set(figures["before"]) == {200} and figures["before"][200] >= 5, figures
+    assert figures["after"].get(200, 0) >= 5 and figures["last_503_after_restart_s"] < 1.0, figures
+    assert figures["first_200_after_restart_s"] is not None, figures
+    assert not [when for when, kind in run.answers if kind != 200 and when > run.at["restarted"] + 1.5], figures
+    assert leaks[0] not in log and "Traceback" not in log, log[-3000:]
+
+
+def assert_jobs(run: Outage, figures: dict) -> None:
+    """Submissions accepted (202) or refused like any request; every accepted job ended done, or failed with
+    the same 503 envelope when its worker could not reach the database; none left running."""
+    assert set(figures["job_submissions"]) <= {202, UNAVAILABLE} and figures["job_submissions"][202] >= 10, figures
+    finished = run.samples["jobs"]
+    assert set(finished) == set(run.jobs)
+    for job in finished.values():
+        if job["status"] == "done":
+            assert job["response"]["data"]["responses"] == [{"text": "hi", "finish_reason": "stop"}], job
+        else:
+            assert job["error"] == REFUSED, job
+    assert figures["jobs"].get(("done", None), 0) >= 5, figures
+    assert finished[f"{run.prefix}-held"]["status"] == "failed", finished[f"{run.prefix}-held"]  # met the outage
+
+
+def assert_one_record_each(run: Outage, figures: dict, postgres: PrivatePostgres) -> None:
+    """Every request, answered or refused, and every job has exactly one usage record with its status
+    (drained into the restarted database)."""
+    with psycopg.connect(postgres.url()) as conn:
+        rows = conn.execute("SELECT request_id, count(*), min(status) FROM usage_usagerecord "
+                            "WHERE request_id LIKE %s GROUP BY request_id", [run.prefix + "-%"]).fetchall()
+    recorded = {request_id: (count, status) for request_id, count, status in rows}
+    assert set(recorded) == set(run.sent), (len(recorded), len(run.sent), set(run.sent) - set(recorded), figures)
+    assert {count for count, _ in recorded.values()} == {1}
+    kinds = collections.Counter(kind for _, kind in run.answers)
+    jobs = collections.Counter(200 if job["status"] == "done" else 503 for job in run.samples["jobs"].values())
+    submissions_refused = figures["job_submissions"].get(UNAVAILABLE, 0)
+    assert collections.Counter(status for _, status in recorded.values()) == collections.Counter(
+        {200: kinds[200] + 1 + jobs[200], 503: kinds[UNAVAILABLE] + submissions_refused + jobs[503]})
+
+
+def test_postgres_stopped_and_restarted_under_load(private_postgres, private_redis, tmp_path):
+    tenant = tenant_setup(private_postgres, private_redis.url)
     headers = {"Authorization": f"Bearer {tenant['secret']}", "X-Namespace": tenant["namespace"]}
     workers = Workers(private_redis.url, tmp_path, database=private_postgres.url(), concurrency=1)
     worker = workers.spawn()  # a Celery worker for the async jobs, booting while uvicorn does
-    prefix, sent, answers, samples, at = f"pg-{uuid.uuid4().hex[:6]}", [], [], {}, {}
-    jobs, job_answers, process = {}, [], None
+    run, process = Outage(), None
     try:
         process, base = uvicorn_start(tmp_path, durable_usage=True, env={
             "DATABASE_URL": private_postgres.url(), "REDIS_URL": private_redis.url})
         workers.ready(worker)
-        warm = httpx.post(f"{base}/v1/inference", json=ECHO, headers={**headers, "X-Request-ID": f"{prefix}-w"},
-                          timeout=60)  # the first request loads the providers
-        assert warm.status_code == 200, warm.text
-        sent.append(f"{prefix}-w")
-        warm_job = httpx.post(f"{base}/v1/inference?async=true", json=ECHO,
-                              headers={**headers, "X-Request-ID": f"{prefix}-job-w"}, timeout=30)
-        assert warm_job.status_code == 202, warm_job.text  # the worker's first job loads the providers too
-        sent.append(f"{prefix}-job-w")
-        jobs[f"{prefix}-job-w"] = warm_job.json()["task_id"]
-        asyncio.run(jobs_finished(base, headers, jobs, seconds=60))
-
-        async def run() -> None:
-            at["start"] = time.monotonic()
-            clients = [asyncio.create_task(load(base, headers, prefix, at["start"] + 8.0, sent, answers, samples))
-                       for _ in range(4)]
-            clients.append(asyncio.create_task(submit_jobs(base, headers, prefix, at["start"] + 8.0, sent, jobs,
-                                                           job_answers)))
-            await asyncio.sleep(1.5)
-            # A job accepted while the worker is held still (SIGSTOP) runs only once the database is down.
-            os.killpg(worker.pid, signal.SIGSTOP)
-            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-                held = await http.post("/v1/inference?async=true", json=ECHO,
-                                       headers={**headers, "X-Request-ID": f"{prefix}-held"})
-            assert held.status_code == 202, held.text
-            sent.append(f"{prefix}-held")
-            jobs[f"{prefix}-held"] = held.json()["task_id"]
-            at["stop"] = time.monotonic()
-            await asyncio.to_thread(private_postgres.stop)
-            at["stopped"] = time.monotonic()
-            os.killpg(worker.pid, signal.SIGCONT)
-            await asyncio.sleep(2.5)
-            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-                samples["readyz"] = await http.get("/readyz")
-            at["restart"] = time.monotonic()
-            await asyncio.to_thread(private_postgres.start)
-            at["restarted"] = time.monotonic()
-            await asyncio.gather(*clients)
-            at["end"] = time.monotonic()
-            samples["jobs"] = await jobs_finished(base, headers, jobs)
-
-        asyncio.run(run())
+        warm_up(run, base, headers)
+        asyncio.run(outage(run, base, headers, private_postgres, worker))
     finally:
         os.killpg(worker.pid, signal.SIGCONT)
         workers.stop_all()
         if process is not None:
             process.terminate()  # its lifespan shutdown drains the usage stream into the (restarted) database
             process.wait(30)
-    log = (tmp_path / "server.log").read_text()
-    unavailable = (503, "ServiceUnavailableError")
-    refusals = [when for when, kind in answers if kind == unavailable]
-    back = min((when for when, kind in answers if kind == 200 and when > at["restarted"]), default=None)
-    figures = {"before": dict(tally(answers, at["start"], at["stop"])),
-               "outage": dict(tally(answers, at["stop"], at["restarted"])),
-               "after": dict(tally(answers, at["restarted"], at["end"])),
-               "stop_s": round(at["stopped"] - at["stop"], 2), "restart_s": round(at["restarted"] - at["restart"], 2),
-               "first_503_after_stop_s": round(refusals[0] - at["stop"], 2) if refusals else None,
-               "last_503_after_restart_s": round(refusals[-1] - at["restarted"], 2) if refusals else None,
-               "first_200_after_restart_s": round(back - at["restarted"], 2) if back else None,
-               "job_submissions": dict(collections.Counter(kind for _, kind in job_answers)),
-               "jobs": dict(collections.Counter((job["status"], job.get("error", {}).get("status"))
-                                                for job in samples["jobs"].values()))}
+    figures = figures_of(run)
     print("postgres outage load:", figures)
-
-    # While the database was down: the documented 503 in the envelope, no 500, nothing leaked.
-    kinds = collections.Counter(kind for _, kind in answers)
-    assert set(kinds) <= {200, unavailable}, (kinds, {k: v.text for k, v in samples.items()}, log[-3000:])
-    assert figures["outage"].get(unavailable, 0) >= 5, (figures, log[-3000:])
-    refused = samples[unavailable]
-    assert refused.headers["Content-Type"].startswith("application/json") and refused.headers["Retry-After"] == "1"
-    assert refused.json() == {"success": False, "status": 503, "error": {
-        "message": "The database cannot be reached right now; try again shortly", "type": "ServiceUnavailableError",
-        "details": {"reason": "database"}}}
-    readyz = samples["readyz"]
-    assert readyz.status_code == 503
-    assert readyz.json()["checks"]["database"] == {"ok": False, "error": "OperationalError"}
-    for text in (refused.text, readyz.text):
-        assert "Traceback" not in text and tenant["secret"] not in text and str(private_postgres.port) not in text
-    # Before the outage all answered; after the restart the same process (never restarted) answers again.
-    assert set(figures["before"]) == {200} and figures["before"][200] >= 5, figures
-    assert figures["after"].get(200, 0) >= 5 and back is not None and refusals[-1] < back + 1.0, figures
-    assert not [when for when, kind in answers if kind != 200 and when > at["restarted"] + 1.5], figures
-    assert tenant["secret"] not in log and "Traceback" not in log, log[-3000:]
-
-    # Async jobs: submissions accepted (202) or refused like any request; every accepted job ended done, or
-    # failed with the same 503 envelope when its worker could not reach the database; none left running.
-    assert set(figures["job_submissions"]) <= {202, unavailable} and figures["job_submissions"][202] >= 10, figures
-    finished = samples["jobs"]
-    assert set(finished) == set(jobs)
-    for job in finished.values():
-        if job["status"] == "done":
-            assert job["response"]["data"]["responses"] == [{"text": "hi", "finish_reason": "stop"}], job
-        else:
-            assert job["error"] == refused.json(), job
-    assert figures["jobs"].get(("done", None), 0) >= 5, figures
-    assert finished[f"{prefix}-held"]["status"] == "failed", finished[f"{prefix}-held"]  # its run met the outage
-
-    # Every request, answered or refused, has exactly one usage record (drained into the restarted database).
-    with psycopg.connect(private_postgres.url()) as conn:
-        rows = conn.execute("SELECT request_id, count(*), min(status) FROM usage_usagerecord "
-                            "WHERE request_id LIKE %s GROUP BY request_id", [prefix + "-%"]).fetchall()
-    recorded = {request_id: (count, status) for request_id, count, status in rows}
-    assert set(recorded) == set(sent), (len(recorded), len(sent), set(sent) - set(recorded), figures)
-    assert {count for count, _ in recorded.values()} == {1}
-    job_statuses = collections.Counter(200 if job["status"] == "done" else 503 for job in finished.values())
-    submissions_refused = figures["job_submissions"].get(unavailable, 0)
-    assert collections.Counter(status for _, status in recorded.values()) == collections.Counter(
-        {200: kinds[200] + 1 + job_statuses[200], 503: kinds[unavailable] + submissions_refused + job_statuses[503]})
+    assert_client_saw(run, figures, [tenant["secret"], str(private_postgres.port)],
+                      (tmp_path / "server.log").read_text())
+    assert_jobs(run, figures)
+    assert_one_record_each(run, figures, private_postgres)
 
 
 def test_a_database_outage_is_a_503_and_anything_else_a_bare_500():
