@@ -16,7 +16,8 @@ later). Static caches: the same embeddings, nearest neighbour by exact cosine, h
 miss stores the prompt (as GPTCache, LiteLLM, RedisVL and Portkey do).
 
 Error rate: wrong answers served / requests (what ``cache_delta`` bounds: the probability that a request
-is served a wrong answer); the error among served hits is printed too. Intervals: Wilson, 95%.
+is served a wrong answer); the error among served hits is printed too, and "correct": right answers served
+/ requests (hits less wrong ones). Intervals: Wilson, 95%.
 
 Targets, per delta: error_upper_95 <= 1.5 delta; hit rate above the best static threshold whose error rate
 is within delta. Lookup p50 < 5 ms at 100k entries (one scope; synthetic vectors near the real ones).
@@ -59,7 +60,8 @@ def pairs_load(path: str | None, categories: str | None = None) -> list[dict]:
     from fow_cache.data import load_conversations, load_questions
 
     keep = set(categories.split(",")) if categories else None
-    return [{"a": p["a"], "b": p["b"], "same_answer": p["same_answer"]} for p in load_questions() + load_conversations()
+    return [{"a": p["a"], "b": p["b"], "same_answer": p["same_answer"], "category": p.get("category") or p.get("subtype")}
+            for p in load_questions() + load_conversations()
             if keep is None or (p.get("category") or p.get("subtype")) in keep]
 
 
@@ -76,6 +78,7 @@ class Oracle:
 
     def __init__(self, pairs: list[dict]) -> None:
         self.prompts: list[tuple] = []
+        self.pairs: list[tuple[int, int, str]] = []  # (prompt, prompt, category) of each pair
         index: dict[str, int] = {}
         edges = []
         for pair in pairs:
@@ -86,6 +89,7 @@ class Oracle:
                     index[key] = len(self.prompts)
                     self.prompts.append(_messages(side))
                 ids.append(index[key])
+            self.pairs.append((ids[0], ids[1], str(pair.get("category") or ("same" if pair["same_answer"] else "different"))))
             if pair["same_answer"]:
                 edges.append(ids)
         parent = list(range(len(self.prompts)))
@@ -120,6 +124,19 @@ def embeddings_compute(oracle: Oracle) -> np.ndarray:
     return np.asarray(asyncio.run(run()), dtype=np.float32)
 
 
+def pair_similarity(oracle: Oracle, vectors: np.ndarray) -> dict:
+    """How alike the embedder finds the two prompts of each pair, per category: where a similarity
+    threshold could and could not tell them apart."""
+    by: dict[str, list[float]] = {}
+    same: dict[str, bool] = {}
+    for a, b, category in oracle.pairs:
+        by.setdefault(category, []).append(float(vectors[a] @ vectors[b]))
+        same[category] = oracle.answer[a] == oracle.answer[b]
+    return {category: {"n": len(values), "same_answer": same[category], "p10": float(np.percentile(values, 10)),
+                       "p50": float(np.median(values)), "p90": float(np.percentile(values, 90))}
+            for category, values in sorted(by.items(), key=lambda item: (same[item[0]], item[0]))}
+
+
 # -- statistics -------------------------------------------------------------------------------------
 
 def wilson(k: int, n: int) -> tuple[float, float]:
@@ -136,7 +153,7 @@ def figures(hits: int, wrong: int, n: int, explorations: int = 0) -> dict:
     hit_low, hit_high = wilson(hits, n)
     among_low, among_high = wilson(wrong, hits)
     return {"n": n, "hits": hits, "served_wrong": wrong, "explorations": explorations,
-            "hit_rate": hits / n, "hit_rate_95": [hit_low, hit_high],
+            "hit_rate": hits / n, "hit_rate_95": [hit_low, hit_high], "correct_hit_rate": (hits - wrong) / n,
             "error_rate": wrong / n, "error_lower_95": low, "error_upper_95": high,
             "error_among_hits": wrong / hits if hits else 0.0, "error_among_hits_95": [among_low, among_high]}
 
@@ -300,7 +317,8 @@ def latency_measure(vectors: np.ndarray, sizes: tuple[int, ...], queries: int, s
 # -- output -----------------------------------------------------------------------------------------
 
 def line(name: str, f: dict) -> str:
-    return (f"  {name:<22} hit rate {f['hit_rate']:6.1%}  error {f['error_rate']:6.2%} "
+    return (f"  {name:<22} hit rate {f['hit_rate']:6.1%}  correct {f['correct_hit_rate']:6.1%}  "
+            f"error {f['error_rate']:6.2%} "
             f"[{f['error_lower_95']:.2%}, {f['error_upper_95']:.2%}]  among hits {f['error_among_hits']:6.2%} "
             f"[{f['error_among_hits_95'][0]:.2%}, {f['error_among_hits_95'][1]:.2%}]  "
             f"({f['hits']} hits, {f['served_wrong']} wrong, {f['n']} requests)")
@@ -347,7 +365,12 @@ def main() -> int:
     vectors = embeddings_compute(oracle)
     print(f"{len(oracle.prompts)} prompts in {len(oracle.classes)} answer classes; stream of {len(stream)} requests "
           f"(each class asked {args.asks} times); embedded in {time.perf_counter() - started:.0f} s")
-    report: dict = {"dataset": {"prompts": len(oracle.prompts), "classes": len(oracle.classes),
+    report_similarity = pair_similarity(oracle, vectors)
+    print("cosine between the two prompts of a pair, by category (median; 10th and 90th percentiles):")
+    for category, f in report_similarity.items():
+        answers = "same" if f["same_answer"] else "differ"
+        print(f"  {category:<28} {answers:<6} n={f['n']:<4} median {f['p50']:.3f}  [{f['p10']:.3f}, {f['p90']:.3f}]")
+    report: dict = {"pair_similarity": report_similarity, "dataset": {"prompts": len(oracle.prompts), "classes": len(oracle.classes),
                                 "requests": len(stream), "asks": args.asks, "seed": args.seed,
                                 "pairs": args.pairs or "fow-cache 0.1.0 (pairs + conversations)",
                                 "categories": args.categories or "all"},
@@ -367,6 +390,9 @@ def main() -> int:
             print(line(f"best static <= {delta}: {t}", f))
         else:
             print(f"  no static threshold from 0.90 to 1.00 keeps the error rate under {delta}")
+    # Hits that were right answers: what a user is actually spared a model call for.
+    t, f = max(sweep.items(), key=lambda item: item[1]["correct_hit_rate"])
+    print(line(f"most right answers: {t}", f))
     for delta in DELTAS:
         print(f"delta = {delta}:")
         t = time.perf_counter()
