@@ -110,13 +110,25 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (OperationalError, InterfaceError))
 
 
+def redis_unavailable(exc: BaseException) -> bool:
+    """Redis (the job store and Celery's broker) cannot be reached: redis-py's ConnectionError (a server
+    still loading its data after a restart included) and TimeoutError, and kombu's OperationalError, what
+    a Celery publish raises once its retries give up."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return isinstance(exc, (ConnectionError, TimeoutError, OperationalError))
+
+
 def unexpected_error(exc: BaseException) -> InfergateError:
-    """What the client is told of an exception that is none of ours: a database outage is a 503 to retry
-    shortly (tests/faults/test_postgres_restart.py); anything else is our own fault, a 500. Neither says
-    more (no driver message, host or stack trace)."""
-    if database_unavailable(exc):
-        return ServiceUnavailableError("The database cannot be reached right now; try again shortly",
-                                       details={"reason": "database"}, headers={"Retry-After": "1"})
+    """What the client is told of an exception that is none of ours: a database or Redis outage is a 503
+    to retry shortly (tests/faults/test_postgres_restart.py, test_redis_jobs.py); anything else is our own
+    fault, a 500. Neither says more (no driver message, host or stack trace)."""
+    for unavailable, reason, name in ((database_unavailable, "database", "The database"),
+                                      (redis_unavailable, "redis", "Redis")):
+        if unavailable(exc):
+            return ServiceUnavailableError(f"{name} cannot be reached right now; try again shortly",
+                                           details={"reason": reason}, headers={"Retry-After": "1"})
     return InternalServerError()
 
 

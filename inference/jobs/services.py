@@ -15,9 +15,10 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Callable
 
-from inference.errors import InfergateError, NotFoundError, database_unavailable, unexpected_error
+from inference.errors import InfergateError, NotFoundError, database_unavailable, redis_unavailable, unexpected_error
 from inference.jobs.context import JobContext, current_job
-from inference.jobs.store import DONE, FAILED, RUNNING, Job, job_body, job_create, job_get, job_id_new, job_save
+from inference.jobs.store import (DONE, FAILED, RUNNING, Job, job_body, job_create, job_discard, job_get, job_id_new,
+                                  job_save)
 from inference.progress import task_progress_publish
 from inference.request import call_build, request_parse
 from inference.service import Credentials, inference_run
@@ -53,17 +54,34 @@ async def job_submit(*, credentials: Credentials, body: Any | Callable[[], Any],
         entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
         entry.modality = call_build(adapter.spec, request).modality.value
     except Exception as exc:
-        error = exc if isinstance(exc, InfergateError) else unexpected_error(exc)
-        entry.status, entry.error_type = error.status, error.type
-        await _record(entry)
-        raise error from None
+        raise await _refused(entry, exc) from None
     job = Job(task_id=job_id_new(), organization_id=principal.organization_id, namespace_id=principal.namespace.id,
               api_key_id=principal.key.id, request_id=request_id)
-    await job_create(job, decoded)
-    from inference.jobs.tasks import inference_job
+    try:
+        await job_create(job, decoded)
+        from inference.jobs.tasks import inference_job
 
-    inference_job.apply_async(args=[job.task_id], task_id=job.task_id)
+        inference_job.apply_async(args=[job.task_id], task_id=job.task_id)
+    except Exception as exc:
+        # Not queued (Redis, the job store and broker, away: a 503): no job is left that would never run;
+        # the client, given no task id, submits again.
+        await job_discard(job.task_id)
+        raise await _refused(entry, exc) from None
     return job_describe(job)
+
+
+async def _refused(entry: UsageEntry, exc: Exception) -> InfergateError:
+    """A submission refused: its usage record (as a refused synchronous request's) and the error to raise."""
+    if not isinstance(exc, InfergateError):
+        away = "the database" if database_unavailable(exc) else "Redis" if redis_unavailable(exc) else None
+        if away:  # an outage, not a bug: one line, no stack trace per request
+            logger.warning("job submission refused: %s is unavailable (%s)", away, type(exc).__name__)
+        else:
+            logger.error("job submission failed: %s", type(exc).__name__, exc_info=exc)
+        exc = unexpected_error(exc)
+    entry.status, entry.error_type = exc.status, exc.type
+    await _record(entry)
+    return exc
 
 
 def job_describe(job: Job) -> dict[str, Any]:

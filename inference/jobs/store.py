@@ -5,6 +5,7 @@ change (a day by default)."""
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -12,6 +13,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
@@ -77,3 +80,13 @@ async def job_save(job: Job, *, drop_body: bool = False) -> None:
         await client.set(_key(job.task_id), json.dumps(asdict(job)), ex=_ttl())
         if drop_body:
             await client.delete(_body_key(job.task_id))
+
+
+async def job_discard(task_id: str) -> None:
+    """Forget a job that was never queued, best effort: with Redis away it was most likely never stored,
+    and what was stored expires with the TTL."""
+    try:
+        async with _client() as client:
+            await client.delete(_key(task_id), _body_key(task_id))
+    except Exception as exc:  # the submission is refused with the first error either way
+        logger.warning("job %s not discarded: %s", task_id, type(exc).__name__)
