@@ -57,14 +57,17 @@ async def job_submit(*, credentials: Credentials, body: Any | Callable[[], Any],
         raise await _refused(entry, exc) from None
     job = Job(task_id=job_id_new(), organization_id=principal.organization_id, namespace_id=principal.namespace.id,
               api_key_id=principal.key.id, request_id=request_id)
+    # Not stored or not queued (Redis, the job store and broker, away: a 503): no job is left that would
+    # never run, and the client, given no task id, submits again.
     try:
         await job_create(job, decoded)
-        from inference.jobs.tasks import inference_job
+    except Exception as exc:
+        raise await _refused(entry, exc) from None
+    from inference.jobs.tasks import inference_job
 
+    try:
         inference_job.apply_async(args=[job.task_id], task_id=job.task_id)
     except Exception as exc:
-        # Not queued (Redis, the job store and broker, away: a 503): no job is left that would never run;
-        # the client, given no task id, submits again.
         await job_discard(job.task_id)
         raise await _refused(entry, exc) from None
     return job_describe(job)
