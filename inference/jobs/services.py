@@ -65,8 +65,8 @@ async def job_submit(*, credentials: Credentials, body: Any | Callable[[], Any],
         raise await _refused(entry, exc) from None
     from inference.jobs.tasks import inference_job
 
-    try:
-        inference_job.apply_async(args=[job.task_id], task_id=job.task_id)
+    try:  # off the event loop: a broker that does not answer holds the publish through Celery's retries
+        await asyncio.to_thread(inference_job.apply_async, args=[job.task_id], task_id=job.task_id)
     except Exception as exc:
         await job_discard(job.task_id)
         raise await _refused(entry, exc) from None

@@ -8,6 +8,7 @@ server process accepts jobs again and the worker runs them to done; the job acce
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -15,6 +16,7 @@ import uuid
 import httpx
 import redis
 
+from playground.embedded import _free_port
 from tests.conftest import tenant_create, usage_records, uvicorn_start
 from tests.faults.test_redis_restart import private_redis  # noqa: F401 (fixture)
 from tests.faults.test_worker_killed import Workers, job_wait
@@ -84,6 +86,47 @@ def test_jobs_while_redis_is_down(transactional_db, private_redis, tmp_path):
         + [(f"{prefix}-down-{n}", 503, "ServiceUnavailableError") for n in range(3)]), records
     figures["test_s"] = round(time.monotonic() - started, 1)
     print("jobs while redis is down:", figures)
+
+
+def test_a_job_stored_but_not_queued_is_discarded(transactional_db, private_redis, tmp_path):
+    """The job store answers but the broker does not (CELERY_BROKER_URL, which Celery reads before its
+    settings, names a port nobody listens on): the publish fails after Celery's retries; the client gets the
+    same 503, the stored job is discarded, the usage record says 503, and the server's event loop went on
+    serving other requests meanwhile (the publish is not run on it)."""
+    tenant = tenant_create("redis-jobs-broker-org")
+    prefix, figures = f"rbroker-{uuid.uuid4().hex[:6]}", {}
+    process, base = uvicorn_start(tmp_path, durable_usage=True, env={
+        "REDIS_URL": private_redis.url, "CELERY_BROKER_URL": f"redis://127.0.0.1:{_free_port()}/0"})
+    try:
+        async def run() -> tuple[httpx.Response, float]:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+                began = time.monotonic()
+                submission = asyncio.create_task(http.post("/v1/inference?async=true", json=JOB, headers={
+                    **tenant.headers(), "X-Request-ID": f"{prefix}-0"}))
+                await asyncio.sleep(0.1)
+                slowest = 0.0
+                while not submission.done():
+                    asked = time.monotonic()
+                    assert (await http.get("/healthz")).status_code == 200
+                    slowest = max(slowest, time.monotonic() - asked)
+                    await asyncio.sleep(0.05)
+                figures["refused_after_s"] = round(time.monotonic() - began, 2)
+                return submission.result(), slowest
+
+        refused, slowest = asyncio.run(run())
+        figures["slowest_healthz_meanwhile_s"] = round(slowest, 3)
+        log = (tmp_path / "server.log").read_text()
+        assert (refused.status_code, refused.json()) == (503, REFUSED), (refused.text, log[-3000:])
+        assert refused.headers["retry-after"] == "1"
+        assert figures["refused_after_s"] > 0.3 and slowest < 0.2, figures  # healthz asked during the retries
+    finally:
+        process.terminate()
+        process.wait(30)
+    store = redis.Redis.from_url(private_redis.url)
+    assert list(store.scan_iter("infergate:job:*")) == []
+    records = usage_records(request_id__startswith=prefix)
+    assert [(r.status, r.error_type, r.model) for r in records] == [(503, "ServiceUnavailableError", "echo")], records
+    print("broker away, store up:", figures)
 
 
 def test_a_redis_outage_is_a_503_and_a_redis_bug_a_500():
