@@ -150,6 +150,10 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task running when the worker loses Redis finishes (Celery 5's behaviour, said explicitly because Celery 6
+# would cancel it instead): its message comes back after the reconnect and the job, already done, is skipped,
+# where a cancelled run would pay for its provider call twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below (JSON lines) too
 # With acks_late, a message a worker took but never acknowledged (the whole worker was killed, not just
