@@ -35,10 +35,12 @@ import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,8 +89,8 @@ HTTP_KINDS = (
     Kind("embeddings local", "/v1/inference", {"provider": "local", "model": "all-minilm-l6-v2",
                                                "inputs": {"texts": TEXTS}}, 200, 3),
     Kind("bad body: an array", "/v1/inference", ["not", "an", "object"], 422, 2, True),
-    Kind("bad body: wrong types", "/v1/inference", {"provider": "test", "model": "echo",
-                                                    "inputs": {"prompts": "not a list"}, "parameters": 7}, 422, 2, True),
+    Kind("bad body: wrong types", "/v1/inference",
+         {"provider": "test", "model": "echo", "inputs": {"prompts": "not a list"}, "parameters": 7}, 422, 2, True),
     Kind("unknown model", "/v1/inference", chat("no-such-model"), 400, 2, True),
     Kind("unknown model openai", "/v1/chat/completions", {"model": "nobody/nothing", "messages": [
         {"role": "user", "content": "hi"}]}, 400, 2, True),
@@ -215,7 +217,8 @@ async def ws_client(port: int, auth: dict[str, str], rate: float, stop_at: float
                 if request_id:
                     tally.answered_ids.add(request_id)
                 # The failing stream must have started (and sent its delta) before failing; invalid JSON must not.
-                ok = outcome == str(kind.expected) and (kind.expected == 200 or bool(request_id) == (kind.expected != 400))
+                started_as_expected = kind.expected == 200 or bool(request_id) == (kind.expected != 400)
+                ok = outcome == str(kind.expected) and started_as_expected
                 tally.note(kind, outcome, ok, detail)
 
 
@@ -487,6 +490,8 @@ def report(result: dict[str, Any]) -> None:
         f"{name} {n}" for name, n in result["log_errors"].items()))
     if result["died"]:
         print(f"processes that died: {', '.join(result['died'])}")
+    if result["killed_at_stop"]:
+        print(f"killed at the end, not stopped within 15 s of SIGTERM: {', '.join(result['killed_at_stop'])}")
     print(f"load average: before {result['load_average_before']}, after {result['load_average_after']}; "
           f"{result['machine']['cpus']} CPUs, {result['machine']['cpu_model']}")
     print("PASS" if result["passed"] else "FAIL")
@@ -548,9 +553,11 @@ def main() -> int:
         drain = usage_settle(DRAIN_TIMEOUT_S)
     finally:
         stopping = time.monotonic()
-        for process in processes.values():
-            server_stop(process)
-        print(f"stack stopped in {time.monotonic() - stopping:.1f} s", flush=True)
+        with ThreadPoolExecutor(len(processes) or 1) as pool:  # SIGTERM to all at once; SIGKILL after 15 s
+            list(pool.map(server_stop, processes.values()))
+        killed = [name for name, p in processes.items() if p.returncode == -signal.SIGKILL]
+        print(f"stack stopped in {time.monotonic() - stopping:.1f} s" + (
+            f"; killed, not stopped within 15 s of SIGTERM: {', '.join(killed)}" if killed else ""), flush=True)
     tally.answered += warm.answered
     tally.answered_ids |= warm.answered_ids
     result = {"started_utc": started_utc, "minutes": args.minutes, "warmup_minutes": round(args.warmup_minutes, 2),
@@ -560,11 +567,11 @@ def main() -> int:
               "outcomes": outcome_rows(tally), "unexpected": tally.unexpected, "unexpected_examples": tally.examples,
               "memory": trends(sampler.samples, args.warmup_minutes * 60, args.threshold_mb_per_hour),
               "usage": {**usage_account(namespace_id, tally), "drain_seconds": drain}, "died": died,
-              "cpu_seconds": cpu, "log_errors": log_errors(folder),
+              "cpu_seconds": cpu, "log_errors": log_errors(folder), "killed_at_stop": killed,
               "machine": machine(), "load_average_before": before, "load_average_after": load_average(),
               "samples": sampler.samples}
-    result["passed"] = (not tally.unexpected and not died and not any(result["log_errors"].values()) and result["usage"]["lost"] == 0
-                        and all(t["stable"] for t in result["memory"].values()))
+    result["passed"] = (not tally.unexpected and not died and not any(result["log_errors"].values())
+                        and result["usage"]["lost"] == 0 and all(t["stable"] for t in result["memory"].values()))
     report(result)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
