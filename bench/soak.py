@@ -4,7 +4,8 @@ What runs, all on 127.0.0.1: an embedded PostgreSQL and Redis under ``.data/soak
 REDIS_URL or INFERGATE_DATA_DIR are set); then the very commands of ``make run`` (playground/devserver.py): uvicorn
 with one worker per core, a Celery worker and Celery beat (which drains the usage stream every second), with the
 test providers on (``INFERGATE_TEST_PROVIDERS=1``) and the upstream emulator of bench/gateway.py as an
-OpenAI-compatible provider (``emu-d0``), plus ``emu-broken``, the same emulator at a path where it answers 404.
+OpenAI-compatible provider (``emu-d0``), plus ``emu-broken``, the same emulator at a path where it answers 404, and
+``emu-down``, a port nobody listens on.
 
 Traffic, at a moderate fixed rate (``--rate`` HTTP requests per second over ``--clients`` keep-alive connections,
 ``--ws-rate`` websocket requests per second over ``--ws-clients`` sockets, each socket reopened every
@@ -12,8 +13,8 @@ Traffic, at a moderate fixed rate (``--rate`` HTTP requests per second over ``--
 embeddings on both routes (``emu-d0/embed``, through the openai SDK and the emulator) and on the local embedding
 model (``local/all-minilm-l6-v2``, about one request in 30), streams over ``ws://.../v1/inference/stream``; and
 injected errors, each with the one status it must get: bodies that are not an object or have wrong types,
-unknown models, a provider that fails (``test/fail-502``, ``test/stream-fail-502`` after one delta, and
-``emu-broken`` over the network), invalid JSON on the websocket.
+unknown models, providers that fail (``test/fail-502``, ``test/stream-fail-502`` after one delta, and over the
+network ``emu-down`` after its retries), one that refuses (``emu-broken``), invalid JSON on the websocket.
 
 Measured: the RSS of each process tree (gateway, Celery worker, Celery beat, PostgreSQL, Redis) and its anonymous
 part (RssAnon: private heap, where a leak shows) every ``--sample-seconds``; after the warm-up (the first
