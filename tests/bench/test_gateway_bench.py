@@ -11,26 +11,18 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-import psycopg
 from django.conf import settings
+
+from tests.bench.databases import bench_database
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DATABASE = "bench_smoke"
 
 
-def _bench_database() -> str:
-    """A database of its own on the session's server (the bench commits its tenant and key)."""
-    admin = urlparse(os.environ["DATABASE_URL"])._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    return urlparse(os.environ["DATABASE_URL"])._replace(path=f"/{DATABASE}").geturl()
-
-
 def test_gateway_bench_runs_and_writes_its_figures(tmp_path):
     output = tmp_path / "gateway.json"
     redis = urlparse(settings.REDIS_URL)._replace(path="/9").geturl()  # its own Redis database too
-    env = {**os.environ, "DATABASE_URL": _bench_database(), "REDIS_URL": redis,
+    env = {**os.environ, "DATABASE_URL": bench_database(DATABASE), "REDIS_URL": redis,
            "DJANGO_SETTINGS_MODULE": "playground.settings", "INFERGATE_DATA_DIR": str(tmp_path)}
     run = subprocess.run(
         [sys.executable, "bench/gateway.py", "--no-litellm", "--delays", "0", "--concurrency", "1,4",

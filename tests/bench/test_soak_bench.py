@@ -11,26 +11,18 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-import psycopg
 from django.conf import settings
+
+from tests.bench.databases import bench_database
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DATABASE = "bench_soak_smoke"
 
 
-def _bench_database() -> str:
-    """A database of its own on the session's server (the soak commits its tenant, key and records)."""
-    admin = urlparse(os.environ["DATABASE_URL"])._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    return urlparse(os.environ["DATABASE_URL"])._replace(path=f"/{DATABASE}").geturl()
-
-
 def test_soak_runs_and_accounts_for_every_request(tmp_path):
     output = tmp_path / "soak.json"
     redis = urlparse(settings.REDIS_URL)._replace(path="/10").geturl()  # its own Redis database (and Celery broker)
-    env = {**os.environ, "DATABASE_URL": _bench_database(), "REDIS_URL": redis, "WEB_CONCURRENCY": "1",
+    env = {**os.environ, "DATABASE_URL": bench_database(DATABASE), "REDIS_URL": redis, "WEB_CONCURRENCY": "1",
            "DJANGO_SETTINGS_MODULE": "playground.settings", "INFERGATE_DATA_DIR": str(tmp_path)}
     # One web worker (make run honours WEB_CONCURRENCY too): a second one only adds start-up time here. 12 s of
     # traffic; with start-up and the stop (up to 15 s: bench/README.md, soak.py figures) about 40 s in all.
