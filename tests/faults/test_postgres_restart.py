@@ -34,7 +34,8 @@ import pytest
 
 from playground.embedded import _free_port
 from tests.conftest import uvicorn_start
-from tests.faults.test_redis_restart import ECHO, private_redis  # noqa: F401 (fixture)
+from tests.faults.test_redis_restart import private_redis  # noqa: F401 (fixture)
+from tests.faults.traffic import ECHO, echo_load
 from tests.faults.test_worker_killed import Workers
 
 UNAVAILABLE = (503, "ServiceUnavailableError")
@@ -107,23 +108,19 @@ def private_postgres():
         postgres.remove()
 
 
-async def load(base: str, headers: dict[str, str], prefix: str, until: float, sent: list[str],
-               answers: list[tuple[float, object]], samples: dict) -> None:
-    """Requests one after another until ``until``; each answer is noted as (when, status or (status, type))."""
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        while time.monotonic() < until:
-            request_id = f"{prefix}-{uuid.uuid4().hex[:12]}"
-            sent.append(request_id)
-            try:
-                response = await http.post("/v1/inference", json=ECHO, headers={**headers, "X-Request-ID": request_id})
-            except httpx.TransportError as error:
-                answers.append((time.monotonic(), type(error).__name__))
-                continue
-            kind = response.status_code
-            if response.status_code != 200:
-                kind = (response.status_code, response.json()["error"]["type"])
-                samples.setdefault(kind, response)
-            answers.append((time.monotonic(), kind))
+def note_into(answers: list[tuple[float, object]], samples: dict):
+    """Notes each answer as (when, status or (status, error type)), or the transport error's name; keeps one
+    response of each refusal."""
+    def note(answer) -> None:
+        if not isinstance(answer, httpx.Response):
+            answers.append((time.monotonic(), type(answer).__name__))
+            return
+        kind = answer.status_code
+        if answer.status_code != 200:
+            kind = (answer.status_code, answer.json()["error"]["type"])
+            samples.setdefault(kind, answer)
+        answers.append((time.monotonic(), kind))
+    return note
 
 
 async def submit_jobs(base: str, headers: dict[str, str], prefix: str, until: float, sent: list[str],
@@ -205,8 +202,9 @@ async def outage(run: Outage, base: str, headers: dict[str, str], postgres: Priv
     """8 s of load from 4 clients and a job submitter; the database stopped after 1.5 s, for 2.5 s."""
     at = run.at
     at["start"] = time.monotonic()
-    clients = [asyncio.create_task(load(base, headers, run.prefix, at["start"] + 8.0, run.sent, run.answers,
-                                        run.samples)) for _ in range(4)]
+    note = note_into(run.answers, run.samples)
+    clients = [asyncio.create_task(echo_load(base, headers, run.prefix, at["start"] + 8.0, run.sent, note))
+               for _ in range(4)]
     clients.append(asyncio.create_task(submit_jobs(base, headers, run.prefix, at["start"] + 8.0, run.sent, run.jobs,
                                                    run.job_answers)))
     await asyncio.sleep(1.5)

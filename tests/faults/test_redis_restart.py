@@ -19,8 +19,8 @@ from asgiref.sync import sync_to_async
 from inference.usage.models import UsageRecord
 from playground.embedded import _free_port, _port_answers, _redis_binary
 from tests.conftest import tenant_create, uvicorn_start
+from tests.faults.traffic import ECHO, echo_load
 
-ECHO = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hi"]}}
 
 
 class PrivateRedis:
@@ -58,17 +58,11 @@ def private_redis(tmp_path):
     redis.stop()
 
 
-async def load(base: str, headers: dict[str, str], prefix: str, until: float, sent: list[str],
-               statuses: collections.Counter) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        while time.monotonic() < until:
-            request_id = f"{prefix}-{uuid.uuid4().hex[:12]}"
-            sent.append(request_id)
-            try:
-                response = await http.post("/v1/inference", json=ECHO, headers={**headers, "X-Request-ID": request_id})
-                statuses[response.status_code] += 1
-            except httpx.TransportError as error:
-                statuses[type(error).__name__] += 1
+def count_into(statuses: collections.Counter):
+    """Counts each answer's status, or the transport error's name."""
+    def note(answer) -> None:
+        statuses[answer.status_code if isinstance(answer, httpx.Response) else type(answer).__name__] += 1
+    return note
 
 
 def test_redis_stopped_and_restarted_under_load(transactional_db, private_redis, tmp_path):
@@ -86,7 +80,7 @@ def test_redis_stopped_and_restarted_under_load(transactional_db, private_redis,
         async def run() -> None:
             started = time.monotonic()
             until = started + 5.5
-            workers = [asyncio.create_task(load(base, tenant.headers(), prefix, until, sent, statuses))
+            workers = [asyncio.create_task(echo_load(base, tenant.headers(), prefix, until, sent, count_into(statuses)))
                        for _ in range(4)]
             await asyncio.sleep(1.5)
             phases["before"] = len(sent)
