@@ -77,6 +77,15 @@ def sse_error(response) -> dict:
     return json.loads(response.text.split("event: error\ndata: ", 1)[1].split("\n", 1)[0])["error"]
 
 
+async def assert_stream_provider_error(client, target: dict, headers: dict[str, str], provider: str) -> None:
+    """The stream's error event: a 502 ProviderError naming the provider."""
+    response = await client.post("/v1/inference/stream", json.dumps(target), content_type="application/json",
+                                 headers=headers)
+    error = sse_error(response)
+    assert error["status"] == 502 and error["error"]["type"] == "ProviderError", error
+    assert error["error"]["details"]["provider"] == provider
+
+
 async def assert_one_record(status: int = 502) -> None:
     (record,) = await ausage_records()
     assert (record.status, record.error_type) == (status, "ProviderError")
@@ -93,11 +102,7 @@ async def test_anthropic_answer_of_the_wrong_shape_is_502(tenant, client, fake_a
 @pytest.mark.parametrize("shape", ANTHROPIC_STREAMS)
 async def test_anthropic_stream_of_the_wrong_shape_is_an_error_event(tenant, client, fake_anthropic, shape):
     fake_anthropic.script(AnthropicScripted(events=ANTHROPIC_STREAMS[shape]))
-    response = await client.post("/v1/inference/stream", json.dumps(CLAUDE), content_type="application/json",
-                                 headers=tenant.headers())
-    error = sse_error(response)
-    assert error["status"] == 502 and error["error"]["type"] == "ProviderError", error
-    assert error["error"]["details"]["provider"] == "anthropic"
+    await assert_stream_provider_error(client, CLAUDE, tenant.headers(), "anthropic")
 
 
 @pytest.mark.parametrize("shape", GOOGLE_SHAPES)
@@ -111,11 +116,7 @@ async def test_gemini_answer_of_the_wrong_shape_is_502(tenant, client, fake_goog
 @pytest.mark.parametrize("shape", ["candidates_is_a_string", "parts_is_a_string", "text_is_an_object"])
 async def test_gemini_stream_of_the_wrong_shape_is_an_error_event(tenant, client, fake_google, shape):
     fake_google.script(GoogleScripted(stream=[GOOGLE_SHAPES[shape]]))
-    response = await client.post("/v1/inference/stream", json.dumps(GEMINI), content_type="application/json",
-                                 headers=tenant.headers())
-    error = sse_error(response)
-    assert error["status"] == 502 and error["error"]["type"] == "ProviderError", error
-    assert error["error"]["details"]["provider"] == "google"
+    await assert_stream_provider_error(client, GEMINI, tenant.headers(), "google")
 
 
 @pytest.mark.parametrize("shape", EMBEDDING_SHAPES)
