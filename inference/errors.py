@@ -3,6 +3,7 @@ documented envelope by ``inference.api.errors``; nothing else formats errors."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 
@@ -120,16 +121,37 @@ def redis_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, TimeoutError, OperationalError))
 
 
+def outage(exc: BaseException) -> tuple[str, str] | None:
+    """What cannot be reached, when ``exc`` says so: ("database", "The database") or ("redis", "Redis");
+    else None."""
+    if database_unavailable(exc):
+        return "database", "The database"
+    if redis_unavailable(exc):
+        return "redis", "Redis"
+    return None
+
+
 def unexpected_error(exc: BaseException) -> InfergateError:
     """What the client is told of an exception that is none of ours: a database or Redis outage is a 503
     to retry shortly (tests/faults/test_postgres_restart.py, test_redis_jobs.py); anything else is our own
     fault, a 500. Neither says more (no driver message, host or stack trace)."""
-    for unavailable, reason, name in ((database_unavailable, "database", "The database"),
-                                      (redis_unavailable, "redis", "Redis")):
-        if unavailable(exc):
-            return ServiceUnavailableError(f"{name} cannot be reached right now; try again shortly",
-                                           details={"reason": reason}, headers={"Retry-After": "1"})
-    return InternalServerError()
+    away = outage(exc)
+    if away is None:
+        return InternalServerError()
+    reason, name = away
+    return ServiceUnavailableError(f"{name} cannot be reached right now; try again shortly",
+                                   details={"reason": reason}, headers={"Retry-After": "1"})
+
+
+def unexpected_error_logged(exc: BaseException, logger: logging.Logger, what: str) -> InfergateError:
+    """``unexpected_error``, logged on ``logger``: an outage as one warning line (it is not a bug, and a stack
+    trace per request would flood the log), anything else as an error with its stack trace."""
+    away = outage(exc)
+    if away is not None:
+        logger.warning("%s refused: %s is unavailable (%s)", what, away[1], type(exc).__name__)
+    else:
+        logger.error("%s failed: %s", what, type(exc).__name__, exc_info=exc)
+    return unexpected_error(exc)
 
 
 class PluginError(InfergateError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable
 
 from inference.cache.services import HIT, cache_consult, cache_hit_mark, cache_hit_events, cache_store
-from inference.errors import CancelledByClientError, InfergateError, database_unavailable, unexpected_error
+from inference.errors import CancelledByClientError, InfergateError, unexpected_error_logged
 from inference.request import call_build, request_parse
 from inference.targets import route_headers, target_resolve
 from inference.providers.base import Adapter
@@ -122,11 +122,7 @@ def _count(entry: UsageEntry, spec: ModelSpec, usage: Usage) -> None:
 
 def _failure(entry: UsageEntry, exc: BaseException) -> InfergateError:
     if not isinstance(exc, InfergateError):
-        if database_unavailable(exc):  # an outage, not a bug: one line, no stack trace per request
-            logger.warning("inference refused: the database is unavailable (%s)", type(exc).__name__)
-        else:
-            logger.error("inference failed: %s", type(exc).__name__, exc_info=exc)
-        exc = unexpected_error(exc)
+        exc = unexpected_error_logged(exc, logger, "inference")
     entry.status, entry.error_type = exc.status, exc.type
     return exc
 

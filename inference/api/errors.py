@@ -9,8 +9,8 @@ from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 
 from inference.errors import (BadRequestError, ForbiddenError, InfergateError, MethodNotAllowedError, NotFoundError,
-                              UnauthorizedError, UnsupportedMediaTypeError, ValidationError, database_unavailable,
-                              redis_unavailable, unexpected_error)
+                              UnauthorizedError, UnsupportedMediaTypeError, ValidationError,
+                              unexpected_error_logged)
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,7 @@ def _drf_to_infergate(exc: Exception) -> InfergateError:
         error = InfergateError(str(exc.detail))
         error.status = exc.status_code
         return error
-    if database_unavailable(exc) or redis_unavailable(exc):  # an outage, not a bug: no stack trace
-        logger.warning("API view refused: %s is unavailable (%s)",
-                       "the database" if database_unavailable(exc) else "Redis", type(exc).__name__)
-    else:
-        logger.exception("unhandled error in API view", exc_info=exc)
-    return unexpected_error(exc)
+    return unexpected_error_logged(exc, logger, "API view")
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from inference.api.errors import error_response
-from inference.errors import database_unavailable, unexpected_error
+from inference.errors import unexpected_error_logged
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +84,4 @@ class ApiErrorMiddleware(_AsyncCapable):
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/v1/"):
             return None
-        if database_unavailable(exception):  # an outage, not a bug: no stack trace per request
-            logger.warning("%s refused: the database is unavailable (%s)", request.path, type(exception).__name__)
-        else:
-            logger.error("unhandled %s on %s", type(exception).__name__, request.path, exc_info=exception)
-        return error_response(unexpected_error(exception))
+        return error_response(unexpected_error_logged(exception, logger, request.path))

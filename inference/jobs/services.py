@@ -15,7 +15,7 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Callable
 
-from inference.errors import InfergateError, NotFoundError, database_unavailable, redis_unavailable, unexpected_error
+from inference.errors import InfergateError, NotFoundError, unexpected_error_logged
 from inference.jobs.context import JobContext, current_job
 from inference.jobs.store import (DONE, FAILED, RUNNING, Job, job_body, job_create, job_discard, job_get, job_id_new,
                                   job_save)
@@ -76,12 +76,7 @@ async def job_submit(*, credentials: Credentials, body: Any | Callable[[], Any],
 async def _refused(entry: UsageEntry, exc: Exception) -> InfergateError:
     """A submission refused: its usage record (as a refused synchronous request's) and the error to raise."""
     if not isinstance(exc, InfergateError):
-        away = "the database" if database_unavailable(exc) else "Redis" if redis_unavailable(exc) else None
-        if away:  # an outage, not a bug: one line, no stack trace per request
-            logger.warning("job submission refused: %s is unavailable (%s)", away, type(exc).__name__)
-        else:
-            logger.error("job submission failed: %s", type(exc).__name__, exc_info=exc)
-        exc = unexpected_error(exc)
+        exc = unexpected_error_logged(exc, logger, "job submission")
     entry.status, entry.error_type = exc.status, exc.type
     await _record(entry)
     return exc
@@ -139,11 +134,7 @@ async def _principal_or_fail(job: Job) -> Principal | None:
     except InfergateError as exc:
         error = exc
     except Exception as exc:
-        if database_unavailable(exc):
-            logger.warning("job %s failed: the database is unavailable (%s)", job.task_id, type(exc).__name__)
-        else:
-            logger.exception("job %s failed", job.task_id)
-        error = unexpected_error(exc)
+        error = unexpected_error_logged(exc, logger, f"job {job.task_id}")
     job.status, job.error = FAILED, error.envelope()
     await _record(UsageEntry(request_id=job.request_id, status=error.status, error_type=error.type,
                              organization_id=job.organization_id, namespace_id=job.namespace_id,
@@ -177,8 +168,7 @@ async def job_run(*, task_id: str) -> None:
         except InfergateError as error:
             job.status, job.error = FAILED, error.envelope()
         except Exception as exc:
-            logger.exception("job %s failed", task_id)
-            job.status, job.error = FAILED, unexpected_error(exc).envelope()
+            job.status, job.error = FAILED, unexpected_error_logged(exc, logger, f"job {task_id}").envelope()
     # the usage record is stored before the job says it finished (and before the message is acked)
     await asyncio.to_thread(usage_flush, 10)
     await job_save(job, drop_body=True)
