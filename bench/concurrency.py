@@ -63,10 +63,10 @@ def free_port() -> int:
 
 def server_start(port: int, workers: int, log: Path) -> subprocess.Popen:
     """uvicorn in its own process group; its output (tracebacks of any 500) goes to ``log``."""
+    from playground.devserver import web_command
+
     env = {**os.environ, "INFERGATE_TEST_PROVIDERS": "1", "LOG_LEVEL": "WARNING"}
-    command = [sys.executable, "-m", "uvicorn", "playground.asgi:application", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
-               "--lifespan", "on", "--no-access-log", "--log-level", "warning", "--backlog", "4096",
+    command = [*web_command(port, workers), "--log-level", "warning", "--backlog", "4096",
                "--timeout-keep-alive", "75"]  # > a round: idle keep-alive connections must not be closed
     with log.open("w") as output:
         return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,

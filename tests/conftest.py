@@ -175,6 +175,8 @@ def uvicorn_start(log_dir, *, durable_usage: bool = True, env: dict[str, str] | 
 
     from django.conf import settings
 
+    from playground.devserver import web_command
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -185,8 +187,7 @@ def uvicorn_start(log_dir, *, durable_usage: bool = True, env: dict[str, str] | 
     log = log_dir / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "playground.asgi:application", "--host", "127.0.0.1", "--port",
-             str(port), "--loop", "uvloop", "--http", "httptools", "--lifespan", "on", "--no-access-log"],
+            web_command(port),
             env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
