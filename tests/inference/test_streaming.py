@@ -224,6 +224,10 @@ async def test_real_server_websocket_and_sse(transactional_db, live_server_url):
     tenant = await sync_to_async(tenant_create)("live", "main")
     ws_url = live_server_url.replace("http://", "ws://") + PATH
     async with websockets.connect(ws_url, additional_headers=tenant.headers()) as ws:
+        # The client offers permessage-deflate; the server (web_command) declines it: per-socket zlib state
+        # made the gateway's heap grow in the soak (bench/README.md).
+        assert "permessage-deflate" in ws.request.headers["Sec-WebSocket-Extensions"]
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
         await ws.send(json.dumps(chat("Name an animal.", max_tokens=10)))
         events = []
         while not events or events[-1]["type"] not in ("done", "error"):
