@@ -20,10 +20,13 @@ def web_command(port: int, workers: int = 1) -> list[str]:
     Websockets without permessage-deflate: with it, each socket holds a zlib compressor and decompressor
     (~300 KB at the default window) and, in `bench/soak.py`, the worker's heap grew ~19 MB/hour under 30
     stream requests/s while it stayed flat without (bench/README.md). Stream events are small JSON frames.
+
+    uvicorn's access line (through the settings' LOGGING, JSON with the request id) is the one log line of
+    each HTTP request, on every route.
     """
     return [sys.executable, "-m", "uvicorn", "playground.asgi:application", "--host", "127.0.0.1", "--port",
             str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--lifespan", "on",
-            "--no-access-log", "--ws-per-message-deflate", "false"]
+            "--ws-per-message-deflate", "false"]
 
 
 def _commands(port: int, workers: int, data_dir: str) -> dict[str, list[str]]:

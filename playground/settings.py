@@ -181,7 +181,11 @@ LOGGING = {
                              "formatter": "plain" if os.environ.get("INFERGATE_LOG_FORMAT") == "plain" else "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "pgserver": {"level": "WARNING"},
-                # uvicorn's own lines go through the same handler once Django is set up
+                # The SDKs' HTTP clients log every upstream call at INFO: a second line per request. Retries
+                # and unexpected answers are logged by inference.providers.upstream; the status, by the access line.
+                **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore")},
+                # uvicorn's own lines go through the same handler once Django is set up; its access line
+                # ("POST /v1/inference HTTP/1.1" 200, with the request id) is each request's one line.
                 **{name: {"handlers": ["console"], "propagate": False} for name in ("uvicorn", "uvicorn.error",
                                                                                     "uvicorn.access")}},
 }

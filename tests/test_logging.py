@@ -51,5 +51,8 @@ async def test_server_logs_are_json_lines_without_secrets_or_prompts(transaction
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert len(lines) >= 0.9 * len([line for line in text.splitlines() if line.strip()])
     assert all({"timestamp", "level", "logger", "message"} <= set(line) for line in lines)
-    assert any(line.get("request_id") == "log-ok" for line in lines)
+    # One line per request: uvicorn's access line, with the request id (not also a line of our own).
+    ok_lines = [line for line in lines if line.get("request_id") == "log-ok"]
+    assert [line["logger"] for line in ok_lines] == ["uvicorn.access"], ok_lines
+    assert ok_lines[0]["message"].endswith('"POST /v1/inference HTTP/1.1" 200')
     assert any(line.get("request_id") == "log-bad" for line in lines)

@@ -77,7 +77,6 @@ def _body_loader(headers: dict[str, str], raw: bytes | None, limit: int) -> Call
 async def respond(send: Send, status: int, payload: dict[str, Any], request_id: str,
                    extra: dict[str, str] | None = None) -> None:
     body = json.dumps(payload).encode()
-    logger.info("answered %d", status)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
     headers += [(name.lower().encode(), value.encode()) for name, value in (extra or {}).items()]
@@ -174,7 +173,6 @@ async def sse_answer(receive: Receive, send: Send, *, request_id: str, events: A
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-store"),
         (b"x-accel-buffering", b"no"), (b"x-request-id", request_id.encode()), *headers]})
-    logger.info("answered 200 (stream)")
 
     async def watch() -> None:
         while (await receive())["type"] != "http.disconnect":
