@@ -143,7 +143,7 @@ REST_FRAMEWORK = {
 # websockets subscribed to a group, e.g. the progress of a job (inference.progress). Each socket waits on
 # the layer with a 5 s blocking pop (BZPOPMIN); redis-py 8's default 5 s socket timeout fired first and
 # closed every websocket open longer than 5 s, so the layer's connections read for up to 30 s.
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+CHANNEL_LAYERS = {"default": {"BACKEND": "inference.progress.ChannelLayer",  # channels_redis, mended
                               "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}}
 
 CELERY_BROKER_URL = REDIS_URL
