@@ -25,7 +25,7 @@ def test_soak_runs_and_accounts_for_every_request(tmp_path):
     env = {**os.environ, "DATABASE_URL": bench_database(DATABASE), "REDIS_URL": redis, "WEB_CONCURRENCY": "1",
            "DJANGO_SETTINGS_MODULE": "playground.settings", "INFERGATE_DATA_DIR": str(tmp_path)}
     # One web worker (make run honours WEB_CONCURRENCY too): a second one only adds start-up time here. 12 s of
-    # traffic; with start-up and the stop (up to 15 s: bench/README.md, soak.py figures) about 40 s in all.
+    # traffic; with start-up and the stop about 25 s in all.
     run = subprocess.run([sys.executable, "bench/soak.py", "--minutes", "0.2", "--json", str(output)],
                          cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=90)
     assert output.exists(), run.stdout[-3000:] + run.stderr[-3000:]
@@ -41,3 +41,5 @@ def test_soak_runs_and_accounts_for_every_request(tmp_path):
     assert set(figures["memory"]) == {"gateway", "celery worker", "celery beat", "postgres", "redis"}
     assert all(t["rss_first_mb"] > 0 and t["samples"] >= 3 for t in figures["memory"].values())
     assert not figures["died"] and not any(figures["log_errors"].values())
+    # Every server stopped on SIGTERM within 15 s: none waited on a closed socket's consumer (inference.progress).
+    assert figures["killed_at_stop"] == [], run.stdout[-3000:]
