@@ -173,14 +173,16 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "inference.api.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "inference.api.middleware.RequestIdLogFilter"},
+                "documented_failures": {"()": "inference.observability.logs.DocumentedFailureFilter"}},
     # One JSON object per line (inference/observability/logs.py); INFERGATE_LOG_FORMAT=plain for reading by eye.
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
                    "json": {"()": "inference.observability.logs.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
                              "formatter": "plain" if os.environ.get("INFERGATE_LOG_FORMAT") == "plain" else "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "pgserver": {"level": "WARNING"},
+    "loggers": {"django.request": {"level": "ERROR", "filters": ["documented_failures"]},
+                "pgserver": {"level": "WARNING"},
                 # The SDKs' HTTP clients log every upstream call at INFO: a second line per request. Retries
                 # and unexpected answers are logged by inference.providers.upstream; the status, by the access line.
                 **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore")},

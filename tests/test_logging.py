@@ -56,3 +56,17 @@ async def test_server_logs_are_json_lines_without_secrets_or_prompts(transaction
     assert [line["logger"] for line in ok_lines] == ["uvicorn.access"], ok_lines
     assert ok_lines[0]["message"].endswith('"POST /v1/inference HTTP/1.1" 200')
     assert any(line.get("request_id") == "log-bad" for line in lines)
+
+
+def test_django_logs_an_error_for_a_500_but_not_for_a_documented_502_503_or_504(caplog):
+    """A 503 during a database outage is logged once by our handler (a warning); Django's own ERROR line
+    for it ("Service Unavailable: ...", one per request) is dropped by the settings' filter."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.utils.log import log_response
+
+    request = RequestFactory().get("/v1/tasks/x")
+    with caplog.at_level("WARNING"):
+        for status in (500, 502, 503, 504):
+            log_response("%s: %s", status, request.path, response=HttpResponse(status=status), request=request)
+    assert [record.status_code for record in caplog.records if record.name == "django.request"] == [500]

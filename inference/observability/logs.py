@@ -38,3 +38,12 @@ class JsonFormatter(logging.Formatter):
             entry["frames"] = [f"{frame.filename}:{frame.lineno} {frame.name}"
                                for frame in traceback.extract_tb(record.exc_info[2])][-10:]
         return json.dumps(entry, ensure_ascii=False)
+
+
+class DocumentedFailureFilter(logging.Filter):
+    """Keeps Django's ERROR line for a 500 only. A 502, 503 or 504 is a documented answer (a provider's
+    failure, an outage of the database or Redis, a timeout); the code that answers it logs what happened
+    once, as a warning, so ``django.request``'s "Service Unavailable: /v1/..." per request is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) not in (502, 503, 504)
