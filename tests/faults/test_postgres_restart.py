@@ -34,9 +34,8 @@ import pytest
 
 from playground.embedded import _free_port
 from tests.conftest import uvicorn_start
-from tests.faults.test_redis_restart import private_redis  # noqa: F401 (fixture)
 from tests.faults.traffic import ECHO, echo_load
-from tests.faults.test_worker_killed import Workers
+from tests.faults.servers import Workers
 
 UNAVAILABLE = (503, "ServiceUnavailableError")
 REFUSED = {"success": False, "status": 503, "error": {

@@ -18,8 +18,7 @@ import redis
 
 from playground.embedded import _free_port
 from tests.conftest import tenant_create, usage_records, uvicorn_start
-from tests.faults.test_redis_restart import private_redis  # noqa: F401 (fixture)
-from tests.faults.test_worker_killed import Workers, job_wait
+from tests.faults.servers import Workers, job_wait
 
 JOB = {"provider": "test", "model": "echo", "inputs": {"prompts": ["queued"]}}
 REFUSED = {"success": False, "status": 503, "error": {

@@ -8,54 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import subprocess
 import time
 import uuid
 
 import httpx
-import pytest
 from asgiref.sync import sync_to_async
 
 from inference.usage.models import UsageRecord
-from playground.embedded import _free_port, _port_answers, _redis_binary
 from tests.conftest import tenant_create, uvicorn_start
 from tests.faults.traffic import ECHO, echo_load
-
-
-
-class PrivateRedis:
-    """redis-server (the binary the embedded Redis uses) on a port of its own, with an append-only file
-    fsynced on every write, as a production Redis that must not lose the usage stream would run."""
-
-    def __init__(self, folder) -> None:
-        self.folder, self.port, self.process = folder, _free_port(), None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(_redis_binary()), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
-             "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "yes"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not _port_answers(self.port):
-            assert time.monotonic() < deadline, "the private Redis did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 def count_into(statuses: collections.Counter):

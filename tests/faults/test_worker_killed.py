@@ -14,87 +14,17 @@ from __future__ import annotations
 
 import collections
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from urllib.parse import urlparse, urlunparse
 
 import httpx
 import psycopg
 import redis
-from celery import Celery
 
 from inference.usage.stream import STREAM
 from tests.conftest import tenant_create, usage_records, uvicorn_start
-from tests.faults.test_redis_restart import private_redis  # noqa: F401 (fixture)
+from tests.faults.servers import VISIBILITY_TIMEOUT_S, Workers, database_url, job_wait
 
-VISIBILITY_TIMEOUT_S = 2
 JOB = {"provider": "test", "model": "sleep-2s", "inputs": {"prompts": ["still here"]}}
-
-
-def database_url() -> str:
-    from django.conf import settings
-
-    return urlunparse(urlparse(os.environ["DATABASE_URL"])._replace(path="/" + settings.DATABASES["default"]["NAME"]))
-
-
-class Workers:
-    """`celery worker` processes (prefork, two children by default: the two jobs run side by side) on the
-    test database (or ``database``) and the private Redis, each in a process group of its own so that the
-    whole worker can be killed."""
-
-    def __init__(self, redis_url: str, log_dir, database: str | None = None, concurrency: int = 2) -> None:
-        self.redis_url, self.log_dir, self.processes, self.start_seconds = redis_url, log_dir, [], []
-        self.database, self.concurrency = database or database_url(), concurrency
-        # Not the current app: shared tasks sent by this process (the in-process client's jobs) keep the project's.
-        self.control = Celery(broker=redis_url, set_as_current=False).control
-
-    def start(self) -> subprocess.Popen:
-        return self.ready(self.spawn())
-
-    def spawn(self) -> subprocess.Popen:
-        name = f"killed-test-{os.getpid()}-{len(self.processes)}@localhost"
-        env = {**os.environ, "DATABASE_URL": self.database, "REDIS_URL": self.redis_url,
-               "DJANGO_SETTINGS_MODULE": "tests.settings",
-               "INFERGATE_CELERY_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT_S)}
-        log = self.log_dir / f"worker-{len(self.processes)}.log"
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "playground", "worker", "--pool", "prefork", "--concurrency",
-                 str(self.concurrency), "--loglevel", "INFO", "-n", name, "--without-gossip", "--without-mingle"],
-                env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        process.name, process.log, process.began = name, log, time.monotonic()
-        self.processes.append(process)
-        return process
-
-    def ready(self, process: subprocess.Popen) -> subprocess.Popen:
-        deadline = process.began + 60
-        while not self.control.ping(destination=[process.name], timeout=0.5):
-            assert process.poll() is None and time.monotonic() < deadline, process.log.read_text()[-3000:]
-        self.start_seconds.append(round(time.monotonic() - process.began, 1))
-        return process
-
-    def kill(self, process: subprocess.Popen) -> None:
-        os.killpg(process.pid, signal.SIGKILL)  # the main process and its pool child at once
-        process.wait(10)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(20)
-
-
-def job_wait(http: httpx.Client, headers: dict[str, str], task_id: str, until: set[str], seconds: float = 30) -> dict:
-    deadline = time.monotonic() + seconds
-    while True:
-        job = http.get(f"/v1/tasks/{task_id}", headers=headers).json()
-        if job["status"] in until:
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.02)
 
 
 def insert_waiting(conn: psycopg.Connection) -> bool:
