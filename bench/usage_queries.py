@@ -245,7 +245,7 @@ def main() -> int:
         print(f"\nEXPLAIN {title}:\n" + explain(sql, params))
     sql, params = usage_summary_query(organization_id=organization_id, namespace_ids=None,
                                       namespace_id=namespace_ids[0], end=today,
-                                      start=usage_first_day(namespace_id=namespace_ids[0]) or today)
+                                      start=usage_first_day(namespace_id=namespace_ids[0]) or today, latency=False)
     print("\nEXPLAIN cache counters of one namespace (its summary over all days):\n" + explain(sql, params))
     page_query = (UsageRecord.objects.filter(organization_id=organization_id).extra(
         where=["(created_at, id) < (%s, %s)"], params=[tenth.records[-1].created_at, tenth.records[-1].id])

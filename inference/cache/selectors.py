@@ -20,7 +20,7 @@ def cache_counters(*, namespace_id: str) -> dict[str, Any]:
     organization_id = Namespace.objects.filter(id=namespace_id).values_list("organization_id", flat=True).first()
     start = usage_first_day(namespace_id=namespace_id) if organization_id is not None else None
     rows = usage_summary(organization_id=organization_id, namespace_ids=None, namespace_id=namespace_id,
-                         start=start, end=utc_today()).rows if start is not None else []
+                         start=start, end=utc_today(), latency=False).rows if start is not None else []
     usage = rows[0] if rows else None
     labels = label_totals(namespace_id=namespace_id)
     return {

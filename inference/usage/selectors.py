@@ -196,7 +196,7 @@ def _filters(*, organization_id: int, namespace_ids: Collection[str] | None, nam
 
 
 def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[date],
-                 raw_runs: list[tuple[datetime, datetime]]) -> tuple[str, list[Any]]:
+                 raw_runs: list[tuple[datetime, datetime]], latency: bool = True) -> tuple[str, list[Any]]:
     names = ", ".join(["g0", *(name for name, _, _ in columns)])
     rollup_groups = ", ".join(["0 AS g0", *(f"{expr} AS {name}" for name, expr, _ in columns)])
     raw_groups = ", ".join(["0 AS g0", *(f"{expr} AS {name}" for name, _, expr in columns)])
@@ -204,12 +204,13 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
     rollup_table, record_table = UsageDailyRollup._meta.db_table, UsageRecord._meta.db_table
     # Histograms are merged for the page's groups only; ungrouped, the one group is the page.
     in_page = f"WHERE ({names}) IN (SELECT {names} FROM page)" if columns else ""
+    histogram = ", latency_bucket_index, latency_bucket_count" if latency else ""
     sql = f"""
         WITH rolled AS MATERIALIZED (
-            SELECT {rollup_groups}, {_ROLLUP_MEASURES}, latency_bucket_index, latency_bucket_count
+            SELECT {rollup_groups}, {_ROLLUP_MEASURES}{histogram}
             FROM {rollup_table} WHERE {where} AND day = ANY(%s::date[])
         ), raw AS MATERIALIZED (
-            SELECT {raw_groups}, {bucket_sql('latency_ms')} AS bucket, {_RAW_MEASURES}
+            SELECT {raw_groups}, {bucket_sql('latency_ms') if latency else '0'} AS bucket, {_RAW_MEASURES}
             FROM {record_table} WHERE {where} AND ({raw_time})
             GROUP BY {names}, bucket
         ), totals AS (
@@ -220,7 +221,12 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
             GROUP BY {names}
         ), page AS MATERIALIZED (
             SELECT totals.*, count(*) OVER () AS total_groups FROM totals ORDER BY {names} LIMIT %s OFFSET %s
-        ), hist AS (
+        )"""
+    params = [rolled, *(moment for run in raw_runs for moment in run)]
+    if not latency:  # the percentiles' histogram merge is most of the query's time
+        return sql + f"""
+        SELECT page.*, NULL::float8 AS p50, NULL::float8 AS p95 FROM page ORDER BY {names}""", params
+    sql += f""", hist AS (
             SELECT {names}, idx, sum(n)::float8 AS n FROM (
                 SELECT {names}, u.idx, latency_bucket_count[u.k] AS n
                 FROM rolled, unnest(latency_bucket_index) WITH ORDINALITY AS u(idx, k)
@@ -238,7 +244,7 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
             FROM cum GROUP BY {names}
         )
         SELECT page.*, pct.p50, pct.p95 FROM page LEFT JOIN pct USING ({names}) ORDER BY {names}"""
-    return sql, [rolled, *(moment for run in raw_runs for moment in run)]
+    return sql, params
 
 
 def _row(values: dict[str, Any]) -> UsageSummaryRow:
@@ -269,8 +275,10 @@ def usage_first_day(*, namespace_id: str) -> date | None:
 def usage_summary_query(*, organization_id: int, namespace_ids: Collection[str] | None, start: date, end: date,
                         group_by: Sequence[str] = (), namespace_id: str | None = None, api_key_id: int | None = None,
                         provider: str | None = None, model: str | None = None, status: int | None = None,
-                        limit: int = 100, offset: int = 0, today: date | None = None) -> tuple[str, list[Any]]:
-    """The summary's SQL and parameters (for ``usage_summary`` and for EXPLAIN in bench/usage_queries.py)."""
+                        limit: int = 100, offset: int = 0, today: date | None = None,
+                        latency: bool = True) -> tuple[str, list[Any]]:
+    """The summary's SQL and parameters (for ``usage_summary`` and for EXPLAIN in bench/usage_queries.py);
+    ``latency=False`` leaves the percentiles out (None) for callers that only count."""
     unknown = [name for name in group_by if name not in _GROUP_COLUMNS]
     if unknown:
         raise ValidationError([{"field": "group_by", "problem": f"unknown grouping {name!r}; use {', '.join(GROUP_BY)}"}
@@ -281,7 +289,8 @@ def usage_summary_query(*, organization_id: int, namespace_ids: Collection[str] 
     where, params = _filters(organization_id=organization_id, namespace_ids=namespace_ids, namespace_id=namespace_id,
                              api_key_id=api_key_id, provider=provider, model=model, status=status)
     sql, time_params = _summary_sql(columns, where, sorted(coverage),
-                                    _intervals(start=start, end=end, coverage=coverage) if start <= end else [])
+                                    _intervals(start=start, end=end, coverage=coverage) if start <= end else [],
+                                    latency)
     rolled, *raw_times = time_params
     limit = max(1, min(limit, MAX_PAGE))
     return sql, [*params, rolled, *params, *raw_times, limit, max(0, offset)]
@@ -290,11 +299,12 @@ def usage_summary_query(*, organization_id: int, namespace_ids: Collection[str] 
 def usage_summary(*, organization_id: int, namespace_ids: Collection[str] | None, start: date, end: date,
                   group_by: Sequence[str] = (), namespace_id: str | None = None, api_key_id: int | None = None,
                   provider: str | None = None, model: str | None = None, status: int | None = None,
-                  limit: int = 100, offset: int = 0, today: date | None = None) -> UsageSummaryPage:
+                  limit: int = 100, offset: int = 0, today: date | None = None,
+                  latency: bool = True) -> UsageSummaryPage:
     sql, params = usage_summary_query(
         organization_id=organization_id, namespace_ids=namespace_ids, start=start, end=end, group_by=group_by,
         namespace_id=namespace_id, api_key_id=api_key_id, provider=provider, model=model, status=status,
-        limit=limit, offset=offset, today=today)
+        limit=limit, offset=offset, today=today, latency=latency)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{SUMMARY_WORK_MEM}'")  # the histogram sort stays in memory
         cursor.execute(sql, params)
