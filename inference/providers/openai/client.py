@@ -1,7 +1,8 @@
 """The SDK client, the credential it uses, and the retry loop around every call.
 
-One ``AsyncOpenAI`` per event loop and base URL holds the connection pool; each call gets a cheap copy
-carrying the namespace's key (``with_options`` shares the pool). The SDK's own retries are off: ours
+One ``AsyncOpenAI`` per event loop and base URL holds the connection pool (on the lean transport for a plain
+http:// server, ``_http_client``); each call gets a cheap copy carrying the namespace's key (``with_options``
+shares the pool). The SDK's own retries are off: ours
 retry only what ``errors.retryable`` allows, with exponential backoff and jitter, and leave a 429 to the
 client with the provider's Retry-After.
 """
@@ -15,8 +16,10 @@ from functools import lru_cache
 from typing import Awaitable, Callable, TypeVar
 
 import openai
+from django.conf import settings
 
 from inference.providers.base import provider_timeout_s
+from inference.providers.lean_http import LeanTransport, lean_applies
 from inference.providers.openai.errors import error_map, retryable
 from inference.providers.upstream import backoff_seconds, call_with_retries, missing_key, provider_key, run_bounded
 from inference.types import InferenceCall
@@ -53,7 +56,8 @@ def sdk_client(base_url: str, api_key: str, timeout_s: float) -> openai.AsyncOpe
     per_loop = _pools().setdefault(asyncio.get_running_loop(), {})
     pool = per_loop.get(base_url)
     if pool is None:
-        pool = per_loop[base_url] = openai.AsyncOpenAI(api_key=NO_KEY, base_url=base_url, max_retries=0)
+        pool = per_loop[base_url] = openai.AsyncOpenAI(api_key=NO_KEY, base_url=base_url, max_retries=0,
+                                                       http_client=_http_client(base_url))
     copies = per_loop.setdefault(("copies", base_url), {})
     client = copies.get((api_key, timeout_s))
     if client is None:
@@ -61,6 +65,14 @@ def sdk_client(base_url: str, api_key: str, timeout_s: float) -> openai.AsyncOpe
             copies.clear()
         client = copies[(api_key, timeout_s)] = pool.with_options(api_key=api_key, timeout=timeout_s, max_retries=0)
     return client
+
+
+def _http_client(base_url: str) -> openai.DefaultAsyncHttpxClient | None:
+    """The lean transport (inference/providers/lean_http.py) under the SDK for a plain http:// server that no
+    proxy stands in front of, unless ``LEAN_HTTP`` is off; None (the SDK's own httpx client) otherwise."""
+    if not settings.INFERGATE.get("LEAN_HTTP") or not lean_applies(base_url):
+        return None
+    return openai.DefaultAsyncHttpxClient(transport=LeanTransport())
 
 
 async def api_key(endpoint: Endpoint, namespace_id: str | None) -> str:
