@@ -106,7 +106,8 @@ def test_a_full_session_leaves_no_secret_in_any_log(session_world, fake_openai_s
         process.wait(15)
 
     server_log = (tmp_path / "server.log").read_text()
-    assert "answered 200" in server_log and "answered 422" in server_log  # the log was written, at INFO
+    # The log was written, at INFO: each request's access line.
+    assert '/v1/inference HTTP/1.1\\" 200' in server_log and '/v1/inference HTTP/1.1\\" 422' in server_log
     assert fake_openai_server.requests("/v1/chat/completions")  # the provider was called with the credential
     logs = {"server log": server_log, "test log": caplog.text}
     found = [(what, where) for what, value in {**used, **{f"prompt {i}": p for i, p in enumerate(prompts)}}.items()
