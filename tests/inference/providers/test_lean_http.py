@@ -13,9 +13,18 @@ from typing import Awaitable, Callable
 import httpx2
 import openai
 import pytest
+import uvloop
 
 from inference.providers.lean_http import LeanTransport, lean_applies, transport_stats
 from inference.providers.openai.client import sdk_client
+
+
+
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
+def event_loop_policy(request):
+    """Every test on asyncio's own loop and on uvloop (production's)."""
+    return asyncio.DefaultEventLoopPolicy() if request.param == "asyncio" else uvloop.EventLoopPolicy()
+
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Upstream"], Awaitable[None]]
 
@@ -122,6 +131,61 @@ async def test_chunked_and_close_delimited_bodies():
                 second = await http.post(upstream.url, content=b"{}")  # a chunked answer leaves the connection open
                 assert second.status_code == 200
             assert transport.opened == opened
+
+
+async def test_bodiless_and_informational_answers_leave_the_connection_reusable():
+    async def odd_heads(reader, writer, upstream):
+        while (request := await upstream.read_request(reader)) is not None:
+            if b"/empty" in request[0]:
+                writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            elif b"/zero" in request[0]:
+                writer.write(answer(b""))
+            else:
+                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + answer(b'{"after": "100"}'))
+
+    async with Upstream(odd_heads) as upstream:
+        transport = LeanTransport()
+        async with client(transport) as http:
+            assert (await http.post(f"{upstream.url}/empty", content=b"{}")).status_code == 204
+            assert (await http.post(f"{upstream.url}/zero", content=b"{}")).content == b""
+            informed = await http.post(f"{upstream.url}/informed", content=b"{}")
+            assert (informed.status_code, informed.json()) == (200, {"after": "100"})
+        assert transport.opened == 1
+
+
+async def test_a_large_body_read_slowly_arrives_whole():
+    payload = bytes(range(256)) * 8192  # 2 MiB: past the read buffer, so the socket is paused and resumed
+
+    async def big(reader, writer, upstream):
+        while await upstream.read_request(reader) is not None:
+            writer.write(answer(payload))
+            await writer.drain()
+
+    async with Upstream(big) as upstream:
+        transport = LeanTransport()
+        async with client(transport) as http:
+            async with http.stream("POST", upstream.url, content=b"{}") as response:
+                received = bytearray()
+                async for part in response.aiter_raw():
+                    received += part
+                    await asyncio.sleep(0.001)
+            assert bytes(received) == payload
+            assert (await http.post(upstream.url, content=b"{}")).content == payload
+        assert transport.opened == 1
+
+
+async def test_requests_beyond_the_connection_limit_wait_for_a_free_connection():
+    async def slowish(reader, writer, upstream):
+        while await upstream.read_request(reader) is not None:
+            await asyncio.sleep(0.02)
+            writer.write(answer(b"{}"))
+
+    async with Upstream(slowish) as upstream:
+        transport = LeanTransport(max_connections=2)
+        async with client(transport) as http:
+            answers = await asyncio.gather(*(http.post(upstream.url, content=b"{}") for _ in range(8)))
+        assert [a.status_code for a in answers] == [200] * 8
+        assert transport.opened == 2 and len(upstream.requests) == 8
 
 
 async def test_a_stream_closed_early_closes_its_connection_and_the_next_request_opens_a_fresh_one():
