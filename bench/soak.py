@@ -266,10 +266,25 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
     return sum((t - mean_t) * (y - mean_y) for t, y in points) / var * 3600
 
 
+def window_slopes(points: list[tuple[float, float]], window_s: float) -> list[float]:
+    """The slope in each consecutive ``window_s`` of ``points`` (MB/hour): whether growth levels off."""
+    if not points:
+        return []
+    start, slopes = points[0][0], []
+    while start < points[-1][0]:
+        inside = [point for point in points if start <= point[0] < start + window_s]
+        if len(inside) >= 3:
+            slopes.append(round(slope_per_hour(inside), 2))
+        start += window_s
+    return slopes
+
+
 def trends(samples: list[dict[str, Any]], warmup_s: float, threshold: float) -> dict[str, dict[str, Any]]:
-    """Per role, after the warm-up: the RSS and anonymous RSS slopes, first/last/min/max RSS, and the verdict
-    (on the anonymous slope)."""
+    """Per role, after the warm-up: the RSS and anonymous RSS slopes (over all of it, and per window of
+    10 minutes, or a third of a shorter run), first/last/min/max RSS, and the verdict (on the anonymous
+    slope over all of it)."""
     after = [s for s in samples if s["t"] >= warmup_s]
+    window_s = min(600.0, (after[-1]["t"] - after[0]["t"]) / 3) if len(after) > 1 else 600.0
     out = {}
     for role in ROLES:
         rows = [(s["t"], s[role]) for s in after if role in s]
@@ -282,6 +297,8 @@ def trends(samples: list[dict[str, Any]], warmup_s: float, threshold: float) -> 
                      "rss_slope_mb_per_hour": round(slope_per_hour([(t, r["rss_mb"]) for t, r in rows]), 2),
                      "anon_first_mb": rows[0][1]["anon_mb"], "anon_last_mb": rows[-1][1]["anon_mb"],
                      "anon_slope_mb_per_hour": round(anon, 2), "processes": sorted({r["processes"] for _, r in rows}),
+                     "anon_window_minutes": round(window_s / 60, 1),
+                     "anon_window_slopes": window_slopes([(t, r["anon_mb"]) for t, r in rows], window_s),
                      "stable": len(rows) >= 3 and anon < threshold}
     return out
 
@@ -478,6 +495,10 @@ def report(result: dict[str, Any]) -> None:
               f"{t['rss_max_mb']:>8.1f}{t['rss_slope_mb_per_hour']:>+9.2f}{t['anon_first_mb']:>12.1f}"
               f"{t['anon_last_mb']:>8.1f}{t['anon_slope_mb_per_hour']:>+9.2f}  "
               f"{'stable' if t['stable'] else 'GROWING' if t['samples'] >= 3 else 'too few samples'}")
+    windows = next(iter(result["memory"].values()), {}).get("anon_window_minutes")
+    if windows:
+        print(f"  anonymous MB/h in each {windows:g} min after the warm-up: " + "; ".join(
+            f"{role} {' '.join(f'{v:+.1f}' for v in t['anon_window_slopes'])}" for role, t in result["memory"].items()))
     usage = result["usage"]
     print(f"\nusage records: {usage['answered']} requests answered, {usage['stored']} records stored in the run's "
           f"namespace (drained {usage['drain_seconds']} s after the traffic stopped); by request id "

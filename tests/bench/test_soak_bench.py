@@ -40,6 +40,8 @@ def test_soak_runs_and_accounts_for_every_request(tmp_path):
     assert usage["missing_ids"] == 0 and usage["duplicated_ids"] == 0
     assert set(figures["memory"]) == {"gateway", "celery worker", "celery beat", "postgres", "redis"}
     assert all(t["rss_first_mb"] > 0 and t["samples"] >= 3 for t in figures["memory"].values())
+    assert all(len(t["anon_window_slopes"]) >= 2 for t in figures["memory"].values())  # whether growth levels off
+    assert "anonymous MB/h in each" in run.stdout
     assert not figures["died"] and not any(figures["log_errors"].values())
     # Every server stopped on SIGTERM within 15 s: none waited on a closed socket's consumer (inference.progress).
     assert figures["killed_at_stop"] == [], run.stdout[-3000:]
