@@ -14,7 +14,9 @@ Targets (issue 12): Infergate's added p50 at concurrency 1 under 2 ms; at 0 ms u
 LiteLLM's throughput at concurrency 16 and 64; Infergate's p99 under 3x its own p50 there. Exit code 0 when
 they hold. Services: an embedded PostgreSQL and Redis under ``.data/bench`` (unless DATABASE_URL / REDIS_URL
 or INFERGATE_DATA_DIR are set). Run: ``.venv/bin/python bench/gateway.py [--json FILE]``; ``--no-litellm``
-and small ``--requests`` for a quick check.
+and small ``--requests`` for a quick check. ``--lean both`` runs a second Infergate server with the SDK on
+httpx's own transport (``INFERGATE_LEAN_HTTP=0``: paths ``infergate-httpx``, ``infergate-openai-httpx``) beside
+one on the lean transport, in the same alternating rounds.
 """
 
 from __future__ import annotations
@@ -112,6 +114,24 @@ def start_litellm(port: int, emulator_port: int, delays: list[int], workers: int
                                 start_new_session=True)
 
 
+def infergate_start(lean: str, port: int, httpx_port: int, workers: int, folder: Path) -> dict[str, subprocess.Popen]:
+    """Infergate's server; with ``lean`` "both", a second one on httpx's transport (``infergate-httpx``)."""
+    saved = os.environ.get("INFERGATE_LEAN_HTTP")
+    try:
+        if lean != "env":
+            os.environ["INFERGATE_LEAN_HTTP"] = "0" if lean == "off" else "1"
+        servers = {"infergate": server_start(port, workers, folder / "uvicorn-gateway.log")}
+        if lean == "both":
+            os.environ["INFERGATE_LEAN_HTTP"] = "0"
+            servers["infergate-httpx"] = server_start(httpx_port, workers, folder / "uvicorn-gateway-httpx.log")
+        return servers
+    finally:
+        if saved is None:
+            os.environ.pop("INFERGATE_LEAN_HTTP", None)
+        else:
+            os.environ["INFERGATE_LEAN_HTTP"] = saved
+
+
 def requests_for(name: str, port: int, delays: list[int], auth: dict[str, str]) -> dict[str, Request]:
     """The chat and embeddings requests of one path, for each delay."""
     out: dict[str, Request] = {}
@@ -144,7 +164,7 @@ def requests_for(name: str, port: int, delays: list[int], auth: dict[str, str]) 
 def answer_check(path: str, workload: str, body: bytes) -> None:
     """The answer has the shape its path promises (so that a fast error is never counted as speed)."""
     data = json.loads(body)
-    if path == "infergate":
+    if path in ("infergate", "infergate-httpx"):
         data = data["data"]
         ok = data["responses"][0]["text"] if workload == "chat" else len(data["embeddings"]) == len(TEXTS)
     elif workload == "chat":
@@ -204,7 +224,7 @@ def added(figures: dict[str, dict]) -> None:
                 f[f"added_p{q}_ms"] = round(f[f"p{q}_ms"] - direct[f"p{q}_ms"], 3)
     if "litellm" in figures:
         lite = figures["litellm"]
-        for name in ("infergate", "infergate-openai"):
+        for name in [n for n in figures if n.startswith("infergate")]:
             f = figures[name]
             f["throughput_vs_litellm"] = round(f["throughput_rps"] / lite["throughput_rps"], 2)
             if lite["cpu_ms_per_request"] and f["cpu_ms_per_request"]:
@@ -248,7 +268,7 @@ async def measure(paths: list[Route], args: argparse.Namespace, emulator: Proces
 def print_cell(row: dict, flush: bool = False) -> None:
     print(f"\n{row['workload']}, upstream delay {row['delay_ms']} ms, concurrency {row['concurrency']} "
           f"(load average {row['load_average'][0]:.2f})")
-    print(f"  {'path':<17}{'req/s':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'+p50':>9}{'+p95':>9}{'+p99':>9}"
+    print(f"  {'path':<24}{'req/s':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'+p50':>9}{'+p95':>9}{'+p99':>9}"
           f"{'CPU/req':>10}{'x LiteLLM':>11}")
     for name, f in row["paths"].items():
         plus = "".join(f"{f[f'added_p{q}_ms']:>9.2f}" if f"added_p{q}_ms" in f else f"{'':>9}" for q in (50, 95, 99))
@@ -256,7 +276,7 @@ def print_cell(row: dict, flush: bool = False) -> None:
         ratio = f"{f['throughput_vs_litellm']:>10.2f}x" if "throughput_vs_litellm" in f else ""
         errors = f"  non-200: {f['non_200']}" if f["non_200"] else ""
         errors += f"  reconnects: {f['reconnects']}" if f["reconnects"] else ""
-        print(f"  {name:<17}{f['throughput_rps']:>9.1f}{f['p50_ms']:>9.2f}{f['p95_ms']:>9.2f}{f['p99_ms']:>9.2f}"
+        print(f"  {name:<24}{f['throughput_rps']:>9.1f}{f['p50_ms']:>9.2f}{f['p95_ms']:>9.2f}{f['p99_ms']:>9.2f}"
               f"{plus}{cpu}{ratio}{errors}", flush=flush)
 
 
@@ -347,6 +367,9 @@ def main() -> int:
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out (no install, no ratios)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file as JSON")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file as Markdown")
+    parser.add_argument("--lean", choices=("env", "on", "off", "both"), default="env",
+                        help="the SDK's transport in Infergate (INFERGATE_LEAN_HTTP): as the environment says, on, "
+                        "off, or both: a second server on httpx's transport, its paths suffixed -httpx")
     parser.add_argument("--profile", type=Path, help="record Infergate's worker with py-spy (on PATH) into this "
                         "file, collapsed stacks (py-spy's raw format)")
     args = parser.parse_args()
@@ -361,7 +384,7 @@ def main() -> int:
     print(f"load average at start: {before}", flush=True)
     if not args.no_litellm:
         litellm_ensure()
-    emulator_port, infergate_port, litellm_port = free_port(), free_port(), free_port()
+    emulator_port, infergate_port, litellm_port, httpx_port = free_port(), free_port(), free_port(), free_port()
     os.environ["INFERGATE_OPENAI_COMPATIBLE"] = json.dumps(compatible_settings(emulator_port, args.delays))
     os.environ.setdefault("INFERGATE_DATA_DIR", str(PROJECT_DIR / ".data" / "bench"))
     folder = Path(os.environ["INFERGATE_DATA_DIR"])
@@ -371,10 +394,12 @@ def main() -> int:
     processes: dict[str, subprocess.Popen] = {}
     try:
         processes["emulator"] = start_emulator(emulator_port, folder / "emulator.log")
-        processes["infergate"] = server_start(infergate_port, args.workers, folder / "uvicorn-gateway.log")
+        processes.update(infergate_start(args.lean, infergate_port, httpx_port, args.workers, folder))
         if not args.no_litellm:
             processes["litellm"] = start_litellm(litellm_port, emulator_port, args.delays, args.workers, folder)
         wait_http(f"http://127.0.0.1:{infergate_port}/healthz", processes["infergate"])
+        if "infergate-httpx" in processes:
+            wait_http(f"http://127.0.0.1:{httpx_port}/healthz", processes["infergate-httpx"])
         if not args.no_litellm:
             wait_http(f"http://127.0.0.1:{litellm_port}/health/liveliness", processes["litellm"], timeout=180)
         gateway = ProcessMeter(processes["infergate"].pid)
@@ -383,6 +408,12 @@ def main() -> int:
                        gateway),
                  Route("infergate-openai", infergate_port,
                        requests_for("infergate-openai", infergate_port, args.delays, auth), gateway)]
+        if "infergate-httpx" in processes:
+            other = ProcessMeter(processes["infergate-httpx"].pid)
+            paths += [Route("infergate-httpx", httpx_port, requests_for("infergate", httpx_port, args.delays, auth),
+                            other),
+                      Route("infergate-openai-httpx", httpx_port,
+                            requests_for("infergate-openai", httpx_port, args.delays, auth), other)]
         if not args.no_litellm:
             paths.append(Route("litellm", litellm_port,
                                requests_for("litellm", litellm_port, args.delays,
@@ -407,7 +438,7 @@ def main() -> int:
             server_stop(process)
     result.update({"machine": machine(), "load_average_before": before, "load_average_after": load_average(),
                    "started_utc": started, "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                   "workers": args.workers,
+                   "workers": args.workers, "lean": args.lean,
                    "litellm": None if args.no_litellm else LITELLM_REQUIREMENT,
                    "requests_per_path": dict(zip(args.concurrency, args.requests)), "rounds": args.rounds})
     result["targets"] = targets(result)

@@ -248,7 +248,7 @@ INFERGATE = {
     "PROVIDER_CONCURRENCY": env_int("INFERGATE_PROVIDER_CONCURRENCY", 8),
     # The openai SDK's calls to a plain http:// server with no proxy go over a lean keep-alive transport
     # (inference/providers/lean_http.py; README: OpenAI-compatible endpoints); off: httpx's own.
-    "LEAN_HTTP": env_bool("INFERGATE_LEAN_HTTP", False),
+    "LEAN_HTTP": env_bool("INFERGATE_LEAN_HTTP", True),
     "OPENAI_BASE_URL": os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
     # Google (README: Google): the Gemini API's base URL, and Vertex AI's (empty: the location's own
     # https://{location}-aiplatform.googleapis.com).
