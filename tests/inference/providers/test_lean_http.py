@@ -123,7 +123,8 @@ async def test_chunked_and_close_delimited_bodies():
         writer.write(b"until the close")
         await writer.drain()
 
-    for handler, expected, opened in ((chunked, b"hello chunked world", 1), (until_close, b"all of it, until the close", 2)):
+    cases = ((chunked, b"hello chunked world", 1), (until_close, b"all of it, until the close", 2))
+    for handler, expected, opened in cases:
         async with Upstream(handler) as upstream:
             transport = LeanTransport()
             async with client(transport) as http:
@@ -215,6 +216,34 @@ async def test_a_stream_closed_early_closes_its_connection_and_the_next_request_
             assert transport_stats(transport) == {"opened": 1, "open": 0, "idle": 0}
             assert (await http.post(f"{upstream.url}/plain", content=b"{}")).status_code == 200
         assert transport.opened == 2
+
+
+async def test_a_stream_cancelled_mid_body_closes_its_connection():
+    async def trickle(reader, writer, upstream):
+        await upstream.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        while True:
+            writer.write(chunk(b"data: {}\n\n"))
+            await writer.drain()
+            await asyncio.sleep(0.01)
+
+    async with Upstream(trickle) as upstream:
+        transport = LeanTransport()
+        received = []
+
+        async def consume(http):
+            async with http.stream("POST", upstream.url, content=b"{}") as response:
+                async for part in response.aiter_raw():
+                    received.append(part)
+
+        async with client(transport) as http:
+            task = asyncio.ensure_future(consume(http))
+            while not received:
+                await asyncio.sleep(0.01)
+            task.cancel()  # as when the gateway's own client goes away mid-stream
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert transport_stats(transport) == {"opened": 1, "open": 0, "idle": 0}
 
 
 async def test_an_idle_connection_the_server_closed_is_not_used():
@@ -428,7 +457,8 @@ async def test_the_sdk_chats_and_streams_over_one_connection():
     async def openai_like(reader, writer, upstream):
         while (request := await upstream.read_request(reader)) is not None:
             if json.loads(request[1]).get("stream"):
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                             b"transfer-encoding: chunked\r\n\r\n")
                 for delta, finish in (({"content": "Hel"}, None), ({"content": "lo"}, None), ({}, "stop")):
                     event = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
                              "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -442,11 +472,13 @@ async def test_the_sdk_chats_and_streams_over_one_connection():
         transport = LeanTransport()
         async with sdk(upstream, transport) as api:
             messages = [{"role": "user", "content": "hi"}]
-            assert (await api.chat.completions.create(model="m", messages=messages)).choices[0].message.content == "Hello"
+            first = await api.chat.completions.create(model="m", messages=messages)
+            assert first.choices[0].message.content == "Hello"
             stream = await api.chat.completions.create(model="m", messages=messages, stream=True)
             text = "".join([c.choices[0].delta.content or "" async for c in stream])
             assert text == "Hello"
-            assert (await api.chat.completions.create(model="m", messages=messages)).choices[0].message.content == "Hello"
+            last = await api.chat.completions.create(model="m", messages=messages)
+            assert last.choices[0].message.content == "Hello"
         assert transport.opened == 1 and len(upstream.requests) == 3
         assert b"authorization: Bearer sk-test" in upstream.requests[0][0]
 
