@@ -146,16 +146,16 @@ def shape_ok(kind: Kind, status: int, body: bytes) -> bool:
 
 
 async def http_client(index: int, port: int, auth: dict[str, str], rate: float, stop_at: float, run: str,
-                      tally: Tally, rng: random.Random) -> None:
+                      tally: Tally, rng: random.Random, kinds: tuple[Kind, ...] = HTTP_KINDS) -> None:
     """One keep-alive connection sending ``rate`` requests per second of the mixed kinds until ``stop_at``."""
     connection = await Connection.open(HOST, port)
-    weights = [k.weight for k in HTTP_KINDS]
+    weights = [k.weight for k in kinds]
     next_at, number = time.monotonic() + rng.random() / rate, 0
     try:
         while (now := time.monotonic()) < stop_at:
             await asyncio.sleep(max(0.0, next_at - now))
             next_at += 1 / rate
-            kind, number = rng.choices(HTTP_KINDS, weights)[0], number + 1
+            kind, number = rng.choices(kinds, weights)[0], number + 1
             request_id = f"soak-{run}-{index}-{number}"
             raw = Request(HOST, port, kind.path, kind.body, {**auth, "x-request-id": request_id}).encode()
             try:
@@ -194,10 +194,10 @@ async def ws_request(ws, kind: Kind) -> tuple[str, str | None, str]:
 
 
 async def ws_client(port: int, auth: dict[str, str], rate: float, stop_at: float, tally: Tally,
-                    rng: random.Random) -> None:
+                    rng: random.Random, kinds: tuple[Kind, ...] = WS_KINDS) -> None:
     """Websocket requests at ``rate`` per second, one at a time, on a socket reopened every
     ``WS_REQUESTS_PER_SOCKET`` requests."""
-    weights = [k.weight for k in WS_KINDS]
+    weights = [k.weight for k in kinds]
     next_at = time.monotonic() + rng.random() / rate
     while time.monotonic() < stop_at:
         async with websockets.connect(f"ws://{HOST}:{port}/v1/inference/stream", additional_headers=auth,
@@ -207,7 +207,7 @@ async def ws_client(port: int, auth: dict[str, str], rate: float, stop_at: float
                     break
                 await asyncio.sleep(max(0.0, next_at - now))
                 next_at += 1 / rate
-                kind = rng.choices(WS_KINDS, weights)[0]
+                kind = rng.choices(kinds, weights)[0]
                 try:
                     outcome, request_id, detail = await asyncio.wait_for(ws_request(ws, kind), ANSWER_TIMEOUT_S)
                 except (OSError, asyncio.TimeoutError, websockets.ConnectionClosed) as error:
@@ -407,10 +407,12 @@ async def traffic(args: argparse.Namespace, port: int, auth: dict[str, str], run
     started = time.monotonic()
     stop_at = started + args.minutes * 60
     rng = random.Random(args.seed)
-    clients = [http_client(i, port, auth, args.rate / args.clients, stop_at, run, tally, random.Random(rng.random()))
-               for i in range(args.clients)]
-    clients += [ws_client(port, auth, args.ws_rate / args.ws_clients, stop_at, tally, random.Random(rng.random()))
-                for _ in range(args.ws_clients)]
+    http_kinds = tuple(k for k in HTTP_KINDS if k.name not in args.skip)
+    ws_kinds = tuple(k for k in WS_KINDS if k.name not in args.skip)
+    clients = [http_client(i, port, auth, args.rate / args.clients, stop_at, run, tally, random.Random(rng.random()),
+                           http_kinds) for i in range(args.clients if http_kinds else 0)]
+    clients += [ws_client(port, auth, args.ws_rate / args.ws_clients, stop_at, tally, random.Random(rng.random()),
+                          ws_kinds) for _ in range(args.ws_clients if ws_kinds else 0)]
     watch = asyncio.create_task(monitor(sampler, processes, started, stop_at, args, tally))
     load = asyncio.gather(*clients)
     done, _ = await asyncio.wait([watch, load], return_when=asyncio.FIRST_COMPLETED)
@@ -533,8 +535,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--ws-rate", type=float, default=4.0, help="websocket requests per second, all sockets")
     parser.add_argument("--ws-clients", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--skip", type=lambda text: {name.strip() for name in text.split(",") if name.strip()},
+                        default=set(), help="kinds of request left out, comma-separated (e.g. 'embeddings local'; "
+                        "for probes: which kind a growth comes with)")
     parser.add_argument("--json", type=Path, help="also write the figures and every memory sample to this file")
     args = parser.parse_args()
+    if args.skip - set(KINDS):
+        parser.error(f"--skip: unknown kinds {sorted(args.skip - set(KINDS))}; the kinds are {sorted(KINDS)}")
     if args.warmup_minutes is None:
         args.warmup_minutes = min(5.0, args.minutes / 6)
     if args.sample_seconds is None:
