@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import signal
 import socket
@@ -44,7 +43,6 @@ def django_setup() -> tuple[str, str]:
     from django.core.management import call_command
 
     django.setup()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # settings log INFO: one line per request
     call_command("migrate", verbosity=0)
     from playground.accounts.services import api_key_create, namespace_get_or_create, organization_get_or_create
 
@@ -61,11 +59,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_start(port: int, workers: int, log: Path) -> subprocess.Popen:
-    """uvicorn in its own process group; its output (tracebacks of any 500) goes to ``log``."""
+def server_start(port: int, workers: int, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """uvicorn in its own process group, with ``env`` over this process's environment; its output
+    (tracebacks of any 500) goes to ``log``."""
     from playground.devserver import web_command
 
-    env = {**os.environ, "INFERGATE_TEST_PROVIDERS": "1", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "INFERGATE_TEST_PROVIDERS": "1", "LOG_LEVEL": "WARNING", **(env or {})}
     command = [*web_command(port, workers), "--log-level", "warning", "--backlog", "4096",
                "--timeout-keep-alive", "75"]  # > a round: idle keep-alive connections must not be closed
     with log.open("w") as output:

@@ -116,20 +116,12 @@ def start_litellm(port: int, emulator_port: int, delays: list[int], workers: int
 
 def infergate_start(lean: str, port: int, httpx_port: int, workers: int, folder: Path) -> dict[str, subprocess.Popen]:
     """Infergate's server; with ``lean`` "both", a second one on httpx's transport (``infergate-httpx``)."""
-    saved = os.environ.get("INFERGATE_LEAN_HTTP")
-    try:
-        if lean != "env":
-            os.environ["INFERGATE_LEAN_HTTP"] = "0" if lean == "off" else "1"
-        servers = {"infergate": server_start(port, workers, folder / "uvicorn-gateway.log")}
-        if lean == "both":
-            os.environ["INFERGATE_LEAN_HTTP"] = "0"
-            servers["infergate-httpx"] = server_start(httpx_port, workers, folder / "uvicorn-gateway-httpx.log")
-        return servers
-    finally:
-        if saved is None:
-            os.environ.pop("INFERGATE_LEAN_HTTP", None)
-        else:
-            os.environ["INFERGATE_LEAN_HTTP"] = saved
+    env = {} if lean == "env" else {"INFERGATE_LEAN_HTTP": "0" if lean == "off" else "1"}
+    servers = {"infergate": server_start(port, workers, folder / "uvicorn-gateway.log", env)}
+    if lean == "both":
+        servers["infergate-httpx"] = server_start(httpx_port, workers, folder / "uvicorn-gateway-httpx.log",
+                                                  {"INFERGATE_LEAN_HTTP": "0"})
+    return servers
 
 
 def requests_for(name: str, port: int, delays: list[int], auth: dict[str, str]) -> dict[str, Request]:

@@ -169,7 +169,6 @@ def uvicorn_start(log_dir, *, durable_usage: bool = True, env: dict[str, str] | 
     import os
     import socket
     import subprocess
-    import sys
     import time
     from urllib.parse import urlparse, urlunparse
 
@@ -186,9 +185,7 @@ def uvicorn_start(log_dir, *, durable_usage: bool = True, env: dict[str, str] | 
            **(env or {})}
     log = log_dir / "server.log"
     with log.open("w") as output:
-        process = subprocess.Popen(
-            web_command(port),
-            env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(web_command(port), env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
