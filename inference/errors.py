@@ -135,7 +135,10 @@ def unexpected_error(exc: BaseException) -> InfergateError:
     """What the client is told of an exception that is none of ours: a database or Redis outage is a 503
     to retry shortly (tests/faults/test_postgres_restart.py, test_redis_jobs.py); anything else is our own
     fault, a 500. Neither says more (no driver message, host or stack trace)."""
-    away = outage(exc)
+    return _unexpected(outage(exc))
+
+
+def _unexpected(away: tuple[str, str] | None) -> InfergateError:
     if away is None:
         return InternalServerError()
     reason, name = away
@@ -151,7 +154,7 @@ def unexpected_error_logged(exc: BaseException, logger: logging.Logger, what: st
         logger.warning("%s refused: %s is unavailable (%s)", what, away[1], type(exc).__name__)
     else:
         logger.error("%s failed: %s", what, type(exc).__name__, exc_info=exc)
-    return unexpected_error(exc)
+    return _unexpected(away)
 
 
 class PluginError(InfergateError):
