@@ -217,29 +217,32 @@ class _Connection(asyncio.Protocol):
     async def wait(self, timeout: float | None, error: type[httpx2.TimeoutException], what: str) -> None:
         """Until the parser or the socket has news; ``error`` after ``timeout`` seconds of nothing."""
         self.waiter = waiter = self.loop.create_future()
-        expiry = None if timeout is None else self.loop.call_later(timeout, _expire, waiter, error, what)
         try:
-            await waiter
+            await self._within(waiter, timeout, error, what)
         finally:
             self.waiter = None
-            if expiry is not None:
-                expiry.cancel()
 
     async def send(self, data: bytes, timeout: float | None) -> None:
         assert self.transport is not None
         self.transport.write(data)
         if self.paused_writing and not self.closed:
             self.drain_waiter = waiter = self.loop.create_future()
-            expiry = None if timeout is None else self.loop.call_later(
-                timeout, _expire, waiter, httpx2.WriteTimeout, "Timed out sending the request")
             try:
-                await waiter
+                await self._within(waiter, timeout, httpx2.WriteTimeout, "Timed out sending the request")
             finally:
                 self.drain_waiter = None
-                if expiry is not None:
-                    expiry.cancel()
         if self.closed and not self.message_begun and self.error is not None:
             raise httpx2.WriteError(str(self.error))
+
+    async def _within(self, waiter: asyncio.Future, timeout: float | None, error: type[httpx2.TimeoutException],
+                      what: str) -> None:
+        """``waiter``, failed with ``error`` after ``timeout`` seconds (a timer, not a task: the hot path)."""
+        expiry = None if timeout is None else self.loop.call_later(timeout, _expire, waiter, error, what)
+        try:
+            await waiter
+        finally:
+            if expiry is not None:
+                expiry.cancel()
 
     def consumed(self) -> None:
         if self.paused_reading and self.buffered < READ_HIGH_WATER // 4 and self.transport is not None:
