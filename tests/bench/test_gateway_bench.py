@@ -24,9 +24,11 @@ def test_gateway_bench_runs_and_writes_its_figures(tmp_path):
     redis = urlparse(settings.REDIS_URL)._replace(path="/9").geturl()  # its own Redis database too
     env = {**os.environ, "DATABASE_URL": bench_database(DATABASE), "REDIS_URL": redis,
            "DJANGO_SETTINGS_MODULE": "playground.settings", "INFERGATE_DATA_DIR": str(tmp_path)}
+    # Enough requests per path for its CPU to span several clock ticks (10 ms): with the lean transport a
+    # request costs about 1 ms of the gateway's CPU, and 8 of them sometimes measured 0.
     run = subprocess.run(
         [sys.executable, "bench/gateway.py", "--no-litellm", "--delays", "0", "--concurrency", "1,4",
-         "--requests", "8,16", "--rounds", "2", "--ceiling-requests", "200", "--json", str(output)],
+         "--requests", "40,80", "--rounds", "2", "--ceiling-requests", "200", "--json", str(output)],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert output.exists(), run.stdout[-3000:] + run.stderr[-3000:]
     figures = json.loads(output.read_text())
