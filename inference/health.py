@@ -1,4 +1,10 @@
-"""Readiness: can this process reach the database and Redis right now?"""
+"""Readiness: can this process reach the database and Redis right now, and are usage records being stored?
+
+``usage`` is not ok once the oldest usage record waiting in the Redis stream is older than
+``INFERGATE["USAGE_LAG_READY_SECONDS"]`` (0: never): the drain (a Celery worker and beat) has stopped or
+cannot keep up, and every answer from here on is served without its record reaching PostgreSQL. It also
+reports the dead letters (records PostgreSQL refused), which never make a node unready: they are kept.
+"""
 
 from __future__ import annotations
 
@@ -40,4 +46,18 @@ async def readiness_check() -> dict[str, dict[str, Any]]:
         checks["redis"] = {"ok": False, "error": type(exc).__name__}
     finally:
         await client.aclose()
+    if checks["redis"]["ok"]:
+        checks["usage"] = await _usage_check()
     return checks
+
+
+async def _usage_check() -> dict[str, Any]:
+    from inference.usage.stream import usage_backlog
+
+    try:
+        backlog = await usage_backlog()
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    threshold = settings.INFERGATE["USAGE_LAG_READY_SECONDS"]
+    return {"ok": not threshold or backlog.lag_s <= threshold, "lag_s": backlog.lag_s, "lag_limit_s": threshold,
+            "dead_letters": backlog.dead_letters}

@@ -227,6 +227,8 @@ INFERGATE = {
     "USAGE_RETENTION_DAYS": env_int("INFERGATE_USAGE_RETENTION_DAYS", 90),
     "USAGE_ROLLUP_DAYS": env_int("INFERGATE_USAGE_ROLLUP_DAYS", 3),
     "USAGE_DELETE_BATCH": env_int("INFERGATE_USAGE_DELETE_BATCH", 5000),
+    # /readyz turns not ready while the oldest usage record waiting for the drain is older than this (0: never).
+    "USAGE_LAG_READY_SECONDS": float(os.environ.get("INFERGATE_USAGE_LAG_READY_SECONDS", "120")),
     # GET /metrics needs "Authorization: Bearer <this>" when set; open when empty (README: Observability).
     "METRICS_TOKEN": os.environ.get("INFERGATE_METRICS_TOKEN", ""),
     "METRICS": env_bool("INFERGATE_METRICS", True),  # off: nothing is counted (the scrape still answers)

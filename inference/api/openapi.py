@@ -384,7 +384,13 @@ def openapi_document() -> dict[str, Any]:
             **OPENAI_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
                                  "responses": {"200": {"description": "The server is up"}}}},
-            "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: database and Redis reachable",
+            "/readyz": {"get": {"operationId": "readyz",
+                                "summary": "Readiness: database and Redis reachable, usage records being stored",
+                                "description": "checks.usage reports lag_s, the age of the oldest usage record "
+                                               "not yet stored in PostgreSQL (not ready past lag_limit_s, "
+                                               "INFERGATE_USAGE_LAG_READY_SECONDS; 0 turns that off), and "
+                                               "dead_letters, the records PostgreSQL refused (kept for "
+                                               "manage.py usage_dead_letters; they never make a node unready).",
                                 "security": [],
                                 "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}},
         },

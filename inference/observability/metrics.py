@@ -46,6 +46,8 @@ class _Metrics:
         self.cache = Counter("infergate_cache_decisions_total", "Semantic cache decisions", ["decision"])
         self.provider_errors = Counter("infergate_provider_errors_total", "Provider failures by class",
                                        ["provider", "error_type"])
+        self.dead_lettered = Counter("infergate_usage_dead_lettered_total",
+                                     "Usage records PostgreSQL refused, moved to the dead-letter stream")
 
 
 @lru_cache(maxsize=1)
@@ -85,18 +87,33 @@ def limiter_decision(decision: str) -> None:
         metrics().limiter.labels(decision).inc()
 
 
+def usage_dead_lettered() -> None:
+    if _enabled():
+        metrics().dead_lettered.inc()
+
+
 class SharedStateCollector:
-    """Gauges read at scrape time: records waiting in the usage stream, tasks waiting in the Celery queue."""
+    """Gauges read at scrape time: records waiting in the usage stream, how far behind its drain is, the
+    dead letters, tasks waiting in the Celery queue."""
 
     def collect(self) -> Any:
         from prometheus_client.core import GaugeMetricFamily
 
-        from inference.usage.stream import usage_stream_depth
+        from inference.usage.stream import usage_backlog_sync, usage_stream_depth
 
         stream = GaugeMetricFamily("infergate_usage_stream_depth", "Usage records buffered in the Redis stream "
                                    "(-1: Redis unavailable)")
         stream.add_metric([], usage_stream_depth())
         yield stream
+        backlog = usage_backlog_sync()
+        lag = GaugeMetricFamily("infergate_usage_drain_lag_seconds", "Age of the oldest usage record not yet "
+                                "stored in PostgreSQL (0: none waiting; -1: Redis unavailable)")
+        lag.add_metric([], backlog.lag_s if backlog else -1)
+        yield lag
+        dead = GaugeMetricFamily("infergate_usage_dead_letters", "Usage records in the dead-letter stream, "
+                                 "waiting for manage.py usage_dead_letters (-1: Redis unavailable)")
+        dead.add_metric([], backlog.dead_letters if backlog else -1)
+        yield dead
         queue = GaugeMetricFamily("infergate_celery_queue_depth", "Tasks waiting in a Celery queue "
                                   "(-1: Redis unavailable)", labels=["queue"])
         for name, depth in celery_queue_depths().items():

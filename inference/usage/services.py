@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
+from inference.errors import outage
 from inference.types import Price, Usage
 
 logger = logging.getLogger(__name__)
@@ -113,9 +114,13 @@ class UsageWriter:
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 close_old_connections()
-                usage_store(entries)
+                rejected = usage_store(entries)
+                if rejected:
+                    from inference.usage.stream import usage_dead_letter
+
+                    usage_dead_letter(rejected)
                 break
-            except Exception:  # the database is down or refused: keep the records and retry
+            except Exception:  # the database is down: keep the records and retry
                 logger.exception("writing %d usage records failed (attempt %d)", len(entries), attempt + 1)
                 connection.close()
                 time.sleep(delay)
@@ -137,14 +142,21 @@ class UsageWriter:
             return self._pending == 0
 
 
-def usage_store(entries: list[UsageEntry]) -> None:
-    """Insert the records (ids already stored are skipped) and stamp their keys' last use. A record whose
-    namespace or key was deleted since its request is dropped; other database errors are raised."""
+def usage_store(entries: list[UsageEntry]) -> list[tuple[UsageEntry, str]]:
+    """Insert the records (ids already stored are skipped) and stamp their keys' last use. Returns the
+    records that cannot be stored, each with the reason (a value PostgreSQL refuses): the caller moves them
+    aside, so that one bad record never holds up the others. A record whose namespace or key was deleted
+    since its request is dropped; a database that cannot be reached raises (nothing is lost: try again)."""
     try:
-        _insert(entries)
-    except IntegrityError:
-        _insert_one_by_one(entries)
+        with transaction.atomic():
+            _insert(entries)
+        rejected: list[tuple[UsageEntry, str]] = []
+    except Exception as error:
+        if outage(error) is not None:
+            raise
+        rejected = _insert_one_by_one(entries)
     _keys_touch({e.api_key_id for e in entries if e.api_key_id is not None})
+    return rejected
 
 
 def _insert(entries: list[UsageEntry]) -> None:
@@ -153,13 +165,19 @@ def _insert(entries: list[UsageEntry]) -> None:
     UsageRecord.objects.bulk_create([UsageRecord(**asdict(e)) for e in entries], ignore_conflicts=True)
 
 
-def _insert_one_by_one(entries: list[UsageEntry]) -> None:
+def _insert_one_by_one(entries: list[UsageEntry]) -> list[tuple[UsageEntry, str]]:
+    rejected = []
     for entry in entries:
         try:
             with transaction.atomic():
                 _insert([entry])
         except IntegrityError:
             logger.warning("usage record %s dropped: its namespace or key no longer exists", entry.request_id)
+        except Exception as error:
+            if outage(error) is not None:
+                raise
+            rejected.append((entry, type(error).__name__))
+    return rejected
 
 
 def _keys_touch(key_ids: set[int]) -> None:

@@ -7,6 +7,12 @@ inserts the records in batches and only then acknowledges and deletes them. Reco
 UUID and the insert ignores ids already stored, so a drain that crashed between inserting and
 acknowledging replays harmlessly: every request is stored exactly once. Entries left pending by a
 drainer that died are claimed by the next one after ``CLAIM_IDLE_MS``.
+
+A record that PostgreSQL refuses (a value it cannot hold) never holds up the others: the drain stores
+what it can and moves the refused record to the dead-letter stream ``DEAD`` (one ERROR line and a count in
+``/metrics`` each), where ``manage.py usage_dead_letters`` lists it and replays it once what refused it
+is mended (``--repair`` replaces what PostgreSQL cannot hold). ``usage_backlog`` says how far behind the
+drain is (the age of the oldest record not yet stored) for ``/readyz`` and ``/metrics``.
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import asdict
+import dataclasses
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 import redis
+from django.utils import timezone
 
+from inference.observability.metrics import usage_dead_lettered
+from inference.strings import storable
 from inference.usage.services import UsageEntry, usage_store
 from playground.redis_clients import ERRORS as REDIS_ERRORS
 from playground.redis_clients import redis_async, redis_sync
@@ -29,6 +39,7 @@ from playground.redis_clients import redis_async, redis_sync
 logger = logging.getLogger(__name__)
 
 STREAM = "infergate:usage"
+DEAD = "infergate:usage:dead"  # records PostgreSQL refused, until replayed or dropped
 GROUP = "usage-writers"
 BATCH = 500
 CLAIM_IDLE_MS = 30_000
@@ -72,14 +83,65 @@ def _ensure_group(client: redis.Redis) -> None:
 
 
 def _store(client: redis.Redis, messages: list[tuple[bytes, dict[bytes, bytes]]], *, acknowledge: bool = True) -> int:
+    """Store a batch; returns how many were stored. What cannot be stored goes to the dead letters, in
+    the same transaction that acknowledges the batch."""
     if not messages:
         return 0
-    usage_store([_decode(fields) for _, fields in messages])  # raises while the database is down: stay pending
+    decoded, dead = [], []
+    for message_id, fields in messages:
+        try:
+            decoded.append((message_id, _decode(fields)))
+        except Exception as error:  # not a record this code wrote: keep it for a person to look at
+            dead.append(DeadLetter(message_id, fields.get(b"e", b""), f"undecodable ({type(error).__name__})"))
+    rejected = usage_store([entry for _, entry in decoded])  # raises while the database is down: stay pending
+    source = {id(entry): message_id for message_id, entry in decoded}
+    dead += [DeadLetter(source[id(entry)], _encode(entry)["e"].encode(), reason) for entry, reason in rejected]
+    position = {message_id: i for i, (message_id, _) in enumerate(messages)}
+    dead.sort(key=lambda letter: position[letter.source])  # in the order they arrived
     if acknowledge:
         ids = [message_id for message_id, _ in messages]
-        client.xack(STREAM, GROUP, *ids)
-        client.xdel(STREAM, *ids)
-    return len(messages)
+        with client.pipeline(transaction=True) as pipe:
+            for letter in dead:
+                pipe.xadd(DEAD, letter.fields())
+            pipe.xack(STREAM, GROUP, *ids)
+            pipe.xdel(STREAM, *ids)
+            pipe.execute()
+        for letter in dead:
+            letter.report()
+    return len(messages) - len(dead)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    source: bytes | None  # the id it had in the usage stream (None: from the in-process writer)
+    record: bytes  # the record as the stream held it (JSON)
+    reason: str
+
+    def fields(self) -> dict[str, str | bytes]:
+        return {"e": self.record, "error": self.reason, "source": self.source or b"", "at": timezone.now().isoformat()}
+
+    def report(self) -> None:
+        logger.error("usage record moved to the dead-letter stream %s (%s): %s", DEAD, self.reason,
+                     self.record[:300].decode("utf-8", "replace"))
+        usage_dead_lettered()
+
+
+def usage_dead_letter(rejected: list[tuple[UsageEntry, str]]) -> None:
+    """Records the in-process writer could not store: into the dead letters, or, with Redis away too,
+    whole into the log (an ERROR line each), never dropped without a word."""
+    letters = [DeadLetter(None, _encode(entry)["e"].encode(), reason) for entry, reason in rejected]
+    try:
+        with redis_sync().pipeline(transaction=True) as pipe:
+            for letter in letters:
+                pipe.xadd(DEAD, letter.fields())
+            pipe.execute()
+    except REDIS_ERRORS as error:
+        for letter in letters:
+            logger.error("usage record not stored and no dead-letter stream (%s; %s): %s", letter.reason,
+                         type(error).__name__, letter.record.decode("utf-8", "replace"))
+        return
+    for letter in letters:
+        letter.report()
 
 
 def _read(client: redis.Redis, consumer: str, start: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
@@ -113,3 +175,98 @@ def usage_stream_depth() -> int:
     except REDIS_ERRORS:
         return -1
 
+
+@dataclass(frozen=True)
+class Backlog:
+    lag_s: float  # the age of the oldest record not yet stored (0: none waiting)
+    dead_letters: int
+
+
+def _backlog(oldest: list, now: tuple[int, int], dead: int) -> Backlog:
+    if not oldest:
+        return Backlog(0.0, int(dead))
+    added_ms = int(oldest[0][0].split(b"-")[0])  # a stream id is the Redis clock's milliseconds when it was added
+    return Backlog(round(max(0.0, now[0] + now[1] / 1e6 - added_ms / 1000), 3), int(dead))
+
+
+async def usage_backlog() -> Backlog:
+    """How far behind the drain is, on the Redis clock (no skew with this machine's)."""
+    async with redis_async().pipeline(transaction=False) as pipe:
+        oldest, now, dead = await pipe.xrange(STREAM, count=1).time().xlen(DEAD).execute()
+    return _backlog(oldest, now, dead)
+
+
+def usage_backlog_sync() -> Backlog | None:
+    """``usage_backlog`` for threads (the metrics scrape); None when Redis cannot be reached."""
+    try:
+        with redis_sync().pipeline(transaction=False) as pipe:
+            oldest, now, dead = pipe.xrange(STREAM, count=1).time().xlen(DEAD).execute()
+    except REDIS_ERRORS:
+        return None
+    return _backlog(oldest, now, dead)
+
+
+# -- dead letters: what an operator reads and replays (manage.py usage_dead_letters) -------------------
+
+@dataclass(frozen=True)
+class StoredDeadLetter:
+    id: str
+    reason: str
+    source: str
+    at: str
+    record: str  # JSON, as it was in the stream
+
+    def summary(self) -> dict[str, str]:
+        return {"id": self.id, "at": self.at, "reason": self.reason, "source": self.source, "record": self.record}
+
+
+def usage_dead_letters(*, ids: list[str] | None = None, limit: int = 1000) -> list[StoredDeadLetter]:
+    """The dead letters, oldest first (those named by ``ids`` only, when given)."""
+    client = redis_sync()
+    if ids:
+        rows = [row for message_id in ids for row in client.xrange(DEAD, message_id, message_id)]
+    else:
+        rows = client.xrange(DEAD, count=limit)
+    return [StoredDeadLetter(id=message_id.decode(), reason=_text(row.get(b"error")), source=_text(row.get(b"source")),
+                             at=_text(row.get(b"at")), record=_text(row.get(b"e"))) for message_id, row in rows]
+
+
+def _text(value: bytes | None) -> str:
+    return (value or b"").decode("utf-8", "surrogatepass")
+
+
+def usage_dead_letters_replay(*, ids: list[str] | None = None, repair: bool = False) -> dict[str, int]:
+    """Store dead letters again (all, or those named); each stored one leaves the dead letters. With
+    ``repair``, what PostgreSQL cannot hold is mended first: NUL and lone surrogates become U+FFFD and
+    strings are cut to their column's length, so that the record (its tokens and cost) counts."""
+    client, counts = redis_sync(), {"stored": 0, "refused": 0, "undecodable": 0}
+    for letter in usage_dead_letters(ids=ids, limit=100_000):
+        try:
+            entry = _decode({b"e": letter.record.encode("utf-8", "surrogatepass")})
+        except Exception:
+            counts["undecodable"] += 1
+            continue
+        if repair:
+            entry = _repaired(entry)
+        if usage_store([entry]):
+            counts["refused"] += 1
+            continue
+        client.xdel(DEAD, letter.id)
+        counts["stored"] += 1
+    return counts
+
+
+def usage_dead_letters_drop(*, ids: list[str]) -> int:
+    return int(redis_sync().xdel(DEAD, *ids)) if ids else 0
+
+
+def _repaired(entry: UsageEntry) -> UsageEntry:
+    from inference.usage.models import UsageRecord
+
+    changes = {}
+    for field in dataclasses.fields(entry):
+        value = getattr(entry, field.name)
+        if isinstance(value, str):
+            limit = getattr(UsageRecord._meta.get_field(field.name), "max_length", None)
+            changes[field.name] = storable(value)[:limit]
+    return replace(entry, **changes)

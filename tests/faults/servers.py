@@ -54,11 +54,12 @@ def database_url() -> str:
 class Workers:
     """`celery worker` processes (prefork, two children by default: the two jobs run side by side) on the
     test database (or ``database``) and the private Redis, each in a process group of its own so that the
-    whole worker can be killed."""
+    whole worker can be killed; with ``beat``, each also runs the schedule (the usage drain among it)."""
 
-    def __init__(self, redis_url: str, log_dir, database: str | None = None, concurrency: int = 2) -> None:
+    def __init__(self, redis_url: str, log_dir, database: str | None = None, concurrency: int = 2,
+                 beat: bool = False) -> None:
         self.redis_url, self.log_dir, self.processes, self.start_seconds = redis_url, log_dir, [], []
-        self.database, self.concurrency = database or database_url(), concurrency
+        self.database, self.concurrency, self.beat = database or database_url(), concurrency, beat
         # Not the current app: shared tasks sent by this process (the in-process client's jobs) keep the project's.
         self.control = Celery(broker=redis_url, set_as_current=False).control
 
@@ -74,7 +75,9 @@ class Workers:
         with log.open("w") as output:
             process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "playground", "worker", "--pool", "prefork", "--concurrency",
-                 str(self.concurrency), "--loglevel", "INFO", "-n", name, "--without-gossip", "--without-mingle"],
+                 str(self.concurrency), "--loglevel", "INFO", "-n", name, "--without-gossip", "--without-mingle",
+                 # the scheduler in the worker (`make run` runs it on its own): the usage drain every second
+                 *(["--beat", "--schedule", str(self.log_dir / f"beat-{len(self.processes)}")] if self.beat else [])],
                 env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         process.name, process.log, process.began = name, log, time.monotonic()
         self.processes.append(process)
