@@ -200,7 +200,7 @@ def verified_run(oracle: Oracle, vectors: np.ndarray, stream: list[int], delta: 
     from inference.cache.keys import prompt_hash, prompt_text
     from inference.cache.labels import label_apply
     from inference.cache.services import EXPLORE, HIT, cache_decide
-    from inference.cache.store import entry_find, entry_hit, entry_insert, options_get
+    from inference.cache.store import Verdict, entry_find, entry_hit, entry_insert, options_get
 
     namespace_id = namespace_new(f"verified-{delta}")
     _, scope = spec_and_scope(namespace_id)
@@ -227,7 +227,7 @@ def verified_run(oracle: Oracle, vectors: np.ndarray, stream: list[int], delta: 
         if decision == EXPLORE:
             explorations += 1
             label_apply(scope_key=scope, entry_id=found.neighbour.id, similarity=found.neighbour.similarity,
-                        correct=found.neighbour.response["answer"] == oracle.answer[i], judged=False)
+                        verdict=Verdict(found.neighbour.response["answer"] == oracle.answer[i]))
     return figures(hits, wrong, len(stream), explorations)
 
 

@@ -21,7 +21,7 @@ from inference.providers.base import Adapter
 from inference.streaming import StreamCollector
 from inference.types import Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, Usage
 from inference.usage.services import PRICE_TABLE_VERSION, UsageEntry, usage_cost, usage_record
-from playground.accounts.authentication import Principal, key_resolve, namespace_resolve
+from playground.accounts.authentication import Principal, key_resolve, namespace_principal, namespace_resolve
 from playground.accounts.throttling import Reservation, limits_reserve, limits_settle
 from playground.accounts.models import Permission
 
@@ -38,6 +38,20 @@ class Credentials:
     authorization: str | None
     namespace: str | None
     principal: Principal | None = None
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """What a call is for: what its usage record's ``endpoint`` says, and whether a plugin the namespace
+    has not enabled may answer it (a plugin's test run)."""
+
+    endpoint: str = "inference"
+    disabled_plugins: bool = False
+
+
+INFERENCE = Purpose()
+PLUGIN_TEST = Purpose("plugin_test", disabled_plugins=True)
+CACHE_JUDGE = Purpose("cache_judge")  # the semantic cache's LLM judge, comparing a cached and a fresh answer
 
 
 @dataclass
@@ -61,11 +75,11 @@ def _elapsed_ms(started: float) -> float:
 
 
 async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], request_id: str,
-                           entry: UsageEntry) -> tuple[Adapter, InferenceCall, InferenceRequest]:
+                           entry: UsageEntry, purpose: Purpose) -> tuple[Adapter, InferenceCall, InferenceRequest]:
     request = request_parse(body() if callable(body) else body)
     entry.provider, entry.model = request.provider or "", request.model or ""
     entry.inference_name = request.inference_name or ""
-    adapter = await target_resolve(principal=principal, request=request)
+    adapter = await target_resolve(principal=principal, request=request, disabled_plugins=purpose.disabled_plugins)
     entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
     if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
         entry.inference_name = adapter.spec.model
@@ -76,7 +90,7 @@ async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], 
 
 
 async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
-                   entry: UsageEntry) -> _Prepared:
+                   entry: UsageEntry, purpose: Purpose = INFERENCE) -> _Prepared:
     """Authenticate, validate and resolve the target, noting on ``entry`` all that becomes known."""
     principal = credentials.principal
     if principal is None:
@@ -87,7 +101,7 @@ async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], requ
     entry.namespace_id = principal.namespace.id
     principal.require(Permission.READ)
     try:
-        adapter, call, request = await _target_and_call(principal, body, request_id, entry)
+        adapter, call, request = await _target_and_call(principal, body, request_id, entry, purpose)
     except InfergateError as error:
         # An invalid request still counts as a request, and its answer carries the limit headers.
         reservation = await limits_reserve(principal=principal, call=None, spec=None)
@@ -129,7 +143,7 @@ def _failure(entry: UsageEntry, exc: BaseException) -> InfergateError:
 
 async def inference_run(*, credentials: Credentials, body: Any | Callable[[], Any], request_id: str,
                         started: float | None = None, meta: ResponseMeta | None = None,
-                        usage_id: uuid.UUID | None = None) -> dict[str, Any]:
+                        usage_id: uuid.UUID | None = None, purpose: Purpose = INFERENCE) -> dict[str, Any]:
     """Run one inference request and return the response envelope, or raise an ``InfergateError``.
 
     ``body`` is the decoded JSON body, or a callable that decodes it (so that transport problems such
@@ -137,12 +151,14 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
     recorded like any other failure). ``started`` is the ``time.perf_counter()`` at which the request
     arrived (defaults to now). ``meta``, when given, receives the headers to send with the answer.
     ``usage_id`` fixes the usage record's id: work that may run again (a job whose worker died after
-    recording it) passes the same id each time, and the record is stored once."""
+    recording it) passes the same id each time, and the record is stored once. ``purpose`` says what the
+    call is for, when it is not a client's request for an answer (a plugin test)."""
     started = time.perf_counter() if started is None else started
-    entry = UsageEntry(request_id=request_id, status=200, **({"id": usage_id} if usage_id else {}))
+    entry = UsageEntry(request_id=request_id, status=200, endpoint=purpose.endpoint,
+                       **({"id": usage_id} if usage_id else {}))
     prepared, usage = None, Usage()
     try:
-        prepared = await _prepare(credentials, body, request_id, entry)
+        prepared = await _prepare(credentials, body, request_id, entry, purpose)
         _headers_give(meta, prepared)
         consult = await _cache_consult(prepared, entry)
         if consult is not None and consult.decision == HIT:
@@ -161,6 +177,15 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
         await usage_record(entry)
         if prepared is not None:
             limits_settle(prepared.reservation, usage=usage, spec=prepared.adapter.spec)
+
+
+async def inference_for_namespace(*, namespace_id: str, body: dict[str, Any], purpose: Purpose) -> dict[str, Any]:
+    """A model call the gateway makes for itself (the cache judge): it runs as the namespace, with the
+    namespace's provider credentials, its limits and budget (no key's: no key asked for it), and leaves
+    one usage record whose ``endpoint`` says what it was for."""
+    principal = await namespace_principal(namespace_id=namespace_id)
+    return await inference_run(credentials=Credentials(None, None, principal=principal), body=body,
+                               request_id=f"{purpose.endpoint}_{uuid.uuid4().hex}", purpose=purpose)
 
 
 def _headers_give(meta: ResponseMeta | None, prepared: _Prepared) -> None:

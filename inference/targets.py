@@ -26,7 +26,10 @@ from inference.types import Complete, Delta, InferenceCall, InferenceRequest, In
 from playground.accounts.authentication import Principal
 
 
-async def target_resolve(*, principal: Principal, request: InferenceRequest) -> Adapter:
+async def target_resolve(*, principal: Principal, request: InferenceRequest, disabled_plugins: bool = False) -> Adapter:
+    """The request's adapter. A plugin must be enabled in the principal's namespace, unless
+    ``disabled_plugins`` (a plugin's test run: any installed plugin, with the namespace's parameters for it
+    where it enabled it)."""
     if request.provider and request.model:
         adapter = provider_registry().resolve(request.provider, request.model)
         fallbacks = principal.namespace.fallbacks_for(f"{adapter.spec.provider}/{adapter.spec.model}")
@@ -38,7 +41,7 @@ async def target_resolve(*, principal: Principal, request: InferenceRequest) -> 
         name = registry.feature_resolve(feature_uri_parse(request.feature_uri or ""))
     enabled = await enabled_plugins_get(namespace_id=principal.namespace.id)
     installed = registry.get(name)
-    if installed is None or name not in enabled:
+    if installed is None or name not in enabled and not disabled_plugins:
         namespace = principal.namespace.name
         if installed is not None:
             message = (f"Plugin {name!r} is not enabled in namespace {namespace!r}; enable it with "
@@ -49,7 +52,7 @@ async def target_resolve(*, principal: Principal, request: InferenceRequest) -> 
             "resource": "plugin", "inference_name": name, "installed": installed is not None,
             "enabled": sorted(n for n in enabled if registry.get(n) is not None),
             "available": [p.inference_name for p in registry.plugins()]})
-    return PluginAdapter(installed, defaults=enabled[name])
+    return PluginAdapter(installed, defaults=enabled.get(name))
 
 
 # -- ordered fallbacks ------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Comparison, cheapest first: the same text once normalised (case, whitespace, surrounding punctuation);
 else answers whose embeddings are at least ``CACHE_ANSWER_SIMILARITY`` apart in cosine (a strict bar);
 else the namespace's LLM judge when it has one; else they disagree (a label errs on the side of "wrong",
-which only makes the cache more careful).
+which only makes the cache more careful). A judge that fails (not configured, rate limited, down) decides
+"wrong" too, and the label says so (``judge_failed``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 from django.conf import settings
 
 from inference.cache.policy import scope_prior_fit
-from inference.cache.store import label_store, labels_recent, observation_add, prior_store
+from inference.errors import InfergateError
+from inference.cache.store import Verdict, label_store, labels_recent, observation_add, prior_store
 
 logger = logging.getLogger(__name__)
 
@@ -40,25 +42,34 @@ def judge_verdict(reply: str) -> bool:
     return bool(words) and words[0] == "yes"
 
 
+class JudgeFailed(Exception):
+    """The judge gave no verdict (its call failed): the label is "wrong", counted as the judge's failure."""
+
+
 def answers_agree(*, prompt: str, cached: str, fresh: str, embed: Callable[[list[str]], np.ndarray],
-                  judge: Callable[[str], str] | None) -> tuple[bool, bool]:
-    """(agree, judged): judged says the LLM judge decided."""
+                  judge: Callable[[str], str] | None) -> Verdict:
+    """Whether the cached answer agrees with the fresh one, and who decided. ``judge`` raises
+    ``JudgeFailed`` when it cannot answer."""
     if text_normalise(cached) == text_normalise(fresh):
-        return True, False
+        return Verdict(True)
     vectors = np.asarray(embed([cached, fresh]), dtype=float)
     similarity = float(vectors[0] @ vectors[1] / max(np.linalg.norm(vectors[0]) * np.linalg.norm(vectors[1]), 1e-12))
     if similarity >= settings.INFERGATE["CACHE_ANSWER_SIMILARITY"]:
-        return True, False
+        return Verdict(True)
     if judge is None:
-        return False, False
-    return judge_verdict(judge(JUDGE_PROMPT.format(prompt=prompt, cached=cached, fresh=fresh))), True
+        return Verdict(False)
+    try:
+        return Verdict(judge_verdict(judge(JUDGE_PROMPT.format(prompt=prompt, cached=cached, fresh=fresh))), True)
+    except JudgeFailed:
+        return Verdict(False, judge_failed=True)
 
 
-def label_apply(*, scope_key: str, entry_id: int | None, similarity: float, correct: bool, judged: bool) -> None:
+def label_apply(*, scope_key: str, entry_id: int | None, similarity: float, verdict: Verdict) -> None:
     """Record a label on its entry (when still cached) and its scope, and refit the scope's prior."""
+    correct = verdict.correct
     if entry_id is not None:
         observation_add(entry_id=entry_id, similarity=similarity, correct=correct)
-    count = label_store(scope_key=scope_key, similarity=similarity, correct=correct, judged=judged)
+    count = label_store(scope_key=scope_key, similarity=similarity, verdict=verdict)
     if count and (count <= 100 or count % REFIT_EVERY == 0):
         similarities, labels = labels_recent(scope_key=scope_key, limit=PRIOR_WINDOW)
         prior = scope_prior_fit(similarities, labels)
@@ -75,18 +86,26 @@ def texts_embed(texts: list[str]) -> np.ndarray:
     return np.asarray(asyncio.run(embed_all()))
 
 
-def judge_call(provider: str, model: str) -> Callable[[str], str]:
-    """The namespace's judge as a function of the question to it (temperature 0 where it has one)."""
+def judge_call(*, namespace_id: str, provider: str, model: str) -> Callable[[str], str]:
+    """The namespace's judge as a function of the question to it, asked through the one inference service
+    as the namespace (its credentials, limits and budget; a usage record each, endpoint ``cache_judge``),
+    at temperature 0 where the model takes one. Raises ``JudgeFailed`` with the service's error type."""
     from inference.providers.registry import provider_registry
-    from inference.types import InferenceCall, Message, Modality
+    from inference.service import CACHE_JUDGE, inference_for_namespace
 
-    adapter = provider_registry().resolve(provider, model)
+    try:
+        takes_temperature = provider_registry().resolve(provider, model).spec.parameter("temperature") is not None
+    except InfergateError:  # the model went away since it was chosen: the service refuses the call, recorded
+        takes_temperature = False
 
     def ask(question: str) -> str:
-        parameters = {"temperature": 0} if adapter.spec.parameter("temperature") else {}
-        call = InferenceCall(modality=Modality.CHAT, inputs={"prompts": [question]}, parameters=parameters,
-                             conversations=((Message("user", question),),))
-        result = asyncio.run(adapter.run(call))
-        return result.data["responses"][0].get("text", "")
+        body = {"provider": provider, "model": model, "inputs": {"prompts": [question]},
+                "parameters": {"temperature": 0} if takes_temperature else {}}
+        try:
+            response = asyncio.run(inference_for_namespace(namespace_id=namespace_id, body=body, purpose=CACHE_JUDGE))
+        except InfergateError as error:
+            logger.warning("the cache judge %s/%s failed (%s); the label says wrong", provider, model, error.type)
+            raise JudgeFailed(error.type) from None
+        return response["data"]["responses"][0].get("text", "")
 
     return ask

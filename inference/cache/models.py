@@ -41,6 +41,7 @@ class CacheScope(models.Model):
     labels = models.PositiveIntegerField(default=0)
     labels_wrong = models.PositiveIntegerField(default=0)  # explored requests whose cached answer was judged wrong
     judged = models.PositiveIntegerField(default=0)  # labels decided by the namespace's LLM judge
+    judge_failures = models.PositiveIntegerField(default=0)  # labels "wrong" because the judge's call failed
     created_at = models.DateTimeField(default=timezone.now)
 
 

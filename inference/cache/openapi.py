@@ -33,7 +33,7 @@ SETTINGS = {
 COUNTERS_EXAMPLE = {
     "namespace": "ns_IR3dJ2nR4bRhEmYX",
     "counters": {"hits": 1, "misses": 4, "explorations": 2, "labels": 2, "labels_wrong": 1, "labels_judged": 0,
-                 "saved_tokens": 12, "saved_cost_usd": 0.000018, "entries": 5, "scopes": 1},
+                 "labels_judge_failed": 0, "saved_tokens": 12, "saved_cost_usd": 0.000018, "entries": 5, "scopes": 1},
     "settings": {"allow_sampling": False, "ttl_seconds": 604800, "max_entries": 100000, "judge": None},
 }
 
@@ -47,7 +47,9 @@ CACHE_PATHS: dict[str, Any] = {
                            "rollups, kept forever, plus the raw records no rollup covers yet); labels count "
                            "explored requests whose cached answer was compared with the fresh one, labels_wrong "
                            "those where it would have been wrong (it was not served), labels_judged those the LLM "
-                           "judge decided.",
+                           "judge decided, labels_judge_failed those the judge was asked about and could not "
+                           "answer (its call failed: they count as wrong). The judge runs as the namespace: its "
+                           "credentials, limits and budget, and a usage record each (endpoint cache_judge).",
             "parameters": [NAMESPACE],
             "responses": {"200": {"description": "Counters and settings",
                                   "content": {"application/json": {"example": COUNTERS_EXAMPLE}}},

@@ -27,6 +27,7 @@ def cache_counters(*, namespace_id: str) -> dict[str, Any]:
         "hits": usage.cache_hits if usage else 0, "misses": usage.cache_misses if usage else 0,
         "explorations": usage.cache_explorations if usage else 0,
         "labels": labels["labels"], "labels_wrong": labels["labels_wrong"], "labels_judged": labels["judged"],
+        "labels_judge_failed": labels["judge_failures"],
         "saved_tokens": usage.saved_tokens if usage else 0,
         "saved_cost_usd": float(usage.saved_cost_usd) if usage else 0.0,
         "entries": labels["entries"], "scopes": labels["scopes"],

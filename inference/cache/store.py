@@ -172,16 +172,26 @@ def observation_add(*, entry_id: int, similarity: float, correct: bool) -> None:
             [similarity, keep, correct, keep, entry_id])
 
 
-def label_store(*, scope_key: str, similarity: float, correct: bool, judged: bool) -> int:
+@dataclass(frozen=True)
+class Verdict:
+    """A label: whether the cached answer agreed with the fresh one, and who decided."""
+
+    correct: bool
+    judged: bool = False  # the LLM judge decided
+    judge_failed: bool = False  # the judge was asked and gave no answer (the label says wrong)
+
+
+def label_store(*, scope_key: str, similarity: float, verdict: Verdict) -> int:
     """The scope's label count after this one; 0 when the scope was cleared meanwhile (the label goes too)."""
     with _relaxed():
         scope = CacheScope.objects.select_for_update().filter(key=scope_key).first()
         if scope is None:
             return 0
-        CacheLabel.objects.create(scope_id=scope_key, similarity=similarity, correct=correct)
+        CacheLabel.objects.create(scope_id=scope_key, similarity=similarity, correct=verdict.correct)
         CacheScope.objects.filter(key=scope_key).update(
-            labels=F("labels") + 1, labels_wrong=F("labels_wrong") + (0 if correct else 1),
-            judged=F("judged") + (1 if judged else 0))
+            labels=F("labels") + 1, labels_wrong=F("labels_wrong") + (0 if verdict.correct else 1),
+            judged=F("judged") + (1 if verdict.judged else 0),
+            judge_failures=F("judge_failures") + (1 if verdict.judge_failed else 0))
     return scope.labels + 1
 
 
@@ -211,7 +221,8 @@ def scope_clear(*, namespace_id: str, provider: str | None = None, model: str | 
 
 def label_totals(*, namespace_id: str) -> dict[str, int]:
     totals = CacheScope.objects.filter(namespace_id=namespace_id).aggregate(
-        labels=Sum("labels"), labels_wrong=Sum("labels_wrong"), judged=Sum("judged"))
+        labels=Sum("labels"), labels_wrong=Sum("labels_wrong"), judged=Sum("judged"),
+        judge_failures=Sum("judge_failures"))
     return {name: int(value or 0) for name, value in totals.items()} | {
         "entries": CacheEntry.objects.filter(namespace_id=namespace_id).count(),
         "scopes": CacheScope.objects.filter(namespace_id=namespace_id).count()}

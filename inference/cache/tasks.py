@@ -13,7 +13,8 @@ from inference.cache.store import options_get
 def cache_label(*, namespace_id: str, scope_key: str, entry_id: int, similarity: float, prompt: str, cached: str,
                 fresh: str) -> bool:
     options = options_get(namespace_id=namespace_id)
-    judge = judge_call(options.judge_provider, options.judge_model) if options.judge_model else None
-    correct, judged = answers_agree(prompt=prompt, cached=cached, fresh=fresh, embed=texts_embed, judge=judge)
-    label_apply(scope_key=scope_key, entry_id=entry_id, similarity=similarity, correct=correct, judged=judged)
-    return correct
+    judge = (judge_call(namespace_id=namespace_id, provider=options.judge_provider, model=options.judge_model)
+             if options.judge_model else None)
+    verdict = answers_agree(prompt=prompt, cached=cached, fresh=fresh, embed=texts_embed, judge=judge)
+    label_apply(scope_key=scope_key, entry_id=entry_id, similarity=similarity, verdict=verdict)
+    return verdict.correct

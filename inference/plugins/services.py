@@ -8,7 +8,6 @@ once in the process that did it and within that time on every other worker.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -16,14 +15,10 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 
-from inference.errors import InfergateError, NotFoundError, ValidationError
-from inference.plugins.adapter import PluginAdapter
+from inference.errors import NotFoundError, ValidationError
 from inference.plugins.models import NamespacePlugin
 from inference.plugins.registry import plugin_registry
-from inference.request import call_build, parameters_check
-from inference.types import InferenceRequest
-from inference.usage.services import PRICE_TABLE_VERSION, UsageEntry, usage_record
-from playground.accounts.authentication import Principal
+from inference.request import parameters_check
 
 EnabledMap = dict[str, dict[str, Any]]  # inference name → the namespace's parameters
 
@@ -88,37 +83,3 @@ def plugin_disable(*, namespace_id: str, inference_name: str) -> None:
     if not deleted:
         raise NotFoundError(f"Plugin {inference_name!r} is not enabled in this namespace",
                             details={"resource": "plugin", "inference_name": inference_name})
-
-
-async def plugin_test(*, principal: Principal, inference_name: str, inputs: dict[str, Any],
-                      parameters: dict[str, Any], request_id: str) -> dict[str, Any]:
-    """Run a plugin on sample inputs, enabled in the namespace or not (with the namespace's parameters
-    where it is), and answer like POST /v1/inference. Leaves a usage record (endpoint ``plugin_test``)."""
-    started = time.perf_counter()
-    entry = UsageEntry(request_id=request_id, status=200, endpoint="plugin_test",
-                       organization_id=principal.organization_id, namespace_id=principal.namespace.id,
-                       api_key_id=principal.key.id, provider="plugin", model=inference_name,
-                       inference_name=inference_name)
-    try:
-        installed = plugin_registry().require(inference_name)
-        enabled = await enabled_plugins_get(namespace_id=principal.namespace.id)
-        adapter = PluginAdapter(installed, defaults=enabled.get(inference_name))
-        request = InferenceRequest(provider=None, model=None, inference_name=inference_name, feature_uri=None,
-                                   inputs=inputs, parameters=parameters)
-        call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id)
-        entry.modality = call.modality.value
-        result = await adapter.run(call)
-        entry.prompt_tokens, entry.completion_tokens = result.usage.prompt, result.usage.completion
-        entry.total_tokens, entry.price_version = result.usage.total, PRICE_TABLE_VERSION
-        entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        return {"data": result.data, "provider": adapter.spec.provider, "model": adapter.spec.model,
-                "latency_ms": entry.latency_ms, "tokens_used": result.usage.as_dict(), "cached": False}
-    except InfergateError as error:
-        entry.status, entry.error_type = error.status, error.type
-        entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        raise
-    except Exception:
-        entry.status, entry.error_type = 500, "InternalServerError"
-        raise
-    finally:
-        await usage_record(entry)

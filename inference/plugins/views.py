@@ -6,7 +6,8 @@
 - ``PUT    .../plugins/{inference_name}``      enable it or replace its parameters: ``{"parameters"?}`` (write)
 - ``DELETE .../plugins/{inference_name}``      disable it (write)
 - ``POST   .../plugins/{inference_name}/test`` run it on sample ``{"inputs", "parameters"?}``, enabled or
-                                               not, and answer like POST /v1/inference (read)
+                                               not, and answer like POST /v1/inference (read; the
+                                               key's limits apply; its usage record says plugin_test)
 
 The namespace (its ``ns_...`` id or name) comes from the path; the key must be allowed to use it.
 """
@@ -23,7 +24,8 @@ from rest_framework.views import APIView
 from inference.errors import ValidationError
 from inference.plugins.registry import plugin_registry
 from inference.plugins.selectors import plugin_describe, plugins_describe
-from inference.plugins.services import enabled_plugins, plugin_disable, plugin_enable, plugin_test
+from inference.plugins.services import enabled_plugins, plugin_disable, plugin_enable
+from inference.service import PLUGIN_TEST, Credentials, inference_run
 from playground.accounts.authentication import ApiKeyAuthentication, KeyRecord, Principal, principal_resolve_sync
 from playground.accounts.models import Permission
 
@@ -107,7 +109,9 @@ class NamespacePluginTestView(_NamespaceView):
         principal: Principal = request.auth
         principal.require(Permission.READ)
         body = _body(request, ("inputs", "parameters"), required=("inputs",))
-        response = async_to_sync(plugin_test)(principal=principal, inference_name=inference_name,
-                                              inputs=body["inputs"], parameters=body.get("parameters") or {},
-                                              request_id=getattr(request, "request_id", ""))
+        # The one service, as the key that asked: its limits apply and the usage record says plugin_test.
+        response = async_to_sync(inference_run)(
+            credentials=Credentials(None, None, principal=principal), purpose=PLUGIN_TEST,
+            body={"inference_name": inference_name, "inputs": body["inputs"], "parameters": body.get("parameters") or {}},
+            request_id=getattr(request, "request_id", ""))
         return Response(response)

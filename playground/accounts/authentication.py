@@ -273,6 +273,26 @@ def _principal_for_ids(key_id: int, namespace_id: str) -> Principal:
         connection.close()
 
 
+def _principal_for_namespace(namespace_id: str) -> Principal:
+    try:
+        organization_id = Namespace.objects.filter(id=namespace_id).values_list("organization_id", flat=True).first()
+        namespace = _load_namespace(organization_id, namespace_id) if organization_id is not None else None
+        if namespace is None:
+            raise NotFoundError("Namespace not found", details={"resource": "namespace", "id": namespace_id})
+    finally:
+        connection.close()
+    key = KeyRecord(id=None, organization_id=organization_id, prefix="gateway", permissions=frozenset([Permission.READ]),
+                    all_namespaces=False, namespace_ids=frozenset([namespace_id]), expires_at=None, revoked=False,
+                    secret_hash="")
+    return Principal(key=key, namespace=namespace)
+
+
+async def namespace_principal(*, namespace_id: str) -> Principal:
+    """The namespace itself as the caller, for the model calls the gateway makes on its behalf (the cache
+    judge): no key, so the namespace's limits and budget apply and no key's; ``read`` only."""
+    return await sync_to_async(_principal_for_namespace, thread_sensitive=False)(namespace_id)
+
+
 async def principal_load(*, key_id: int, namespace_id: str) -> Principal:
     """A principal rebuilt from stored ids (a queued job never stores a secret) and checked again now: a
     key revoked or expired since, or a namespace taken out of its scope, is refused."""
