@@ -174,11 +174,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "inference.api.middleware.RequestIdLogFilter"},
+                "redact": {"()": "inference.observability.logs.SecretRedaction"},
                 "documented_failures": {"()": "inference.observability.logs.DocumentedFailureFilter"}},
     # One JSON object per line (inference/observability/logs.py); INFERGATE_LOG_FORMAT=plain for reading by eye.
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
                    "json": {"()": "inference.observability.logs.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id", "redact"],
                              "formatter": "plain" if os.environ.get("INFERGATE_LOG_FORMAT") == "plain" else "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR", "filters": ["documented_failures"]},

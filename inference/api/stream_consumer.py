@@ -19,10 +19,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from inference.api.middleware import current_request_id, request_id_for
 from inference.api.tickets import ticket_principal
-from inference.errors import BadRequestError, CancelledByClientError, InfergateError, ValidationError
+from inference.errors import (BadRequestError, CancelledByClientError, InfergateError, PayloadTooLargeError,
+                              ValidationError)
 from inference.progress import TASK_ID, task_group
 from inference.request import body_decode
 from inference.service import Credentials, inference_stream
@@ -32,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 
 class InferenceStreamConsumer(AsyncWebsocketConsumer):
-    credentials: Credentials
+    credentials: Credentials | None = None  # None until the handshake's key is verified (and after a refusal)
     running: asyncio.Task | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -60,11 +62,15 @@ class InferenceStreamConsumer(AsyncWebsocketConsumer):
         await asyncio.gather(*self.finishing, return_exceptions=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        raw = text_data.encode() if text_data is not None else bytes_data or b""
-        try:
-            message = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            message = None
+        if self.credentials is None:  # the handshake was refused and the socket is closing: nothing to serve
+            return
+        raw = text_data.encode("utf-8", "surrogatepass") if text_data is not None else bytes_data or b""
+        limit = settings.INFERGATE["MAX_BODY_BYTES"]
+        if len(raw) > limit:
+            error = PayloadTooLargeError(f"A message is larger than {limit} bytes", details={"limit_bytes": limit})
+            await self.send_json({"type": "error", "error": error.envelope()})
+            return
+        message = _control(raw)
         if isinstance(message, dict) and message.get("type") == "cancel":
             cancelled = await self._cancel()
             if cancelled:
@@ -132,3 +138,14 @@ class InferenceStreamConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, event: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(event))
+
+
+def _control(raw: bytes) -> Any:
+    """A message as JSON when it decodes (to tell ``cancel`` and ``subscribe`` from a request body), else
+    None: a request body's own problems are answered by the service, in an ``error`` event."""
+    if len(raw) > 1024 or not raw.strip():  # control messages are small; a body is decoded once, later
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None

@@ -2,10 +2,11 @@
 where a request is being served, and for an exception its type and frames).
 
 Nothing logged carries a secret or a prompt: the code logs ids, types and counts, never bodies or headers;
-as a second line of defence the formatter masks anything shaped like an API key or a bearer token in the
-message, and an exception is logged by type and frames (file, line, function) without its message, which
-may quote what a provider or a client sent (except programming errors such as ImportError, whose message
-names code).
+as a second line of defence ``SecretRedaction`` (a filter on the handler, whatever the format) masks
+anything shaped like an API key, a bearer token or a websocket ticket (``?ticket=`` in the access line of a
+stream URL) in the message, and an exception is logged by type and frames (file, line, function) without
+its message, which may quote what a provider or a client sent (except programming errors such as
+ImportError, whose message names code).
 """
 
 from __future__ import annotations
@@ -17,17 +18,27 @@ import traceback
 from datetime import datetime, timezone
 
 CODE_ERRORS = (ImportError, NameError, AttributeError, SyntaxError, NotImplementedError)
-SECRET_SHAPES = re.compile(r"(sk_[A-Za-z0-9_]{6})[A-Za-z0-9_]+|(Bearer\s+)\S+")
+# An API key (its first characters kept, to tell keys apart), a bearer token, a stream ticket in a query.
+SECRET_SHAPES = re.compile(r"(sk_[A-Za-z0-9_]{6})[A-Za-z0-9_]+|(Bearer\s+)\S+|([?&]ticket=)[^&\s\"]+")
 
 
 def scrub(text: str) -> str:
-    return SECRET_SHAPES.sub(lambda m: (m.group(1) + "…") if m.group(1) else m.group(2) + "…", text)
+    return SECRET_SHAPES.sub(lambda m: next(group for group in m.groups() if group) + "…", text)
+
+
+class SecretRedaction(logging.Filter):
+    """On the handler: every record's message, scrubbed once, whichever logger wrote it (uvicorn's access
+    line, which quotes the request's URL, included) and whichever formatter writes it out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage()), None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                 "level": record.levelname, "logger": record.name, "message": scrub(record.getMessage())}
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
         request_id = getattr(record, "request_id", "-")
         if request_id and request_id != "-":
             entry["request_id"] = request_id
