@@ -14,7 +14,9 @@ class InfergateError(Exception):
 
     def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None):
-        self.message = message or self.default_message
+        # What a message or its details quote (a model name, a path) is the client's: an answer quotes a
+        # bounded part of it, never a body larger than what was sent.
+        self.message = _clip(message or self.default_message, MAX_MESSAGE_CHARS)
         self.details = details
         self.headers = headers or {}
         super().__init__(self.message)
@@ -22,7 +24,7 @@ class InfergateError(Exception):
     def envelope(self) -> dict[str, Any]:
         error: dict[str, Any] = {"message": self.message, "type": self.type}
         if self.details is not None:
-            error["details"] = self.details
+            error["details"] = _clipped(self.details)
         return {"success": False, "status": self.status, "error": error}
 
 
@@ -70,7 +72,7 @@ class ValidationError(InfergateError):
             details["more_errors"] = len(problems) - MAX_LISTED_PROBLEMS
         if accepted is not None:
             details["accepted_keys"] = accepted
-        super().__init__(_clip(message or _summarise(problems), 1000), details=details, **kwargs)
+        super().__init__(message or _summarise(problems), details=details, **kwargs)
 
 
 class TooManyRequestsError(InfergateError):
@@ -164,6 +166,8 @@ class PluginError(InfergateError):
 
 
 MAX_LISTED_PROBLEMS = 50
+MAX_MESSAGE_CHARS = 1000
+MAX_DETAIL_CHARS = 300
 
 
 def _clip(text: str, limit: int) -> str:
@@ -173,6 +177,17 @@ def _clip(text: str, limit: int) -> str:
 def _clip_field(problem: dict[str, Any]) -> dict[str, Any]:
     field = problem.get("field")
     return {**problem, "field": _clip(field, 200)} if isinstance(field, str) else problem
+
+
+def _clipped(value: Any) -> Any:
+    """``details`` with every string in it (field names, problems, echoed values) cut to MAX_DETAIL_CHARS."""
+    if isinstance(value, str):
+        return _clip(value, MAX_DETAIL_CHARS)
+    if isinstance(value, dict):
+        return {key: _clipped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clipped(item) for item in value]
+    return value
 
 
 def _summarise(problems: list[dict[str, str]]) -> str:

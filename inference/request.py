@@ -15,12 +15,15 @@ from django.conf import settings
 
 from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
 from inference.media.inputs import media_input_parse
+from inference.strings import json_problem, name_problem, text_problem, type_name
 from inference.types import (INPUT_KEYS, InferenceCall, InferenceRequest, MediaInput, MediaKind,
                              Message, Modality, ModelSpec, ParameterSpec)
 
 BODY_KEYS = ("provider", "model", "inference_name", "feature_uri", "inputs", "parameters",
              "enable_semantic_cache", "cache_delta")
-STRING_FIELDS = ("provider", "model", "inference_name", "feature_uri")
+# The target's names, and their longest accepted length (they are stored in usage records and logged).
+STRING_FIELDS = {"provider": 100, "model": 200, "inference_name": 200, "feature_uri": 500}
+PARAMETER_NAME_CHARS = 100
 ROLES = ("system", "user", "assistant")
 DEFAULT_CACHE_DELTA = 0.02
 
@@ -32,7 +35,7 @@ def body_decode(raw: bytes) -> Any:
     if not raw.strip():
         raise BadRequestError("Request body is empty; send a JSON object")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=finite_float)
     except UnicodeDecodeError:
         raise BadRequestError("Request body is not valid UTF-8") from None
     except RecursionError:
@@ -45,6 +48,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def finite_float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one too large for a float (1e400) is refused rather
+    than read as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -54,14 +66,9 @@ def _is_number(value: Any) -> bool:
     return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
-def _type_name(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
-            int: "integer", float: "number"}.get(type(value), type(value).__name__)
-
-
 def request_parse(body: Any) -> InferenceRequest:
     if not isinstance(body, dict):
-        raise ValidationError([{"field": "body", "problem": f"must be a JSON object, not {_type_name(body)}"}])
+        raise ValidationError([{"field": "body", "problem": f"must be a JSON object, not {type_name(body)}"}])
     problems: list[dict[str, str]] = []
     unknown = sorted(k for k in body if k not in BODY_KEYS)
     if unknown:
@@ -70,17 +77,19 @@ def request_parse(body: Any) -> InferenceRequest:
             message=f"Unknown keys {', '.join(unknown)}; accepted keys are {', '.join(BODY_KEYS)}",
             accepted=list(BODY_KEYS),
         )
-    for name in STRING_FIELDS:
+    for name, max_chars in STRING_FIELDS.items():
         value = body.get(name)
-        if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > 200):
-            problems.append({"field": name, "problem": "must be a non-empty string of at most 200 characters"})
+        if value is not None and (problem := name_problem(value, max_chars=max_chars)):
+            problems.append({"field": name, "problem": problem})
     if "inputs" not in body:
         problems.append({"field": "inputs", "problem": "required"})
     elif not isinstance(body["inputs"], dict):
-        problems.append({"field": "inputs", "problem": f"must be an object, not {_type_name(body['inputs'])}"})
+        problems.append({"field": "inputs", "problem": f"must be an object, not {type_name(body['inputs'])}"})
     parameters = body.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
-        problems.append({"field": "parameters", "problem": f"must be an object, not {_type_name(parameters)}"})
+        problems.append({"field": "parameters", "problem": f"must be an object, not {type_name(parameters)}"})
+    elif parameters:
+        problems += _parameters_problems(parameters)
     cache = body.get("enable_semantic_cache", False)
     if not isinstance(cache, bool):
         problems.append({"field": "enable_semantic_cache", "problem": "must be true or false"})
@@ -96,6 +105,15 @@ def request_parse(body: Any) -> InferenceRequest:
     )
     _check_one_target(request)
     return request
+
+
+def _parameters_problems(parameters: dict[str, Any]) -> list[dict[str, str]]:
+    """Parameter names are names; their values pass to providers, job records and cache keys, so nothing
+    in them may be unstorable."""
+    problems = [{"field": f"parameters.{name}", "problem": problem}
+                for name in parameters if (problem := name_problem(name, max_chars=PARAMETER_NAME_CHARS))]
+    found = json_problem(parameters, "parameters")
+    return problems + ([found] if found and not problems else [])
 
 
 def _check_one_target(request: InferenceRequest) -> None:
@@ -159,22 +177,6 @@ def _limits() -> tuple[int, int]:
     return settings.INFERGATE["MAX_BATCH"], settings.INFERGATE["MAX_PROMPT_CHARS"]
 
 
-def _text_problem(value: Any, limit: int) -> str | None:
-    if not isinstance(value, str):
-        return f"must be a string, not {_type_name(value)}"
-    if not value.strip():
-        return "must not be empty"
-    if len(value) > limit:
-        return f"longer than {limit} characters"
-    if "\x00" in value:
-        return "must not contain NUL characters"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid Unicode (it holds a lone surrogate escape)"
-    return None
-
-
 def _string_list(inputs: dict[str, Any], key: str) -> tuple[str, ...]:
     max_batch, max_chars = _limits()
     values = inputs[key]
@@ -183,7 +185,7 @@ def _string_list(inputs: dict[str, Any], key: str) -> tuple[str, ...]:
     if len(values) > max_batch:
         raise ValidationError([{"field": f"inputs.{key}", "problem": f"at most {max_batch} items"}])
     problems = [{"field": f"inputs.{key}[{i}]", "problem": problem}
-                for i, value in enumerate(values) if (problem := _text_problem(value, max_chars))]
+                for i, value in enumerate(values) if (problem := text_problem(value, max_chars=max_chars))]
     if problems:
         raise ValidationError(problems)
     return tuple(values)
@@ -195,7 +197,7 @@ def _conversations(inputs: dict[str, Any]) -> tuple[tuple[Message, ...], ...]:
     _, max_chars = _limits()
     system: tuple[Message, ...] = ()
     if "system" in inputs:
-        problem = _text_problem(inputs["system"], max_chars)
+        problem = text_problem(inputs["system"], max_chars=max_chars)
         if problem:
             raise ValidationError([{"field": "inputs.system", "problem": problem}])
         system = (Message("system", inputs["system"]),)
@@ -219,7 +221,7 @@ def _messages(messages: Any) -> tuple[Message, ...]:
             continue
         if message["role"] not in ROLES:
             problems.append({"field": f"{field}.role", "problem": f"must be one of {', '.join(ROLES)}"})
-        if problem := _text_problem(message["content"], max_chars):
+        if problem := text_problem(message["content"], max_chars=max_chars):
             problems.append({"field": f"{field}.content", "problem": problem})
         parsed.append(Message(message["role"], message["content"]))
     if problems:
@@ -233,7 +235,7 @@ def _texts(inputs: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
     if "texts" in inputs:
         return _string_list(inputs, "texts"), False
     _, max_chars = _limits()
-    if problem := _text_problem(inputs["text"], max_chars):
+    if problem := text_problem(inputs["text"], max_chars=max_chars):
         raise ValidationError([{"field": "inputs.text", "problem": problem}])
     return (inputs["text"],), True
 

@@ -20,12 +20,14 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 # /static/ (the playground's and dashboard's vendored assets, the admin's CSS) is served from the apps'
 # static folders by Django's own handler, so that `make run` needs no collectstatic and no CDN. A
 # production deployment may put a CDN or nginx in front; the inference routes never pass through it.
-django_application = ASGIStaticFilesHandler(get_asgi_application())
+django_pages = ASGIStaticFilesHandler(get_asgi_application())
 
-from inference.api.endpoint import PATH, STREAM_PATH, inference_endpoint, stream_endpoint  # noqa: E402
+from inference.api.endpoint import PATH, STREAM_PATH, body_limited, inference_endpoint, stream_endpoint  # noqa: E402
 from inference.api.openai_compat import openai_routes  # noqa: E402
 from inference.api.stream_consumer import InferenceStreamConsumer  # noqa: E402
 from inference.observability.metrics import current_route  # noqa: E402
+
+django_application = body_limited(django_pages)  # bodies over INFERGATE["MAX_BODY_BYTES"]: 413 before Django
 
 HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint, **openai_routes(django_application)}
 websocket_stream = InferenceStreamConsumer.as_asgi()

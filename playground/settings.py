@@ -136,6 +136,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["playground.accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "inference.api.errors.drf_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["inference.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -101,6 +101,35 @@ async def _read_request(scope: dict[str, Any], receive: Receive) -> tuple[dict[s
     return headers, credentials, _body_loader(headers, raw, limit)
 
 
+def body_limited(app: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Every other HTTP route (Django's: the management API, pages, admin) under the same body limit: the
+    body is read here, within INFERGATE["MAX_BODY_BYTES"] (413 in the envelope past it, before Django
+    reads a byte), then handed to ``app`` as if it arrived."""
+
+    async def limited(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        try:
+            raw = await read_limited_body(scope_headers(scope), receive)
+        except ClientGone:
+            return
+        if raw is None:
+            limit = settings.INFERGATE["MAX_BODY_BYTES"]
+            error = PayloadTooLargeError(f"Request body is larger than {limit} bytes", details={"limit_bytes": limit})
+            request_id = request_id_for(scope_headers(scope).get("x-request-id"))
+            return await respond(send, error.status, error.envelope(), request_id, {"Connection": "close"})
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return await receive()  # the client's disconnect, which Django listens for
+            delivered = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        await app(scope, replay, send)
+
+    return limited
+
+
 def _handler(serve: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
     """What both endpoints share: the request id, POST only, the envelope for any failure."""
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 
 from inference.errors import (BadRequestError, ForbiddenError, InfergateError, MethodNotAllowedError, NotFoundError,
-                              UnauthorizedError, UnsupportedMediaTypeError, ValidationError,
+                              PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError,
                               unexpected_error_logged)
 
 logger = logging.getLogger(__name__)
@@ -22,9 +24,23 @@ def error_response(error: InfergateError) -> JsonResponse:
     return response
 
 
+def request_refusal(exc: Exception) -> InfergateError | None:
+    """What Django refuses a request body with (it is the client's, not our fault), in the envelope:
+    a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413), too many form fields or other suspicious input (400)."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return PayloadTooLargeError(f"Request body is larger than {limit} bytes", details={"limit_bytes": limit})
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequestError("The request was refused as malformed")
+    return None
+
+
 def _drf_to_infergate(exc: Exception) -> InfergateError:
     if isinstance(exc, InfergateError):
         return exc
+    refusal = request_refusal(exc)
+    if refusal is not None:
+        return refusal
     if isinstance(exc, drf_exceptions.ValidationError):
         problems = _flatten(exc.detail)
         return ValidationError(problems)

@@ -10,7 +10,7 @@ import uuid
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
-from inference.api.errors import error_response
+from inference.api.errors import error_response, request_refusal
 from inference.errors import unexpected_error_logged
 
 logger = logging.getLogger(__name__)
@@ -84,4 +84,4 @@ class ApiErrorMiddleware(_AsyncCapable):
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/v1/"):
             return None
-        return error_response(unexpected_error_logged(exception, logger, request.path))
+        return error_response(request_refusal(exception) or unexpected_error_logged(exception, logger, request.path))

@@ -9,13 +9,13 @@ is signed with SECRET_KEY, names the user, organization, namespace and permissio
 
 from __future__ import annotations
 
-import json
-
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from inference.api.errors import error_response
-from inference.errors import BadRequestError, MethodNotAllowedError, NotFoundError, UnauthorizedError
+from inference.errors import BadRequestError, InfergateError, MethodNotAllowedError, NotFoundError, UnauthorizedError
+from inference.request import body_decode
+from inference.strings import name_problem
 from playground.accounts.authentication import KeyRecord, Principal, namespace_resolve
 from playground.accounts.models import Membership, Namespace, Permission
 
@@ -59,14 +59,13 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return error_response(UnauthorizedError("Sign in first: tickets are minted for browser sessions"))
     try:
-        body = json.loads(request.body or b"{}")
+        body = body_decode(request.body or b"{}")
         reference = body.get("namespace") if isinstance(body, dict) else None
         if not isinstance(reference, str) or not reference.strip():
             raise BadRequestError("Send {\"namespace\": \"<namespace id or name>\"}")
+        if name_problem(reference, max_chars=100):  # no namespace is named so
+            raise NotFoundError("Namespace not found", details={"resource": "namespace"})
         ticket = ticket_mint(user_id=request.user.id, reference=reference.strip())
-    except ValueError:
-        return error_response(BadRequestError("Malformed JSON body"))
-    except (BadRequestError, NotFoundError) as error:
+    except InfergateError as error:
         return error_response(error)
     return JsonResponse({"ticket": ticket, "expires_in": TICKET_SECONDS})
-

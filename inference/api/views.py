@@ -39,7 +39,9 @@ def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """CSRF_FAILURE_VIEW: API routes answer in the envelope; pages keep Django's page."""
-    if request.path.startswith("/v1/"):
+    """CSRF_FAILURE_VIEW: API routes and the pages' JSON endpoints (the playground's history) answer in the
+    envelope; a form post from a page keeps Django's page."""
+    if request.path.startswith("/v1/") or request.content_type == "application/json" \
+            or "application/json" in request.headers.get("Accept", ""):
         return error_response(ForbiddenError(f"CSRF check failed: {reason}"))
     return django_csrf_failure(request, reason)

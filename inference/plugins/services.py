@@ -19,6 +19,7 @@ from inference.errors import NotFoundError, ValidationError
 from inference.plugins.models import NamespacePlugin
 from inference.plugins.registry import plugin_registry
 from inference.request import parameters_check
+from inference.strings import json_problem
 
 EnabledMap = dict[str, dict[str, Any]]  # inference name → the namespace's parameters
 
@@ -64,6 +65,8 @@ def plugin_parameters_check(*, inference_name: str, parameters: Any) -> dict[str
     installed = plugin_registry().require(inference_name)
     if not isinstance(parameters, dict):
         raise ValidationError([{"field": "parameters", "problem": "must be an object"}])
+    if problem := json_problem(parameters, "parameters"):  # they are stored
+        raise ValidationError([problem])
     return parameters_check(installed.spec, parameters)
 
 

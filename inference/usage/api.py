@@ -29,6 +29,7 @@ from playground.accounts.models import Namespace, Permission
 MAX_SUMMARY_DAYS = 366
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # dates outside are refused (422), never overflow
 MAX_ID = 2 ** 63 - 1
+MAX_PAGES = 1_000_000  # page * page_size stays a small offset (an offset past 2**63 is a database error)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class SummaryQuery(_Filters):
     start = serializers.DateField(required=False)
     end = serializers.DateField(required=False)
     group_by = serializers.ListField(child=serializers.ChoiceField(choices=GROUP_BY), required=False, max_length=5)
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGES, default=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=100)
 
     def validate_start(self, value: date) -> date:

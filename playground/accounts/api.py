@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,7 +22,6 @@ def namespace_out(namespace: Namespace) -> dict[str, Any]:
 
 class NamespaceView(APIView):
     authentication_classes = [NamespacePathAuthentication]
-    parser_classes = [JSONParser]  # anything else is a 415
 
     def get(self, request: Request, namespace: str) -> Response:
         request.auth.require(Permission.READ)

@@ -80,7 +80,9 @@ def routing_normalise(routing: Any) -> tuple[dict[str, Any], list[dict[str, str]
 def timeout_problems(value: Any) -> list[dict[str, str]]:
     if value is None:
         return []
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+    # Compared as they are: float() of an integer of 400 digits overflows.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or isinstance(value, float) and not math.isfinite(value) \
             or not TIMEOUT_MIN_SECONDS <= value <= TIMEOUT_MAX_SECONDS:
         return [{"field": "provider_timeout_seconds",
                  "problem": f"must be null or a number of seconds from {TIMEOUT_MIN_SECONDS:g} to "

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inference.errors import NotFoundError, ValidationError
+from inference.strings import name_problem
 from playground.accounts.models import ApiKey, Namespace, Organization, Permission, random_token
 
 SECRET_PREFIX = "sk_live_"
@@ -31,6 +32,8 @@ class CreatedKey:
 
 
 def organization_get_or_create(*, name: str) -> Organization:
+    if problem := name_problem(name, max_chars=200):
+        raise ValidationError([{"field": "organization", "problem": problem}])
     organization, _ = Organization.objects.get_or_create(name=name)
     return organization
 
@@ -60,6 +63,10 @@ def api_key_create(
     rate_limit_tpm: int | None = None,
 ) -> CreatedKey:
     permissions = permissions if permissions is not None else [Permission.READ, Permission.WRITE]
+    if name and (problem := name_problem(name, max_chars=100)):
+        raise ValidationError([{"field": "name", "problem": problem}])
+    if problems := _limit_problems(0, rate_limit_rpm=rate_limit_rpm, rate_limit_tpm=rate_limit_tpm):  # 0: none
+        raise ValidationError(problems)
     unknown = sorted(set(permissions) - set(Permission.values))
     if unknown:
         raise ValidationError([{"field": "permissions", "problem": f"unknown permissions {unknown}; use {Permission.values}"}])
@@ -105,12 +112,19 @@ def namespace_rename(*, namespace: Namespace, name: str) -> Namespace:
     return namespace
 
 
+MAX_LIMIT = 2_147_483_647  # what the limit columns hold
+
+
+def _limit_problems(lowest: int = 1, **limits: int | None) -> list[dict[str, str]]:
+    return [{"field": field, "problem": f"must be an integer from {lowest} to {MAX_LIMIT} or empty"}
+            for field, value in limits.items() if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= MAX_LIMIT)]
+
+
 def namespace_limits_update(*, namespace: Namespace, rate_limit_rpm: int | None, rate_limit_tpm: int | None,
                             monthly_budget_usd: Decimal | None) -> Namespace:
     """Set the namespace's own limits (None: no limit). Values are checked: positive integers, a budget >= 0."""
-    problems = [{"field": field, "problem": "must be a positive integer or empty"}
-                for field, value in (("rate_limit_rpm", rate_limit_rpm), ("rate_limit_tpm", rate_limit_tpm))
-                if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1)]
+    problems = _limit_problems(rate_limit_rpm=rate_limit_rpm, rate_limit_tpm=rate_limit_tpm)
     if monthly_budget_usd is not None and (not isinstance(monthly_budget_usd, Decimal) or monthly_budget_usd < 0
                                            or monthly_budget_usd >= Decimal(10) ** 10):
         problems.append({"field": "monthly_budget_usd", "problem": "must be an amount from 0 to 9999999999.99 or empty"})

@@ -37,7 +37,7 @@ def _json_field(value: object) -> object:
     becomes None, which the checks below refuse."""
     try:
         parsed = json.loads(value) if isinstance(value, str) else value
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return json.dumps(parsed, separators=(",", ":")) if isinstance(parsed, dict) and parsed else None
 
@@ -72,6 +72,7 @@ def credential_set(*, namespace: Namespace, provider: str, fields: object) -> Pr
 
 
 def credential_delete(*, namespace: Namespace, provider: str) -> bool:
+    _check_provider(provider)
     deleted, _ = ProviderCredential.objects.filter(namespace=namespace, provider=provider).delete()
     credential_cache_forget(namespace_id=namespace.id, provider=provider)
     return bool(deleted)

@@ -9,7 +9,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from inference.api.middleware import VALID_REQUEST_ID
 from inference.errors import NotFoundError, ValidationError
+from inference.strings import json_problem, name_problem
 from inference.usage.models import UsageRecord
 from playground.accounts.models import Namespace
 from playground.web.models import PlaygroundRun
@@ -31,6 +33,8 @@ def namespace_of(*, user: AbstractBaseUser, reference: Any) -> Namespace:
     """The user's namespace by id or name, else 404 (another organization's namespace is not found either)."""
     if not isinstance(reference, str) or not reference:
         raise ValidationError([{"field": "namespace", "problem": "required: a namespace id or name"}])
+    if name_problem(reference, max_chars=100):  # no namespace is named so
+        raise NotFoundError("Namespace not found", details={"resource": "namespace"})
     lookup = {"id": reference} if reference.startswith("ns_") else {"name": reference}
     namespace = Namespace.objects.filter(organization__members=user, **lookup).order_by("id").first()
     if namespace is None:
@@ -68,7 +72,7 @@ def _refusal(refused: Any) -> dict[str, Any] | None:
     if refused is None:
         return None
     if (not isinstance(refused, dict) or not isinstance(refused.get("status"), int)
-            or not isinstance(refused.get("type"), str) or len(refused["type"]) > 64):
+            or not 100 <= refused["status"] <= 599 or name_problem(refused.get("type"), max_chars=64)):
         raise ValidationError([{"field": "refused", "problem": "an object with an integer status and a type"}])
     return {"status": refused["status"], "type": refused["type"]}
 
@@ -78,11 +82,14 @@ def run_record(*, user: AbstractBaseUser, namespace: str, request_id: Any, body:
     """Keep a run: its request id (matched with its usage record), or for a request refused before it
     started, the status and error type it was refused with."""
     problems = []
-    if not isinstance(request_id, str) or len(request_id) > 128 or not (request_id or refused):
-        problems.append({"field": "request_id", "problem": "the request id of the run (1-128 chars); "
-                                                          "may be empty only with 'refused'"})
+    if not isinstance(request_id, str) or not (request_id or refused) or \
+            request_id and not VALID_REQUEST_ID.match(request_id):
+        problems.append({"field": "request_id", "problem": "the request id of the run (1-128 letters, digits or "
+                                                          "'._:-'); may be empty only with 'refused'"})
     if not isinstance(body, dict):
         problems.append({"field": "body", "problem": "required: the request body (a JSON object)"})
+    elif found := json_problem(body, "body"):
+        problems.append(found)
     if problems:
         raise ValidationError(problems)
     refusal = _refusal(refused)

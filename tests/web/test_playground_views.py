@@ -126,8 +126,10 @@ def test_bad_runs_are_refused_and_change_nothing(web):
                     404, "NotFoundError")
     without_csrf = web.post("/playground/runs", json.dumps({"namespace": "main", "request_id": "r", "body": BODY}),
                             content_type="application/json")
-    assert without_csrf.status_code == 403
+    assert_envelope(without_csrf, 403, "ForbiddenError")  # the page's script reads JSON, not Django's HTML page
     assert not PlaygroundRun.objects.exists()
+    # A form post from a page keeps Django's page.
+    assert "text/html" in web.post("/playground/runs", {"namespace": "main"})["Content-Type"]
 
 
 def test_history_keeps_a_bounded_number_of_runs(web, monkeypatch):

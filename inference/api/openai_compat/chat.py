@@ -86,11 +86,11 @@ def _response_format(value: Any) -> dict[str, Any] | None:
 
 def _parameters(body: dict[str, Any]) -> dict[str, Any]:
     parameters = {name: body[name] for name in PASSED if name in body}
-    limits = {body[name] for name in ("max_tokens", "max_completion_tokens") if name in body}
-    if len(limits) > 1:
+    limits = [body[name] for name in ("max_tokens", "max_completion_tokens") if name in body]
+    if len(limits) > 1 and limits[0] != limits[1]:
         raise ValidationError([{"field": "max_completion_tokens", "problem": "differs from max_tokens; send one"}])
     if limits:
-        parameters["max_tokens"] = limits.pop()
+        parameters["max_tokens"] = limits[0]
     if "response_format" in body and (schema := _response_format(body["response_format"])) is not None:
         parameters["schema"] = schema
     if body.get("n", 1) != 1:

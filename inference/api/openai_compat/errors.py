@@ -72,7 +72,7 @@ def error_payload(status: int, type_: str, message: str, details: dict[str, Any]
 
 
 def openai_error(error: InfergateError) -> dict[str, Any]:
-    return error_payload(error.status, error.type, error.message, error.details)
+    return openai_error_from_envelope(error.envelope())  # its details as the envelope clips them
 
 
 def openai_error_from_envelope(envelope: dict[str, Any]) -> dict[str, Any]:

@@ -23,9 +23,11 @@ from inference.errors import (InfergateError, InternalServerError, MethodNotAllo
                               UnsupportedMediaTypeError, ValidationError)
 from inference.request import body_decode
 from inference.service import Credentials, ResponseMeta, inference_run, inference_stream
+from inference.strings import name_problem
 from playground.accounts.authentication import key_resolve
 
 logger = logging.getLogger(__name__)
+USER_CHARS = 256  # OpenAI's `user`: an end user's id
 FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
@@ -204,4 +206,6 @@ def object_check(body: Any, accepted: tuple[str, ...], required: tuple[str, ...]
     missing = [{"field": key, "problem": "required"} for key in required if key not in body]
     if missing:
         raise ValidationError(missing)
+    if "user" in body and (problem := name_problem(body["user"], max_chars=USER_CHARS)):
+        raise ValidationError([{"field": "user", "problem": problem}])  # not kept, but checked as OpenAI's API does
     return body

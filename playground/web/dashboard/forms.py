@@ -3,7 +3,6 @@ views hand their cleaned data to the accounts, credentials and plugins services.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 from typing import Any
 
@@ -12,7 +11,9 @@ from django.utils import timezone
 
 from inference.types import ParameterSpec
 from playground.accounts.models import ApiKey, Namespace, Organization, Permission
-from playground.accounts.services import NAMESPACE_NAME
+from inference.errors import InfergateError
+from inference.request import body_decode, finite_float
+from playground.accounts.services import MAX_LIMIT, NAMESPACE_NAME
 
 NAMESPACE_NAME_HELP = "Letters, digits, '_', '.', '-'; up to 100 characters."
 
@@ -31,9 +32,9 @@ class KeyCreateForm(forms.Form):
                                     help_text="None ticked: every namespace, present and future.")
     expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
                                  help_text="The key stops working at the end of this day (UTC). Empty: never.")
-    rate_limit_rpm = forms.IntegerField(required=False, min_value=1, label="Requests per minute",
+    rate_limit_rpm = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, label="Requests per minute",
                                         help_text="Empty: the organization's default.")
-    rate_limit_tpm = forms.IntegerField(required=False, min_value=1, label="Tokens per minute",
+    rate_limit_tpm = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, label="Tokens per minute",
                                         help_text="Empty: the organization's default.")
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
@@ -63,9 +64,9 @@ class NamespaceNameForm(forms.Form):
 
 
 class NamespaceLimitsForm(forms.Form):
-    rate_limit_rpm = forms.IntegerField(required=False, min_value=1, label="Requests per minute",
+    rate_limit_rpm = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, label="Requests per minute",
                                         help_text="Across every key. Empty: no limit.")
-    rate_limit_tpm = forms.IntegerField(required=False, min_value=1, label="Tokens per minute",
+    rate_limit_tpm = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, label="Tokens per minute",
                                         help_text="Across every key. Empty: no limit.")
     monthly_budget_usd = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2,
                                             label="Monthly budget (USD)", help_text="Empty: no budget.")
@@ -90,14 +91,12 @@ def plugin_parameters_parse(declared: list[ParameterSpec], raw: dict[str, str]) 
             if spec.kind == "integer":
                 values[spec.name] = int(text)
             elif spec.kind == "number":
-                values[spec.name] = float(text)
-            elif spec.kind == "object":
-                values[spec.name] = json.loads(text)
-            elif spec.kind == "stop" and text.startswith("["):
-                values[spec.name] = json.loads(text)
+                values[spec.name] = finite_float(text)
+            elif spec.kind == "object" or spec.kind == "stop" and text.startswith("["):
+                values[spec.name] = body_decode(text.encode("utf-8", "surrogatepass"))  # as the API decodes JSON
             else:
                 values[spec.name] = text
-        except ValueError:
+        except (ValueError, InfergateError):
             kind = {"integer": "an integer", "number": "a number"}.get(spec.kind, "JSON")
             problems[spec.name] = f"must be {kind}"
     return values, problems

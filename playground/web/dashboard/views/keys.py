@@ -14,7 +14,7 @@ from playground.accounts.services import CreatedKey, api_key_create, api_key_rev
 from playground.web.dashboard.access import dashboard_view
 from playground.web.dashboard.forms import KeyCreateForm
 from playground.web.dashboard.selectors import KEY_STATUSES, api_key_list
-from playground.web.dashboard.views.common import page_render, paginate
+from playground.web.dashboard.views.common import page_render, paginate, service_errors_to_form
 
 
 @dashboard_view()
@@ -33,10 +33,14 @@ def key_create(request: HttpRequest) -> HttpResponse:
     form = KeyCreateForm(request.POST or None, organization=organization)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        created = api_key_create(organization=organization, name=data["name"], permissions=data["permissions"],
-                                 namespaces=list(data["namespaces"]), expires_at=form.expires_at(),
-                                 rate_limit_rpm=data["rate_limit_rpm"], rate_limit_tpm=data["rate_limit_tpm"])
-        return _secret_once(request, created, rotated_from=None)
+        try:
+            created = api_key_create(organization=organization, name=data["name"], permissions=data["permissions"],
+                                     namespaces=list(data["namespaces"]), expires_at=form.expires_at(),
+                                     rate_limit_rpm=data["rate_limit_rpm"], rate_limit_tpm=data["rate_limit_tpm"])
+        except InfergateError as error:
+            service_errors_to_form(form, error)
+        else:
+            return _secret_once(request, created, rotated_from=None)
     return page_render(request, "dashboard/keys/new.html", tab="keys", form=form,
                        http_status=400 if form.errors else 200)
 
