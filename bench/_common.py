@@ -167,6 +167,7 @@ class ProcessMeter:
 
     def cpu_seconds(self) -> float:
         total = 0.0
+        errors = (OSError, ValueError, IndexError) + ((self._psutil.Error,) if self._psutil else ())
         for pid in self._pids():
             try:
                 if self._psutil is not None:
@@ -175,7 +176,7 @@ class ProcessMeter:
                 else:
                     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                     total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, ValueError, IndexError) + ((self._psutil.Error,) if self._psutil else ()):
+            except errors:
                 continue
         return total
 

@@ -44,7 +44,7 @@ def django_setup() -> tuple[str, str]:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    from playground.accounts.services import api_key_create, namespace_get_or_create, organization_get_or_create
+    from tenancy.accounts.services import api_key_create, namespace_get_or_create, organization_get_or_create
 
     organization = organization_get_or_create(name="bench")
     namespace = namespace_get_or_create(organization=organization, name="bench")

@@ -2,12 +2,13 @@
 
 Reuses bench/usage_queries.py's data set (one organization, 4 namespaces, 12 keys, 8 targets, ``--records``
 records over the last ``--days`` days, ingested with COPY and rolled up as the beat does) in its own data
-directory (``.data/bench-dashboard`` unless INFERGATE_DATA_DIR / DATABASE_URL say otherwise; ``--reuse``
-keeps records a previous run left and only rolls up today and yesterday again, as the beat does). Then an admin of that organization requests each page through Django's
-test client (the whole view: access check, selectors, template): the usage page over the default 14 days
-and over 30 days, filtered by namespace, key, model and status, a later page of recent requests (keyset
-cursor), the CSV export of one filtered day, the keys page and a namespace's page. It prints the p50 of
-``--runs`` runs (default 5) per page in ms, with the response size. Target: every page p50 under 1000 ms;
+directory (``.data/bench-dashboard`` unless INFERGATE_DATA_DIR / DATABASE_URL say otherwise; ``--reuse`` keeps
+records a previous run left and only rolls up today and yesterday again, as the beat does). Then an admin of
+that organization requests each page through Django's test client (the whole view: access check, selectors,
+template): the usage page over the default 14 days and over 30 days, filtered by namespace, key, model and
+status, a later page of recent requests (keyset cursor), the CSV export of one filtered day, the keys page and
+a namespace's page. It prints the p50 of ``--runs`` runs (default 5) per page in ms, with the response size.
+Target: every page p50 under 1000 ms;
 exit code 0 when they hold.
 
 Run: ``.venv/bin/python bench/dashboard_usage.py [--records 1000000] [--reuse] [--json FILE]``.
@@ -60,7 +61,7 @@ def main() -> int:
 
     from inference.usage.models import UsageRecord
     from inference.usage.rollups import usage_rollup, utc_today
-    from playground.accounts.models import ApiKey, Membership, Organization
+    from tenancy.accounts.models import ApiKey, Membership, Organization
 
     warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume asynchronous iterators")
     organization_id, namespace_ids, keys = tenants()

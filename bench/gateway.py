@@ -10,7 +10,7 @@ At concurrency 1, 16 and 64 with fixed request counts it prints, per path: throu
 and what each adds over direct, the gateway process's CPU per request, and Infergate/LiteLLM ratios; then
 each gateway's CPU and peak RSS, the emulator's own ceiling and the load average.
 
-Targets (issue 12): Infergate's added p50 at concurrency 1 under 2 ms; at 0 ms upstream delay, at least 5x
+Targets: Infergate's added p50 at concurrency 1 under 2 ms; at 0 ms upstream delay, at least 5x
 LiteLLM's throughput at concurrency 16 and 64; Infergate's p99 under 3x its own p50 there. Exit code 0 when
 they hold. Services: an embedded PostgreSQL and Redis under ``.data/bench`` (unless DATABASE_URL / REDIS_URL
 or INFERGATE_DATA_DIR are set). Run: ``.venv/bin/python bench/gateway.py [--json FILE]``; ``--no-litellm``
@@ -324,7 +324,7 @@ def profile_start(pid: int, output: Path) -> subprocess.Popen:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    """The figures as Markdown tables (what bench/README.md quotes)."""
+    """The figures as Markdown tables (what bench/results/ quotes)."""
     lines = []
     for row in result["cells"]:
         lines += [f"\n{row['workload']}, upstream delay {row['delay_ms']} ms, concurrency {row['concurrency']} "
@@ -341,8 +341,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def usage_stream_length() -> int:
+    from core.redis import redis_sync
     from inference.usage.stream import STREAM
-    from playground.redis_clients import redis_sync
 
     return int(redis_sync().xlen(STREAM))
 

@@ -35,7 +35,7 @@ def keys(rpm: int) -> tuple[str, str, str, str]:
     """Secrets of three keys of the bench organization, and its namespace: one limited to ``rpm``, one with
     limits it never reaches (the limiter runs), one with none (the limiter is skipped)."""
     _, namespace = django_setup()
-    from playground.accounts.services import api_key_create, organization_get_or_create
+    from tenancy.accounts.services import api_key_create, organization_get_or_create
 
     organization = organization_get_or_create(name="bench")
     huge = 1_000_000_000

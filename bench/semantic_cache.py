@@ -116,10 +116,10 @@ class Oracle:
 
 def embeddings_compute(oracle: Oracle) -> np.ndarray:
     from inference.cache.keys import embedding_text
-    from inference.cache.services import text_embed
+    from inference.service import prompt_embed
 
     async def run() -> list[list[float]]:
-        return [await text_embed(embedding_text(p)) for p in oracle.prompts]
+        return [await prompt_embed(embedding_text(p)) for p in oracle.prompts]
 
     return np.asarray(asyncio.run(run()), dtype=np.float32)
 
@@ -162,11 +162,10 @@ def figures(hits: int, wrong: int, n: int, explorations: int = 0) -> dict:
 
 def bench_namespaces_delete() -> None:
     """What earlier runs left (their namespaces, with their cache entries)."""
-    from playground.accounts.models import Namespace
-
     from django.db import connection
 
     from inference.cache.models import CacheEntry
+    from tenancy.accounts.models import Namespace
 
     Namespace.objects.filter(organization__name="bench-cache").delete()
     with connection.cursor() as cursor:  # a run stopped while it loaded rows left the index dropped
@@ -175,7 +174,7 @@ def bench_namespaces_delete() -> None:
 
 
 def namespace_new(label: str) -> str:
-    from playground.accounts.services import namespace_get_or_create, organization_get_or_create
+    from tenancy.accounts.services import namespace_get_or_create, organization_get_or_create
 
     organization = organization_get_or_create(name="bench-cache")
     return namespace_get_or_create(organization=organization, name=f"{label}-{uuid.uuid4().hex[:8]}").id
@@ -370,7 +369,8 @@ def main() -> int:
     for category, f in report_similarity.items():
         answers = "same" if f["same_answer"] else "differ"
         print(f"  {category:<28} {answers:<6} n={f['n']:<4} median {f['p50']:.3f}  [{f['p10']:.3f}, {f['p90']:.3f}]")
-    report: dict = {"pair_similarity": report_similarity, "dataset": {"prompts": len(oracle.prompts), "classes": len(oracle.classes),
+    report: dict = {"pair_similarity": report_similarity, "dataset": {
+                                "prompts": len(oracle.prompts), "classes": len(oracle.classes),
                                 "requests": len(stream), "asks": args.asks, "seed": args.seed,
                                 "pairs": args.pairs or "fow-cache 0.1.0 (pairs + conversations)",
                                 "categories": args.categories or "all"},

@@ -337,7 +337,7 @@ def process_roots(processes: dict[str, subprocess.Popen]) -> dict[str, int]:
     """The root pid of each role: PostgreSQL's postmaster (the parent of our backend) and Redis' own pid."""
     from django.db import connection
 
-    from playground.redis_clients import redis_sync
+    from core.redis import redis_sync
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -352,7 +352,7 @@ def tenant_prepare(run: str) -> tuple[dict[str, str], str]:
     from concurrency import django_setup
 
     secret, _ = django_setup()
-    from playground.accounts.services import namespace_get_or_create, organization_get_or_create
+    from tenancy.accounts.services import namespace_get_or_create, organization_get_or_create
 
     namespace = namespace_get_or_create(organization=organization_get_or_create(name="bench"), name=f"soak-{run}")
     return {"authorization": f"Bearer {secret}", "x-namespace": namespace.name}, namespace.id
@@ -425,8 +425,8 @@ async def traffic(args: argparse.Namespace, port: int, auth: dict[str, str], run
 
 def usage_settle(timeout: float) -> float:
     """Seconds until the usage stream is empty with nothing pending (the beat drains it every second)."""
+    from core.redis import redis_sync
     from inference.usage.stream import GROUP, STREAM
-    from playground.redis_clients import redis_sync
 
     client, started = redis_sync(), time.monotonic()
     time.sleep(2.0)  # a websocket's record is written just after its done event

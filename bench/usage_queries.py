@@ -59,8 +59,8 @@ def django_setup() -> None:
 
 def tenants() -> tuple[int, list[str], list[tuple[int, str]]]:
     """The bench organization, its namespace ids and its keys with their namespace (3 keys per namespace)."""
-    from playground.accounts.models import ApiKey
-    from playground.accounts.services import api_key_create, namespace_get_or_create, organization_get_or_create
+    from tenancy.accounts.models import ApiKey
+    from tenancy.accounts.services import api_key_create, namespace_get_or_create, organization_get_or_create
 
     organization = organization_get_or_create(name="bench-usage")
     namespaces = [namespace_get_or_create(organization=organization, name=f"team-{n}") for n in range(4)]
@@ -169,12 +169,10 @@ def main() -> int:
     django_setup()
     from django.db import connection
 
-    from inference.usage.models import UsageDailyRollup
-    from inference.usage.rollups import usage_rollup, utc_today
     from inference.cache.selectors import cache_counters
+    from inference.usage.models import UsageDailyRollup, UsageRecord
+    from inference.usage.rollups import usage_rollup, utc_today
     from inference.usage.selectors import usage_first_day, usage_records_list, usage_summary, usage_summary_query
-
-    from inference.usage.models import UsageRecord
 
     organization_id, namespace_ids, keys = tenants()
     ingest_s = rollup_s = 0.0

@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+
+from core.redis import redis_async
+from inference.usage.stream import usage_backlog
 
 HEARTBEAT_KEY = "infergate:celery:heartbeat"
 
@@ -36,7 +38,7 @@ async def readiness_check() -> dict[str, dict[str, Any]]:
     except Exception as exc:
         checks["database"] = {"ok": False, "error": type(exc).__name__}
     started = time.perf_counter()
-    client = aioredis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    client = redis_async()
     try:
         await client.ping()
         checks["redis"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
@@ -44,16 +46,12 @@ async def readiness_check() -> dict[str, dict[str, Any]]:
         checks["worker"] = {"ok": True, "last_heartbeat_s": round(time.time() - float(beat), 1) if beat else None}
     except Exception as exc:
         checks["redis"] = {"ok": False, "error": type(exc).__name__}
-    finally:
-        await client.aclose()
     if checks["redis"]["ok"]:
         checks["usage"] = await _usage_check()
     return checks
 
 
 async def _usage_check() -> dict[str, Any]:
-    from inference.usage.stream import usage_backlog
-
     try:
         backlog = await usage_backlog()
     except Exception as exc:

@@ -1,6 +1,6 @@
 """Validation of a POST /v1/inference body, shared by every interface (REST, websocket, SSE, tasks).
 
-``request_parse`` checks the body's own shape (DESIGN §1 table); ``call_build`` checks inputs and
+``request_parse`` checks the body's own shape (docs/contract.md, errors); ``call_build`` checks inputs and
 parameters against the resolved target's declared capabilities. Both raise ``ValidationError`` with
 every problem listed, or ``BadRequestError`` for target combinations.
 """
@@ -13,11 +13,20 @@ from typing import Any
 
 from django.conf import settings
 
-from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from core.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from core.strings import json_problem, name_problem, text_problem, type_name
 from inference.media.inputs import media_input_parse
-from inference.strings import json_problem, name_problem, text_problem, type_name
-from inference.types import (INPUT_KEYS, InferenceCall, InferenceRequest, MediaInput, MediaKind,
-                             Message, Modality, ModelSpec, ParameterSpec)
+from inference.types import (
+    INPUT_KEYS,
+    InferenceCall,
+    InferenceRequest,
+    MediaInput,
+    MediaKind,
+    Message,
+    Modality,
+    ModelSpec,
+    ParameterSpec,
+)
 
 BODY_KEYS = ("provider", "model", "inference_name", "feature_uri", "inputs", "parameters",
              "enable_semantic_cache", "cache_delta")

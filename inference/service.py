@@ -13,21 +13,25 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable
 
-from inference.cache.services import HIT, cache_consult, cache_hit_mark, cache_hit_events, cache_store
-from inference.errors import CancelledByClientError, InfergateError, unexpected_error_logged
-from inference.request import call_build, request_parse
-from inference.targets import route_headers, target_resolve
+from core.errors import CancelledByClientError, InfergateError, unexpected_error_logged
+from inference.cache.services import HIT, CacheConsult, cache_consult, cache_hit_events, cache_store
+from inference.estimates import micro_usd, tokens_estimate
 from inference.providers.base import Adapter
+from inference.providers.local.embedder import local_texts_embed
+from inference.request import call_build, request_parse
 from inference.streaming import StreamCollector
+from inference.targets import route_headers, target_resolve
 from inference.types import Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, Usage
-from inference.usage.services import PRICE_TABLE_VERSION, UsageEntry, usage_cost, usage_record
-from playground.accounts.authentication import Principal, key_resolve, namespace_principal, namespace_resolve
-from playground.accounts.throttling import Reservation, limits_reserve, limits_settle
-from playground.accounts.models import Permission
+from inference.usage.records import PRICE_TABLE_VERSION, UsageEntry, usage_cost
+from inference.usage.services import usage_record
+from tenancy.accounts.authentication import Principal, key_resolve, namespace_principal, namespace_resolve
+from tenancy.accounts.limits import Reservation, limits_reserve, limits_settle
+from tenancy.accounts.models import Permission
+from tenancy.credentials.selectors import credential_lookup
 
 logger = logging.getLogger(__name__)
 
-PLUGIN_PROVIDER = "plugin"  # DESIGN §1: a plugin target answers as provider "plugin", model = its inference name
+PLUGIN_PROVIDER = "plugin"  # docs/contract.md: a plugin target answers as provider "plugin", model = its inference name
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,8 @@ async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], 
     if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
         entry.inference_name = adapter.spec.model
     call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id,
-                   timeout_s=principal.namespace.provider_timeout_s)
+                   timeout_s=principal.namespace.provider_timeout_s,
+                   credentials=credential_lookup(principal.namespace.id))
     entry.modality = call.modality.value
     return adapter, call, request
 
@@ -104,10 +109,12 @@ async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], requ
         adapter, call, request = await _target_and_call(principal, body, request_id, entry, purpose)
     except InfergateError as error:
         # An invalid request still counts as a request, and its answer carries the limit headers.
-        reservation = await limits_reserve(principal=principal, call=None, spec=None)
+        reservation = await limits_reserve(principal=principal)
         error.headers = {**reservation.headers, **error.headers}
         raise
-    reservation = await limits_reserve(principal=principal, call=call, spec=adapter.spec)
+    tokens = tokens_estimate(call, adapter.spec)
+    reservation = await limits_reserve(principal=principal, tokens=tokens,
+                                       cost_micro_usd=micro_usd(adapter.spec.price, tokens, 0))
     return _Prepared(adapter=adapter, call=call, reservation=reservation, request=request)
 
 
@@ -116,9 +123,15 @@ async def _cache_consult(prepared: _Prepared, entry: UsageEntry):
     request = prepared.request
     consult = await cache_consult(namespace_id=entry.namespace_id, spec=prepared.adapter.spec, call=prepared.call,
                                   enabled=request is not None and request.enable_semantic_cache,
-                                  delta=request.cache_delta if request is not None else 0.0)
+                                  delta=request.cache_delta if request is not None else 0.0, embed=prompt_embed)
     entry.cache_decision = consult.decision if consult is not None else ""
     return consult
+
+
+async def prompt_embed(text: str) -> list[float]:
+    """The cache's embedder: the local MiniLM model (no network, its own threads)."""
+    vectors, _ = await local_texts_embed([text])
+    return vectors[0]
 
 
 def _response(entry: UsageEntry, spec: ModelSpec, result: InferenceResult, started: float) -> dict[str, Any]:
@@ -127,6 +140,15 @@ def _response(entry: UsageEntry, spec: ModelSpec, result: InferenceResult, start
     _count(entry, spec, result.usage)
     return {"data": result.data, "provider": spec.provider, "model": spec.model,
             "latency_ms": entry.latency_ms, "tokens_used": result.usage.as_dict(), "cached": False}
+
+
+def _hit_mark(consult: CacheConsult, entry: UsageEntry, response: dict[str, Any]) -> dict[str, Any]:
+    """A response envelope (and its usage record) as a hit: ``cached`` true, what it saved recorded."""
+    saved = consult.saved()
+    entry.cached = True
+    entry.saved_tokens = saved.total
+    entry.saved_cost_usd = usage_cost(saved, consult.price)
+    return {**response, "cached": True}
 
 
 def _count(entry: UsageEntry, spec: ModelSpec, usage: Usage) -> None:
@@ -162,7 +184,7 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
         _headers_give(meta, prepared)
         consult = await _cache_consult(prepared, entry)
         if consult is not None and consult.decision == HIT:
-            return cache_hit_mark(consult, entry, _response(entry, prepared.adapter.spec, consult.answer(), started))
+            return _hit_mark(consult, entry, _response(entry, prepared.adapter.spec, consult.answer(), started))
         result = await prepared.adapter.run(prepared.call)
         if meta is not None:
             meta.headers.update(route_headers(prepared.adapter))
@@ -176,7 +198,7 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
             entry.latency_ms = _elapsed_ms(started)
         await usage_record(entry)
         if prepared is not None:
-            limits_settle(prepared.reservation, usage=usage, spec=prepared.adapter.spec)
+            _settle(prepared, usage)
 
 
 async def inference_for_namespace(*, namespace_id: str, body: dict[str, Any], purpose: Purpose) -> dict[str, Any]:
@@ -186,6 +208,12 @@ async def inference_for_namespace(*, namespace_id: str, body: dict[str, Any], pu
     principal = await namespace_principal(namespace_id=namespace_id)
     return await inference_run(credentials=Credentials(None, None, principal=principal), body=body,
                                request_id=f"{purpose.endpoint}_{uuid.uuid4().hex}", purpose=purpose)
+
+
+def _settle(prepared: _Prepared, usage: Usage) -> None:
+    """The limits' reservation corrected to what the call used (off the answer's path)."""
+    limits_settle(prepared.reservation, tokens=usage.total,
+                  cost_micro_usd=micro_usd(prepared.adapter.spec.price, usage.prompt, usage.completion))
 
 
 def _headers_give(meta: ResponseMeta | None, prepared: _Prepared) -> None:
@@ -233,7 +261,7 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
         finished = True
         response = _response(entry, prepared.adapter.spec, collector.result(), started)
         if hit:
-            response = cache_hit_mark(consult, entry, response)
+            response = _hit_mark(consult, entry, response)
         else:
             await cache_store(consult, collector.result(), answered_by=prepared.adapter.spec)
         yield {"type": "done", "response": response}
@@ -247,4 +275,4 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
             entry.latency_ms = _elapsed_ms(started)
             _count(entry, prepared.adapter.spec, collector.usage)
         await usage_record(entry)
-        limits_settle(prepared.reservation, usage=collector.usage, spec=prepared.adapter.spec)
+        _settle(prepared, collector.usage)

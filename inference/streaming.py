@@ -4,8 +4,17 @@ also for a stream that was cut short."""
 
 from __future__ import annotations
 
-from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, StreamEvent,
-                             TokenCount, Usage)
+from inference.types import (
+    Complete,
+    Delta,
+    Finish,
+    InferenceCall,
+    InferenceResult,
+    Modality,
+    StreamEvent,
+    TokenCount,
+    Usage,
+)
 
 CANCELLED_REASON = "cancelled"  # an answer that never got its Finish: the stream was cut short
 

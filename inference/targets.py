@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Iterator
 
-from inference.errors import InfergateError, NotFoundError
+from core.errors import InfergateError, NotFoundError
 from inference.plugins.adapter import PluginAdapter
 from inference.plugins.feature_uri import feature_uri_parse
 from inference.plugins.registry import plugin_registry
@@ -22,8 +22,17 @@ from inference.plugins.services import enabled_plugins_get
 from inference.providers.base import Adapter
 from inference.providers.registry import provider_registry
 from inference.request import call_build
-from inference.types import Complete, Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, StreamEvent
-from playground.accounts.authentication import Principal
+from inference.types import (
+    Complete,
+    CredentialLookup,
+    Delta,
+    InferenceCall,
+    InferenceRequest,
+    InferenceResult,
+    ModelSpec,
+    StreamEvent,
+)
+from tenancy.accounts.authentication import Principal
 
 
 async def target_resolve(*, principal: Principal, request: InferenceRequest, disabled_plugins: bool = False) -> Adapter:
@@ -112,8 +121,8 @@ class FallbackChain(Adapter):
     def spec(self) -> ModelSpec:  # type: ignore[override]
         return self.answered.spec
 
-    async def configured(self, namespace_id: str | None) -> bool:
-        return await self.first.configured(namespace_id)
+    async def configured(self, credentials: CredentialLookup) -> bool:
+        return await self.first.configured(credentials)
 
     def _candidates(self, call: InferenceCall) -> Iterator[tuple[Adapter, InferenceCall]]:
         yield self.first, call
@@ -126,7 +135,7 @@ class FallbackChain(Adapter):
                 self.attempts.append(Attempt(target, error.status, error.type))
                 continue
             yield adapter, replace(built, namespace_id=call.namespace_id, request_id=call.request_id,
-                                   timeout_s=call.timeout_s)
+                                   timeout_s=call.timeout_s, credentials=call.credentials)
 
     def _failed(self, adapter: Adapter, error: InfergateError) -> None:
         self.attempts.append(Attempt(_name(adapter.spec), error.status, error.type))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Awaitable, Callable, Mapping
+
+# A provider's name → the calling namespace's credential fields for it ({} when it set none). The service
+# resolves it for the namespace and hands it to the adapters, which import nothing of tenancy.
+CredentialLookup = Callable[[str], Awaitable[Mapping[str, str]]]
+
+
+async def no_credentials(provider: str) -> Mapping[str, str]:
+    return {}
 
 
 class Modality(StrEnum):
@@ -33,7 +41,7 @@ class MediaInput:
     data: bytes | None = None
 
 
-# The input keys each modality reads (DESIGN §1). A request whose inputs hold any other key is a 422.
+# The input keys each modality reads (docs/contract.md). A request whose inputs hold any other key is a 422.
 CHAT_KEYS = frozenset({"prompts", "messages", "system"})
 INPUT_KEYS: dict[Modality, frozenset[str]] = {
     Modality.CHAT: CHAT_KEYS,
@@ -126,7 +134,8 @@ class InferenceCall:
     conversations: tuple[tuple[Message, ...], ...] = ()
     texts: tuple[str, ...] = ()
     single: bool = True
-    namespace_id: str | None = None  # whose credentials and settings apply
+    namespace_id: str | None = None  # whose settings apply
+    credentials: CredentialLookup = no_credentials  # the namespace's provider credentials
     request_id: str = ""
     media: tuple[MediaInput, ...] = ()  # transcription and multimodal embedding inputs (inference.media)
     timeout_s: float | None = None  # the namespace's provider timeout (None: INFERGATE["PROVIDER_TIMEOUT_SECONDS"])

@@ -22,10 +22,11 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 # production deployment may put a CDN or nginx in front; the inference routes never pass through it.
 django_pages = ASGIStaticFilesHandler(get_asgi_application())
 
-from inference.api.endpoint import PATH, STREAM_PATH, body_limited, inference_endpoint, stream_endpoint  # noqa: E402
+from core.metrics import current_route  # noqa: E402
+from inference.api.edge import body_limited  # noqa: E402
+from inference.api.endpoint import PATH, STREAM_PATH, inference_endpoint, stream_endpoint  # noqa: E402
 from inference.api.openai_compat import openai_routes  # noqa: E402
 from inference.api.stream_consumer import InferenceStreamConsumer  # noqa: E402
-from inference.observability.metrics import current_route  # noqa: E402
 
 django_application = body_limited(django_pages)  # bodies over INFERGATE["MAX_BODY_BYTES"]: 413 before Django
 
@@ -36,7 +37,7 @@ websocket_stream = InferenceStreamConsumer.as_asgi()
 def _startup() -> None:
     """Import every provider now rather than on the first request, then put all that is loaded out of the
     garbage collector's reach (``gc.freeze``): full collections walked the ~370k objects of the imported
-    modules and stopped the event loop for ~200 ms every few seconds under load (bench/README.md)."""
+    modules and stopped the event loop for ~200 ms every few seconds under load (bench/results/2026-11-24-gateway-soak.md)."""
     from inference.providers.registry import provider_registry
 
     provider_registry()

@@ -19,7 +19,8 @@ def web_command(port: int, workers: int = 1) -> list[str]:
 
     Websockets without permessage-deflate: with it, each socket holds a zlib compressor and decompressor
     (~300 KB at the default window) and, in `bench/soak.py`, the worker's heap grew ~19 MB/hour under 30
-    stream requests/s while it stayed flat without (bench/README.md). Stream events are small JSON frames.
+    stream requests/s while it stayed flat without (bench/results/2026-11-24-gateway-soak.md). Stream events
+    are small JSON frames.
 
     uvicorn's access line (through the settings' LOGGING, JSON with the request id) is the one log line of
     each HTTP request, on every route.

@@ -1,4 +1,4 @@
-"""Django settings for Infergate. Everything configurable comes from the environment (README: Configuration)."""
+"""Django settings for Infergate. Everything configurable comes from the environment (docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from playground import embedded
-from playground.credentials.crypto import derived_key as _derived_credentials_key
+from tenancy.credentials.crypto import derived_key as _derived_credentials_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-not-secret-" + "x" * 40
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
-# Browser security (README: Reliability and security). Always: HttpOnly, SameSite=Lax session and CSRF cookies
+# Browser security (docs/reliability.md). Always: HttpOnly, SameSite=Lax session and CSRF cookies
 # (the playground reads its CSRF token from a <meta> tag, never the cookie), nosniff, no framing. DJANGO_SECURE=1,
 # for a deployment served over HTTPS, adds Secure cookies, HSTS and the redirect of Django's pages to HTTPS
 # (`manage.py check --deploy` is then clean); it needs a DJANGO_SECRET_KEY of its own.
@@ -60,7 +60,7 @@ if not os.environ.get("REDIS_URL"):
     os.environ["REDIS_URL"] = embedded.redis_url()
 DATABASE_URL = os.environ["DATABASE_URL"]
 # Prometheus metrics: every process (web workers, Celery) writes its own files here and /metrics sums them
-# (inference/observability/metrics.py). Wipe the directory when deploying a new release.
+# (core/metrics.py). Wipe the directory when deploying a new release.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(embedded.data_dir() / "prometheus"))
 os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 REDIS_URL = os.environ["REDIS_URL"]
@@ -78,12 +78,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "playground.accounts",
+    "tenancy.accounts",
     "inference",
     "inference.usage",
     "inference.plugins",
     "inference.cache",
-    "playground.credentials",
+    "tenancy.credentials",
     "playground.web",
 ]
 
@@ -133,7 +133,7 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["playground.accounts.authentication.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenancy.accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "inference.api.errors.drf_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["inference.api.parsers.JSONParser"],
@@ -174,12 +174,12 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "inference.api.middleware.RequestIdLogFilter"},
-                "redact": {"()": "inference.observability.logs.SecretRedaction"},
-                "documented_failures": {"()": "inference.observability.logs.DocumentedFailureFilter"}},
-    # One JSON object per line (inference/observability/logs.py); INFERGATE_LOG_FORMAT=plain for reading by eye.
+    "filters": {"request_id": {"()": "core.logs.RequestIdLogFilter"},
+                "redact": {"()": "core.logs.SecretRedaction"},
+                "documented_failures": {"()": "core.logs.DocumentedFailureFilter"}},
+    # One JSON object per line (core/logs.py); INFERGATE_LOG_FORMAT=plain for reading by eye.
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-                   "json": {"()": "inference.observability.logs.JsonFormatter"}},
+                   "json": {"()": "core.logs.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id", "redact"],
                              "formatter": "plain" if os.environ.get("INFERGATE_LOG_FORMAT") == "plain" else "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
@@ -206,6 +206,8 @@ INFERGATE = {
         "inference.providers.compatible",
         *([] if not env_bool("INFERGATE_TEST_PROVIDERS") else ["inference.providers.testing"]),
     ],
+    # What tenancy checks the targets and credentials it stores against (tenancy/catalog.py).
+    "TARGET_CATALOG": "inference.providers.registry.provider_registry",
     # Modules whose `register(registry)` adds plugins and extractors (docs/plugins.md); installed packages
     # use the `infergate.plugins` entry-point group, which is loaded through the same hook.
     "PLUGIN_MODULES": ["inference.plugins.builtin"],
@@ -231,17 +233,17 @@ INFERGATE = {
     "USAGE_DELETE_BATCH": env_int("INFERGATE_USAGE_DELETE_BATCH", 5000),
     # /readyz turns not ready while the oldest usage record waiting for the drain is older than this (0: never).
     "USAGE_LAG_READY_SECONDS": float(os.environ.get("INFERGATE_USAGE_LAG_READY_SECONDS", "120")),
-    # GET /metrics needs "Authorization: Bearer <this>" when set; open when empty (README: Observability).
+    # GET /metrics needs "Authorization: Bearer <this>" when set; open when empty (docs/observability.md).
     "METRICS_TOKEN": os.environ.get("INFERGATE_METRICS_TOKEN", ""),
     "METRICS": env_bool("INFERGATE_METRICS", True),  # off: nothing is counted (the scrape still answers)
-    # Rate limits (playground/accounts/throttling.py): per-key defaults when neither the key nor its
+    # Rate limits (tenancy/accounts/limits.py): per-key defaults when neither the key nor its
     # organization sets one (0: unlimited), and what to do when Redis cannot be reached ("open": admit
     # and log an alarm; "closed": refuse with 503).
     "KEY_RATE_LIMIT_RPM": env_int("INFERGATE_KEY_RATE_LIMIT_RPM", 600),
     "KEY_RATE_LIMIT_TPM": env_int("INFERGATE_KEY_RATE_LIMIT_TPM", 1_000_000),
     "LIMITS_ON_REDIS_ERROR": os.environ.get("INFERGATE_LIMITS_ON_REDIS_ERROR", "open"),
     # Provider credentials per namespace are encrypted with the first of these Fernet keys and decrypted
-    # with any of them (rotation: README). The development default derives one from SECRET_KEY.
+    # with any of them (rotation: docs/providers.md, Credentials). The development default derives one from SECRET_KEY.
     "CREDENTIALS_KEYS": [k.strip() for k in os.environ.get("INFERGATE_CREDENTIALS_KEYS", "").split(",") if k.strip()]
     or [_derived_credentials_key(SECRET_KEY)],
     # Cloud provider calls: timeout, retries of 5xx and connection errors (exponential backoff with
@@ -251,15 +253,15 @@ INFERGATE = {
     "PROVIDER_RETRY_BASE_SECONDS": float(os.environ.get("INFERGATE_PROVIDER_RETRY_BASE_SECONDS", "0.5")),
     "PROVIDER_CONCURRENCY": env_int("INFERGATE_PROVIDER_CONCURRENCY", 8),
     # The openai SDK's calls to a plain http:// server with no proxy go over a lean keep-alive transport
-    # (inference/providers/lean_http.py; README: OpenAI-compatible endpoints); off: httpx's own.
+    # (inference/providers/lean_http.py; docs/providers.md: OpenAI-compatible endpoints); off: httpx's own.
     "LEAN_HTTP": env_bool("INFERGATE_LEAN_HTTP", True),
     "OPENAI_BASE_URL": os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
-    # Google (README: Google): the Gemini API's base URL, and Vertex AI's (empty: the location's own
+    # Google (docs/providers.md: Google): the Gemini API's base URL, and Vertex AI's (empty: the location's own
     # https://{location}-aiplatform.googleapis.com).
     "GOOGLE_BASE_URL": os.environ.get("GOOGLE_GEMINI_BASE_URL") or "https://generativelanguage.googleapis.com",
     "GOOGLE_VERTEX_BASE_URL": os.environ.get("GOOGLE_VERTEX_BASE_URL") or "",
     "ANTHROPIC_BASE_URL": os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com",
-    # OpenAI-compatible servers, each a provider of its own (README: OpenAI-compatible endpoints).
+    # OpenAI-compatible servers, each a provider of its own (docs/providers.md: OpenAI-compatible endpoints).
     "OPENAI_COMPATIBLE": json.loads(os.environ.get("INFERGATE_OPENAI_COMPATIBLE") or "{}"),
     # Semantic cache (docs/semantic-cache.md): entry lifetime, most entries per namespace (least valuable
     # evicted first), the cosine similarity of two answers above which they count as the same answer,
@@ -273,7 +275,7 @@ INFERGATE = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = INFERGATE["MAX_BODY_BYTES"]
 
-# Media inputs (inference/media, README: Media inputs): per-kind size limits enforced while a URL is
+# Media inputs (inference/media, docs/providers.md: Media inputs): per-kind size limits enforced while a URL is
 # fetched or base64 decoded, fetch timeouts, and per-namespace allow-lists of hosts ("media.corp",
 # "*.corp.example") and networks ("10.1.0.0/16") that may be fetched although they are not public:
 # INFERGATE_MEDIA_ALLOW='{"ns_...": ["10.1.0.0/16"]}'. Cloud metadata addresses are never fetched.

@@ -2,14 +2,13 @@
 
 import time
 
-import redis
 from celery import shared_task
-from django.conf import settings
 
+from core.redis import redis_sync
 from inference.health import HEARTBEAT_KEY
 
 
 @shared_task(name="playground.tasks.heartbeat", ignore_result=True)
 def heartbeat() -> None:
     """Lets /readyz tell how long ago a worker last ran a task."""
-    redis.Redis.from_url(settings.REDIS_URL).set(HEARTBEAT_KEY, str(time.time()), ex=3600)
+    redis_sync().set(HEARTBEAT_KEY, str(time.time()), ex=3600)

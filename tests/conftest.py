@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse, urlunparse
 
 import httpx
 import pytest
@@ -14,12 +18,14 @@ from asgiref.sync import sync_to_async
 
 from inference.usage.models import UsageRecord
 from inference.usage.services import usage_flush
-from playground.accounts.authentication import auth_cache_clear
-from playground.accounts.models import Namespace, Organization
-from playground.accounts.services import api_key_create, namespace_create
+from tenancy.accounts.authentication import auth_cache_clear
+from tenancy.accounts.models import Namespace, Organization
+from tenancy.accounts.services import api_key_create, namespace_create
 
 # shared checks outside test modules: pytest explains their failed asserts too
 pytest.register_assert_rewrite("tests.sse", "tests.inference.providers.stream_checks")
+# The providers' wire-format fakes, for any test that asks for them (tests/fakes).
+pytest_plugins = ["tests.fakes.openai_fixtures", "tests.fakes.anthropic_fixtures", "tests.fakes.google_fixtures"]
 
 
 @dataclass
@@ -196,6 +202,31 @@ def uvicorn_start(log_dir, *, durable_usage: bool = True, env: dict[str, str] | 
             pass
         assert process.poll() is None and time.monotonic() < deadline, log.read_text()
         time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, tmp_path_factory):
+    """``celery worker`` (prefork, one child) against the test database and Redis, as `make run` starts it."""
+    from django.conf import settings
+
+    from playground.celery import app
+
+    database = urlparse(os.environ["DATABASE_URL"])._replace(path="/" + settings.DATABASES["default"]["NAME"])
+    env = {**os.environ, "DATABASE_URL": urlunparse(database), "REDIS_URL": settings.REDIS_URL,
+           "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    name = f"jobs-test-{os.getpid()}@localhost"
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "playground", "worker", "--pool", "prefork", "--concurrency", "1",
+             "--loglevel", "INFO", "-n", name, "--without-gossip", "--without-mingle"],
+            env=env, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not app.control.ping(destination=[name], timeout=0.5):
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+    yield log
+    process.terminate()
+    process.wait(20)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import json
 import httpx
 from asgiref.sync import sync_to_async
 
-from inference.observability.logs import JsonFormatter, scrub
+from core.logs import JsonFormatter, scrub
 from tests.conftest import tenant_create, uvicorn_start
 
 PROMPT = "my-bank-pin-is-7261-please-remember"

@@ -8,8 +8,8 @@ from asgiref.sync import sync_to_async
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from inference.observability.metrics import request_labels, request_observe
-from inference.usage.services import UsageEntry
+from core.metrics import request_labels, request_observe
+from inference.usage.records import UsageEntry
 from tests.conftest import post_inference, tenant_create
 
 PROMPT = "the-secret-recipe-is-cardamom"

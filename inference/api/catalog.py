@@ -23,7 +23,8 @@ from inference.plugins.selectors import plugins_describe
 from inference.plugins.services import enabled_plugins
 from inference.providers.registry import provider_registry
 from inference.types import ModelSpec
-from playground.accounts.models import Permission
+from tenancy.accounts.models import Permission
+from tenancy.credentials.selectors import credential_lookup
 
 
 def model_describe(spec: ModelSpec, configured: bool = True) -> dict[str, Any]:
@@ -72,7 +73,8 @@ def plugin_items(namespace_id: str) -> list[dict[str, Any]]:
 
 
 async def _configured(namespace_id: str) -> list[bool]:
-    return list(await asyncio.gather(*(a.configured(namespace_id) for a in provider_registry().adapters())))
+    credentials = credential_lookup(namespace_id)
+    return list(await asyncio.gather(*(a.configured(credentials) for a in provider_registry().adapters())))
 
 
 def catalog_list(*, namespace_id: str) -> list[dict[str, Any]]:

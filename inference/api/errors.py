@@ -10,9 +10,18 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 
-from inference.errors import (BadRequestError, ForbiddenError, InfergateError, MethodNotAllowedError, NotFoundError,
-                              PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError,
-                              unexpected_error_logged)
+from core.errors import (
+    BadRequestError,
+    ForbiddenError,
+    InfergateError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+    unexpected_error_logged,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -1,36 +1,21 @@
-"""Request ids and the last line of defence that keeps every /v1/ answer in the envelope."""
+"""Django's middleware for the routes it serves: the request id (core/logs.py) on the response and in
+the log lines, and the last line of defence that keeps every /v1/ answer in the envelope."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
-import re
-import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
+from core.errors import unexpected_error_logged
+from core.logs import current_request_id, request_id_for
 from inference.api.errors import error_response, request_refusal
-from inference.errors import unexpected_error_logged
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
-VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-
-
-def request_id_for(header_value: str | None) -> str:
-    """The client's id when it is a sane token, else a fresh one."""
-    if header_value and VALID_REQUEST_ID.match(header_value):
-        return header_value
-    return "req_" + uuid.uuid4().hex
-
-
-class RequestIdLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id.get()
-        return True
 
 
 class _AsyncCapable:

@@ -9,9 +9,9 @@ from typing import Any
 
 from rest_framework.parsers import JSONParser as DrfJSONParser
 
-from inference.errors import ValidationError
+from core.errors import ValidationError
+from core.strings import json_problem
 from inference.request import body_decode
-from inference.strings import json_problem
 
 
 class JSONParser(DrfJSONParser):

@@ -4,8 +4,8 @@ The client connects with ``Authorization`` and ``X-Namespace`` on the handshake 
 ``?ticket=`` minted for its signed-in session), then sends request bodies, one at a time, and receives
 ``start``, ``delta``, ``done`` or ``error`` events for each. ``{"type": "cancel"}`` stops the running
 request; closing the socket does too. ``{"type": "subscribe", "task_id": ...}`` subscribes to the
-``progress`` events of a task of the same namespace (inference.progress). A refused key gets one ``error`` event and the socket closes with
-code 4000 + the HTTP status (4401, 4403, 4404).
+``progress`` events of a task of the same namespace (inference.progress). A refused key gets one ``error``
+event and the socket closes with code 4000 + the HTTP status (4401, 4403, 4404).
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from inference.api.middleware import current_request_id, request_id_for
+from core.errors import BadRequestError, CancelledByClientError, InfergateError, PayloadTooLargeError, ValidationError
+from core.logs import current_request_id, request_id_for
 from inference.api.tickets import ticket_principal
-from inference.errors import (BadRequestError, CancelledByClientError, InfergateError, PayloadTooLargeError,
-                              ValidationError)
 from inference.progress import TASK_ID, task_group
 from inference.request import body_decode
 from inference.service import Credentials, inference_stream
-from playground.accounts.authentication import key_resolve, namespace_resolve, principal_resolve
+from tenancy.accounts.authentication import key_resolve, namespace_resolve, principal_resolve
 
 logger = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from core.errors import BadRequestError, InfergateError, MethodNotAllowedError, NotFoundError, UnauthorizedError
+from core.strings import name_problem
 from inference.api.errors import error_response
-from inference.errors import BadRequestError, InfergateError, MethodNotAllowedError, NotFoundError, UnauthorizedError
 from inference.request import body_decode
-from inference.strings import name_problem
-from playground.accounts.authentication import KeyRecord, Principal, namespace_resolve
-from playground.accounts.models import Membership, Namespace, Permission
+from tenancy.accounts.authentication import KeyRecord, Principal, namespace_resolve
+from tenancy.accounts.models import Membership, Namespace, Permission
 
 SALT = "infergate.stream-ticket"
 TICKET_SECONDS = 60

@@ -8,9 +8,9 @@ from django.shortcuts import render
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
 
+from core.errors import ForbiddenError, NotFoundError
 from inference.api.errors import error_response
 from inference.api.openapi import openapi_document
-from inference.errors import ForbiddenError, NotFoundError
 from inference.health import readiness_check
 
 

@@ -1,1 +1,1 @@
-"""The verified semantic cache (DESIGN §4, docs/semantic-cache.md)."""
+"""The verified semantic cache (docs/semantic-cache.md)."""

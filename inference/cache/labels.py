@@ -9,7 +9,6 @@ which only makes the cache more careful). A judge that fails (not configured, ra
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import unicodedata
@@ -19,7 +18,6 @@ import numpy as np
 from django.conf import settings
 
 from inference.cache.policy import scope_prior_fit
-from inference.errors import InfergateError
 from inference.cache.store import Verdict, label_store, labels_recent, observation_add, prior_store
 
 logger = logging.getLogger(__name__)
@@ -74,38 +72,3 @@ def label_apply(*, scope_key: str, entry_id: int | None, similarity: float, verd
         similarities, labels = labels_recent(scope_key=scope_key, limit=PRIOR_WINDOW)
         prior = scope_prior_fit(similarities, labels)
         prior_store(scope_key=scope_key, prior=prior.as_list(), labels=len(labels))
-
-
-def texts_embed(texts: list[str]) -> np.ndarray:
-    """The local embedder from synchronous code (a worker)."""
-    from inference.cache.services import text_embed
-
-    async def embed_all() -> list[list[float]]:
-        return [await text_embed(text) for text in texts]
-
-    return np.asarray(asyncio.run(embed_all()))
-
-
-def judge_call(*, namespace_id: str, provider: str, model: str) -> Callable[[str], str]:
-    """The namespace's judge as a function of the question to it, asked through the one inference service
-    as the namespace (its credentials, limits and budget; a usage record each, endpoint ``cache_judge``),
-    at temperature 0 where the model takes one. Raises ``JudgeFailed`` with the service's error type."""
-    from inference.providers.registry import provider_registry
-    from inference.service import CACHE_JUDGE, inference_for_namespace
-
-    try:
-        takes_temperature = provider_registry().resolve(provider, model).spec.parameter("temperature") is not None
-    except InfergateError:  # the model went away since it was chosen: the service refuses the call, recorded
-        takes_temperature = False
-
-    def ask(question: str) -> str:
-        body = {"provider": provider, "model": model, "inputs": {"prompts": [question]},
-                "parameters": {"temperature": 0} if takes_temperature else {}}
-        try:
-            response = asyncio.run(inference_for_namespace(namespace_id=namespace_id, body=body, purpose=CACHE_JUDGE))
-        except InfergateError as error:
-            logger.warning("the cache judge %s/%s failed (%s); the label says wrong", provider, model, error.type)
-            raise JudgeFailed(error.type) from None
-        return response["data"]["responses"][0].get("text", "")
-
-    return ask

@@ -16,7 +16,7 @@ class CacheSettings(models.Model):
 
     namespace = models.OneToOneField("accounts.Namespace", on_delete=models.CASCADE, primary_key=True,
                                      related_name="cache_settings")
-    # DESIGN §4: requests with temperature > 0 are cached only when the namespace opts in.
+    # requests with temperature > 0 are cached only when the namespace opts in.
     allow_sampling = models.BooleanField(default=False)
     # A model that judges whether two answers agree, when comparison by text and embedding is undecided.
     judge_provider = models.CharField(max_length=100, blank=True)

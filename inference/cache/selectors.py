@@ -6,6 +6,9 @@ from typing import Any
 
 from inference.cache.models import CacheSettings
 from inference.cache.store import label_totals, options_get
+from inference.usage.rollups import utc_today
+from inference.usage.selectors import usage_first_day, usage_summary
+from tenancy.accounts.models import Namespace
 
 
 def cache_counters(*, namespace_id: str) -> dict[str, Any]:
@@ -13,10 +16,6 @@ def cache_counters(*, namespace_id: str) -> dict[str, Any]:
     hits saved from ``usage_summary`` (daily rollups, kept forever, plus the raw records no rollup covers
     yet), from the namespace's first usage day to today; labels, entries and scopes from the cache's own
     tables (entries and scopes as they are now)."""
-    from inference.usage.rollups import utc_today
-    from inference.usage.selectors import usage_first_day, usage_summary
-    from playground.accounts.models import Namespace
-
     organization_id = Namespace.objects.filter(id=namespace_id).values_list("organization_id", flat=True).first()
     start = usage_first_day(namespace_id=namespace_id) if organization_id is not None else None
     rows = usage_summary(organization_id=organization_id, namespace_ids=None, namespace_id=namespace_id,

@@ -6,21 +6,31 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from asgiref.sync import sync_to_async
+from celery import current_app
 
 from inference.cache.keys import cache_refusal, embedding_text, prompt_hash, prompt_text, scope_key
 from inference.cache.policy import Gaussian, entry_exploit_probability
 from inference.cache.store import Found, Neighbour, Options, entry_find, entry_hit, entry_insert, options_get
-from inference.types import (Complete, Delta, InferenceCall, InferenceResult, Modality, ModelSpec, Price,
-                             StreamEvent, Usage)
-from inference.usage.services import UsageEntry, usage_cost
+from inference.types import (
+    Complete,
+    Delta,
+    InferenceCall,
+    InferenceResult,
+    Modality,
+    ModelSpec,
+    Price,
+    StreamEvent,
+    Usage,
+)
 
 logger = logging.getLogger(__name__)
 
 HIT, MISS, EXPLORE = "hit", "miss", "explore"
-EMBEDDER = ("local", "all-minilm-l6-v2")
+LABEL_TASK = "inference.cache.tasks.cache_label"
+Embed = Callable[[str], Awaitable[list[float]]]  # a text's embedding (the service gives the cache its embedder)
 UNFINISHED = {"cancelled", "error"}
 
 
@@ -52,31 +62,12 @@ class CacheConsult:
         return Usage(prompt=self.neighbour.prompt_tokens, completion=self.neighbour.completion_tokens)
 
 
-def cache_hit_mark(consult: CacheConsult, entry: UsageEntry, response: dict[str, Any]) -> dict[str, Any]:
-    """A response envelope (and its usage record) as a hit: ``cached`` true, what it saved recorded."""
-    saved = consult.saved()
-    entry.cached = True
-    entry.saved_tokens = saved.total
-    entry.saved_cost_usd = usage_cost(saved, consult.price)
-    return {**response, "cached": True}
-
-
 async def cache_hit_events(consult: CacheConsult) -> AsyncIterator[StreamEvent]:
     """A hit as a stream: the whole answer as one delta, then the result."""
     answer = consult.answer()
     response = answer.data["responses"][0]
     yield Delta(0, response.get("text", ""))
     yield Complete(answer)
-
-
-async def text_embed(text: str) -> list[float]:
-    """The local embedder (its own threads, never the event loop)."""
-    from inference.providers.registry import provider_registry
-
-    embedder = provider_registry().resolve(*EMBEDDER)
-    result = await embedder.run(InferenceCall(modality=Modality.TEXT_EMBEDDING, inputs={"text": text},
-                                              parameters={}, texts=(text,), single=True))
-    return result.data["embedding"]
 
 
 def cache_decide(found: Found, *, delta: float, prior_labels: int, draw: float) -> tuple[str, float]:
@@ -94,26 +85,27 @@ def cache_decide(found: Found, *, delta: float, prior_labels: int, draw: float) 
 
 
 async def cache_consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, enabled: bool,
-                        delta: float) -> CacheConsult | None:
+                        delta: float, embed: Embed) -> CacheConsult | None:
     """None when the request does not use the cache (not asked for, not chat, a batch, sampling without
     the namespace's consent, images by URL), or when the cache failed (logged; the request goes on)."""
     if not enabled or call.modality not in (Modality.CHAT, Modality.VISION):
         return None
     try:
-        return await _consult(namespace_id=namespace_id, spec=spec, call=call, delta=delta)
+        return await _consult(namespace_id=namespace_id, spec=spec, call=call, delta=delta, embed=embed)
     except Exception:
         logger.exception("the semantic cache lookup failed; answering without it")
         return None
 
 
-async def _consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, delta: float) -> CacheConsult | None:
+async def _consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, delta: float,
+                   embed: Embed) -> CacheConsult | None:
     from django.conf import settings
 
     options = await sync_to_async(options_get, thread_sensitive=False)(namespace_id=namespace_id)
     if cache_refusal(spec, call, allow_sampling=options.allow_sampling) is not None:
         return None
     conversation = call.conversations[0]
-    embedding = await text_embed(embedding_text(conversation))
+    embedding = await embed(embedding_text(conversation))
     consult = CacheConsult(decision=MISS, namespace_id=namespace_id, provider=spec.provider, model=spec.model,
                            scope_key=scope_key(namespace_id=namespace_id, spec=spec, call=call),
                            prompt=prompt_text(conversation), prompt_hash=prompt_hash(conversation),
@@ -134,10 +126,8 @@ def _store(consult: CacheConsult, response: dict[str, Any], usage: Usage) -> Non
                  model=consult.model, prompt=consult.prompt, prompt_hash=consult.prompt_hash,
                  embedding=consult.embedding, response=response, prompt_tokens=usage.prompt,
                  completion_tokens=usage.completion, options=consult.options)
-    if consult.decision == EXPLORE and consult.neighbour is not None:
-        from inference.cache.tasks import cache_label
-
-        cache_label.apply_async(kwargs={
+    if consult.decision == EXPLORE and consult.neighbour is not None:  # the worker labels it (inference/tasks.py)
+        current_app.send_task(LABEL_TASK, kwargs={
             "namespace_id": consult.namespace_id, "scope_key": consult.scope_key, "entry_id": consult.neighbour.id,
             "similarity": consult.neighbour.similarity, "prompt": consult.prompt,
             "cached": consult.neighbour.response.get("text", ""), "fresh": response.get("text", "")})

@@ -15,19 +15,33 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Callable
 
-from inference.errors import InfergateError, NotFoundError, unexpected_error_logged
-from inference.jobs.context import JobContext, current_job
-from inference.jobs.store import (DONE, FAILED, RUNNING, Job, job_body, job_create, job_discard, job_get, job_id_new,
-                                  job_save)
+from celery import current_app
+
+from core.errors import InfergateError, NotFoundError, unexpected_error_logged
+from inference.context import JobContext, current_job
+from inference.jobs.store import (
+    DONE,
+    FAILED,
+    RUNNING,
+    Job,
+    job_body,
+    job_create,
+    job_discard,
+    job_get,
+    job_id_new,
+    job_save,
+)
 from inference.progress import task_progress_publish
 from inference.request import call_build, request_parse
 from inference.service import Credentials, inference_run
 from inference.targets import target_resolve
-from inference.usage.services import UsageEntry, usage_flush, usage_record
-from playground.accounts.authentication import Principal, key_resolve, namespace_resolve, principal_load
-from playground.accounts.models import Permission
+from inference.usage.records import UsageEntry
+from inference.usage.services import usage_flush, usage_record
+from tenancy.accounts.authentication import Principal, key_resolve, namespace_resolve, principal_load
+from tenancy.accounts.models import Permission
 
 logger = logging.getLogger(__name__)
+JOB_TASK = "inference.jobs.tasks.inference_job"  # in inference/tasks.py
 
 
 async def _record(entry: UsageEntry) -> None:
@@ -63,10 +77,8 @@ async def job_submit(*, credentials: Credentials, body: Any | Callable[[], Any],
         await job_create(job, decoded)
     except Exception as exc:
         raise await _refused(entry, exc) from None
-    from inference.jobs.tasks import inference_job
-
     try:  # off the event loop: a broker that does not answer holds the publish through Celery's retries
-        await asyncio.to_thread(inference_job.apply_async, args=[job.task_id], task_id=job.task_id)
+        await asyncio.to_thread(current_app.send_task, JOB_TASK, args=[job.task_id], task_id=job.task_id)
     except Exception as exc:
         await job_discard(job.task_id)
         raise await _refused(entry, exc) from None

@@ -11,8 +11,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import redis.asyncio as aioredis
 from django.conf import settings
+
+from core.redis import redis_async
 
 logger = logging.getLogger(__name__)
 
@@ -52,41 +53,37 @@ def _body_key(task_id: str) -> str:
     return f"infergate:job:{task_id}:body"
 
 
-def _client() -> aioredis.Redis:
-    return aioredis.Redis.from_url(settings.REDIS_URL)
-
-
 async def job_create(job: Job, body: Any) -> None:
-    async with _client() as client:
-        await client.set(_body_key(job.task_id), json.dumps(body), ex=_ttl())
-        await client.set(_key(job.task_id), json.dumps(asdict(job)), ex=_ttl())
+    client = redis_async()
+    await client.set(_body_key(job.task_id), json.dumps(body), ex=_ttl())
+    await client.set(_key(job.task_id), json.dumps(asdict(job)), ex=_ttl())
 
 
 async def job_get(task_id: str) -> Job | None:
-    async with _client() as client:
-        raw = await client.get(_key(task_id))
+    client = redis_async()
+    raw = await client.get(_key(task_id))
     return Job(**json.loads(raw)) if raw else None
 
 
 async def job_body(task_id: str) -> Any:
-    async with _client() as client:
-        raw = await client.get(_body_key(task_id))
+    client = redis_async()
+    raw = await client.get(_body_key(task_id))
     return json.loads(raw) if raw else None
 
 
 async def job_save(job: Job, *, drop_body: bool = False) -> None:
     job.updated_at = time.time()
-    async with _client() as client:
-        await client.set(_key(job.task_id), json.dumps(asdict(job)), ex=_ttl())
-        if drop_body:
-            await client.delete(_body_key(job.task_id))
+    client = redis_async()
+    await client.set(_key(job.task_id), json.dumps(asdict(job)), ex=_ttl())
+    if drop_body:
+        await client.delete(_body_key(job.task_id))
 
 
 async def job_discard(task_id: str) -> None:
     """Forget a job that was never queued, best effort: with Redis away it was most likely never stored,
     and what was stored expires with the TTL."""
     try:
-        async with _client() as client:
-            await client.delete(_key(task_id), _body_key(task_id))
+        client = redis_async()
+        await client.delete(_key(task_id), _body_key(task_id))
     except Exception as exc:  # the submission is refused with the first error either way
         logger.warning("job %s not discarded: %s", task_id, type(exc).__name__)

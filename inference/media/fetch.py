@@ -18,7 +18,7 @@ import socket
 
 import httpx
 
-from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from core.errors import BadRequestError, PayloadTooLargeError, ValidationError
 from inference.media.addresses import AllowList, address_permitted
 from inference.media.config import MediaConfig, media_config
 from inference.types import MediaKind

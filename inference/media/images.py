@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from inference.errors import PayloadTooLargeError, ValidationError
+from core.errors import PayloadTooLargeError, ValidationError
 from inference.media.config import media_config
 from inference.media.inputs import b64_decode, url_check
 from inference.media.load import LoadedMedia, media_load

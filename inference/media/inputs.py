@@ -8,7 +8,7 @@ import binascii
 import re
 from typing import Any
 
-from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from core.errors import BadRequestError, PayloadTooLargeError, ValidationError
 from inference.media.config import media_config
 from inference.types import MediaInput, MediaKind
 
@@ -19,7 +19,7 @@ MAX_URL_CHARS = 8192
 
 def b64_decode(value: str, field: str) -> bytes:
     """Standard base64, bare or as a ``data:`` URL (whitespace ignored); a 400 naming the field when it
-    is not base64 (DESIGN §1)."""
+    is not base64 (docs/contract.md)."""
     match = DATA_URL.match(value)
     text = match.group("data") if match else value
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inference.errors import ValidationError
+from core.errors import ValidationError
 from inference.media.fetch import media_fetch
 from inference.media.sniff import accepted_formats, media_sniff
 from inference.types import MediaInput, MediaKind

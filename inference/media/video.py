@@ -24,7 +24,7 @@ from fractions import Fraction
 import av
 from django.conf import settings
 
-from inference.errors import ValidationError
+from core.errors import ValidationError
 from inference.media.load import media_load
 from inference.types import MediaInput, MediaKind
 

@@ -3,7 +3,7 @@ from pgvector.django import VectorExtension
 
 
 class Migration(migrations.Migration):
-    """pgvector, for the semantic cache's embeddings (DESIGN §4); created before any vector column."""
+    """pgvector, for the semantic cache's embeddings (docs/semantic-cache.md); created before any vector column."""
 
     initial = True
     dependencies = []

@@ -5,7 +5,7 @@ Whatever a plugin does, the caller gets its modality's data shape or one of our 
 - no answer within the plugin's timeout is a 504 TimeoutError; an ``async`` plugin is cancelled, a
   blocking one is left on its own bounded thread pool, where it cannot hold up anyone else;
 - output that is not the modality's shape is a 500 PluginError listing what is wrong.
-A plugin may raise our 4xx errors (``inference.errors.ValidationError`` ...) to refuse an input.
+A plugin may raise our 4xx errors (``core.errors.ValidationError`` ...) to refuse an input.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import inspect
 import logging
 from typing import Any
 
-from inference import errors
+from core import errors
 from inference.plugins.base import PluginResult
 from inference.plugins.registry import InstalledPlugin
 from inference.plugins.shapes import data_problems

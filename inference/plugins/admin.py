@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from inference.errors import InfergateError
+from core.errors import InfergateError
 from inference.plugins.models import NamespacePlugin
 from inference.plugins.registry import plugin_registry
 from inference.plugins.services import enabled_cache_clear, plugin_parameters_check

@@ -30,7 +30,7 @@ class Plugin:
 
     ``run(inputs, parameters)`` may be ``async def`` (it must not block the event loop) or a plain
     ``def`` (it then runs on a thread of the plugin's own). It returns the modality's ``data`` shape
-    (DESIGN §1), as a dict or a ``PluginResult``; the gateway checks the shape before it leaves.
+    (docs/contract.md), as a dict or a ``PluginResult``; the gateway checks the shape before it leaves.
     ``parameters`` holds the namespace's parameters (given when it enabled the plugin) overridden by
     the request's; both are checked against ``parameters`` declared here.
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from inference.errors import BadRequestError
+from core.errors import BadRequestError
 
 SCHEMES = ("mixpeek", "infergate")
 FORM = "scheme://extractor@version[/vector_index_name]"

@@ -3,22 +3,21 @@
 A plugin module (or any callable) exposes ``register(registry)`` and calls ``registry.plugin(...)`` and
 ``registry.extractor(...)``. Built-ins are listed in ``settings.INFERGATE["PLUGIN_MODULES"]`` (the local
 models are exposed that way, by ``inference.plugins.builtin``); installed packages add theirs through
-the ``infergate.plugins`` entry-point group. A broken third-party package is logged and skipped, so that
-it cannot keep the gateway from starting; a broken built-in fails loudly.
+the ``infergate.plugins`` entry-point group (core/registration.py: a broken installed package is logged and
+skipped, a broken built-in fails loudly).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.metadata import entry_points
 
 from django.conf import settings
 
-from inference.errors import BadRequestError, NotFoundError
+from core.errors import BadRequestError, NotFoundError
+from core.registration import registration_run
 from inference.plugins.base import Extractor, Plugin, extractor_problems, inference_name, plugin_problems
 from inference.plugins.feature_uri import FeatureUri
 from inference.types import ModelSpec
@@ -26,7 +25,7 @@ from inference.types import ModelSpec
 logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "infergate.plugins"
-PROVIDER = "plugin"  # what a plugin target's response says in ``provider`` (DESIGN §1)
+PROVIDER = "plugin"  # what a plugin target's response says in ``provider`` (docs/contract.md)
 
 
 @dataclass(frozen=True)
@@ -166,22 +165,9 @@ def _semver(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-def _module_hook(path: str):
-    return importlib.import_module(path).register
-
-
 @lru_cache(maxsize=1)
 def plugin_registry() -> PluginRegistry:
     registry = PluginRegistry()
-    for path in settings.INFERGATE["PLUGIN_MODULES"]:
-        registry.origin = path
-        _module_hook(path)(registry)
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        registry.origin = entry_point.dist.name if entry_point.dist else entry_point.value
-        try:
-            entry_point.load()(registry)
-        except Exception:
-            logger.exception("plugin entry point %s (%s) failed to register; skipped", entry_point.name,
-                             registry.origin)
-    registry.origin = ""
+    registration_run(registry, modules=settings.INFERGATE["PLUGIN_MODULES"], group=ENTRY_POINT_GROUP,
+                     origin=lambda name: setattr(registry, "origin", name))
     return registry

@@ -1,39 +1,37 @@
 """Enabling plugins per namespace (services) and reading what a namespace enabled (selectors).
 
 The inference path reads a namespace's enabled plugins through ``enabled_plugins_get``, cached in the
-process for ``INFERGATE["PLUGIN_CACHE_SECONDS"]`` (1 s by default): enabling or disabling takes effect at
-once in the process that did it and within that time on every other worker.
+process for ``INFERGATE["PLUGIN_CACHE_SECONDS"]`` (1 s by default; core/refresh.py): enabling or disabling
+takes effect at once in the process that did it and within that time on every other worker.
 """
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
 
-from inference.errors import NotFoundError, ValidationError
+from core.errors import NotFoundError, ValidationError
+from core.refresh import RefreshAheadCache
+from core.strings import json_problem
 from inference.plugins.models import NamespacePlugin
 from inference.plugins.registry import plugin_registry
 from inference.request import parameters_check
-from inference.strings import json_problem
 
 EnabledMap = dict[str, dict[str, Any]]  # inference name → the namespace's parameters
 
 
 @lru_cache(maxsize=1)
-def _cache() -> dict[str, tuple[float, EnabledMap]]:
-    return {}
+def _cache() -> RefreshAheadCache:
+    return RefreshAheadCache(lambda: settings.INFERGATE["PLUGIN_CACHE_SECONDS"])
 
 
 def enabled_cache_clear(namespace_id: str | None = None) -> None:
     if namespace_id is None:
         _cache().clear()
     else:
-        _cache().pop(namespace_id, None)
+        _cache().forget(namespace_id)
 
 
 def enabled_plugins(*, namespace_id: str) -> EnabledMap:
@@ -41,23 +39,9 @@ def enabled_plugins(*, namespace_id: str) -> EnabledMap:
     return {name: parameters or {} for name, parameters in rows}
 
 
-def _enabled_plugins_closing(namespace_id: str) -> EnabledMap:
-    try:
-        return enabled_plugins(namespace_id=namespace_id)
-    finally:
-        connection.close()  # a pool thread outlives the request
-
-
 async def enabled_plugins_get(*, namespace_id: str) -> EnabledMap:
-    cache = _cache()
-    hit = cache.get(namespace_id)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    enabled = await sync_to_async(_enabled_plugins_closing, thread_sensitive=False)(namespace_id)
-    if len(cache) > 50_000:
-        cache.clear()
-    cache[namespace_id] = (time.monotonic() + settings.INFERGATE["PLUGIN_CACHE_SECONDS"], enabled)
-    return enabled
+    """What the namespace enabled, as the inference path reads it (cached: core/refresh.py)."""
+    return await _cache().get(namespace_id, lambda: enabled_plugins(namespace_id=namespace_id))
 
 
 def plugin_parameters_check(*, inference_name: str, parameters: Any) -> dict[str, Any]:

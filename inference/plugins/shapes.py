@@ -1,4 +1,4 @@
-"""Checks a plugin's ``data`` against its modality's shape (DESIGN §1) before it leaves the gateway.
+"""Checks a plugin's ``data`` against its modality's shape (docs/contract.md) before it leaves the gateway.
 
 ``data_problems`` lists what is wrong (empty when nothing is), so that the client's PluginError and the
 log line can say exactly how a plugin broke the contract.

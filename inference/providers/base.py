@@ -11,7 +11,15 @@ from typing import Any, AsyncIterator, Callable, Generic, TypeVar
 
 from django.conf import settings
 
-from inference.types import Complete, InferenceCall, InferenceResult, ModelSpec, ParameterSpec, StreamEvent
+from inference.types import (
+    Complete,
+    CredentialLookup,
+    InferenceCall,
+    InferenceResult,
+    ModelSpec,
+    ParameterSpec,
+    StreamEvent,
+)
 
 T = TypeVar("T")
 
@@ -37,10 +45,10 @@ class Adapter(ABC):
 
     @abstractmethod
     async def run(self, call: InferenceCall) -> InferenceResult:
-        """Produce the modality's ``data`` shape; raise ``inference.errors`` types on failure."""
+        """Produce the modality's ``data`` shape; raise ``core.errors`` types on failure."""
 
-    async def configured(self, namespace_id: str | None) -> bool:
-        """Can this namespace call the model now (credentials present)? Models that need none: yes."""
+    async def configured(self, credentials: CredentialLookup) -> bool:
+        """Can a namespace with these credentials call the model now? Models that need none: yes."""
         return True
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:

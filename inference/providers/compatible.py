@@ -22,8 +22,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, max_tokens
 from inference.providers.openai.adapters import ADAPTERS
+from inference.providers.openai.catalog import LANGUAGE, PROMPT, SCHEMA, dimensions
 from inference.providers.openai.client import Endpoint
-from inference.providers.openai.models import LANGUAGE, PROMPT, SCHEMA, dimensions
 from inference.types import Modality, ModelSpec, Price
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")

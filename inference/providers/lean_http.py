@@ -1,11 +1,11 @@
 """A lean HTTP/1.1 transport under the openai SDK's ``httpx2`` client, for plain ``http://`` base URLs.
 
 The SDK's default transport (httpx2 over httpcore2) costs most of a proxied request's CPU in the gateway
-(bench/README.md), and its pool probes every idle connection each time it hands one out. This transport does
-the same job for what a local or self-hosted OpenAI-compatible server needs: keep-alive connections on
-asyncio (uvloop in production) in a deque of idle connections per host, responses parsed by ``httptools``,
-bodies with a Content-Length, chunked or delimited by the server's close, streamed to the SDK as they
-arrive. It behaves as httpx's transport does for the SDK:
+(bench/results/2026-11-24-gateway-soak.md), and its pool probes every idle connection each time it hands one
+out. This transport does the same job for what a local or self-hosted OpenAI-compatible server needs:
+keep-alive connections on asyncio (uvloop in production) in a deque of idle connections per host, responses
+parsed by ``httptools``, bodies with a Content-Length, chunked or delimited by the server's close, streamed to
+the SDK as they arrive. It behaves as httpx's transport does for the SDK:
 
 - timeouts from the request's ``extensions["timeout"]`` raise ``ConnectTimeout``, ``ReadTimeout`` (between
   two reads), ``WriteTimeout`` and ``PoolTimeout``; failures raise ``ConnectError``, ``ReadError``,
@@ -284,7 +284,7 @@ class _Body(httpx2.AsyncByteStream):
         except BaseException as exc:
             self._release(clean=False)
             if isinstance(exc, httpx2.RequestError):
-                raise _with_request(exc, self.request)
+                _with_request(exc, self.request)  # the error names its request, as httpx's do
             raise
         self._release(clean=True)
 
@@ -336,7 +336,7 @@ class LeanTransport(httpx2.AsyncBaseTransport):
         except BaseException as exc:
             self._give_back(connection, reusable=False)
             if isinstance(exc, httpx2.RequestError):
-                raise _with_request(exc, request)
+                _with_request(exc, request)  # the error names its request, as httpx's do
             raise
         if any(name.lower() == b"connection" and value.lower() == b"close" for name, value in request.headers.raw):
             connection.keep_alive = False

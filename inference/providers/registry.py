@@ -2,18 +2,18 @@
 
 A provider is a module (or any callable) exposing ``register(registry)``. Built-ins are listed in
 ``settings.INFERGATE["PROVIDER_MODULES"]``; installed packages add theirs through the
-``infergate.providers`` entry-point group. Neither the router nor the service names a provider.
+``infergate.providers`` entry-point group (core/registration.py: a broken installed package is logged and
+skipped, a broken built-in fails loudly). Neither the router nor the service names a provider.
 """
 
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
-from importlib.metadata import entry_points
 
 from django.conf import settings
 
-from inference.errors import BadRequestError
+from core.errors import BadRequestError
+from core.registration import registration_run
 from inference.providers.base import Adapter
 from inference.types import ModelSpec
 
@@ -42,6 +42,18 @@ class ProviderRegistry:
     def credential_fields(self, provider: str) -> tuple[str, ...]:
         return self._credential_fields.get(provider, ("api_key",))
 
+    def credential_providers(self) -> list[str]:
+        """Providers that take a key: those with at least one model that declares ``needs_key``."""
+        return sorted({spec.provider for spec in self.specs() if spec.needs_key})
+
+    def target_name(self, target: str) -> str:
+        """``provider/model`` as registered (``gemini/...`` is ``google/...``); BadRequestError when unknown."""
+        provider, _, model = target.partition("/")
+        if not provider or not model:
+            raise BadRequestError(f"{target!r} is not 'provider/model'")
+        spec = self.resolve(provider, model).spec
+        return f"{spec.provider}/{spec.model}"
+
     def providers(self) -> list[str]:
         return sorted({provider for provider, _ in self._adapters})
 
@@ -64,16 +76,8 @@ class ProviderRegistry:
                               details={"provider": provider, "model": model, "models": models})
 
 
-def _load(reference: str):
-    module = importlib.import_module(reference)
-    return module.register
-
-
 @lru_cache(maxsize=1)
 def provider_registry() -> ProviderRegistry:
     registry = ProviderRegistry()
-    hooks = [_load(path) for path in settings.INFERGATE["PROVIDER_MODULES"]]
-    hooks += [entry_point.load() for entry_point in entry_points(group=ENTRY_POINT_GROUP)]
-    for hook in hooks:
-        hook(registry)
+    registration_run(registry, modules=settings.INFERGATE["PROVIDER_MODULES"], group=ENTRY_POINT_GROUP)
     return registry

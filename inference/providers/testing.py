@@ -12,8 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator, Callable
 
-from inference.errors import (BadRequestError, InferenceServiceUnavailableError, InfergateError, ProviderError,
-                              TooManyRequestsError)
+from core.errors import (
+    BadRequestError,
+    InferenceServiceUnavailableError,
+    InfergateError,
+    ProviderError,
+    TooManyRequestsError,
+)
 from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, Adapter, max_tokens
 from inference.types import Delta, InferenceCall, InferenceResult, Modality, ModelSpec, Price, StreamEvent, Usage
 

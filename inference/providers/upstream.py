@@ -22,8 +22,8 @@ from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 from django.conf import settings
 
-from inference.errors import InferenceServiceUnavailableError, InfergateError, ProviderError, TimeoutError
-from playground.credentials.selectors import credential_fields
+from core.errors import InferenceServiceUnavailableError, InfergateError, ProviderError, TimeoutError
+from inference.types import CredentialLookup
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,9 +35,9 @@ MAX_MESSAGE_CHARS = 500
 SHAPE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 
 
-async def provider_key(*, provider: str, namespace_id: str | None, env: str | None) -> str | None:
+async def provider_key(*, provider: str, credentials: CredentialLookup, env: str | None) -> str | None:
     """The namespace's ``api_key`` for the provider, else the environment variable's; None when neither."""
-    fields = await credential_fields(namespace_id=namespace_id, provider=provider)
+    fields = await credentials(provider)
     return fields.get("api_key") or (os.environ.get(env) if env else None)
 
 

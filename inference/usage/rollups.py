@@ -20,7 +20,8 @@ rollup written after the day ended: history is only ever lost from the raw table
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import connection, transaction

@@ -8,7 +8,7 @@ namespace was never known, such as a 404 namespace). Filters narrow within that 
 api_key_id=None, provider=None, model=None, status=None, cursor=None, limit=50) -> UsageRecordPage``
     Raw records, newest first, ``start <= created_at < end`` (aware datetimes). Paged by keyset:
     ``page.next_cursor`` (an opaque string, None on the last page) is passed back as ``cursor``.
-    An invalid cursor raises ``inference.errors.ValidationError``. Raw records exist for
+    An invalid cursor raises ``core.errors.ValidationError``. Raw records exist for
     ``INFERGATE["USAGE_RETENTION_DAYS"]`` days.
 
 ``usage_summary(*, organization_id, namespace_ids, start, end, group_by=(), namespace_id=None,
@@ -38,13 +38,14 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from typing import Any, Collection, Sequence
 
 from django.db import connection, transaction
 
-from inference.errors import ValidationError
+from core.errors import ValidationError
 from inference.usage.models import UsageDailyRollup, UsageRecord, UsageRollupDay
 from inference.usage.rollups import day_start, rollup_coverage, utc_today
 from inference.usage.sketch import bucket_sql, position_ms

@@ -17,12 +17,12 @@ drain is (the age of the oldest record not yet stored) for ``/readyz`` and ``/me
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import socket
 import uuid
-import dataclasses
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -30,11 +30,12 @@ from decimal import Decimal
 import redis
 from django.utils import timezone
 
-from inference.observability.metrics import usage_dead_lettered
-from inference.strings import storable
-from inference.usage.services import UsageEntry, usage_store
-from playground.redis_clients import ERRORS as REDIS_ERRORS
-from playground.redis_clients import redis_async, redis_sync
+from core.metrics import usage_dead_lettered
+from core.redis import ERRORS as REDIS_ERRORS
+from core.redis import redis_async, redis_sync
+from core.strings import storable
+from inference.usage.models import UsageRecord
+from inference.usage.records import UsageEntry, usage_store
 
 logger = logging.getLogger(__name__)
 
@@ -261,8 +262,6 @@ def usage_dead_letters_drop(*, ids: list[str]) -> int:
 
 
 def _repaired(entry: UsageEntry) -> UsageEntry:
-    from inference.usage.models import UsageRecord
-
     changes = {}
     for field in dataclasses.fields(entry):
         value = getattr(entry, field.name)

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from playground.web import views as playground_views
+from playground.web.workbench import views as playground_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/playground", permanent=False)),

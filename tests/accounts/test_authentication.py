@@ -1,4 +1,4 @@
-"""Who may call POST /v1/inference, in which namespace (DESIGN §1 headers, §3 tenancy).
+"""Who may call POST /v1/inference, in which namespace (docs/contract.md: headers, tenancy).
 
 Every case sends a valid body and checks what the client sees (status, envelope, X-Request-ID, no
 secret echoed) and what was recorded (one usage record, with ids only where they were known)."""
@@ -15,8 +15,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from playground.accounts.models import ApiKey, Namespace, Permission
-from playground.accounts.services import api_key_revoke, namespace_get_or_create, secret_hash
+from tenancy.accounts.models import ApiKey, Namespace, Permission
+from tenancy.accounts.services import api_key_revoke, namespace_get_or_create, secret_hash
 from tests.conftest import Tenant, assert_envelope, ausage_records, post_inference, tenant_create
 
 BODY = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hello"]}}

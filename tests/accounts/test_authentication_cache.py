@@ -9,11 +9,12 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from inference.errors import UnauthorizedError
-from playground.accounts import authentication
-from playground.accounts.authentication import RELOAD_AT, key_resolve
-from playground.accounts.models import ApiKey
-from playground.accounts.services import api_key_revoke
+from core.errors import UnauthorizedError
+from core.refresh import RELOAD_AT
+from tenancy.accounts import authentication
+from tenancy.accounts.authentication import key_resolve
+from tenancy.accounts.models import ApiKey
+from tenancy.accounts.services import api_key_revoke
 from tests.conftest import tenant_create
 
 TTL = 2.0
@@ -27,11 +28,12 @@ async def test_a_key_late_in_its_cache_life_is_reloaded_in_the_background(transa
 
     await sync_to_async(lambda: api_key_revoke(key=ApiKey.objects.get(id=tenant.key_id)))()
     assert (await key_resolve(authorization)).id == tenant.key_id  # young: served, no reload
-    assert not authentication._inflight
+    keys, _ = authentication._caches()
+    assert not keys.reloading
 
     await asyncio.sleep(TTL * RELOAD_AT + 0.05)
     assert (await key_resolve(authorization)).id == tenant.key_id  # still valid: served at once...
-    assert len(authentication._inflight) == 1  # ...while it is reloaded
-    await asyncio.gather(*authentication._inflight.values())
+    assert keys.reloading == 1  # ...while it is reloaded
+    await keys.settled()
     with pytest.raises(UnauthorizedError, match="revoked"):  # before the first load's TTL ran out
         await key_resolve(authorization)

@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from playground.accounts.models import ApiKey, Namespace, Organization
-from playground.accounts.services import secret_hash
+from tenancy.accounts.models import ApiKey, Namespace, Organization
+from tenancy.accounts.services import secret_hash
 
 
 def run(*args: str) -> list[str]:

@@ -9,11 +9,11 @@ import json
 
 from asgiref.sync import sync_to_async
 
-from playground.accounts.authentication import RELOAD_AT
-from playground.credentials import crypto
-from playground.credentials.models import ProviderCredential
-from playground.credentials.selectors import _cache, credential_cache_clear, credential_fields
-from playground.credentials.services import credential_set
+from core.refresh import RELOAD_AT
+from tenancy.credentials import crypto
+from tenancy.credentials.models import ProviderCredential
+from tenancy.credentials.selectors import _cache, credential_cache_clear, credential_fields
+from tenancy.credentials.services import credential_set
 from tests.conftest import tenant_create
 
 TTL = 2.0
@@ -35,10 +35,10 @@ async def test_credentials_late_in_their_cache_life_are_reloaded_in_the_backgrou
 
     await sync_to_async(replace_elsewhere)()
     assert (await credential_fields(namespace_id=namespace_id, provider="openai"))["api_key"].startswith("sk-first")
-    assert not _cache().inflight  # young: served, no reload
+    assert not _cache().reloading  # young: served, no reload
 
     await asyncio.sleep(TTL * RELOAD_AT + 0.05)
     assert (await credential_fields(namespace_id=namespace_id, provider="openai"))["api_key"].startswith("sk-first")
-    assert len(_cache().inflight) == 1  # served at once, and reloaded meanwhile
-    await asyncio.gather(*_cache().inflight.values())
+    assert _cache().reloading == 1  # served at once, and reloaded meanwhile
+    await _cache().settled()
     assert (await credential_fields(namespace_id=namespace_id, provider="openai"))["api_key"].startswith("sk-second")

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 
 from inference.api.openapi import openapi_document
 from inference.providers.registry import provider_registry
-from playground.credentials.services import providers_with_keys
+from tenancy.credentials.services import providers_with_keys
 from tests.conftest import assert_envelope, tenant_create
 
 ROUTE = "/v1/namespaces/{namespace}/credentials/{provider}"

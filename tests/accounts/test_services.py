@@ -8,12 +8,20 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from inference.errors import ValidationError
-from playground.accounts.models import ApiKey, Namespace, Organization
-from playground.accounts.services import (api_key_create, api_key_revoke, api_key_rotate, namespace_create,
-                                          namespace_delete, namespace_limits_update, namespace_rename, secret_hash)
-from playground.credentials.models import ProviderCredential
-from playground.credentials.services import credential_set, providers_with_keys
+from core.errors import ValidationError
+from tenancy.accounts.models import ApiKey, Namespace, Organization
+from tenancy.accounts.services import (
+    api_key_create,
+    api_key_revoke,
+    api_key_rotate,
+    namespace_create,
+    namespace_delete,
+    namespace_limits_update,
+    namespace_rename,
+    secret_hash,
+)
+from tenancy.credentials.models import ProviderCredential
+from tenancy.credentials.services import credential_set, providers_with_keys
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 
-from playground.accounts.models import ApiKey, Membership, Organization
-from playground.accounts.services import namespace_create, secret_hash
+from tenancy.accounts.models import ApiKey, Membership, Organization
+from tenancy.accounts.services import namespace_create, secret_hash
 from tests.browser.conftest import screenshot, session_sign_in
 
 
@@ -112,7 +112,7 @@ def test_a_member_sees_keys_but_no_way_to_change_them(page, context, admin):
     acme = admin.organizations.get()
     member = get_user_model().objects.create_user("bob", "bob@example.com", "pw")
     Membership.objects.create(organization=acme, user=member, role="member")
-    from playground.accounts.services import api_key_create
+    from tenancy.accounts.services import api_key_create
 
     api_key_create(organization=acme, name="shared-service")
     session_sign_in(context, member)

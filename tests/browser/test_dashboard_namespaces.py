@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from inference.plugins.models import NamespacePlugin
-from playground.accounts.models import Membership, Namespace, Organization
-from playground.credentials.models import ProviderCredential
+from tenancy.accounts.models import Membership, Namespace, Organization
+from tenancy.credentials.models import ProviderCredential
 from tests.browser.conftest import screenshot, session_sign_in
 
 PROVIDER_SECRET = "sk-proj-dashboard-test-0123456789"
@@ -98,7 +98,7 @@ def test_the_cache_section_shows_real_entries_and_clears_them(page, context, adm
     import httpx
 
     from inference.cache.models import CacheEntry
-    from playground.accounts.services import api_key_create, namespace_create
+    from tenancy.accounts.services import api_key_create, namespace_create
 
     page.set_default_timeout(10_000)
     acme = admin.organizations.get()

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from inference.usage.models import UsageRecord
 from inference.usage.rollups import usage_rollup_day, utc_today
-from playground.accounts.models import Membership, Organization
-from playground.accounts.services import api_key_create, namespace_create
+from tenancy.accounts.models import Membership, Organization
+from tenancy.accounts.services import api_key_create, namespace_create
 from tests.browser.conftest import screenshot, session_sign_in
 
 

@@ -15,11 +15,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from playground.accounts.models import Membership
-from playground.accounts.services import namespace_create
+from tenancy.accounts.models import Membership
+from tenancy.accounts.services import namespace_create
 from tests.browser.conftest import screenshot, session_sign_in
 from tests.conftest import tenant_create
-from tests.inference.media.conftest import SENTENCE, speech, words
+from tests.inference.conftest import SENTENCE, speech, words
 
 CHAT = "local/smollm2-135m-instruct"
 EMBEDDER = "local/all-minilm-l6-v2"
@@ -309,7 +309,8 @@ def test_request_mapping_functions(playground):
         const m = await import('/static/playground/body.js');
         const chat = {id: 'local/c', kind: 'model', provider: 'local', model: 'c', input_keys: ['messages', 'prompts', 'system'],
                       parameters: [{name: 'temperature'}], price: {prompt_per_million: 2, completion_per_million: 4}};
-        const embed = {id: 'local/e', kind: 'model', provider: 'local', model: 'e', input_keys: ['text', 'texts'], parameters: []};
+        const embed = {id: 'local/e', kind: 'model', provider: 'local', model: 'e', input_keys: ['text', 'texts'],
+                       parameters: []};
         return {
           curl: m.codeCurl(body, {origin: 'http://h', namespace: "team's"}),
           shared: m.shareDecode(m.shareEncode(body, 'main')),

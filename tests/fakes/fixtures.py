@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from playground.credentials.selectors import credential_cache_clear
+from tenancy.credentials.selectors import credential_cache_clear
 
 FAST_FAILURES = {"PROVIDER_TIMEOUT_SECONDS": 1.0, "PROVIDER_RETRY_BASE_SECONDS": 0.01, "PROVIDER_RETRIES": 2}
 

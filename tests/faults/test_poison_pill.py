@@ -19,7 +19,7 @@ import httpx
 import redis
 
 from inference.usage.models import UsageRecord
-from inference.usage.services import UsageEntry
+from inference.usage.records import UsageEntry
 from inference.usage.stream import DEAD, STREAM, _encode
 from tests.conftest import tenant_create, uvicorn_start
 from tests.faults.servers import Workers, database_url

@@ -1,8 +1,8 @@
-"""PostgreSQL stopped and restarted under load (issue 13). The app runs under uvicorn against a PostgreSQL
+"""PostgreSQL stopped and restarted under load. The app runs under uvicorn against a PostgreSQL
 cluster of this test's own (the binaries of the embedded pgserver, with pgvector, on a port of its own,
 migrated like any database) and a Redis of its own, so the session's shared servers are left alone.
 
-What the client saw (figures in README's reliability section): requests whose key and namespace were
+What the client saw (figures in docs/reliability.md): requests whose key and namespace were
 cached went on being answered 200 for up to a second (AUTH_CACHE_SECONDS) and their usage records waited
 in the Redis stream; after that every request was a 503 ServiceUnavailableError envelope ("The database
 cannot be reached right now; try again shortly", Retry-After: 1), never a 500, never a stack trace or a
@@ -34,8 +34,8 @@ import pytest
 
 from playground.embedded import _free_port
 from tests.conftest import uvicorn_start
-from tests.faults.traffic import ECHO, echo_load
 from tests.faults.servers import Workers
+from tests.faults.traffic import ECHO, echo_load
 
 UNAVAILABLE = (503, "ServiceUnavailableError")
 REFUSED = {"success": False, "status": 503, "error": {
@@ -326,7 +326,7 @@ def test_postgres_stopped_and_restarted_under_load(private_postgres, private_red
 def test_a_database_outage_is_a_503_and_anything_else_a_bare_500():
     from django.db import InterfaceError, OperationalError
 
-    from inference.errors import unexpected_error
+    from core.errors import unexpected_error
 
     for outage in (OperationalError('connection to server at "10.0.0.5", port 5432 failed: Connection refused'),
                    InterfaceError("connection already closed")):

@@ -11,10 +11,7 @@ import json
 import pytest
 
 from tests.conftest import assert_envelope, ausage_records, post_inference
-from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
 from tests.fakes.anthropic_server import Scripted as AnthropicScripted
-from tests.fakes.google_fixtures import (  # noqa: F401
-    _service_account_key, fake_google, fake_google_server, service_account, vertex_environment)
 from tests.fakes.google_server import Scripted as GoogleScripted
 
 CLAUDE = {"provider": "anthropic", "model": "claude-haiku-4-5", "inputs": {"prompts": ["hello"]}}

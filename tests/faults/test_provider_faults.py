@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from playground.credentials.selectors import credential_cache_clear
+from tenancy.credentials.selectors import credential_cache_clear
 from tests.conftest import assert_envelope, ausage_records
 from tests.fakes.misbehaving_server import BEHAVIOURS, MisbehavingServer
 

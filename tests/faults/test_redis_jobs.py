@@ -1,4 +1,4 @@
-"""Async jobs while Redis, the Celery broker and the job store, is stopped (issue 13). The app runs under
+"""Async jobs while Redis, the Celery broker and the job store, is stopped. The app runs under
 uvicorn and a real `celery worker` runs jobs, both on a Redis of this test's own (the session's is left alone).
 
 While Redis is down, ``POST /v1/inference?async=true`` and ``GET /v1/tasks/{id}`` must answer the documented
@@ -132,7 +132,7 @@ def test_a_redis_outage_is_a_503_and_a_redis_bug_a_500():
     from kombu.exceptions import OperationalError
     from redis.exceptions import BusyLoadingError, ConnectionError, ResponseError, TimeoutError
 
-    from inference.errors import unexpected_error
+    from core.errors import unexpected_error
 
     for outage in (ConnectionError("Error 111 connecting to 10.0.0.7:6379. Connection refused."),
                    BusyLoadingError("Redis is loading the dataset in memory"),

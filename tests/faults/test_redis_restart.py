@@ -1,4 +1,4 @@
-"""Redis stopped and restarted under load (issue 13). The app runs under uvicorn against a Redis of this
+"""Redis stopped and restarted under load. The app runs under uvicorn against a Redis of this
 test's own (the session's shared one is left alone), with durable usage (records go through the Redis
 stream, or straight to the database while Redis is away) and INFERGATE_LIMITS_ON_REDIS_ERROR=open: while
 Redis is down requests are admitted (limits fail open), none is a 500, and afterwards every request has its

@@ -1,6 +1,6 @@
 """A Celery worker killed with SIGKILL, the whole worker (its main process and its pool children, as when a
 machine or container dies, not just the child that tests/inference/test_jobs.py kills), while it runs two
-async jobs (issue 13): one mid-inference, one after it wrote its usage record and before it was marked done.
+async jobs: one mid-inference, one after it wrote its usage record and before it was marked done.
 The app runs under uvicorn and the workers are real `celery worker` processes, on the test database and a
 Redis of this test's own, with a visibility timeout of 2 s instead of an hour.
 

@@ -25,15 +25,14 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance, unsupported_method
 
-import pytest
-
-from playground.accounts.services import namespace_create
+from tenancy.accounts.services import namespace_create
 from tests.conftest import tenant_create
 
 EXAMPLES = int(os.environ.get("INFERGATE_FUZZ_EXAMPLES", "8"))
@@ -113,7 +112,7 @@ def fuzz_tenant(transactional_db):
 def tenant_restore(tenant) -> None:
     """An admin case may delete or rename the test's namespace, or revoke, rotate, narrow or expire the
     test's own key: put back what the next case needs (a namespace of that name, a fresh unlimited key)."""
-    from playground.accounts.models import ApiKey, Namespace
+    from tenancy.accounts.models import ApiKey, Namespace
 
     name = tenant.namespace.name
     if not Namespace.objects.filter(organization=tenant.organization, name=name).exists():

@@ -31,7 +31,7 @@ def test_documented_header_parameters_match_what_the_server_accepts():
 
 def test_validation_errors_list_a_bounded_number_of_clipped_problems():
     # Was: a body of 200,000 unknown keys answered with an 11 MB list naming each of them.
-    from inference.errors import MAX_LISTED_PROBLEMS, ValidationError
+    from core.errors import MAX_LISTED_PROBLEMS, ValidationError
 
     error = ValidationError([{"field": f"k{i}" * 100, "problem": "unknown key"} for i in range(1000)],
                             message="Unknown keys " + ", ".join(f"k{i}" for i in range(1000)))

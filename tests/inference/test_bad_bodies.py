@@ -1,4 +1,4 @@
-"""Bad requests to POST /v1/inference (DESIGN §1): each gets the documented status and envelope, leaves
+"""Bad requests to POST /v1/inference (docs/contract.md): each gets the documented status and envelope, leaves
 exactly one usage record saying so, and changes nothing else."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from playground.accounts.models import ApiKey, Namespace, Organization
+from tenancy.accounts.models import ApiKey, Namespace, Organization
 from tests.conftest import assert_envelope, ausage_records, post_inference
 
 JSON = "application/json"

@@ -6,11 +6,10 @@ and the real openai SDK against the wire-format fake."""
 import pytest
 from asgiref.sync import sync_to_async
 
-from inference.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
-from inference.targets import attempts_header, fallback_worthy, Attempt
-from playground.accounts.models import Namespace
+from core.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
+from inference.targets import Attempt, attempts_header, fallback_worthy
+from tenancy.accounts.models import Namespace
 from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import Scripted, error_body
 from tests.sse import sse_events
 

@@ -9,44 +9,13 @@ import base64
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from urllib.parse import urlparse, urlunparse
-
-import pytest
 
 from inference.jobs.store import job_get
 from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
-from tests.inference.media.conftest import SENTENCE, speech, words
-from tests.inference.media.conftest import media_server, media_settings, served, spoken, spoken_b64  # noqa: F401 (fixtures)
+from tests.inference.conftest import SENTENCE, speech, words
 
 TARGET = {"provider": "local", "model": "whisper-tiny-en"}
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, tmp_path_factory):
-    """``celery worker`` (prefork, one child) against the test database and Redis, as `make run` starts it."""
-    from django.conf import settings
-
-    from playground.celery import app
-
-    database = urlparse(os.environ["DATABASE_URL"])._replace(path="/" + settings.DATABASES["default"]["NAME"])
-    env = {**os.environ, "DATABASE_URL": urlunparse(database), "REDIS_URL": settings.REDIS_URL,
-           "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    name = f"jobs-test-{os.getpid()}@localhost"
-    log = tmp_path_factory.mktemp("celery") / "worker.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "playground", "worker", "--pool", "prefork", "--concurrency", "1",
-             "--loglevel", "INFO", "-n", name, "--without-gossip", "--without-mingle"],
-            env=env, stdout=output, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while not app.control.ping(destination=[name], timeout=0.5):
-        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-    yield log
-    process.terminate()
-    process.wait(20)
 
 
 async def wait_for(client, tenant, task_id: str, seconds: float = 90) -> dict:

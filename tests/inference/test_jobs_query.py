@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from inference.errors import ValidationError
-from inference.jobs.api import async_requested
+from core.errors import ValidationError
+from inference.api.endpoint import async_requested
 from tests.conftest import assert_envelope, ausage_records
 
 EMBED = {"provider": "local", "model": "all-minilm-l6-v2", "inputs": {"text": "hi"}}

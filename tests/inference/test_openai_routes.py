@@ -22,7 +22,6 @@ from asgiref.sync import sync_to_async
 
 from inference.usage.models import UsageRecord
 from tests.conftest import tenant_create, uvicorn_start, wait_for_record
-from tests.fakes.openai_fixtures import fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import GOOD_KEY
 
 CHAT = "local/smollm2-135m-instruct"
@@ -37,7 +36,7 @@ def wav(seconds: float = 0.2, rate: int = 8000) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def server_url(django_db_setup, fake_openai_server, tmp_path_factory):  # noqa: F811
+def server_url(django_db_setup, fake_openai_server, tmp_path_factory):
     """The app under uvicorn (tests/conftest.py), with the ``openai`` provider at the fake; it writes its
     usage records itself, for the tests that poll the database."""
     env = {"OPENAI_BASE_URL": fake_openai_server.base_url, "OPENAI_API_KEY": GOOD_KEY}
@@ -149,7 +148,7 @@ async def test_a_client_that_leaves_mid_stream_stops_the_generation_and_is_recor
     assert (record.status, record.error_type) == (499, "Cancelled") and 1 <= record.completion_tokens < 400
 
 
-async def test_vision_parts_and_json_schema_reach_the_provider(server_url, scoped, fake_openai_server):  # noqa: F811
+async def test_vision_parts_and_json_schema_reach_the_provider(server_url, scoped, fake_openai_server):
     fake_openai_server.reset()
     png = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()
     async with sdk(server_url, scoped.secret) as api:
@@ -172,7 +171,7 @@ async def test_semantic_cache_headers_are_taken_and_reported(client):
     raw = await client.chat.completions.with_raw_response.create(
         model=CHAT, messages=MESSAGES, max_tokens=4, extra_headers={"X-Semantic-Cache": "true",
                                                                      "X-Cache-Delta": "0.05"})
-    assert raw.headers["x-semantic-cache"] == "miss"  # no cache yet (issue 6): every answer is generated
+    assert raw.headers["x-semantic-cache"] == "miss"  # the first ask of this prompt: generated, not served from the cache
     assert any(name.startswith("x-ratelimit-limit") for name in raw.headers)  # the native limits' headers
     plain = await client.chat.completions.with_raw_response.create(model=CHAT, messages=MESSAGES, max_tokens=4)
     assert "x-semantic-cache" not in plain.headers
@@ -205,7 +204,7 @@ async def test_embeddings_as_floats_and_as_base64_little_endian_float32(client, 
     assert (record.status, record.modality, record.namespace_id) == (200, "text_embedding", scoped.namespace.id)
 
 
-async def test_embedding_dimensions_reach_the_provider(client, fake_openai_server):  # noqa: F811
+async def test_embedding_dimensions_reach_the_provider(client, fake_openai_server):
     fake_openai_server.reset()
     result = await client.embeddings.create(model="openai/text-embedding-3-small", input="hi", dimensions=8,
                                             encoding_format="float")
@@ -215,7 +214,7 @@ async def test_embedding_dimensions_reach_the_provider(client, fake_openai_serve
 
 # -- transcription ---------------------------------------------------------------------------------
 
-async def test_transcription_upload_in_each_response_format(client, fake_openai_server):  # noqa: F811
+async def test_transcription_upload_in_each_response_format(client, fake_openai_server):
     fake_openai_server.reset()
     audio = wav()
     heard = f"heard {len(audio)} bytes of wav"
@@ -237,9 +236,9 @@ async def test_transcription_upload_in_each_response_format(client, fake_openai_
 
 
 async def test_transcription_on_the_local_whisper_model_when_installed(client, tmp_path):
-    """Local transcription (issue 4) answers the same route once it is registered; skipped until then."""
+    """Local transcription  answers the same route once it is registered; skipped until then."""
     if "local/whisper-tiny-en" not in [model.id async for model in client.models.list()]:
-        pytest.skip("local/whisper-tiny-en is not registered in this tree yet (issue 4)")
+        pytest.skip("local/whisper-tiny-en is not registered in this tree yet ")
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng (the speech generator) is not installed")
     path = tmp_path / "speech.wav"

@@ -149,7 +149,7 @@ def _session_user(tenant, role: str) -> tuple[str, str]:
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
 
-    from playground.accounts.models import Membership
+    from tenancy.accounts.models import Membership
 
     user = get_user_model().objects.create_user(f"user-{role}", password="pw-not-used")
     if role != "outsider":
@@ -225,7 +225,7 @@ async def test_real_server_websocket_and_sse(transactional_db, live_server_url):
     ws_url = live_server_url.replace("http://", "ws://") + PATH
     async with websockets.connect(ws_url, additional_headers=tenant.headers()) as ws:
         # The client offers permessage-deflate; the server (web_command) declines it: per-socket zlib state
-        # made the gateway's heap grow in the soak (bench/README.md).
+        # made the gateway's heap grow in the soak (bench/results/2026-11-24-gateway-soak.md).
         assert "permessage-deflate" in ws.request.headers["Sec-WebSocket-Extensions"]
         assert "Sec-WebSocket-Extensions" not in ws.response.headers
         await ws.send(json.dumps(chat("Name an animal.", max_tokens=10)))

@@ -1,4 +1,4 @@
-"""Namespace isolation (DESIGN §3): what a request touches is scoped to its namespace; nothing crosses
+"""Namespace isolation (docs/contract.md, tenancy): what a request touches is scoped to its namespace; nothing crosses
 namespaces, and nothing crosses organizations."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from asgiref.sync import sync_to_async
 
 from inference.usage.models import UsageRecord
 from inference.usage.services import usage_writer
-from playground.accounts.models import Namespace
-from playground.accounts.services import api_key_create, namespace_get_or_create
+from tenancy.accounts.models import Namespace
+from tenancy.accounts.services import api_key_create, namespace_get_or_create
 from tests.conftest import Tenant, ausage_records, post_inference, tenant_create
 
 ECHO = {"provider": "test", "model": "echo"}
@@ -168,7 +168,7 @@ async def test_a_key_scoped_to_a_deleted_namespace_does_not_widen(orgs, client):
 
 async def test_deleting_one_namespace_loses_no_other_organizations_usage(orgs, client, monkeypatch):
     """Usage of a namespace deleted while its record is queued goes with it; nobody else's is lost
-    (DESIGN §5), even when both records are in the same batch."""
+    (docs/contract.md, usage), even when both records are in the same batch."""
     # Should this regress, give up in 0.2 s rather than retrying for 45 s.
     monkeypatch.setattr("inference.usage.services.WRITE_ATTEMPTS", 2, raising=False)
     writer_lock = usage_writer()._write_lock

@@ -5,7 +5,6 @@ upstream; a call with no answer in time is a 504 naming the timeout."""
 from asgiref.sync import sync_to_async
 
 from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import Scripted
 
 CHAT = {"provider": "openai", "model": "gpt-4o-mini", "inputs": {"prompts": ["hi"]}}

@@ -13,7 +13,7 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
-from playground.accounts.models import Membership
+from tenancy.accounts.models import Membership
 from tests.conftest import tenant_create, uvicorn_start
 from tests.security.test_hostile_values import CSRF, _session_cookie
 

@@ -19,19 +19,18 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
+from core.redis import redis_sync
 from inference.cache.models import CacheSettings
 from inference.plugins.models import NamespacePlugin
 from inference.usage.models import UsageRecord
 from inference.usage.services import usage_flush
 from inference.usage.stream import DEAD
-from playground.accounts.models import ApiKey, Membership, Namespace, Organization
-from playground.credentials.models import ProviderCredential
-from playground.redis_clients import redis_sync
 from playground.web.models import PlaygroundRun
+from tenancy.accounts.models import ApiKey, Membership, Namespace, Organization
+from tenancy.credentials.models import ProviderCredential
 from tests.conftest import tenant_create
 
 CSRF = "c" * 64  # a CSRF token the test sets as both the cookie and the header, as the pages do
@@ -225,7 +224,7 @@ def world(transactional_db):
     """An admin key of a namespace named "main" (with an enabled plugin, a credential and cache settings,
     so that deletes and changes would show) and a signed-in member of its organization."""
     from inference.plugins.services import plugin_enable
-    from playground.credentials.services import credential_set
+    from tenancy.credentials.services import credential_set
 
     tenant = tenant_create("hostile-org", "main", permissions=["read", "write", "admin"], rate_limit_rpm=0,
                            rate_limit_tpm=0)

@@ -1,4 +1,4 @@
-"""API keys (DESIGN §3): stored as a SHA-256 hash and a short prefix only, and a revoked key refused by a
+"""API keys (docs/contract.md, tenancy): stored as a SHA-256 hash and a short prefix only, and a revoked key refused by a
 running server (uvicorn, its own process) within a second: the auth cache holds a key for
 INFERGATE["AUTH_CACHE_SECONDS"] (1 s)."""
 
@@ -12,8 +12,8 @@ import httpx
 from django.conf import settings
 from django.forms.models import model_to_dict
 
-from playground.accounts.models import ApiKey
-from playground.accounts.services import api_key_revoke
+from tenancy.accounts.models import ApiKey
+from tenancy.accounts.services import api_key_revoke
 from tests.conftest import tenant_create
 
 ECHO = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hi"]}}

@@ -1,4 +1,4 @@
-"""Production settings (issue 13): `manage.py check --deploy` is clean with the documented production
+"""Production settings: `manage.py check --deploy` is clean with the documented production
 environment, cookies are HttpOnly/SameSite (and Secure with DJANGO_SECURE=1), every page form carries a
 CSRF token and a POST without one is refused, and pages carry a Content-Security-Policy without
 'unsafe-inline' scripts."""
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from playground.accounts.models import Membership
+from tenancy.accounts.models import Membership
 from tests.conftest import tenant_create
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,8 @@ def test_production_refuses_to_start_without_its_own_secret_key():
 
 
 def test_production_cookie_and_transport_settings():
-    code = f"from django.conf import settings; import json; print(json.dumps({{k: getattr(settings, k) for k in {SETTINGS_SHOWN!r}}}))"
+    code = ("from django.conf import settings; import json; "
+            f"print(json.dumps({{k: getattr(settings, k) for k in {SETTINGS_SHOWN!r}}}))")
     result = manage("shell", "-c", code, **production_env())
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout.strip().splitlines()[-1])

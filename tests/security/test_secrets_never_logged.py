@@ -1,4 +1,4 @@
-"""Secrets never reach a log (DESIGN §3, issue 13): a full mixed session against the app under uvicorn, as
+"""Secrets never reach a log (docs/contract.md, tenancy): a full mixed session against the app under uvicorn, as
 `make run` serves it, then the server's log and this test's captured logs are searched for every secret the
 session used: API keys (created by the service, by the dashboard, rotated, and a bogus one), the password,
 the provider credentials (a good one and one the provider refuses, whose 401 quotes it), and the prompts."""
@@ -12,9 +12,8 @@ import httpx
 import pytest
 from django.contrib.auth import get_user_model
 
-from playground.accounts.models import Membership
+from tenancy.accounts.models import Membership
 from tests.conftest import tenant_create, uvicorn_start
-from tests.fakes.openai_fixtures import fake_openai_server  # noqa: F401  (a fixture)
 
 
 def word() -> str:
@@ -38,7 +37,7 @@ def secret_on_page(response: httpx.Response) -> str:
 
 
 @pytest.fixture
-def session_world(transactional_db, fake_openai_server):  # noqa: F811
+def session_world(transactional_db, fake_openai_server):
     tenant = tenant_create("secrets-org", "main", permissions=["read", "write", "admin"])
     refused = tenant_create("secrets-org", "refused")
     password = "pw-" + word()
@@ -51,7 +50,7 @@ def session_world(transactional_db, fake_openai_server):  # noqa: F811
     fake_openai_server.reset()
 
 
-def test_a_full_session_leaves_no_secret_in_any_log(session_world, fake_openai_server, tmp_path, caplog):  # noqa: F811
+def test_a_full_session_leaves_no_secret_in_any_log(session_world, fake_openai_server, tmp_path, caplog):
     caplog.set_level("DEBUG")
     world, tenant = session_world, session_world["tenant"]
     prompts = [f"my private question {word()}" for _ in range(6)]

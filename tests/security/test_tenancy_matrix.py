@@ -1,4 +1,4 @@
-"""The tenancy matrix (DESIGN §3, issue 13): keys of two organizations, and a key scoped to one namespace,
+"""The tenancy matrix (docs/contract.md, tenancy): keys of two organizations, and a key scoped to one namespace,
 try every route of the OpenAPI document that takes a namespace (in the path or X-Namespace) with every other
 tenant's ids. Another organization's namespace looks unknown (404, exactly as a namespace that does not
 exist), another namespace of the key's own organization is refused to a scoped key (403); error details name
@@ -7,15 +7,14 @@ nothing the caller did not send; nothing the victim owns changes. Tasks and usag
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import pytest
 from asgiref.sync import sync_to_async
 
 from inference.api.openapi import openapi_document
-from playground.accounts.models import Namespace
-from playground.accounts.services import namespace_get_or_create
+from tenancy.accounts.models import Namespace
+from tenancy.accounts.services import namespace_get_or_create
 from tests.conftest import Tenant, ausage_records, tenant_create
 
 ECHO = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hi"]}}
@@ -85,7 +84,7 @@ def error_of(response) -> dict:
 
 def victim_state(world: World) -> str:
     """Everything of B's that a write could have changed."""
-    from playground.credentials.models import ProviderCredential
+    from tenancy.credentials.models import ProviderCredential
 
     rows = [list(Namespace.objects.filter(organization=world.b.organization).order_by("id").values())]
     rows.append(list(ProviderCredential.objects.filter(namespace__organization=world.b.organization).values()))

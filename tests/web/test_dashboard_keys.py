@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from playground.accounts.models import ApiKey, Membership, Organization
-from playground.accounts.services import api_key_create, namespace_create, secret_hash
+from tenancy.accounts.models import ApiKey, Membership, Organization
+from tenancy.accounts.services import api_key_create, namespace_create, secret_hash
 
 
 def signed_in(user) -> Client:
@@ -126,7 +126,7 @@ def test_keys_are_paged_on_the_server_and_filtered_by_status(world):
     assert first.count("<tr data-key-id=") == 20 and "Page 1 of 2 · 25 in all" in first and "bulk-23" in first
     second = client.get(f"/dashboard/{acme.id}/keys?page=2").content.decode()
     assert second.count("<tr data-key-id=") == 5 and "acme-ci" in second
-    from playground.accounts.services import api_key_revoke
+    from tenancy.accounts.services import api_key_revoke
 
     api_key_revoke(key=world["acme_key"])
     revoked = client.get(f"/dashboard/{acme.id}/keys?status=revoked").content.decode()

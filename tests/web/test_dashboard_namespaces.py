@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from inference.plugins.models import NamespacePlugin
-from playground.accounts.models import Membership, Namespace, Organization
-from playground.accounts.services import api_key_create, namespace_create
-from playground.credentials.models import ProviderCredential
-from playground.credentials.services import credential_set
+from tenancy.accounts.models import Membership, Namespace, Organization
+from tenancy.accounts.services import api_key_create, namespace_create
+from tenancy.credentials.models import ProviderCredential
+from tenancy.credentials.services import credential_set
 
 SECRET = "sk-provider-secret-value-123"
 
@@ -136,8 +136,7 @@ def test_an_admin_of_one_organization_sees_nothing_of_another(world):
 
 
 def cache_entries(namespace, count: int):
-    from inference.cache.models import CacheEntry, CacheScope
-    from inference.cache.models import DIMENSIONS
+    from inference.cache.models import DIMENSIONS, CacheEntry, CacheScope
 
     scope = CacheScope.objects.create(key=namespace.id.ljust(64, "0"), namespace=namespace, provider="test",
                                       model="echo", labels=3)

@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from inference.usage.models import UsageRecord
-from playground.accounts.models import Membership, Organization
-from playground.accounts.services import api_key_create, namespace_create
+from tenancy.accounts.models import Membership, Organization
+from tenancy.accounts.services import api_key_create, namespace_create
 
 # The export streams from an async iterator (as uvicorn serves it); Django's sync test client gathers it.
 pytestmark = pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators")

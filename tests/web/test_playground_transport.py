@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from playground.accounts.models import Membership
+from tenancy.accounts.models import Membership
 from tests.conftest import wait_for_record
 
 

@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from inference.usage.models import UsageRecord
-from playground.accounts.models import Membership
 from playground.web.models import PlaygroundRun
-from playground.web.runs import RUN_MEDIA_CHARS, RUNS_KEPT, media_strip, run_target
+from playground.web.workbench.runs import RUN_MEDIA_CHARS, RUNS_KEPT, media_strip, run_target
+from tenancy.accounts.models import Membership
 from tests.conftest import assert_envelope, tenant_create
 
 BODY = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hi"]}}
@@ -136,7 +136,7 @@ def test_history_keeps_a_bounded_number_of_runs(web, monkeypatch):
     for i in range(3):
         post(web, "/playground/runs", {"namespace": "main", "request_id": f"r{i}", "body": BODY})
     assert PlaygroundRun.objects.count() == 3 <= RUNS_KEPT
-    monkeypatch.setattr("playground.web.runs.RUNS_KEPT", 2)
+    monkeypatch.setattr("playground.web.workbench.runs.RUNS_KEPT", 2)
     post(web, "/playground/runs", {"namespace": "main", "request_id": "r3", "body": BODY})
     assert sorted(PlaygroundRun.objects.values_list("request_id", flat=True)) == ["r2", "r3"]
 

@@ -1,5 +1,5 @@
 """OpenAI-compatible routes over the one inference service, so that OpenAI SDK users point ``base_url``
-at Infergate and keep their code (issue 11):
+at Infergate and keep their code:
 
 - ``POST /v1/chat/completions`` (``chat``), ``POST /v1/embeddings`` (``embeddings``),
   ``POST /v1/audio/transcriptions`` (``transcriptions``): each translates OpenAI's request into the
@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from inference.api.openai_compat.chat import chat_completions_endpoint
 from inference.api.openai_compat.embeddings import embeddings_endpoint
-from inference.api.openai_compat.models import models_endpoint
+from inference.api.openai_compat.model_list import models_endpoint
 from inference.api.openai_compat.transcriptions import transcriptions_endpoint
 
 CHAT_PATH = "/v1/chat/completions"

@@ -14,10 +14,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import InfergateError, ValidationError
+from inference.api.edge import EdgeRequest, refusing
 from inference.api.openai_compat.errors import openai_error_from_envelope
-from inference.api.openai_compat.transport import (OpenAIRequest, cache_headers, cache_report, failing,
-                                                   model_target, object_check, openai_route, sse_data, sse_relay)
-from inference.errors import InfergateError, ValidationError
+from inference.api.openai_compat.transport import (
+    cache_headers,
+    cache_report,
+    model_target,
+    object_check,
+    openai_route,
+    sse_data,
+)
 
 ACCEPTED = ("model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
             "response_format", "n", "stream", "stream_options", "user")
@@ -183,17 +190,17 @@ class ChunkEncoder:
 
 
 @openai_route
-async def chat_completions_endpoint(request: OpenAIRequest) -> None:
+async def chat_completions_endpoint(request: EdgeRequest) -> None:
     try:
-        chat: ChatRequest | None = chat_request_parse(request.json(), request.headers)
+        chat: ChatRequest | None = chat_request_parse(request.json_body(), request.headers)
         body: Any = chat.body
     except InfergateError as error:
-        chat, body = None, failing(error)
+        chat, body = None, refusing(error)
     if chat is not None and chat.stream:
         events = request.stream(body)
         first = await anext(events)  # raises before anything is sent when the request is refused
         encoder = ChunkEncoder(request.request_id, chat.include_usage)
         # Headers go out before the answer: whether it came from the cache is what ``start`` says.
-        return await sse_relay(request, events, first, encoder, headers=cache_report(request.headers, first))
+        return await request.sse(events, first, encoder, headers=cache_report(request.headers, first))
     response = await request.run(body)
     await request.respond(chat_completion(response, request.request_id), cache_report(request.headers, response))

@@ -9,8 +9,9 @@ import base64
 import struct
 from typing import Any
 
-from inference.api.openai_compat.transport import OpenAIRequest, failing, model_target, object_check, openai_route
-from inference.errors import InfergateError, ValidationError
+from core.errors import InfergateError, ValidationError
+from inference.api.edge import EdgeRequest, refusing
+from inference.api.openai_compat.transport import model_target, object_check, openai_route
 
 ACCEPTED = ("model", "input", "dimensions", "encoding_format", "user")
 ENCODINGS = ("float", "base64")
@@ -51,12 +52,12 @@ def embedding_list(response: dict[str, Any], encoding: str) -> dict[str, Any]:
 
 
 @openai_route
-async def embeddings_endpoint(request: OpenAIRequest) -> None:
+async def embeddings_endpoint(request: EdgeRequest) -> None:
     encoding = "float"
     try:
-        native, encoding = embeddings_request_parse(request.json())
+        native, encoding = embeddings_request_parse(request.json_body())
         body: Any = native
     except InfergateError as error:
-        body = failing(error)
+        body = refusing(error)
     response = await request.run(body)
     await request.respond(embedding_list(response, encoding))

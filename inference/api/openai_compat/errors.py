@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from inference.errors import InfergateError
+from core.errors import InfergateError
 
 TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 429: "rate_limit_error"}
 NAMESPACE_HINT = ("Missing X-Namespace header: this API key is not scoped to exactly one namespace, so name "

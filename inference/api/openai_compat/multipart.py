@@ -8,7 +8,7 @@ import email.policy
 from dataclasses import dataclass
 from email.message import Message
 
-from inference.errors import BadRequestError
+from core.errors import BadRequestError
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from core.errors import InfergateError, ValidationError
+from inference.api.edge import EdgeRequest, refusing
 from inference.api.openai_compat.multipart import multipart_parse
-from inference.api.openai_compat.transport import OpenAIRequest, failing, model_target, openai_route
-from inference.errors import InfergateError, ValidationError
+from inference.api.openai_compat.transport import model_target, openai_route
 
 FIELDS = ("model", "language", "prompt", "temperature", "response_format", "timestamp_granularities[]", "stream")
 FORMATS = ("json", "text", "verbose_json")
@@ -62,14 +63,14 @@ def transcription_answer(data: dict[str, Any], response_format: str) -> dict[str
 
 
 @openai_route
-async def transcriptions_endpoint(request: OpenAIRequest) -> None:
+async def transcriptions_endpoint(request: EdgeRequest) -> None:
     response_format = "json"
     try:
-        raw = request.checked_raw("multipart/form-data")
+        raw = request.body_bytes("multipart/form-data")
         native, response_format = transcription_request_parse(request.headers["content-type"], raw)
         body: Any = native
     except InfergateError as error:
-        body = failing(error)
+        body = refusing(error)
     response = await request.run(body)
     if response_format != "text":
         return await request.respond(transcription_answer(response["data"], response_format))

@@ -1,87 +1,30 @@
-"""What the OpenAI-compatible routes share, served straight from ASGI like POST /v1/inference (no Django
-request thread): the request id, the body read within its size limit, the namespace (``X-Namespace``, or
-the key's only one), answers and Server-Sent Events, and every failure in OpenAI's error format.
+"""What the OpenAI-compatible routes share beyond the edge (inference/api/edge.py): the namespace
+(``X-Namespace``, or the key's only one), every failure in OpenAI's error format (``openai_route``),
+OpenAI's SSE lines, its cache headers, its ``model`` names and request objects.
 
 A request's own problems (content type, size, JSON, OpenAI fields) are raised from the body callable that
-``inference_run`` calls after authentication, so that they are recorded in usage like any other failure.
+``inference_run`` calls after authentication (``refusing``), so that they are recorded in usage like any
+other failure.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
-from django.conf import settings
-
-from inference.api.endpoint import ClientGone, Receive, Send, read_limited_body, respond, scope_headers, sse_answer
-from inference.api.middleware import current_request_id, request_id_for
+from core.errors import (
+    InfergateError,
+    ValidationError,
+)
+from core.strings import name_problem
+from inference.api.edge import edge_route
 from inference.api.openai_compat.errors import openai_error
-from inference.errors import (InfergateError, InternalServerError, MethodNotAllowedError, PayloadTooLargeError,
-                              UnsupportedMediaTypeError, ValidationError)
-from inference.request import body_decode
-from inference.service import Credentials, ResponseMeta, inference_run, inference_stream
-from inference.strings import name_problem
-from playground.accounts.authentication import key_resolve
+from tenancy.accounts.authentication import key_resolve
 
 logger = logging.getLogger(__name__)
 USER_CHARS = 256  # OpenAI's `user`: an end user's id
 FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
-
-
-@dataclass
-class OpenAIRequest:
-    scope: dict[str, Any]
-    receive: Receive
-    send: Send
-    headers: dict[str, str]
-    raw: bytes | None  # None: larger than ``limit``
-    limit: int
-    credentials: Credentials
-    request_id: str
-    started: float
-    meta: ResponseMeta = field(default_factory=ResponseMeta)  # the rate-limit headers, once the key is known
-
-    def media_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
-
-    def checked_raw(self, *media_types: str) -> bytes:
-        if self.media_type() not in media_types:
-            raise UnsupportedMediaTypeError(
-                f"Content-Type must be {' or '.join(media_types)}, not {self.media_type() or 'missing'!r}")
-        if self.raw is None:
-            raise PayloadTooLargeError(f"Request body is larger than {self.limit} bytes",
-                                       details={"limit_bytes": self.limit})
-        return self.raw
-
-    def json(self) -> Any:
-        return body_decode(self.checked_raw("application/json"))
-
-    async def run(self, body: Any) -> dict[str, Any]:
-        return await inference_run(credentials=self.credentials, body=body, request_id=self.request_id,
-                                   started=self.started, meta=self.meta)
-
-    def stream(self, body: Any) -> AsyncIterator[dict[str, Any]]:
-        return inference_stream(credentials=self.credentials, body=body, request_id=self.request_id,
-                                started=self.started, meta=self.meta)
-
-    def response_headers(self, extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
-        headers = {**self.meta.headers, **(extra or {})}
-        return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-
-    async def respond(self, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        await respond(self.send, 200, payload, self.request_id, {**self.meta.headers, **(headers or {})})
-
-
-def failing(error: InfergateError) -> Callable[[], Any]:
-    """A body callable that raises ``error``: the service authenticates first, then records it."""
-
-    def load() -> Any:
-        raise error
-
-    return load
 
 
 async def namespace_default(headers: dict[str, str]) -> str | None:
@@ -100,46 +43,8 @@ async def namespace_default(headers: dict[str, str]) -> str | None:
     return None
 
 
-async def _respond_error(send: Send, error: InfergateError, request_id: str) -> None:
-    await respond(send, error.status, openai_error(error), request_id, error.headers)
-
-
-def openai_route(serve: Callable[[OpenAIRequest], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-    """POST only; the body read with its limit; any failure answered in OpenAI's error format."""
-
-    async def endpoint(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        headers = scope_headers(scope)
-        request_id = request_id_for(headers.get("x-request-id"))
-        token = current_request_id.set(request_id)
-        try:
-            if scope["method"] != "POST":
-                raise MethodNotAllowedError("Use POST", headers={"Allow": "POST"})
-            limit = settings.INFERGATE["MAX_BODY_BYTES"]
-            raw = await read_limited_body(headers, receive)
-            credentials = Credentials(authorization=headers.get("authorization"),
-                                      namespace=await namespace_default(headers))
-            await serve(OpenAIRequest(scope=scope, receive=receive, send=send, headers=headers, raw=raw, limit=limit,
-                                      credentials=credentials, request_id=request_id, started=started))
-        except ClientGone:
-            return
-        except InfergateError as error:
-            await _respond_error(send, error, request_id)
-        except Exception:
-            logger.exception("unhandled error on %s", scope["path"])
-            await _respond_error(send, InternalServerError(), request_id)
-        finally:
-            current_request_id.reset(token)
-
-    return endpoint
-
-
-async def sse_relay(request: OpenAIRequest, events: AsyncIterator[dict[str, Any]], first: dict[str, Any],
-                    encode: Callable[[dict[str, Any]], list[bytes]], tail: bytes = b"",
-                    headers: dict[str, str] | None = None) -> None:
-    """Server-Sent Events in OpenAI's chunk format, through the native endpoint's relay."""
-    await sse_answer(request.receive, request.send, request_id=request.request_id, events=events, first=first,
-                     encode=encode, tail=tail, headers=request.response_headers(headers))
+openai_route = edge_route(openai_error, namespace=namespace_default)
+"""An OpenAI-compatible route: POST only, the body read with its limit, any failure in OpenAI's format."""
 
 
 def sse_data(payload: Any) -> bytes:

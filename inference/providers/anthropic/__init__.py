@@ -7,7 +7,7 @@ The key is the namespace's credential (``/v1/namespaces/{ns}/credentials/anthrop
 from __future__ import annotations
 
 from inference.providers.anthropic.adapters import ChatAdapter
-from inference.providers.anthropic.models import CHAT, MODELS, price
+from inference.providers.anthropic.catalog import CHAT, MODELS, price
 from inference.types import ModelSpec
 
 

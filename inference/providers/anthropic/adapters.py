@@ -6,15 +6,26 @@ from typing import Any, AsyncIterator
 
 import anthropic
 
-from inference.errors import InferenceServiceUnavailableError
+from core.errors import InferenceServiceUnavailableError
 from inference.media.images import image_inputs_parse, images_for_provider
 from inference.providers.anthropic import mapping
+from inference.providers.anthropic.catalog import DEFAULT_MAX_TOKENS
 from inference.providers.anthropic.client import Session, api_key, session_open
-from inference.providers.anthropic.models import DEFAULT_MAX_TOKENS
 from inference.providers.base import Adapter
 from inference.providers.upstream import SHAPE_ERRORS, answer_shape, run_bounded, unexpected_answer
-from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
-                             StreamEvent, TokenCount, Usage)
+from inference.types import (
+    Complete,
+    CredentialLookup,
+    Delta,
+    Finish,
+    InferenceCall,
+    InferenceResult,
+    Modality,
+    ModelSpec,
+    StreamEvent,
+    TokenCount,
+    Usage,
+)
 
 
 class ChatAdapter(Adapter):
@@ -23,9 +34,9 @@ class ChatAdapter(Adapter):
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
 
-    async def configured(self, namespace_id: str | None) -> bool:
+    async def configured(self, credentials: CredentialLookup) -> bool:
         try:
-            await api_key(namespace_id)
+            await api_key(credentials)
         except InferenceServiceUnavailableError:
             return False
         return True

@@ -20,7 +20,7 @@ from django.conf import settings
 from inference.providers.anthropic.errors import error_map, retryable
 from inference.providers.base import provider_timeout_s
 from inference.providers.upstream import call_with_retries, missing_key, provider_key
-from inference.types import InferenceCall
+from inference.types import CredentialLookup, InferenceCall
 
 T = TypeVar("T")
 PROVIDER = "anthropic"
@@ -41,9 +41,9 @@ def sdk_client(base_url: str, api_key: str, timeout_s: float) -> anthropic.Async
     return pool.with_options(api_key=api_key, timeout=timeout_s, max_retries=0)
 
 
-async def api_key(namespace_id: str | None) -> str:
+async def api_key(credentials: CredentialLookup) -> str:
     """The namespace's ``anthropic`` key, else ``ANTHROPIC_API_KEY``; 503 naming what is missing."""
-    key = await provider_key(provider=PROVIDER, namespace_id=namespace_id, env=CREDENTIAL_ENV)
+    key = await provider_key(provider=PROVIDER, credentials=credentials, env=CREDENTIAL_ENV)
     if not key:
         raise missing_key(PROVIDER, CREDENTIAL_ENV)
     return key
@@ -68,7 +68,7 @@ class Session:
 
 async def session_open(call: InferenceCall) -> Session:
     """A client with the call's namespace key and timeout (the namespace's, else the default)."""
-    secret = await api_key(call.namespace_id)
+    secret = await api_key(call.credentials)
     timeout_s = provider_timeout_s(call)
     base_url = settings.INFERGATE["ANTHROPIC_BASE_URL"]
     return Session(client=sdk_client(base_url, secret, timeout_s), secret=secret, timeout_s=timeout_s)

@@ -1,4 +1,4 @@
-"""The one place where the anthropic SDK's exceptions become Infergate errors (DESIGN §1 table).
+"""The one place where the anthropic SDK's exceptions become Infergate errors (docs/contract.md, errors).
 
 Anthropic's error bodies are ``{"type": "error", "error": {"type", "message"}}``; the SDK raises one
 ``APIStatusError`` subclass per status and keeps ``error.type`` and ``error.message``.
@@ -21,7 +21,7 @@ from typing import Any
 
 import anthropic
 
-from inference.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
+from core.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
 from inference.providers.upstream import common_error_map, retry_after_seconds, scrub
 
 CLIENT_ERRORS = (400, 404, 413, 415, 422)

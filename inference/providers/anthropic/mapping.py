@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from inference.errors import BadRequestError, ValidationError
+from core.errors import BadRequestError, ValidationError
 from inference.media.images import ProviderImage
 from inference.types import Message, Usage
 

@@ -11,9 +11,19 @@ and ``["GOOGLE_VERTEX_BASE_URL"]``.
 from __future__ import annotations
 
 from inference.providers.google.adapters import GeminiAdapter, MultimodalEmbeddingAdapter
+from inference.providers.google.catalog import (
+    ALIAS,
+    CHAT,
+    DIMENSION,
+    EMBEDDING_MODEL,
+    GEMINI,
+    INTERVAL,
+    PROVIDER,
+    VIDEO_DIMENSIONS,
+    chat_parameters,
+    price,
+)
 from inference.providers.google.credentials import CREDENTIAL_FIELDS
-from inference.providers.google.models import (ALIAS, CHAT, DIMENSION, EMBEDDING_MODEL, GEMINI, INTERVAL, PROVIDER,
-                                               VIDEO_DIMENSIONS, chat_parameters, price)
 from inference.types import Modality, ModelSpec
 
 

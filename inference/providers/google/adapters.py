@@ -7,17 +7,29 @@ from typing import AsyncIterator
 
 from google.genai import types
 
-from inference.errors import InferenceServiceUnavailableError, InfergateError
+from core.errors import InferenceServiceUnavailableError, InfergateError
 from inference.media.images import image_inputs_parse, images_load
 from inference.media.load import LoadedMedia, media_load
 from inference.providers.base import Adapter, provider_timeout_s
 from inference.providers.google import mapping
+from inference.providers.google.catalog import EMBEDDING_VERSION
 from inference.providers.google.client import Session, session_open
 from inference.providers.google.credentials import google_auth_resolve
-from inference.providers.google.models import EMBEDDING_VERSION
 from inference.providers.upstream import run_bounded
-from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, MediaInput, Modality,
-                             ModelSpec, StreamEvent, TokenCount, Usage)
+from inference.types import (
+    Complete,
+    CredentialLookup,
+    Delta,
+    Finish,
+    InferenceCall,
+    InferenceResult,
+    MediaInput,
+    Modality,
+    ModelSpec,
+    StreamEvent,
+    TokenCount,
+    Usage,
+)
 
 
 class GoogleAdapter(Adapter):
@@ -26,15 +38,15 @@ class GoogleAdapter(Adapter):
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
 
-    async def configured(self, namespace_id: str | None) -> bool:
+    async def configured(self, credentials: CredentialLookup) -> bool:
         try:
-            await google_auth_resolve(namespace_id=namespace_id, vertex_only=self.vertex_only)
+            await google_auth_resolve(credentials=credentials, vertex_only=self.vertex_only)
         except InferenceServiceUnavailableError:
             return False
         return True
 
     async def session(self, call: InferenceCall) -> Session:
-        auth = await google_auth_resolve(namespace_id=call.namespace_id, vertex_only=self.vertex_only)
+        auth = await google_auth_resolve(credentials=call.credentials, vertex_only=self.vertex_only)
         return session_open(auth, self.spec.provider, provider_timeout_s(call))
 
 

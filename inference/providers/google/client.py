@@ -26,7 +26,7 @@ from django.conf import settings
 from google import genai
 from google.genai import types
 
-from inference.errors import InfergateError
+from core.errors import InfergateError
 from inference.providers.google.credentials import GoogleAuth
 from inference.providers.google.errors import SDK_ERRORS, genai_error_map, retryable, vertex_error_map
 from inference.providers.upstream import answer_shape, call_with_retries, unexpected_answer

@@ -25,9 +25,9 @@ from typing import Any
 
 from django.conf import settings
 
-from inference.errors import InferenceServiceUnavailableError
-from inference.providers.google.models import PROVIDER
-from playground.credentials.selectors import credential_fields
+from core.errors import InferenceServiceUnavailableError
+from inference.providers.google.catalog import PROVIDER
+from inference.types import CredentialLookup
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 DEFAULT_LOCATION = "us-central1"
@@ -154,9 +154,9 @@ def _environment_vertex() -> GoogleAuth | None:
                         location=os.environ.get(LOCATION_ENV) or DEFAULT_LOCATION)
 
 
-async def google_auth_resolve(*, namespace_id: str | None, vertex_only: bool = False) -> GoogleAuth:
+async def google_auth_resolve(*, credentials: CredentialLookup, vertex_only: bool = False) -> GoogleAuth:
     """The credentials a call of this namespace uses; 503 naming the missing credential."""
-    fields = await credential_fields(namespace_id=namespace_id, provider=PROVIDER)
+    fields = await credentials(PROVIDER)
     if fields.get("api_key") and not vertex_only:
         return _key_auth(fields["api_key"])
     namespace = _namespace_vertex(fields)

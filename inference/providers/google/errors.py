@@ -1,4 +1,4 @@
-"""The one place where the Google SDKs' exceptions become Infergate errors (DESIGN §1 table): one
+"""The one place where the Google SDKs' exceptions become Infergate errors (docs/contract.md, errors): one
 function per SDK, ``genai_error_map`` (google-genai) and ``vertex_error_map`` (google-cloud-aiplatform's
 REST transport), over one status table.
 
@@ -28,8 +28,9 @@ import requests
 from google.api_core import exceptions as core_exceptions
 from google.genai import errors as genai_errors
 
-from inference.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
-from inference.providers.upstream import common_error_map, retry_after_seconds, scrub as scrub_keys, unexpected_answer
+from core.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
+from inference.providers.upstream import common_error_map, retry_after_seconds, unexpected_answer
+from inference.providers.upstream import scrub as scrub_keys
 
 GOOGLE_SECRETS = re.compile(r"AIza[0-9A-Za-z_\-]{12,}|ya29\.[0-9A-Za-z_\-.]+|-----BEGIN [A-Z ]+-----[^-]*")
 RETRYABLE_STATUS = {408, 500, 502, 503, 504}

@@ -9,9 +9,9 @@ from typing import Any
 
 from google.genai import types
 
-from inference.errors import BadRequestError, ValidationError
+from core.errors import BadRequestError, ValidationError
 from inference.media.load import LoadedMedia
-from inference.providers.google.models import EMBEDDING_DIMENSIONS, VIDEO_DIMENSIONS
+from inference.providers.google.catalog import EMBEDDING_DIMENSIONS, VIDEO_DIMENSIONS
 from inference.providers.upstream import answer_mapping
 from inference.types import MediaKind, Message, Usage
 
@@ -181,7 +181,7 @@ def _vector(value: Any) -> list[float]:
 
 @answer_mapping
 def embedding_data(response: dict[str, Any], kind: MediaKind | None, *, provider: str) -> dict[str, Any]:
-    """The embedding shape of DESIGN §1 from a predict response: one vector for text and image;
+    """The embedding shape of docs/contract.md from a predict response: one vector for text and image;
     segments with start and end for video (proto3 JSON omits a zero start). A response without the
     embedding asked for is the provider's 502 (``answer_mapping``), not an empty vector."""
     prediction = response["predictions"][0]

@@ -11,11 +11,21 @@ import os
 import threading
 from typing import Any, AsyncIterator, Callable
 
-from inference.errors import ValidationError
+from core.errors import ValidationError
 from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, Adapter, ModelRunner, max_tokens
 from inference.providers.local.embedder import package_dir
-from inference.types import (Delta, Finish, InferenceCall, InferenceResult, Message, Modality, ModelSpec,
-                             StreamEvent, TokenCount, Usage)
+from inference.types import (
+    Delta,
+    Finish,
+    InferenceCall,
+    InferenceResult,
+    Message,
+    Modality,
+    ModelSpec,
+    StreamEvent,
+    TokenCount,
+    Usage,
+)
 
 CONTEXT_TOKENS = 2048
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.providers.base import Adapter, ModelRunner
+from inference.providers.registry import provider_registry
 from inference.types import InferenceCall, InferenceResult, Modality, ModelSpec, ParameterSpec, Usage
 
 MAX_SEQUENCE = 256  # sentence-transformers' max_seq_length for this model
@@ -79,3 +80,13 @@ class MiniLMEmbedder(Adapter):
         data = ({"embedding": rows[0], "dimensions": DIMENSIONS} if call.single
                 else {"embeddings": rows, "dimensions": DIMENSIONS})
         return InferenceResult(data=data, usage=Usage(prompt=tokens))
+
+
+async def local_texts_embed(texts: list[str]) -> tuple[list[list[float]], int]:
+    """Normalised 384-d vectors for ``texts`` from the registered local embedder (its own threads, never
+    the event loop), and the tokens it read: what the semantic cache embeds prompts with, and what plugins
+    get as ``text_embed``."""
+    adapter = provider_registry().resolve("local", MiniLMEmbedder.spec.model)
+    result = await adapter.run(InferenceCall(modality=Modality.TEXT_EMBEDDING, inputs={"texts": list(texts)},
+                                             parameters={}, texts=tuple(texts), single=False))
+    return result.data["embeddings"], result.usage.prompt

@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from inference.errors import PayloadTooLargeError, ValidationError
-from inference.jobs.context import current_job, job_progress
+from core.errors import PayloadTooLargeError, ValidationError
+from inference.context import current_job, job_progress
 from inference.media import media_config, media_load
 from inference.providers.base import Adapter, ModelRunner
 from inference.providers.local.embedder import package_dir

@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 
 from inference.providers.openai.adapters import ADAPTERS, TranscriptionAdapter
+from inference.providers.openai.catalog import MODELS, price
 from inference.providers.openai.client import Endpoint
-from inference.providers.openai.models import MODELS, price
 from inference.types import Modality, ModelSpec
 
 ENDPOINT = Endpoint(provider="openai", base_url=lambda: settings.INFERGATE["OPENAI_BASE_URL"],

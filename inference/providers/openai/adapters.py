@@ -10,7 +10,7 @@ import openai
 from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion
 
-from inference.errors import InferenceServiceUnavailableError
+from core.errors import InferenceServiceUnavailableError
 from inference.media.images import image_inputs_parse, images_for_provider
 from inference.media.load import media_load
 from inference.providers.base import Adapter
@@ -19,8 +19,19 @@ from inference.providers.openai.client import Endpoint, api_key, run_bounded, se
 from inference.providers.openai.errors import error_map
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
 from inference.providers.upstream import answer_shape, unexpected_answer
-from inference.types import (Complete, Delta, Finish, InferenceCall, InferenceResult, Modality, ModelSpec,
-                             StreamEvent, TokenCount, Usage)
+from inference.types import (
+    Complete,
+    CredentialLookup,
+    Delta,
+    Finish,
+    InferenceCall,
+    InferenceResult,
+    Modality,
+    ModelSpec,
+    StreamEvent,
+    TokenCount,
+    Usage,
+)
 
 
 class OpenAIAdapter(Adapter):
@@ -29,9 +40,9 @@ class OpenAIAdapter(Adapter):
         self.spec = spec
         self.upstream_model = upstream_model or spec.model  # the name the server knows the model by
 
-    async def configured(self, namespace_id: str | None) -> bool:
+    async def configured(self, credentials: CredentialLookup) -> bool:
         try:
-            await api_key(self.endpoint, namespace_id)
+            await api_key(self.endpoint, credentials)
         except InferenceServiceUnavailableError:
             return False
         return True
@@ -49,7 +60,7 @@ class ChatAdapter(OpenAIAdapter):
         def ask(conversation):
             body = {"model": self.upstream_model, "messages": mapping.chat_messages(conversation, images), **options}
             # The body as built, posted: create() would first walk it against the SDK's TypedDicts (an
-            # identity for these plain values) for about a fifth of the call's CPU (bench/README.md).
+            # identity for these plain values) for about a fifth of the call's CPU (bench/results/2026-11-24-gateway-soak.md).
             return lambda: session.call(lambda client: client.post("/chat/completions", body=body,
                                                                    cast_to=ChatCompletion))
 

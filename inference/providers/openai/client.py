@@ -22,7 +22,7 @@ from inference.providers.base import provider_timeout_s
 from inference.providers.lean_http import LeanTransport, lean_applies
 from inference.providers.openai.errors import error_map, retryable
 from inference.providers.upstream import backoff_seconds, call_with_retries, missing_key, provider_key, run_bounded
-from inference.types import InferenceCall
+from inference.types import CredentialLookup, InferenceCall
 
 __all__ = ["Endpoint", "Session", "api_key", "backoff_seconds", "run_bounded", "sdk_client", "session_open"]
 T = TypeVar("T")
@@ -52,7 +52,7 @@ MAX_COPIES = 256  # client copies kept per event loop and base URL (one per key 
 def sdk_client(base_url: str, api_key: str, timeout_s: float) -> openai.AsyncOpenAI:
     """The pool's copy for this key and timeout, kept for the next call: a new copy per call cost a thread
     hop each time (the SDK looks its platform up on a worker thread the first time a client object sends),
-    about a tenth of a gateway request's CPU (bench/README.md)."""
+    about a tenth of a gateway request's CPU (bench/results/2026-11-24-gateway-soak.md)."""
     per_loop = _pools().setdefault(asyncio.get_running_loop(), {})
     pool = per_loop.get(base_url)
     if pool is None:
@@ -75,9 +75,9 @@ def _http_client(base_url: str) -> openai.DefaultAsyncHttpxClient | None:
     return openai.DefaultAsyncHttpxClient(transport=LeanTransport())
 
 
-async def api_key(endpoint: Endpoint, namespace_id: str | None) -> str:
+async def api_key(endpoint: Endpoint, credentials: CredentialLookup) -> str:
     """The namespace's key, else the environment's; 503 naming the missing credential."""
-    key = await provider_key(provider=endpoint.provider, namespace_id=namespace_id, env=endpoint.credential_env)
+    key = await provider_key(provider=endpoint.provider, credentials=credentials, env=endpoint.credential_env)
     if key:
         return key
     if not endpoint.needs_key:
@@ -103,7 +103,7 @@ class Session:
 
 async def session_open(endpoint: Endpoint, call: InferenceCall) -> Session:
     """A client with the call's namespace key and timeout (the namespace's, else the default)."""
-    secret = await api_key(endpoint, call.namespace_id)
+    secret = await api_key(endpoint, call.credentials)
     timeout_s = provider_timeout_s(call)
     return Session(endpoint=endpoint, client=sdk_client(endpoint.base_url(), secret, timeout_s), secret=secret,
                    timeout_s=timeout_s)

@@ -1,4 +1,4 @@
-"""The one place where the openai SDK's exceptions become Infergate errors (DESIGN §1 table).
+"""The one place where the openai SDK's exceptions become Infergate errors (docs/contract.md, errors).
 
 | upstream                                  | ours                                                  |
 |-------------------------------------------|-------------------------------------------------------|
@@ -18,7 +18,7 @@ from typing import Any
 
 import openai
 
-from inference.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
+from core.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
 from inference.providers.upstream import common_error_map, retry_after_seconds, scrub
 
 __all__ = ["error_map", "retry_after_seconds", "retryable", "scrub"]

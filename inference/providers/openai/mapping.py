@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from inference.errors import BadRequestError, ValidationError
+from core.errors import BadRequestError, ValidationError
 from inference.media.images import ProviderImage
 from inference.media.load import LoadedMedia
 from inference.providers.upstream import answer_mapping

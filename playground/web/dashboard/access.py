@@ -14,8 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
-from inference.errors import NotFoundError
-from playground.accounts.models import Membership, Organization
+from core.errors import NotFoundError
+from tenancy.accounts.models import Membership, Organization
 
 
 @dataclass(frozen=True)

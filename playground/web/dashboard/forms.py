@@ -3,17 +3,18 @@ views hand their cleaned data to the accounts, credentials and plugins services.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
-from inference.types import ParameterSpec
-from playground.accounts.models import ApiKey, Namespace, Organization, Permission
-from inference.errors import InfergateError
+from core.errors import InfergateError
 from inference.request import body_decode, finite_float
-from playground.accounts.services import MAX_LIMIT, NAMESPACE_NAME
+from inference.types import ParameterSpec
+from tenancy.accounts.models import ApiKey, Namespace, Organization, Permission
+from tenancy.accounts.services import MAX_LIMIT, NAMESPACE_NAME
 
 NAMESPACE_NAME_HELP = "Letters, digits, '_', '.', '-'; up to 100 characters."
 

@@ -7,15 +7,17 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from inference.cache.models import CacheEntry
+from inference.cache.models import CacheEntry, CacheSettings
+from inference.cache.selectors import cache_counters, cache_settings_describe
 from inference.plugins.models import NamespacePlugin
 from inference.plugins.registry import plugin_registry
 from inference.plugins.selectors import plugins_describe
 from inference.plugins.services import enabled_plugins
 from inference.usage.models import UsageRecord
-from playground.accounts.models import ApiKey, Namespace, Organization
-from playground.credentials.models import ProviderCredential
-from playground.credentials.selectors import credential_list
+from tenancy.accounts.models import ApiKey, Namespace, Organization
+from tenancy.credentials.models import ProviderCredential
+from tenancy.credentials.selectors import credential_list
+from tenancy.credentials.services import providers_with_keys
 
 KEY_STATUSES = ("active", "expired", "revoked")
 
@@ -62,8 +64,6 @@ def namespace_delete_impact(*, namespace: Namespace) -> dict[str, Any]:
 
 def namespace_credentials(*, namespace: Namespace) -> list[dict[str, Any]]:
     """Every provider that takes a key, and whether this namespace has set one (names and dates, never values)."""
-    from playground.credentials.services import providers_with_keys
-
     return credential_list(namespace_id=namespace.id, providers=providers_with_keys())
 
 
@@ -76,9 +76,6 @@ def namespace_plugins(*, namespace: Namespace) -> list[dict[str, Any]]:
 def namespace_cache(*, namespace: Namespace) -> dict[str, Any]:
     """The semantic cache of the namespace: its effective settings and counters (the cache's selectors) and
     the values the namespace itself stored (None: the server's default), for the form."""
-    from inference.cache.models import CacheSettings
-    from inference.cache.selectors import cache_counters, cache_settings_describe
-
     row = CacheSettings.objects.filter(namespace=namespace).first()
     counters = cache_counters(namespace_id=namespace.id)
     decided = counters["hits"] + counters["misses"] + counters["explorations"]

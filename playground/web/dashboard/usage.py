@@ -13,9 +13,8 @@ from typing import Any, Callable, Iterable
 
 from inference.usage.models import UsageRecord
 from inference.usage.rollups import day_start
-from inference.usage.selectors import (MAX_PAGE, UsageRecordPage, UsageSummaryRow, usage_records_list,
-                                       usage_summary)
-from playground.accounts.models import ApiKey, Namespace, Organization
+from inference.usage.selectors import MAX_PAGE, UsageRecordPage, UsageSummaryRow, usage_records_list, usage_summary
+from tenancy.accounts.models import ApiKey, Namespace, Organization
 
 TOP = 8
 RECORDS_PER_PAGE = 25
@@ -200,6 +199,8 @@ def usage_tiles(totals: UsageSummaryRow | None) -> list[dict[str, str]]:
          "hint": f"cache saved {_usd(totals.saved_cost_usd)}" if totals.saved_cost_usd else ""},
         {"label": "p50 latency", "value": _ms(totals.latency_p50_ms)},
         {"label": "p95 latency", "value": _ms(totals.latency_p95_ms)},
-        {"label": "Error rate", "value": _percent(totals.error_rate), "hint": f"{_count(totals.errors)} error{'' if totals.errors == 1 else 's'}"},
-        {"label": "Cache hit rate", "value": _percent(totals.cache_hit_rate), "hint": f"{_count(totals.cache_hits)} hit{'' if totals.cache_hits == 1 else 's'}"},
+        {"label": "Error rate", "value": _percent(totals.error_rate),
+         "hint": f"{_count(totals.errors)} error{'' if totals.errors == 1 else 's'}"},
+        {"label": "Cache hit rate", "value": _percent(totals.cache_hit_rate),
+         "hint": f"{_count(totals.cache_hits)} hit{'' if totals.cache_hits == 1 else 's'}"},
     ]

@@ -165,7 +165,7 @@ async def test_bad_cache_requests_are_refused(tenant, client):
 
 
 async def test_the_cache_routes_are_documented_as_they_answer(tenant, client):
-    from inference.cache.openapi import COUNTERS_EXAMPLE
+    from inference.api.openapi.cache import COUNTERS_EXAMPLE
 
     doc = (await client.get("/v1/openapi.json")).json()
     assert set(doc["paths"]["/v1/namespaces/{namespace}/cache"]) == {"get", "patch", "delete"}

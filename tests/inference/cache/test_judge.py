@@ -10,14 +10,13 @@ from __future__ import annotations
 import pytest
 
 from inference.cache.models import CacheScope, CacheSettings
-from inference.cache.tasks import cache_label
+from inference.tasks import cache_label
 from inference.usage.models import UsageRecord
 from inference.usage.services import usage_flush
-from playground.accounts.models import Namespace
-from playground.accounts.services import namespace_limits_update
-from playground.credentials.services import credential_delete, credential_set
+from tenancy.accounts.models import Namespace
+from tenancy.accounts.services import namespace_limits_update
+from tenancy.credentials.services import credential_delete, credential_set
 from tests.conftest import tenant_create
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import GOOD_KEY
 from tests.fakes.wire import ScriptedAnswer
 
@@ -33,7 +32,7 @@ def yes_answer() -> ScriptedAnswer:
 
 
 @pytest.fixture
-def judged(transactional_db, fake_openai):  # noqa: F811
+def judged(transactional_db, fake_openai):
     tenant = tenant_create("judge-org", "main")
     credential_set(namespace=tenant.namespace, provider="openai", fields={"api_key": NAMESPACE_KEY})
     fake_openai.keys.add(NAMESPACE_KEY)
@@ -53,7 +52,7 @@ def judge_records(tenant) -> list[UsageRecord]:
     return list(UsageRecord.objects.filter(endpoint="cache_judge").order_by("created_at"))
 
 
-def test_the_judge_uses_the_namespace_credential_and_leaves_a_usage_record(judged, fake_openai):  # noqa: F811
+def test_the_judge_uses_the_namespace_credential_and_leaves_a_usage_record(judged, fake_openai):
     tenant, scope = judged
     fake_openai.script(yes_answer())
     assert label(tenant, scope) is True
@@ -75,7 +74,7 @@ def test_the_judge_uses_the_namespace_credential_and_leaves_a_usage_record(judge
     assert (scope.labels, scope.labels_wrong, scope.judged) == (2, 1, 2)
 
 
-def test_a_judge_that_cannot_answer_labels_wrong_and_counts_it(judged, fake_openai, monkeypatch):  # noqa: F811
+def test_a_judge_that_cannot_answer_labels_wrong_and_counts_it(judged, fake_openai, monkeypatch):
     tenant, scope = judged
     # Without the namespace's credential the server's key would serve the call: take that away too.
     credential_delete(namespace=tenant.namespace, provider="openai")
@@ -89,7 +88,7 @@ def test_a_judge_that_cannot_answer_labels_wrong_and_counts_it(judged, fake_open
     assert (scope.labels, scope.labels_wrong, scope.judged, scope.judge_failures) == (1, 1, 0, 1)
 
 
-def test_the_namespace_limits_bind_the_judge(judged, fake_openai):  # noqa: F811
+def test_the_namespace_limits_bind_the_judge(judged, fake_openai):
     tenant, scope = judged
     namespace_limits_update(namespace=Namespace.objects.get(id=tenant.namespace.id), rate_limit_rpm=1,
                             rate_limit_tpm=None, monthly_budget_usd=None)
@@ -102,7 +101,7 @@ def test_the_namespace_limits_bind_the_judge(judged, fake_openai):  # noqa: F811
     assert (scope.labels, scope.judged, scope.judge_failures) == (2, 1, 1)
 
 
-def test_the_servers_key_is_used_only_where_the_namespace_has_none(judged, fake_openai):  # noqa: F811
+def test_the_servers_key_is_used_only_where_the_namespace_has_none(judged, fake_openai):
     tenant, scope = judged
     credential_delete(namespace=tenant.namespace, provider="openai")
     label(tenant, scope)

@@ -11,7 +11,6 @@ from asgiref.sync import sync_to_async
 
 from inference.cache.models import CacheEntry, CacheScope
 from tests.conftest import post_inference, tenant_create
-from tests.inference.test_jobs import worker  # noqa: F401 (the jobs tests' Celery worker fixture)
 
 TARGET = {"provider": "test", "model": "echo"}
 
@@ -31,7 +30,7 @@ async def labels_reach(count: int, seconds: float = 30) -> CacheScope:
         await asyncio.sleep(0.1)
 
 
-async def test_explorations_are_labelled_by_the_worker(tenant, client, worker):  # noqa: F811
+async def test_explorations_are_labelled_by_the_worker(tenant, client, worker):
     first = await post_inference(client, body("What is the capital of France?"), tenant.headers())
     assert first.json()["cached"] is False
     # the same question, written differently: the test/echo answer differs only in case and punctuation,

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from inference.cache.labels import judge_verdict, text_normalise
-from inference.cache.policy import (DEFAULT_PRIOR, entry_exploit_probability, exploit_probability,
-                                    scope_prior_fit)
+from inference.cache.policy import DEFAULT_PRIOR, entry_exploit_probability, exploit_probability, scope_prior_fit
 from inference.cache.services import EXPLORE, HIT, MISS, cache_decide
 from inference.cache.store import Found, Neighbour
 

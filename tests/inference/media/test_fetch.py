@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from core.errors import BadRequestError, PayloadTooLargeError, ValidationError
 from inference.media import media_load
 from inference.media.fetch import media_fetch
 from inference.types import MediaInput, MediaKind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from tests.conftest import assert_envelope, ausage_records, post_inference
-from tests.inference.media.conftest import words
+from tests.inference.conftest import words
 
 TARGET = {"provider": "local", "model": "whisper-tiny-en"}
 

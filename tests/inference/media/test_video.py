@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from core.errors import BadRequestError, PayloadTooLargeError, ValidationError
 from inference.media.inputs import media_input_parse
 from inference.media.video import sample_plan, video_segments_load, video_segments_sample
 from inference.types import MediaKind

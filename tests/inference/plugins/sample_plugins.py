@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from inference.errors import ValidationError
+from core.errors import ValidationError
 from inference.plugins.sdk import Extractor, Modality, ParameterSpec, Plugin, PluginResult, Usage
 
 

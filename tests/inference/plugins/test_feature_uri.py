@@ -2,7 +2,7 @@
 
 import pytest
 
-from inference.errors import BadRequestError
+from core.errors import BadRequestError
 from inference.plugins.feature_uri import feature_uri_parse
 
 

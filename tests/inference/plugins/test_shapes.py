@@ -1,4 +1,4 @@
-"""The data shapes a plugin's output is held to, per modality (DESIGN §1)."""
+"""The data shapes a plugin's output is held to, per modality (docs/contract.md)."""
 
 import pytest
 

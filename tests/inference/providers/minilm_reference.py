@@ -5,7 +5,6 @@ as sentence-transformers does for this model."""
 
 from __future__ import annotations
 
-import io
 import math
 import zipfile
 

@@ -5,7 +5,6 @@ output through a forced tool, and the catalog."""
 import base64
 
 from tests.conftest import assert_envelope, ausage_records, post_inference
-from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
 from tests.fakes.anthropic_server import GOOD_KEY, PNG, Scripted
 
 PNG_B64 = base64.b64encode(PNG).decode()

@@ -4,7 +4,6 @@ ANTHROPIC_API_KEY, never shown back, and confined to its namespace."""
 from asgiref.sync import sync_to_async
 
 from tests.conftest import assert_envelope, post_inference, tenant_create
-from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
 from tests.fakes.anthropic_server import GOOD_KEY
 
 CHAT = {"provider": "anthropic", "model": "claude-haiku-4-5", "inputs": {"prompts": ["hi"]}}

@@ -1,4 +1,4 @@
-"""Every failure class of DESIGN §1 for the anthropic provider, through the real SDK against the
+"""Every failure class of docs/contract.md for the anthropic provider, through the real SDK against the
 wire-format fake: what the client sees, how often the upstream was asked, and that the key never leaks
 into a response or a log line."""
 
@@ -7,7 +7,6 @@ import logging
 from asgiref.sync import sync_to_async
 
 from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
-from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
 from tests.fakes.anthropic_server import GOOD_KEY, Scripted, error_body
 
 CHAT = {"provider": "anthropic", "model": "claude-haiku-4-5", "inputs": {"prompts": ["hi"]}}

@@ -5,8 +5,6 @@ record name the target that answered."""
 from asgiref.sync import sync_to_async
 
 from tests.conftest import ausage_records, post_inference, tenant_create
-from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import Scripted, error_body
 
 

@@ -6,7 +6,7 @@ import httpx2
 import pytest
 from anthropic.types import Message as SDKMessage
 
-from inference.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
+from core.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
 from inference.media.images import ProviderImage
 from inference.media.load import LoadedMedia
 from inference.providers.anthropic import mapping

@@ -3,7 +3,6 @@ websocket, the fake's documented stream events become delta events whose text eq
 with Anthropic's token counts on the response and the usage record."""
 
 from tests.conftest import ausage_records
-from tests.fakes.anthropic_fixtures import fake_anthropic, fake_anthropic_server  # noqa: F401
 from tests.fakes.anthropic_server import FakeAnthropic, Scripted, error_body
 from tests.inference.providers.stream_checks import cancelled_midway, two_prompts_streamed
 from tests.sse import sse_events, texts_from_deltas

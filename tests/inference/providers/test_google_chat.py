@@ -6,8 +6,6 @@ import asyncio
 import base64
 
 from tests.conftest import assert_envelope, ausage_records, post_inference
-from tests.fakes.google_fixtures import (  # noqa: F401
-    _service_account_key, fake_google, fake_google_server, service_account, vertex_environment)
 from tests.fakes.google_server import GOOD_KEY, IMAGE_TOKENS, Scripted
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -5,10 +5,8 @@ import json
 
 from asgiref.sync import sync_to_async
 
-from playground.credentials.models import ProviderCredential
+from tenancy.credentials.models import ProviderCredential
 from tests.conftest import assert_envelope, post_inference, tenant_create
-from tests.fakes.google_fixtures import (  # noqa: F401
-    _service_account_key, fake_google, fake_google_server, service_account)
 from tests.fakes.google_server import LOCATION, PROJECT
 
 CHAT = {"provider": "gemini", "model": "gemini-2.0-flash", "inputs": {"prompts": ["hi"]}}

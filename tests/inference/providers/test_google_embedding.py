@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 
 from tests.conftest import ausage_records, post_inference
-from tests.fakes.google_fixtures import (  # noqa: F401
-    _service_account_key, fake_google, fake_google_server, service_account, vertex_environment)
 from tests.fakes.google_server import vector
 
 PREDICT = ("/v1/projects/infergate-test/locations/us-central1/publishers/google/models/"

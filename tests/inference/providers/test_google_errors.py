@@ -1,4 +1,4 @@
-"""Every failure class of DESIGN §1 for the google provider, through the real SDKs against the wire-format
+"""Every failure class of docs/contract.md for the google provider, through the real SDKs against the wire-format
 fake: what the client sees, how often the upstream was asked, and that no secret leaks."""
 
 import logging
@@ -6,8 +6,6 @@ import logging
 from asgiref.sync import sync_to_async
 
 from tests.conftest import assert_envelope, ausage_records, post_inference, tenant_create
-from tests.fakes.google_fixtures import (  # noqa: F401
-    _service_account_key, fake_google, fake_google_server, service_account, vertex_environment)
 from tests.fakes.google_server import GOOD_KEY, Scripted, error_body, retry_info
 
 CHAT = {"provider": "google", "model": "gemini-2.0-flash", "inputs": {"prompts": ["hi"]}}

@@ -10,7 +10,7 @@ from google.api_core import exceptions as core_exceptions
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from inference.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
+from core.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
 from inference.media.load import LoadedMedia
 from inference.providers.google import mapping
 from inference.providers.google.errors import genai_error_map, retryable, scrub, vertex_error_map

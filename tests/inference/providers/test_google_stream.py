@@ -3,7 +3,6 @@ become delta events whose text equals the final answer, with the provider's toke
 errors arrive as error events."""
 
 from tests.conftest import ausage_records
-from tests.fakes.google_fixtures import fake_google, fake_google_server  # noqa: F401
 from tests.fakes.google_server import Scripted, error_body
 from tests.inference.providers.stream_checks import cancelled_midway, two_prompts_streamed
 from tests.sse import sse_events

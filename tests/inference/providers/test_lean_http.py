@@ -19,7 +19,6 @@ from inference.providers.lean_http import LeanTransport, lean_applies, transport
 from inference.providers.openai.client import sdk_client
 
 
-
 @pytest.fixture(scope="module", params=["asyncio", "uvloop"])
 def event_loop_policy(request):
     """Every test on asyncio's own loop and on uvloop (production's)."""

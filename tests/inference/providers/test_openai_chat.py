@@ -6,7 +6,6 @@ import json
 import struct
 
 from tests.conftest import assert_envelope, ausage_records, post_inference
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import GOOD_KEY, Scripted
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()

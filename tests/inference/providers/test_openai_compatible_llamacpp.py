@@ -93,5 +93,5 @@ async def test_streams_for_real_through_sse(tenant, client, llamacpp):
     assert done["type"] == "done" and len(deltas) > 1
     assert "".join(deltas) == done["response"]["data"]["responses"][0]["text"]
     # llama-cpp-python's server ignores stream_options.include_usage: a stream carries no token counts,
-    # so none are recorded (issue 3 leaves a tokenizer fallback open).
+    # so none are recorded (no tokenizer fallback counts them yet).
     assert all(isinstance(v, int) for v in done["response"]["tokens_used"].values())

@@ -4,11 +4,10 @@ openai adapter ahead of the environment, and never shown back."""
 from asgiref.sync import sync_to_async
 from cryptography.fernet import Fernet
 
-from playground.credentials.models import ProviderCredential
-from playground.credentials.selectors import credential_cache_clear
-from playground.credentials.services import credentials_reencrypt
+from tenancy.credentials.models import ProviderCredential
+from tenancy.credentials.selectors import credential_cache_clear
+from tenancy.credentials.services import credentials_reencrypt
 from tests.conftest import assert_envelope, post_inference, tenant_create
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import GOOD_KEY
 
 CHAT = {"provider": "openai", "model": "gpt-4o-mini", "inputs": {"prompts": ["hi"]}}

@@ -1,10 +1,9 @@
-"""Every failure class of DESIGN §1, through the real SDK against the wire-format fake: what the client
+"""Every failure class of docs/contract.md, through the real SDK against the wire-format fake: what the client
 sees, how often the upstream was asked, and that the key never leaks into a response or a log line."""
 
 import logging
 
 from tests.conftest import assert_envelope, ausage_records, post_inference
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import GOOD_KEY, Scripted, error_body
 
 CHAT = {"provider": "openai", "model": "gpt-4o-mini", "inputs": {"prompts": ["hi"]}}

@@ -8,12 +8,12 @@ import httpx2
 import openai
 import pytest
 
-from inference.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
+from core.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
+from inference.media.images import ProviderImage
+from inference.media.load import LoadedMedia
 from inference.providers.openai import mapping
 from inference.providers.openai.client import backoff_seconds
 from inference.providers.openai.errors import error_map, retry_after_seconds, retryable, scrub
-from inference.media.images import ProviderImage
-from inference.media.load import LoadedMedia
 from inference.types import InferenceCall, MediaKind, Message, Modality, Usage
 
 REQUEST = httpx2.Request("POST", "https://api.openai.com/v1/chat/completions")

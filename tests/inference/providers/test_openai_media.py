@@ -10,11 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from inference.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from core.errors import BadRequestError, PayloadTooLargeError, ValidationError
 from inference.media.images import image_inputs_parse
-from inference.providers.openai.models import PRICE_VERSION
+from inference.providers.openai.catalog import PRICE_VERSION
 from tests.conftest import assert_envelope, ausage_records, post_inference
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.inference.media.media_server import MediaServer
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40

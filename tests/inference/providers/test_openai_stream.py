@@ -2,7 +2,6 @@
 events whose text equals the final answer, with the provider's token counts."""
 
 from tests.conftest import ausage_records
-from tests.fakes.openai_fixtures import fake_openai, fake_openai_server  # noqa: F401
 from tests.fakes.openai_server import Scripted, error_body
 from tests.inference.providers.stream_checks import two_prompts_streamed
 from tests.sse import sse_events

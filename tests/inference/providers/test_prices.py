@@ -9,9 +9,13 @@ import pytest
 from genai_prices import Usage, calc_price
 from genai_prices.types import TieredPrices
 
-from inference.providers.anthropic.models import MODELS as CLAUDE, price as anthropic_price
-from inference.providers.google.models import GEMINI, price as google_price
-from inference.providers.openai.models import AUDIO_INPUT, MODELS as OPENAI, price as openai_price
+from inference.providers.anthropic.catalog import MODELS as CLAUDE
+from inference.providers.anthropic.catalog import price as anthropic_price
+from inference.providers.google.catalog import GEMINI
+from inference.providers.google.catalog import price as google_price
+from inference.providers.openai.catalog import AUDIO_INPUT
+from inference.providers.openai.catalog import MODELS as OPENAI
+from inference.providers.openai.catalog import price as openai_price
 from inference.providers.prices import PRICE_VERSION, price_read
 from inference.types import Price
 

@@ -11,7 +11,7 @@ import requests
 from google.api_core import exceptions as core_exceptions
 from google.genai import errors as genai_errors
 
-from inference.errors import ProviderError, TimeoutError
+from core.errors import ProviderError, TimeoutError
 from inference.providers.anthropic.errors import error_map as anthropic_error_map
 from inference.providers.google.errors import genai_error_map, vertex_error_map
 from inference.providers.openai.errors import error_map as openai_error_map

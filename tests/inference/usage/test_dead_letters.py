@@ -14,10 +14,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 
+from core.redis import redis_sync
 from inference.usage.models import UsageRecord
-from inference.usage.services import UsageEntry, usage_flush, usage_writer
+from inference.usage.records import UsageEntry
+from inference.usage.services import usage_flush, usage_writer
 from inference.usage.stream import DEAD, STREAM, _encode, usage_dead_letters, usage_stream_drain
-from playground.redis_clients import redis_sync
 from tests.conftest import tenant_create
 
 

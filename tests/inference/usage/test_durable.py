@@ -8,9 +8,9 @@ import signal
 import httpx
 from asgiref.sync import sync_to_async
 
+from core.redis import redis_sync
 from inference.usage.models import UsageRecord
 from inference.usage.stream import GROUP, STREAM, usage_stream_drain
-from playground.redis_clients import redis_sync
 from tests.conftest import post_inference, tenant_create, uvicorn_start
 
 ECHO = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hi"]}}

@@ -1,7 +1,6 @@
 """keyword_extractor: candidate phrases, MMR, and a real run on the gateway's local embedder."""
 
 import numpy as np
-
 from infergate_example_plugins import register
 from infergate_example_plugins.keywords import KeywordExtractor, candidates, mmr
 

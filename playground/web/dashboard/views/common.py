@@ -10,7 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from inference.errors import InfergateError, ValidationError
+from core.errors import InfergateError, ValidationError
 from playground.web.dashboard.access import memberships_list
 
 PAGE_SIZE = 20

@@ -8,13 +8,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from inference.errors import InfergateError
-from playground.accounts.models import ApiKey
-from playground.accounts.services import CreatedKey, api_key_create, api_key_revoke, api_key_rotate
+from core.errors import InfergateError
 from playground.web.dashboard.access import dashboard_view
 from playground.web.dashboard.forms import KeyCreateForm
 from playground.web.dashboard.selectors import KEY_STATUSES, api_key_list
 from playground.web.dashboard.views.common import page_render, paginate, service_errors_to_form
+from tenancy.accounts.models import ApiKey
+from tenancy.accounts.services import CreatedKey, api_key_create, api_key_revoke, api_key_rotate
 
 
 @dashboard_view()

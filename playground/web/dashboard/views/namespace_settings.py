@@ -8,16 +8,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from core.errors import InfergateError, NotFoundError
 from inference.cache.selectors import cache_settings_update
 from inference.cache.store import scope_clear
-from inference.errors import InfergateError, NotFoundError
 from inference.plugins.registry import plugin_registry
 from inference.plugins.services import plugin_disable, plugin_enable
-from playground.credentials.services import credential_delete, credential_set
 from playground.web.dashboard.access import dashboard_view
 from playground.web.dashboard.forms import CacheSettingsForm, CredentialForm, plugin_parameters_parse
 from playground.web.dashboard.views.common import service_errors_to_form
 from playground.web.dashboard.views.namespaces import namespace_of, namespace_page
+from tenancy.credentials.services import credential_delete, credential_set
 
 
 def _back(request: HttpRequest, namespace_id: str, anchor: str) -> HttpResponse:

@@ -11,15 +11,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from inference.errors import InfergateError
-from playground.accounts.models import Namespace
-from playground.accounts.services import namespace_create, namespace_delete, namespace_limits_update, namespace_rename
-from playground.credentials.services import CREDENTIAL_FIELDS
+from core.errors import InfergateError
 from playground.web.dashboard.access import dashboard_view
 from playground.web.dashboard.forms import CacheSettingsForm, CredentialForm, NamespaceLimitsForm, NamespaceNameForm
-from playground.web.dashboard.selectors import (namespace_cache, namespace_credentials, namespace_delete_impact,
-                                                namespace_list, namespace_plugins)
+from playground.web.dashboard.selectors import (
+    namespace_cache,
+    namespace_credentials,
+    namespace_delete_impact,
+    namespace_list,
+    namespace_plugins,
+)
 from playground.web.dashboard.views.common import page_render, paginate, service_errors_to_form
+from tenancy.accounts.models import Namespace
+from tenancy.accounts.services import namespace_create, namespace_delete, namespace_limits_update, namespace_rename
 
 
 @dashboard_view()
@@ -78,7 +82,7 @@ def namespace_page(request: HttpRequest, namespace: Namespace, *, bound: dict[st
         request, "dashboard/namespaces/detail.html", tab="namespaces", namespace=namespace,
         rename_form=bound.get("rename") or NamespaceNameForm(initial={"name": namespace.name}),
         limits_form=limits, cache=cache, cache_form=cache_form, credentials=credentials,
-        credential_fields=CREDENTIAL_FIELDS, plugins=plugins,
+        plugins=plugins,
         impact=namespace_delete_impact(namespace=namespace) if request.seat.is_admin else None,
         http_status=400 if bound or plugin_errors else 200)
 

@@ -9,15 +9,23 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from inference.errors import ValidationError
+from core.errors import ValidationError
 from inference.usage.rollups import utc_today
 from inference.usage.selectors import MAX_PAGE
-from playground.accounts.models import Organization
 from playground.web.dashboard.access import dashboard_view
 from playground.web.dashboard.forms import STATUS_CHOICES, UsageFilterForm
-from playground.web.dashboard.usage import (UsageFilters, csv_header, csv_rows, key_names, namespace_names,
-                                            usage_overview, usage_records_page, usage_tiles)
+from playground.web.dashboard.usage import (
+    UsageFilters,
+    csv_header,
+    csv_rows,
+    key_names,
+    namespace_names,
+    usage_overview,
+    usage_records_page,
+    usage_tiles,
+)
 from playground.web.dashboard.views.common import page_render
+from tenancy.accounts.models import Organization
 
 
 def _filters(request: HttpRequest) -> tuple[UsageFilterForm, UsageFilters | None]:

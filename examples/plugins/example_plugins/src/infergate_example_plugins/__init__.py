@@ -6,9 +6,9 @@
   feature URI ``mixpeek://lexical_extractor@v1/hashed_ngrams_v1``.
 """
 
+from inference.plugins.sdk import Extractor, inference_name
 from infergate_example_plugins.hashing import HashedNgramEmbedder
 from infergate_example_plugins.keywords import KeywordExtractor
-from inference.plugins.sdk import Extractor, inference_name
 
 
 def register(registry) -> None:

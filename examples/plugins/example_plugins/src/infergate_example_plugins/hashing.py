@@ -13,8 +13,8 @@ import hashlib
 import math
 from collections import Counter
 
+from inference.plugins.sdk import Modality, ParameterSpec, Plugin, PluginResult, Usage
 from infergate_example_plugins.text import ngrams, words
-from inference.plugins.sdk import Modality, ParameterSpec, Plugin, Usage, PluginResult
 
 DEFAULT_DIMENSIONS = 256
 

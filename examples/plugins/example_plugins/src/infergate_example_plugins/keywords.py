@@ -15,8 +15,8 @@ from collections import Counter
 
 import numpy as np
 
-from infergate_example_plugins.text import STOPWORDS, ngrams, words
 from inference.plugins.sdk import Modality, ParameterSpec, Plugin, PluginResult, Usage, text_embed
+from infergate_example_plugins.text import STOPWORDS, ngrams, words
 
 MAX_CANDIDATES = 300
 

@@ -1,0 +1,36 @@
+"""Every Redis client of the code (the channel layer's, which channels_redis builds from CHANNEL_LAYERS, aside):
+one asyncio client (and connection pool) per event loop, with short timeouts so that a hung Redis cannot
+stall a request; and a plain client for threads and Celery tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from functools import lru_cache
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)  # what "Redis is unavailable" looks like
+
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def redis_async() -> Any:
+    loop = asyncio.get_running_loop()
+    url, client = _async_clients.get(loop, (None, None))
+    if url != settings.REDIS_URL:
+        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.25, socket_connect_timeout=0.25)
+        _async_clients[loop] = (settings.REDIS_URL, client)
+    return client
+
+
+@lru_cache(maxsize=4)
+def _sync_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+
+
+def redis_sync() -> redis.Redis:
+    return _sync_client(settings.REDIS_URL)

@@ -1,0 +1,48 @@
+"""``/v1/namespaces/{namespace}/credentials``: provider credentials of a namespace, write-only.
+
+GET lists which providers have credentials set (field names and dates, never values; needs ``read``);
+PUT ``.../{provider}`` sets or replaces them and DELETE removes them (both need ``admin``). The namespace
+in the path is an ``ns_...`` id or a name, checked against the key's scope like ``X-Namespace``.
+"""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotFoundError
+from tenancy.accounts.authentication import NamespacePathAuthentication, Principal
+from tenancy.accounts.models import Namespace, Permission
+from tenancy.credentials.selectors import credential_list
+from tenancy.credentials.services import credential_delete, credential_set, providers_with_keys
+
+
+def _namespace(principal: Principal) -> Namespace:
+    return Namespace.objects.get(id=principal.namespace.id)
+
+
+class CredentialsView(APIView):
+    authentication_classes = [NamespacePathAuthentication]
+
+    def get(self, request: Request, namespace: str) -> Response:
+        request.auth.require(Permission.READ)
+        items = credential_list(namespace_id=request.auth.namespace.id, providers=providers_with_keys())
+        return Response({"namespace": request.auth.namespace.id, "data": items})
+
+
+class CredentialView(APIView):
+    authentication_classes = [NamespacePathAuthentication]
+
+    def put(self, request: Request, namespace: str, provider: str) -> Response:
+        request.auth.require(Permission.ADMIN)
+        credential = credential_set(namespace=_namespace(request.auth), provider=provider, fields=request.data)
+        return Response({"provider": provider, "set": True, "fields": credential.fields,
+                         "updated_at": credential.updated_at.isoformat()})
+
+    def delete(self, request: Request, namespace: str, provider: str) -> Response:
+        request.auth.require(Permission.ADMIN)
+        if not credential_delete(namespace=_namespace(request.auth), provider=provider):
+            raise NotFoundError(f"No {provider} credentials are set in this namespace",
+                                details={"resource": "credential", "provider": provider})
+        return Response(status=204)

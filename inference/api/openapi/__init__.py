@@ -1,0 +1,397 @@
+"""The OpenAPI 3.1 document served at /v1/openapi.json and rendered at /v1/docs.
+
+Written out by hand from the contract (docs/contract.md) so that it says exactly what the endpoint does,
+including where we decided what the Mixpeek contract leaves open.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from inference.api.openapi.cache import CACHE_PATHS
+from inference.api.openapi.jobs import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
+from inference.api.openapi.namespaces import namespace_paths
+from inference.api.openapi.openai import OPENAI_PATHS
+from inference.api.openapi.plugins import PLUGIN_PATHS
+from inference.api.openapi.usage import usage_paths
+from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
+
+ERROR_STATUSES = {
+    400: ("BadRequestError", "Unknown provider/model combination, not exactly one target, malformed JSON, "
+          "missing X-Namespace header."),
+    401: ("UnauthorizedError", "Missing, malformed, unknown, revoked or expired API key."),
+    403: ("ForbiddenError", "The key may not use this namespace, or lacks the permission."),
+    404: ("NotFoundError", "Namespace, plugin or feature URI unknown (other organizations' namespaces look unknown)."),
+    405: ("MethodNotAllowedError", "Only POST is served here."),
+    413: ("PayloadTooLargeError", "Body over the limit (10 MB by default)."),
+    415: ("UnsupportedMediaTypeError", "Content-Type is not application/json."),
+    422: ("ValidationError", "Schema violations, unknown keys, inputs the target does not read; "
+          "`details.errors` lists each field and problem."),
+    429: ("TooManyRequestsError", "Our limits or the provider's; see Retry-After and X-RateLimit-* headers."),
+    500: ("InternalServerError", "Our own fault; never carries a stack trace or a secret. A plugin that raised or "
+          "returned data that is not its modality's shape answers type `PluginError`, `details.plugin` naming it."),
+    502: ("ProviderError", "The provider answered with an error."),
+    503: ("InferenceServiceUnavailableError", "Provider not configured or circuit open. Type `ServiceUnavailableError` "
+          "(with Retry-After) when the database cannot be reached, or Redis with limits set to fail closed."),
+    504: ("TimeoutError", "The provider (or the plugin, within its timeout) did not answer in time."),
+}
+
+EXAMPLES = {
+    "local_chat": {
+        "summary": "Chat on the local SmolLM2 model (a batch of prompts)",
+        "value": {"provider": "local", "model": "smollm2-135m-instruct",
+                  "inputs": {"prompts": ["What is the capital of France?"], "system": "Answer briefly."},
+                  "parameters": {"temperature": 0.2, "max_tokens": 64}},
+    },
+    "local_messages": {
+        "summary": "One conversation as messages",
+        "value": {"provider": "local", "model": "smollm2-135m-instruct",
+                  "inputs": {"messages": [{"role": "user", "content": "Name a primary colour."},
+                                          {"role": "assistant", "content": "Red."},
+                                          {"role": "user", "content": "Another one?"}]},
+                  "parameters": {"max_tokens": 16, "seed": 7}},
+    },
+    "local_embedding": {
+        "summary": "Text embedding on the local all-MiniLM-L6-v2 model",
+        "value": {"provider": "local", "model": "all-minilm-l6-v2", "inputs": {"text": "machine learning"}},
+    },
+    "local_embeddings": {
+        "summary": "A batch of text embeddings",
+        "value": {"provider": "local", "model": "all-minilm-l6-v2",
+                  "inputs": {"texts": ["machine learning", "deep learning"]}},
+    },
+    "openai_vision": {
+        "summary": "Vision (a cloud provider, once configured)",
+        "value": {"provider": "openai", "model": "gpt-4o", "inputs": {"prompts": ["Describe this image"],
+                  "image_url": "https://example.com/image.jpg"}, "parameters": {"temperature": 0.5}},
+    },
+    "transcription": {
+        "summary": "Transcription (a cloud provider, once configured)",
+        "value": {"provider": "openai", "model": "whisper-1", "inputs": {"audio_url": "https://example.com/a.mp3"}},
+    },
+    "plugin": {
+        "summary": "A plugin by inference name",
+        "value": {"inference_name": "my_text_embedder_1_0_0", "inputs": {"text": "hello world"}, "parameters": {}},
+    },
+    "feature_uri": {
+        "summary": "A plugin by feature URI (the built-in extractor of the local text embedder)",
+        "value": {"feature_uri": "mixpeek://text_extractor@v1/minilm_l6_v2",
+                  "inputs": {"text": "hello world"}},
+    },
+}
+
+RESPONSE_EXAMPLES = {
+    "chat": {"summary": "chat / vision", "value": {
+        "data": {"responses": [{"text": "Paris.", "finish_reason": "stop"}]}, "provider": "local",
+        "model": "smollm2-135m-instruct", "latency_ms": 412.7,
+        "tokens_used": {"prompt": 15, "completion": 3, "total": 18}, "cached": False}},
+    "embedding": {"summary": "one embedding (`text`)", "value": {
+        "data": {"embedding": [0.0123, -0.0456, "…"], "dimensions": 384}, "provider": "local",
+        "model": "all-minilm-l6-v2", "latency_ms": 6.1, "tokens_used": {"prompt": 4, "completion": 0, "total": 4},
+        "cached": False}},
+    "embeddings": {"summary": "several embeddings (`texts`)", "value": {
+        "data": {"embeddings": [[0.0123, "…"], [0.0789, "…"]], "dimensions": 384}, "provider": "local",
+        "model": "all-minilm-l6-v2", "latency_ms": 7.9, "tokens_used": {"prompt": 8, "completion": 0, "total": 8},
+        "cached": False}},
+    "video": {"summary": "video embedding", "value": {
+        "data": {"segments": [{"start_s": 0.0, "end_s": 16.0, "embedding": [0.01, "…"]}], "dimensions": 1408},
+        "provider": "google", "model": "multimodalembedding", "latency_ms": 2310.0,
+        "tokens_used": {"prompt": 0, "completion": 0, "total": 0}, "cached": False}},
+    "transcription": {"summary": "transcription", "value": {
+        "data": {"text": "Hello there.", "language": "en", "duration_s": 1.4,
+                 "segments": [{"start_s": 0.0, "end_s": 1.4, "text": "Hello there."}]},
+        "provider": "openai", "model": "whisper-1", "latency_ms": 820.0,
+        "tokens_used": {"prompt": 0, "completion": 0, "total": 0}, "cached": False}},
+}
+
+
+def _number_array() -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "number"}}
+
+
+SCHEMAS: dict[str, Any] = {
+    "InferenceRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["inputs"],
+        "description": "Exactly one target: `provider` + `model`, or `inference_name`, or `feature_uri` "
+                       "(anything else is a 400). Unknown keys are a 422 naming the accepted keys.",
+        "properties": {
+            "provider": {"type": "string", "maxLength": 200, "examples": ["local", "openai", "anthropic", "google"],
+                         "description": "`openai`, `anthropic`, `google` (alias `gemini`), `local`, or a configured "
+                                        "OpenAI-compatible endpoint's name."},
+            "model": {"type": "string", "maxLength": 200,
+                      "examples": ["smollm2-135m-instruct", "all-minilm-l6-v2", "gpt-4o-mini"]},
+            "inference_name": {"type": "string", "maxLength": 200, "examples": ["my_text_embedder_1_0_0"]},
+            "feature_uri": {"type": "string", "maxLength": 200,
+                            "examples": ["mixpeek://text_extractor@v1/multilingual_e5_large_instruct_v1"]},
+            "inputs": {"type": "object", "description":
+                       "By modality. chat: `prompts` (array of strings, each answered on its own) or `messages` "
+                       "(array of {role, content}), optional `system`. vision: chat inputs plus `image_url`, "
+                       "`image_base64` or `images`. text embedding: `text` or `texts`. multimodal embedding: one "
+                       "of `text`, `image_url`, `image_base64`, `video_url`, `video_base64`. transcription: "
+                       "`audio_url` or `audio_base64`. A key the target does not read is a 422."},
+            "parameters": {"type": "object", "description":
+                           "Declared per model (see GET /v1/models): `temperature` (0-2), `max_tokens`, `top_p` "
+                           "(0-1), `stop` (string or up to 4), `seed`, `schema`, `dimensions`, `language`. An "
+                           "undeclared parameter is a 422 listing the accepted ones."},
+            "enable_semantic_cache": {"type": "boolean", "default": False},
+            "cache_delta": {"type": "number", "minimum": 0, "maximum": 1, "default": DEFAULT_CACHE_DELTA},
+        },
+    },
+    "TokensUsed": {
+        "type": "object", "required": ["prompt", "completion", "total"],
+        "description": "Always integers, 0 where a count does not apply.",
+        "properties": {"prompt": {"type": "integer"}, "completion": {"type": "integer"}, "total": {"type": "integer"}},
+    },
+    "ChatData": {
+        "type": "object", "required": ["responses"],
+        "properties": {"responses": {"type": "array", "items": {
+            "type": "object", "required": ["text", "finish_reason"],
+            "properties": {"text": {"type": "string"}, "finish_reason": {"type": "string"},
+                           "structured": {"description": "Parsed JSON when `parameters.schema` was given."}}}}},
+    },
+    "EmbeddingData": {"type": "object", "required": ["embedding", "dimensions"],
+                      "properties": {"embedding": _number_array(), "dimensions": {"type": "integer"}}},
+    "EmbeddingsData": {"type": "object", "required": ["embeddings", "dimensions"],
+                       "properties": {"embeddings": {"type": "array", "items": _number_array()},
+                                      "dimensions": {"type": "integer"}}},
+    "VideoEmbeddingData": {"type": "object", "required": ["segments", "dimensions"], "properties": {
+        "segments": {"type": "array", "items": {"type": "object", "required": ["start_s", "end_s", "embedding"],
+                     "properties": {"start_s": {"type": "number"}, "end_s": {"type": "number"},
+                                    "embedding": _number_array()}}},
+        "dimensions": {"type": "integer"}}},
+    "TranscriptionData": {"type": "object", "required": ["text", "language", "duration_s", "segments"], "properties": {
+        "text": {"type": "string"}, "language": {"type": "string"}, "duration_s": {"type": "number"},
+        "segments": {"type": "array", "items": {"type": "object", "required": ["start_s", "end_s", "text"],
+                     "properties": {"start_s": {"type": "number"}, "end_s": {"type": "number"},
+                                    "text": {"type": "string"}}}}}},
+    "InferenceResponse": {
+        "type": "object", "required": ["data", "provider", "model", "latency_ms", "tokens_used", "cached"],
+        "description": "One shape whether the answer came from a cloud provider, a local model or the cache. "
+                       "For a plugin target, `provider` is `plugin` and `model` its inference name.",
+        "properties": {
+            "data": {"oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in
+                               ("ChatData", "EmbeddingData", "EmbeddingsData", "VideoEmbeddingData",
+                                "TranscriptionData")]},
+            "provider": {"type": "string"},
+            "model": {"type": "string"},
+            "latency_ms": {"type": "number", "description": "Measured by the server, from arrival to answer."},
+            "tokens_used": {"$ref": "#/components/schemas/TokensUsed"},
+            "cached": {"type": "boolean"},
+        },
+    },
+    "ErrorResponse": {
+        "type": "object", "required": ["success", "status", "error"],
+        "properties": {
+            "success": {"type": "boolean", "const": False},
+            "status": {"type": "integer"},
+            "error": {"type": "object", "required": ["message", "type"], "properties": {
+                "message": {"type": "string"}, "type": {"type": "string"},
+                "details": {"type": "object", "description": "For 422: `errors`, a list of {field, problem}."}}},
+        },
+    },
+}
+
+
+ATTEMPTS_HEADER_DOC = (
+    "Sent when the namespace's routing names fallbacks for the target: every target tried, in order, with its "
+    "status, e.g. `openai/gpt-4o-mini;status=502, anthropic/claude-haiku-4-5;status=200`. `provider` and `model` "
+    "name the one that answered. When every target fails, the error carries the same header and "
+    "`details.attempts` ([{provider, model, status, error_type}]).")
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    error_type, when = ERROR_STATUSES[status]
+    return {"description": f"{error_type}: {when}", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorResponse"},
+        "example": {"success": False, "status": status, "error": {"message": when, "type": error_type}}}}}
+
+
+REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string"},
+              "description": "Echoed back on every response and recorded in usage and logs when it is 1-128 letters, "
+                             "digits and `._:-`; anything else (or nothing) is replaced by a generated `req_...` id."}
+
+
+NAMESPACE_IN_PATH = {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"},
+                     "description": "Namespace id (ns_...) or name."}
+PROVIDER_IN_PATH = {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"},
+                    "description": "A provider that takes credentials: openai, anthropic, google, or a configured "
+                                   "compatible endpoint."}
+_CREDENTIAL_TEXT = {"type": "string", "minLength": 1, "maxLength": 4096}
+CREDENTIAL_BODY = {
+    "type": "object", "minProperties": 1, "additionalProperties": False,
+    "description": "The fields the provider takes (any non-empty set of them; a field it does not take is a 422 "
+                   "listing those it does): api_key for openai, anthropic and compatible endpoints; for google, "
+                   "api_key (Gemini API) and/or service_account_json with project and location (Vertex AI).",
+    "properties": {
+        "api_key": {**_CREDENTIAL_TEXT, "writeOnly": True},
+        "service_account_json": {
+            "oneOf": [_CREDENTIAL_TEXT, {"type": "object", "minProperties": 1}], "writeOnly": True,
+            "description": "google: a service account's JSON key file, as its text or as the object (at most 4096 "
+                           "characters as compact JSON)."},
+        "project": {**_CREDENTIAL_TEXT, "description": "google: the Vertex AI project (default: the service "
+                                                       "account's own)."},
+        "location": {**_CREDENTIAL_TEXT, "description": "google: the Vertex AI location (default: us-central1)."},
+    },
+}
+CREDENTIAL_ITEM = {"provider": "openai", "set": True, "fields": ["api_key"], "updated_at": "2026-11-23T20:30:00+00:00"}
+CREDENTIAL_PATHS: dict[str, Any] = {
+    "/v1/namespaces/{namespace}/credentials": {"get": {
+        "operationId": "credentials_list",
+        "summary": "Which providers have credentials set in the namespace (never their values); needs read",
+        "parameters": [NAMESPACE_IN_PATH, REQUEST_ID],
+        "responses": {
+            "200": {"description": "One item per provider that takes a key",
+                    "content": {"application/json": {"example": {"namespace": "ns_IR3dJ2nR4bRhEmYX",
+                                                                 "data": [CREDENTIAL_ITEM]}}}},
+            **{str(status): _error_response(status) for status in (401, 403, 404)},
+        },
+    }},
+    "/v1/namespaces/{namespace}/credentials/{provider}": {
+        "put": {
+            "operationId": "credential_set",
+            "summary": "Set or replace a provider's credentials (write-only, encrypted at rest); needs admin",
+            "parameters": [NAMESPACE_IN_PATH, PROVIDER_IN_PATH, REQUEST_ID],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": CREDENTIAL_BODY, "examples": {
+                    "api_key": {"summary": "openai, anthropic, a compatible endpoint, or google's Gemini API",
+                                "value": {"api_key": "sk-..."}},
+                    "vertex": {"summary": "google on Vertex AI", "value": {
+                        "service_account_json": {"type": "service_account", "project_id": "my-project",
+                                                 "client_email": "infergate@my-project.iam.gserviceaccount.com",
+                                                 "private_key": "-----BEGIN PRIVATE KEY-----\n..."},
+                        "project": "my-project", "location": "us-central1"}}}}}},
+            "responses": {
+                "200": {"description": "Set; the value is never returned",
+                        "content": {"application/json": {"example": CREDENTIAL_ITEM}}},
+                **{str(status): _error_response(status) for status in (401, 403, 404, 415, 422)},
+            },
+        },
+        "delete": {
+            "operationId": "credential_delete",
+            "summary": "Remove a provider's credentials (the environment's key applies again, if any); needs admin",
+            "parameters": [NAMESPACE_IN_PATH, PROVIDER_IN_PATH, REQUEST_ID],
+            "responses": {"204": {"description": "Removed"},
+                          **{str(status): _error_response(status) for status in (401, 403, 404)}},
+        },
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    assert set(SCHEMAS["InferenceRequest"]["properties"]) == set(BODY_KEYS)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Infergate", "version": "0.1.0",
+                 "description": "One authenticated endpoint for chat, vision, embeddings and transcription across "
+                                "providers and local models. Wire-compatible with Mixpeek's POST /v1/inference."},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "sk_live_... API key"}},
+            "schemas": SCHEMAS,
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/inference": {"post": {
+                "operationId": "inference_run",
+                "summary": "Run inference on a provider model, a plugin or a feature URI",
+                "parameters": [
+                    {"name": "X-Namespace", "in": "header", "required": True, "schema": {"type": "string"},
+                     "description": "Namespace id (ns_...) or name."},
+                    REQUEST_ID,
+                    ASYNC_PARAMETER,
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/InferenceRequest"}, "examples": EXAMPLES}}},
+                "responses": {
+                    "200": {"description": "The inference result", "headers": {
+                        "X-Request-ID": {"schema": {"type": "string"}},
+                        "X-Infergate-Attempts": {"schema": {"type": "string"}, "description": ATTEMPTS_HEADER_DOC}},
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/InferenceResponse"},
+                                "examples": RESPONSE_EXAMPLES}}},
+                    "202": ACCEPTED_RESPONSE,
+                    **{str(status): _error_response(status) for status in ERROR_STATUSES},
+                },
+            }},
+            "/v1/inference/stream": {"post": {
+                "operationId": "inference_stream",
+                "summary": "The same request answered as Server-Sent Events (the websocket at the same path speaks "
+                           "the same events)",
+                "description": "Events: `start` {request_id, provider, model}; `delta` {index, text} as text is "
+                               "generated; then `done` {response: the full response envelope} or `error` {error: the "
+                               "error envelope}. Each SSE block is `event: <type>` and `data: <json>`. A request "
+                               "refused before the stream starts (key, namespace, body) is answered like POST "
+                               "/v1/inference: its status and the JSON envelope. Targets that do not stream answer "
+                               "with `start` and `done`. A client that disconnects stops the generation; its usage "
+                               "record has status 499 (Cancelled) and the tokens produced so far.\n\n"
+                               "Websocket: `ws://HOST/v1/inference/stream` with `Authorization` and `X-Namespace` on "
+                               "the handshake, or `?ticket=` from POST /v1/inference/stream/tickets for a signed-in "
+                               "browser session. Send request bodies one at a time; `{\"type\": \"cancel\"}` stops "
+                               "the running one (answered with an `error` event of status 499). A refused key gets one "
+                               "`error` event and the socket closes with code 4000 + the HTTP status.",
+                "parameters": [{"name": "X-Namespace", "in": "header", "required": True, "schema": {"type": "string"}},
+                               REQUEST_ID],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/InferenceRequest"},
+                    "examples": {"local_chat": EXAMPLES["local_chat"]}}}},
+                "responses": {
+                    "200": {"description": "An event stream", "content": {"text/event-stream": {"example":
+                        'event: start\ndata: {"type": "start", "request_id": "req_1", "provider": "local", '
+                        '"model": "smollm2-135m-instruct"}\n\nevent: delta\ndata: {"type": "delta", "index": 0, '
+                        '"text": "Paris"}\n\nevent: done\ndata: {"type": "done", "response": {...}}\n\n'}}},
+                    **{str(status): _error_response(status) for status in (400, 401, 403, 404, 413, 415, 422)},
+                },
+            }},
+            "/v1/inference/stream/tickets": {"post": {
+                "operationId": "stream_ticket_create",
+                "summary": "A 60-second ticket that lets a signed-in browser session open the websocket",
+                "security": [],
+                "description": "Session cookie and CSRF token required; body {\"namespace\": id or name}. Members "
+                               "get read permission, organization admins read, write and admin.",
+                "requestBody": {"required": True, "content": {"application/json": {"example": {"namespace": "demo"}}}},
+                "responses": {"200": {"description": "The ticket", "content": {"application/json": {
+                    "example": {"ticket": "eyJ1Ijo...", "expires_in": 60}}}},
+                    **{str(status): _error_response(status) for status in (400, 401, 403, 404)}},
+            }},
+            "/v1/models": {"get": {
+                "operationId": "models_list",
+                "summary": "Every model the namespace can address: modalities, input keys, parameters, price",
+                "parameters": [{"name": "X-Namespace", "in": "header", "required": False, "schema": {"type": "string"},
+                                "description": "Required, except that it may be left out when the key is scoped "
+                                               "to exactly one namespace (as on the OpenAI-compatible routes)."},
+                               REQUEST_ID],
+                "responses": {
+                    "200": {"description": "OpenAI's list format, with Infergate's fields in each item",
+                            "content": {"application/json": {"example": {"object": "list", "data": [{
+                                "id": "local/all-minilm-l6-v2", "object": "model", "created": 0, "owned_by": "local",
+                                "provider": "local", "model": "all-minilm-l6-v2", "modalities": ["text_embedding"],
+                                "input_keys": ["text", "texts"], "parameters": [], "can_stream": False,
+                                "dimensions": 384, "configured": True,
+                                "price": {"currency": "USD", "prompt_per_million": 0.0,
+                                          "completion_per_million": 0.0}}]}}}},
+                    **{str(status): _error_response(status) for status in (400, 401, 403, 404)},
+                },
+            }},
+            **CREDENTIAL_PATHS,
+            **CACHE_PATHS,
+            **namespace_paths(_error_response),
+            **job_paths(_error_response),
+            **usage_paths(_error_response),
+            **PLUGIN_PATHS,
+            **OPENAI_PATHS,
+            "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
+                                 "responses": {"200": {"description": "The server is up"}}}},
+            "/readyz": {"get": {"operationId": "readyz",
+                                "summary": "Readiness: database and Redis reachable, usage records being stored",
+                                "description": "checks.usage reports lag_s, the age of the oldest usage record "
+                                               "not yet stored in PostgreSQL (not ready past lag_limit_s, "
+                                               "INFERGATE_USAGE_LAG_READY_SECONDS; 0 turns that off), and "
+                                               "dead_letters, the records PostgreSQL refused (kept for "
+                                               "manage.py usage_dead_letters; they never make a node unready).",
+                                "security": [],
+                                "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}},
+        },
+    }

@@ -1,0 +1,117 @@
+"""The OpenAI-compatible routes in the OpenAPI document (merged into ``inference.api.openapi``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inference.api.openai_compat.chat import ACCEPTED as CHAT_KEYS
+from inference.api.openai_compat.embeddings import ACCEPTED as EMBEDDING_KEYS
+from inference.api.openai_compat.transcriptions import FIELDS as TRANSCRIPTION_FIELDS
+from inference.api.openai_compat.transport import FLAGS
+
+TAG = "OpenAI-compatible"
+NAMESPACE = {"name": "X-Namespace", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": "Namespace id (ns_...) or name. May be left out when the key is scoped to exactly one "
+                            "namespace: that one is used. Otherwise its absence is a 400 (param `X-Namespace`)."}
+SEMANTIC_CACHE = {"name": "X-Semantic-Cache", "in": "header", "required": False,
+                  "schema": {"type": "string", "enum": list(FLAGS)},
+                  "description": "The native `enable_semantic_cache` (any case). When sent, the response header "
+                                 "`X-Semantic-Cache` says `hit` or `miss` (the response's `cached`)."}
+CACHE_DELTA = {"name": "X-Cache-Delta", "in": "header", "required": False,
+               "schema": {"type": "number", "minimum": 0, "maximum": 1}, "description": "The native `cache_delta`."}
+REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string"},
+              "description": "Echoed back on every response and recorded in usage and logs when it is 1-128 letters, "
+                             "digits and `._:-`; anything else (or nothing) is replaced by a generated `req_...` id."}
+MODEL = {"type": "string", "description": "`provider/model` (`local/smollm2-135m-instruct`, `openai/gpt-4o-mini`), "
+                                          "`plugin/{inference_name}`, a bare plugin inference name, or a feature URI: "
+                                          "the ids GET /v1/models lists."}
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["message", "type", "param", "code"], "properties": {
+        "message": {"type": "string"},
+        "type": {"type": "string", "enum": ["invalid_request_error", "authentication_error", "permission_error",
+                                            "not_found_error", "rate_limit_error", "server_error"]},
+        "param": {"type": ["string", "null"], "description": "The request field at fault, where one is known."},
+        "code": {"type": "string", "description": "The native error type in snake case (`validation_error`, "
+                                                  "`unauthorized_error`, ...), or `model_not_found`."}}}}}
+STATUSES = {400: "Malformed JSON or multipart, unknown provider model (code `model_not_found`), missing X-Namespace, "
+                 "bad base64 or audio", 401: "Missing or bad key", 403: "The key may not use this namespace",
+            404: "Unknown namespace or plugin", 405: "Not POST", 413: "Body over the limit",
+            415: "Wrong Content-Type", 422: "Unsupported or invalid fields, parameters the model does not take",
+            429: "Rate limited", 500: "Our fault", 502: "The provider failed", 503: "Provider not configured",
+            504: "The provider did not answer in time"}
+
+
+def _errors() -> dict[str, Any]:
+    return {str(status): {"description": when, "content": {"application/json": {"schema": ERROR}}}
+            for status, when in STATUSES.items()}
+
+
+def _operation(operation_id: str, summary: str, description: str, request: dict[str, Any],
+               ok: dict[str, Any], cache: bool = False) -> dict[str, Any]:
+    headers = [NAMESPACE, REQUEST_ID, *([SEMANTIC_CACHE, CACHE_DELTA] if cache else [])]
+    return {"post": {"operationId": operation_id, "tags": [TAG], "summary": summary, "description": description,
+                     "parameters": headers, "requestBody": {"required": True, "content": request},
+                     "responses": {"200": ok, **_errors()}}}
+
+
+CHAT_EXAMPLE = {"model": "local/smollm2-135m-instruct", "temperature": 0, "max_tokens": 16,
+                "messages": [{"role": "user", "content": "What is the capital of France?"}]}
+CHAT_ANSWER = {"id": "chatcmpl-req_8130c0bc3c28414ab5ea71e2b1180273", "object": "chat.completion",
+               "created": 1795467713, "model": "local/smollm2-135m-instruct", "system_fingerprint": None,
+               "choices": [{"index": 0, "message": {"role": "assistant",
+                                                    "content": "L'Étoile, la Marseillaise, la femme,",
+                                                    "refusal": None}, "logprobs": None, "finish_reason": "length"}],
+               "usage": {"prompt_tokens": 37, "completion_tokens": 16, "total_tokens": 53}}
+CHUNKS = ('data: {"id": "chatcmpl-req_1", "object": "chat.completion.chunk", "created": 1795467713, "model": '
+          '"local/smollm2-135m-instruct", "system_fingerprint": null, "choices": [{"index": 0, "delta": {"role": '
+          '"assistant", "content": ""}, "logprobs": null, "finish_reason": null}], "usage": null}\n\n'
+          'data: {..., "choices": [{"index": 0, "delta": {"content": "Red"}, ...}], "usage": null}\n\n'
+          'data: {..., "choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "length"}], '
+          '"usage": null}\n\n'
+          'data: {..., "choices": [], "usage": {"prompt_tokens": 35, "completion_tokens": 8, "total_tokens": 43}}\n\n'
+          'data: [DONE]\n\n')
+
+OPENAI_PATHS: dict[str, Any] = {
+    "/v1/chat/completions": _operation(
+        "openai_chat_completions", "OpenAI's chat completions over the same service",
+        "Keys: " + ", ".join(f"`{k}`" for k in CHAT_KEYS) + ". Messages with roles system, developer (as "
+        "system), user and assistant; content a string or text and image_url parts (images go with the last "
+        "user message). `max_completion_tokens` or `max_tokens`; `response_format` text, json_object or "
+        "json_schema (for models that take a schema); only `n: 1`; no tools, logprobs or audio. Sampling "
+        "parameters are checked against the model as on POST /v1/inference. With `stream: true`: "
+        "`chat.completion.chunk` events ending with `data: [DONE]`; `stream_options.include_usage` adds "
+        "`usage: null` to every chunk and a last chunk with no choices and the usage. A failure after the stream "
+        "started arrives as `data: {\"error\": {...}}` (no [DONE]); a client that disconnects stops the "
+        "generation (usage status 499).",
+        {"application/json": {"schema": {"type": "object", "required": ["model", "messages"],
+                                         "properties": {"model": MODEL}}, "example": CHAT_EXAMPLE}},
+        {"description": "A chat.completion, or with stream an event stream of chunks", "content": {
+            "application/json": {"example": CHAT_ANSWER}, "text/event-stream": {"example": CHUNKS}}},
+        cache=True),
+    "/v1/embeddings": _operation(
+        "openai_embeddings", "OpenAI's embeddings over the same service",
+        "Keys: " + ", ".join(f"`{k}`" for k in EMBEDDING_KEYS) + ". `input` a string or an array of strings "
+        "(no token arrays). `encoding_format` `float` (default) or `base64`: the little-endian float32 bytes of "
+        "each vector, base64-encoded, as OpenAI does (the OpenAI SDK asks for base64 and decodes it itself). "
+        "`dimensions` for models that take it.",
+        {"application/json": {"schema": {"type": "object", "required": ["model", "input"],
+                                         "properties": {"model": MODEL}},
+                              "example": {"model": "local/all-minilm-l6-v2", "input": "machine learning"}}},
+        {"description": "OpenAI's embedding list", "content": {"application/json": {"example": {
+            "object": "list", "model": "local/all-minilm-l6-v2",
+            "data": [{"object": "embedding", "index": 0,
+                      "embedding": [-0.02821761928498745, 0.0026610041968524456, 0.055476803332567215]}],
+            "usage": {"prompt_tokens": 4, "total_tokens": 4}}}}}),
+    "/v1/audio/transcriptions": _operation(
+        "openai_transcriptions", "OpenAI's transcription upload over the same service",
+        "multipart/form-data fields: `file` (required; the format is read from its bytes), "
+        + ", ".join(f"`{k}`" for k in TRANSCRIPTION_FIELDS) + ". `response_format` json (`{\"text\"}`), text "
+        "(text/plain) or verbose_json (task, language, duration, text, segments with id, seek, start, end, text); "
+        "srt and vtt are not supported, nor streaming or word timestamps.",
+        {"multipart/form-data": {"schema": {"type": "object", "required": ["file", "model"], "properties": {
+            "file": {"type": "string", "format": "binary"}, "model": MODEL,
+            "language": {"type": "string"}, "prompt": {"type": "string"}, "temperature": {"type": "number"},
+            "response_format": {"type": "string", "enum": ["json", "text", "verbose_json"]}}}}},
+        {"description": "The transcription", "content": {"application/json": {"example": {"text": "Hello."}},
+                                                          "text/plain": {"example": "Hello."}}}),
+}

@@ -1,0 +1,40 @@
+"""Every /v1/ route Django serves (the hot paths, POST /v1/inference, its streams and the OpenAI-compatible
+routes, are served straight from ASGI: playground/asgi.py), and the health and metrics routes."""
+
+from django.urls import path, re_path
+
+from inference.api import views
+from inference.api.cache import CacheView
+from inference.api.catalog import ModelsView
+from inference.api.credentials import CredentialsView, CredentialView
+from inference.api.metrics import metrics_view
+from inference.api.namespaces import NamespaceView
+from inference.api.plugins import NamespacePluginsView, NamespacePluginTestView, NamespacePluginView
+from inference.api.tasks import TaskView
+from inference.api.tickets import ticket_create
+from inference.api.usage import UsageRecordsView, UsageSummaryView
+
+NS = "v1/namespaces/<str:namespace>"
+
+urlpatterns = [
+    path("healthz", views.healthz),
+    path("readyz", views.readyz),
+    path("metrics", metrics_view),
+    path("v1/models", ModelsView.as_view()),
+    path("v1/inference/stream/tickets", ticket_create),
+    path("v1/openapi.json", views.openapi_json),
+    path("v1/docs", views.reference),
+    path(NS, NamespaceView.as_view()),
+    path(f"{NS}/plugins", NamespacePluginsView.as_view()),
+    path(f"{NS}/plugins/<str:inference_name>", NamespacePluginView.as_view()),
+    path(f"{NS}/plugins/<str:inference_name>/test", NamespacePluginTestView.as_view()),
+    path(f"{NS}/credentials", CredentialsView.as_view()),
+    path(f"{NS}/credentials/<str:provider>", CredentialView.as_view()),
+    path(f"{NS}/cache", CacheView.as_view()),
+    path("v1/tasks/<str:task_id>", TaskView.as_view()),
+    path("v1/organizations/usage", UsageRecordsView.as_view()),
+    path("v1/analytics/usage/summary", UsageSummaryView.as_view()),
+]
+
+# Anything else under /v1/ answers 404 in the error envelope, never an HTML page (included last).
+fallback = [re_path(r"^v1(?:/(?P<path>.*))?$", views.not_found)]

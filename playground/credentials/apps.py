@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class CredentialsConfig(AppConfig):
-    name = "playground.credentials"
-    label = "credentials"
-    verbose_name = "Provider credentials"
