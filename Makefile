@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # its cache (~/.cache/pip) so that a second install takes seconds.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install run test test-deps fuzz bench bench-gateway bench-local-models bench-soak clean
+.PHONY: install run test test-deps lint fuzz bench bench-gateway bench-local-models bench-soak clean
 
 install: $(VENV)/.installed $(VENV)/.plugins-installed
 
@@ -29,9 +29,15 @@ run: install
 # REDIS_URL are set) and stops them when it ends. The transcription tests speak with espeak-ng (apt); the
 # browser tests drive Debian's Chromium (apt) through Playwright, in a second pytest run of their own,
 # and leave screenshots in .data/artifacts/screenshots.
-test: install test-deps
+test: install test-deps lint
 	INFERGATE_DATA_DIR=$(CURDIR)/.data/test $(BIN)/pytest
 	INFERGATE_DATA_DIR=$(CURDIR)/.data/test INFERGATE_BROWSER_TESTS=1 $(BIN)/pytest tests/browser
+
+# The code's own checks, before it runs: ruff (ruff.toml) and the package rules (.importlinter,
+# docs/architecture.md): a change that breaks the layering fails here.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Longer fuzzing of every /v1/ route from our OpenAPI document (tests/fuzz): each operation on its own with
 # its documented examples and schemathesis' coverage phase, FUZZ_EXAMPLES generated cases each. `make test`
