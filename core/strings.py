@@ -64,23 +64,23 @@ def text_problem(value: Any, *, max_chars: int) -> str | None:
     return f"must not contain {unstorable}" if unstorable else None
 
 
-def json_problem(value: Any, field: str) -> dict[str, str] | None:
-    """The first key or string inside ``value`` (named from ``field`` down) that could not be stored, as a
-    ``{"field", "problem"}`` problem; None when there is none. Walks without recursion, so that the depth
-    of what the JSON parser accepted is no concern here."""
+def json_problem(value: Any, field: str = "") -> dict[str, str] | None:
+    """The first key or string inside ``value`` (named from ``field`` down; a whole body's keys by their
+    own names) that could not be stored, as a ``{"field", "problem"}`` problem; None when there is none.
+    Walks without recursion, so that the depth of what the JSON parser accepted is no concern here."""
     pending: list[tuple[str, Any]] = [(field, value)]
     while pending:
         path, item = pending.pop()
         if isinstance(item, str):
             unstorable = _unstorable(item)
             if unstorable:
-                return {"field": path, "problem": f"must not contain {unstorable}"}
+                return {"field": path or "body", "problem": f"must not contain {unstorable}"}
         elif isinstance(item, dict):
             for key, child in item.items():
                 unstorable = _unstorable(key) if isinstance(key, str) else None
                 if unstorable:
-                    return {"field": path, "problem": f"has a key that contains {unstorable}"}
-                pending.append((f"{path}.{key}", child))
+                    return {"field": path or "body", "problem": f"has a key that contains {unstorable}"}
+                pending.append((f"{path}.{key}" if path else str(key), child))
         elif isinstance(item, list):
             pending.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
     return None

@@ -17,7 +17,7 @@ from inference.request import body_decode
 class JSONParser(DrfJSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
         data = body_decode(stream.read() if stream is not None else b"")
-        problem = json_problem(data, "body")
+        problem = json_problem(data)
         if problem is not None:
             raise ValidationError([problem])
         return data

@@ -7,6 +7,7 @@ from inference.api import views
 from inference.api.cache import CacheView
 from inference.api.catalog import ModelsView
 from inference.api.credentials import CredentialsView, CredentialView
+from inference.api.keys import KeyRevokeView, KeyRotateView, KeysView, KeyView
 from inference.api.metrics import metrics_view
 from inference.api.namespaces import NamespaceView
 from inference.api.plugins import NamespacePluginsView, NamespacePluginTestView, NamespacePluginView
@@ -34,6 +35,10 @@ urlpatterns = [
     path("v1/tasks/<str:task_id>", TaskView.as_view()),
     path("v1/organizations/usage", UsageRecordsView.as_view()),
     path("v1/analytics/usage/summary", UsageSummaryView.as_view()),
+    path("v1/organizations/api-keys", KeysView.as_view()),
+    path("v1/organizations/api-keys/<str:key_id>", KeyView.as_view()),
+    path("v1/organizations/api-keys/<str:key_id>/revoke", KeyRevokeView.as_view()),
+    path("v1/organizations/api-keys/<str:key_id>/rotate", KeyRotateView.as_view()),
 ]
 
 # Anything else under /v1/ answers 404 in the error envelope, never an HTML page (included last).

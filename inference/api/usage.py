@@ -8,70 +8,27 @@ malformed one is a 422 listing the accepted ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from rest_framework import authentication, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ForbiddenError, NotFoundError, ValidationError
+from core.errors import ValidationError
 from inference.usage.models import UsageRecord
 from inference.usage.rollups import utc_today
 from inference.usage.selectors import GROUP_BY, MAX_PAGE, UsageSummaryRow, usage_records_list, usage_summary
-from tenancy.accounts.authentication import KeyRecord, key_resolve
-from tenancy.accounts.models import Namespace, Permission
+from tenancy.accounts.authentication import OrganizationKeyAuthentication, OrganizationScope
+from tenancy.accounts.models import Permission
 
 MAX_SUMMARY_DAYS = 366
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # dates outside are refused (422), never overflow
 MAX_ID = 2 ** 63 - 1
 MAX_PAGES = 1_000_000  # page * page_size stays a small offset (an offset past 2**63 is a database error)
-
-
-@dataclass(frozen=True)
-class OrganizationScope:
-    key: KeyRecord
-
-    @property
-    def organization_id(self) -> int:
-        return self.key.organization_id
-
-    @property
-    def namespace_ids(self) -> frozenset[str] | None:
-        return None if self.key.all_namespaces else self.key.namespace_ids
-
-    def require(self, permission: str) -> None:
-        if Permission.ADMIN not in self.key.permissions and permission not in self.key.permissions:
-            raise ForbiddenError(f"This API key lacks the '{permission}' permission",
-                                 details={"required_permission": permission})
-
-    def namespace(self, reference: str) -> str:
-        """The id of one of the organization's namespaces (``ns_...`` id or name) that this key may see."""
-        lookup = {"id": reference} if reference.startswith("ns_") else {"name": reference}
-        found = Namespace.objects.filter(organization_id=self.organization_id, **lookup).values_list(
-            "id", flat=True).first()
-        if found is None:
-            raise NotFoundError("Namespace not found", details={"resource": "namespace", "id": reference})
-        if self.namespace_ids is not None and found not in self.namespace_ids:
-            raise ForbiddenError("This API key may not use this namespace", details={"resource": "namespace",
-                                                                                   "id": found})
-        return found
-
-
-class OrganizationKeyAuthentication(authentication.BaseAuthentication):
-    """The API key from ``Authorization``; ``request.auth`` becomes an ``OrganizationScope``."""
-
-    def authenticate(self, request: Any) -> tuple[KeyRecord, OrganizationScope]:
-        key = async_to_sync(key_resolve)(request.headers.get("Authorization"))
-        return key, OrganizationScope(key=key)
-
-    def authenticate_header(self, request: Any) -> str:
-        return "Bearer"
 
 
 def _in_range(day: date) -> date:

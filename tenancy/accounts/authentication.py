@@ -48,6 +48,12 @@ class KeyRecord:
 
     is_authenticated = True  # what DRF's IsAuthenticated asks of request.user
 
+    def require(self, permission: str) -> None:
+        """403 unless the key carries ``permission`` (``admin`` carries every one)."""
+        if Permission.ADMIN not in self.permissions and permission not in self.permissions:
+            raise ForbiddenError(f"This API key lacks the '{permission}' permission",
+                                 details={"required_permission": permission})
+
 
 @dataclass(frozen=True)
 class NamespaceRecord:
@@ -76,9 +82,7 @@ class Principal:
         return self.key.organization_id
 
     def require(self, permission: str) -> None:
-        if Permission.ADMIN not in self.key.permissions and permission not in self.key.permissions:
-            raise ForbiddenError(f"This API key lacks the '{permission}' permission",
-                                 details={"required_permission": permission})
+        self.key.require(permission)
 
 
 @lru_cache(maxsize=1)
@@ -261,3 +265,42 @@ class NamespacePathAuthentication(ApiKeyAuthentication):
 
     def namespace(self, request: Any) -> str | None:
         return request.parser_context["kwargs"].get("namespace")
+
+
+@dataclass(frozen=True)
+class OrganizationScope:
+    key: KeyRecord
+
+    @property
+    def organization_id(self) -> int:
+        return self.key.organization_id
+
+    @property
+    def namespace_ids(self) -> frozenset[str] | None:
+        return None if self.key.all_namespaces else self.key.namespace_ids
+
+    def require(self, permission: str) -> None:
+        self.key.require(permission)
+
+    def namespace(self, reference: str) -> str:
+        """The id of one of the organization's namespaces (``ns_...`` id or name) that this key may see."""
+        lookup = {"id": reference} if reference.startswith("ns_") else {"name": reference}
+        found = Namespace.objects.filter(organization_id=self.organization_id, **lookup).values_list(
+            "id", flat=True).first()
+        if found is None:
+            raise NotFoundError("Namespace not found", details={"resource": "namespace", "id": reference})
+        if self.namespace_ids is not None and found not in self.namespace_ids:
+            raise ForbiddenError("This API key may not use this namespace", details={"resource": "namespace",
+                                                                                   "id": found})
+        return found
+
+
+class OrganizationKeyAuthentication(authentication.BaseAuthentication):
+    """The API key from ``Authorization``; ``request.auth`` becomes an ``OrganizationScope``."""
+
+    def authenticate(self, request: Any) -> tuple[KeyRecord, OrganizationScope]:
+        key = async_to_sync(key_resolve)(request.headers.get("Authorization"))
+        return key, OrganizationScope(key=key)
+
+    def authenticate_header(self, request: Any) -> str:
+        return "Bearer"

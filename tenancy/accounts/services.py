@@ -59,16 +59,8 @@ def api_key_create(
     rate_limit_tpm: int | None = None,
 ) -> CreatedKey:
     permissions = permissions if permissions is not None else [Permission.READ, Permission.WRITE]
-    if name and (problem := name_problem(name, max_chars=100)):
-        raise ValidationError([{"field": "name", "problem": problem}])
-    if problems := _limit_problems(0, rate_limit_rpm=rate_limit_rpm, rate_limit_tpm=rate_limit_tpm):  # 0: none
-        raise ValidationError(problems)
-    unknown = sorted(set(permissions) - set(Permission.values))
-    if unknown:
-        raise ValidationError([{"field": "permissions", "problem": f"unknown permissions {unknown}; use {Permission.values}"}])
-    for namespace in namespaces or []:
-        if namespace.organization_id != organization.id:
-            raise NotFoundError("Namespace not found", details={"resource": "namespace", "id": namespace.id})
+    _key_settings_check(organization=organization, name=name, permissions=permissions, namespaces=namespaces,
+                        rate_limit_rpm=rate_limit_rpm, rate_limit_tpm=rate_limit_tpm)
     secret = SECRET_PREFIX + random_token(SECRET_RANDOM_CHARS)
     key = ApiKey.objects.create(
         organization=organization,
@@ -86,10 +78,58 @@ def api_key_create(
     return CreatedKey(key=key, secret=secret)
 
 
+def _key_settings_check(*, organization: Organization, name: str = "", permissions: list[str] | None = None,
+                        namespaces: list[Namespace] | None = None, rate_limit_rpm: int | None = None,
+                        rate_limit_tpm: int | None = None) -> None:
+    if name and (problem := name_problem(name, max_chars=100)):
+        raise ValidationError([{"field": "name", "problem": problem}])
+    if problems := _limit_problems(0, rate_limit_rpm=rate_limit_rpm, rate_limit_tpm=rate_limit_tpm):  # 0: none
+        raise ValidationError(problems)
+    unknown = sorted(set(permissions or []) - set(Permission.values))
+    if unknown or permissions is not None and not permissions:
+        raise ValidationError([{"field": "permissions",
+                                "problem": f"one or more of {', '.join(Permission.values)}; unknown: {unknown}"}])
+    for namespace in namespaces or []:
+        if namespace.organization_id != organization.id:
+            raise NotFoundError("Namespace not found", details={"resource": "namespace", "id": namespace.id})
+
+
+UNCHANGED: Any = object()  # an api_key_update argument left as it is
+
+
+@transaction.atomic
+def api_key_update(*, key: ApiKey, name: Any = UNCHANGED, permissions: Any = UNCHANGED, namespaces: Any = UNCHANGED,
+                   expires_at: Any = UNCHANGED, rate_limit_rpm: Any = UNCHANGED,
+                   rate_limit_tpm: Any = UNCHANGED) -> ApiKey:
+    """Change a key's name, permissions, scope (a list of namespaces; None: every namespace), expiry or
+    limits; what is not given stays. The secret stays: rotate for a new one. A revoked key is not changed."""
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at is not None:
+        raise ValidationError([{"field": "key", "problem": "a revoked key cannot be changed"}])
+    given = {name_: value for name_, value in (("name", name), ("permissions", permissions),
+                                                ("expires_at", expires_at), ("rate_limit_rpm", rate_limit_rpm),
+                                                ("rate_limit_tpm", rate_limit_tpm)) if value is not UNCHANGED}
+    _key_settings_check(organization=key.organization, name=given.get("name", ""),
+                        permissions=given.get("permissions"),
+                        namespaces=namespaces if namespaces is not UNCHANGED else None,
+                        rate_limit_rpm=given.get("rate_limit_rpm"), rate_limit_tpm=given.get("rate_limit_tpm"))
+    if "permissions" in given:
+        given["permissions"] = sorted({str(p) for p in given["permissions"]})
+    for field, value in given.items():
+        setattr(key, field, value)
+    if namespaces is not UNCHANGED:
+        key.all_namespaces = namespaces is None
+        key.namespaces.set(namespaces or [])
+    key.save()
+    auth_cache_clear()  # this process at once; the others within AUTH_CACHE_SECONDS
+    return key
+
+
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        auth_cache_clear()  # this process at once; the others within AUTH_CACHE_SECONDS
     return key
 
 

@@ -95,6 +95,7 @@ class Route:
 
 CHAT = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hi"]}}
 PLUGIN = "my_text_embedder_1_0_0"
+OTHER_KEY = "{other_key}"  # a second key of the organization (the world fixture's), not the one the test uses
 NS = {"namespace": "main"}
 ROUTES = [
     Route("POST", "/v1/inference", {**CHAT, "parameters": {"max_tokens": 8}, "enable_semantic_cache": False,
@@ -136,6 +137,15 @@ ROUTES = [
     Route("GET", "/v1/analytics/usage/summary",
           query=("start", "end", "group_by", "namespace", "key", "provider", "model", "status", "page", "page_size")),
     Route("GET", "/v1/models"),
+    Route("POST", "/v1/organizations/api-keys", {"name": "k", "permissions": ["read"], "namespaces": ["main"],
+                                                 "expires_at": None, "rate_limit_rpm": 5, "rate_limit_tpm": None}),
+    Route("GET", "/v1/organizations/api-keys", query=("status",)),
+    Route("GET", "/v1/organizations/api-keys/{key_id}", path_params={"key_id": OTHER_KEY}),
+    Route("PATCH", "/v1/organizations/api-keys/{key_id}", {"name": "renamed"},
+          extra=("permissions", "namespaces", "expires_at", "rate_limit_rpm", "rate_limit_tpm"),
+          path_params={"key_id": OTHER_KEY}),
+    Route("POST", "/v1/organizations/api-keys/{key_id}/revoke", path_params={"key_id": OTHER_KEY}),
+    Route("POST", "/v1/organizations/api-keys/{key_id}/rotate", path_params={"key_id": OTHER_KEY}),
     Route("POST", "/v1/inference/stream/tickets", {"namespace": "main"}, session=True),
     Route("POST", "/playground/runs", {"namespace": "main", "request_id": "req_1",
                                        "body": CHAT, "refused": {"status": 422, "type": "ValidationError"}},
@@ -179,11 +189,11 @@ def _cases() -> list[Case]:
 CASES = _cases()
 
 
-def _url(case: Case) -> str:
+def _url(case: Case, other_key: int) -> str:
     path_params = dict(case.route.path_params)
     if case.where == "path":
         path_params[case.name] = case.value
-    path = case.route.path.format(**path_params)
+    path = case.route.path.format(**path_params).replace(OTHER_KEY, str(other_key))
     if case.where == "query":
         path += f"?{case.name}={case.value}"
     return path
@@ -234,7 +244,7 @@ def world(transactional_db):
     user = get_user_model().objects.create_user("hostile-user", password="unused-password-1")
     Membership.objects.create(organization=tenant.organization, user=user, role=Membership.Role.ADMIN)
     redis_sync().delete(DEAD)
-    return tenant, _session_cookie(user)
+    return tenant, _session_cookie(user), tenant_create("hostile-org", "main").key_id
 
 
 def _problem(case: Case, response) -> str | None:
@@ -275,7 +285,7 @@ def _pill(tenant, client_request_id: str) -> str | None:
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.id for r in ROUTES])
 async def test_hostile_values_in_every_field(world, client, route):
-    tenant, cookie = world
+    tenant, cookie, other_key = world
     cases = [case for case in CASES if case.route is route]
     assert cases
     problems = []
@@ -287,7 +297,7 @@ async def test_hostile_values_in_every_field(world, client, route):
         if case.where == "header":
             headers[case.name] = case.value.encode("latin-1")
         before = await sync_to_async(_state)()
-        response = await client.request(route.method, _url(case), _body(case), headers=headers)
+        response = await client.request(route.method, _url(case, other_key), _body(case), headers=headers)
         if problem := _problem(case, response):
             problems.append(f"{case.id}: {problem}")
         elif response.status_code >= 400 and await sync_to_async(_state)() != before:
@@ -323,7 +333,7 @@ def test_the_matrix_reaches_every_route_of_the_openapi_document():
 async def test_bodies_over_the_limit_are_413_on_every_route(world, client, route, settings):
     """The body limit holds on every route, Django's included (RequestDataTooBig was a 500 there), before
     anything reads the body; a body of another type than JSON is a 415 (or, on a session route, 4xx)."""
-    tenant, cookie = world
+    tenant, cookie, other_key = world
     headers = ({"Cookie": cookie, "X-CSRFToken": CSRF} if route.session else
                {"Authorization": f"Bearer {tenant.secret}", "X-Namespace": "main"})
     url = route.path.format(**route.path_params)
@@ -364,7 +374,7 @@ DASHBOARD_FORMS = [
 async def test_hostile_values_in_every_dashboard_form(world, client, method, path, form):
     from urllib.parse import urlencode
 
-    tenant, cookie = world
+    tenant, cookie, other_key = world
     url = path.format(org=tenant.organization.id, namespace_id=tenant.namespace.id)
     problems = []
     for field_name in form:

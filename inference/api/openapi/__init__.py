@@ -11,6 +11,7 @@ from typing import Any
 
 from inference.api.openapi.cache import CACHE_PATHS
 from inference.api.openapi.jobs import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
+from inference.api.openapi.keys import key_paths
 from inference.api.openapi.namespaces import namespace_paths
 from inference.api.openapi.openai import OPENAI_PATHS
 from inference.api.openapi.plugins import PLUGIN_PATHS
@@ -380,6 +381,7 @@ def openapi_document() -> dict[str, Any]:
             **namespace_paths(_error_response),
             **job_paths(_error_response),
             **usage_paths(_error_response),
+            **key_paths(_error_response),
             **PLUGIN_PATHS,
             **OPENAI_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
