@@ -18,6 +18,7 @@ from core.strings import json_problem, name_problem, text_problem, type_name
 from inference.media.inputs import media_input_parse
 from inference.types import (
     INPUT_KEYS,
+    MODELLED_PARAMETERS,
     InferenceCall,
     InferenceRequest,
     MediaInput,
@@ -33,6 +34,9 @@ BODY_KEYS = ("provider", "model", "inference_name", "feature_uri", "inputs", "pa
 # The target's names, and their longest accepted length (they are stored in usage records and logged).
 STRING_FIELDS = {"provider": 100, "model": 200, "inference_name": 200, "feature_uri": 500}
 PARAMETER_NAME_CHARS = 100
+# What a request's own fields say (the target, the input, streaming): never a parameter passed through.
+RESERVED_PARAMETERS = frozenset({"model", "messages", "input", "inputs", "prompt_messages", "stream", "stream_options",
+                                 "system", "contents", "file", "n"})
 ROLES = ("system", "user", "assistant")
 DEFAULT_CACHE_DELTA = 0.02
 
@@ -250,10 +254,15 @@ def _texts(inputs: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
 
 
 def parameters_check(spec: ModelSpec, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a model declares are checked against their types and bounds; one it does not declare
+    is a 422, unless the model's provider takes parameters of its own (``open_parameters``: they pass
+    through, and the provider decides)."""
     accepted = [p.name for p in spec.parameters]
     problems = []
     for name, value in parameters.items():
         declared = spec.parameter(name)
+        if declared is None and spec.open_parameters and name not in MODELLED_PARAMETERS | RESERVED_PARAMETERS:
+            continue
         if declared is None:
             hint = f"accepted: {', '.join(accepted)}" if accepted else "this model takes no parameters"
             problems.append({"field": f"parameters.{name}",

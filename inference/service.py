@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, AsyncIterator, Callable
 
 from core.errors import CancelledByClientError, InfergateError, unexpected_error_logged
@@ -153,7 +154,19 @@ def _hit_mark(consult: CacheConsult, entry: UsageEntry, response: dict[str, Any]
 
 def _count(entry: UsageEntry, spec: ModelSpec, usage: Usage) -> None:
     entry.prompt_tokens, entry.completion_tokens, entry.total_tokens = usage.prompt, usage.completion, usage.total
+    entry.cache_read_tokens, entry.cache_write_tokens = usage.cache_read, usage.cache_write
+    entry.reasoning_tokens = usage.reasoning
     entry.cost_usd, entry.price_version = usage_cost(usage, spec.price), spec.price.version or PRICE_TABLE_VERSION
+    entry.price_known = spec.price.known
+    if not spec.price.known:
+        _unpriced_warn(spec)
+
+
+@lru_cache(maxsize=1024)
+def _unpriced_warn(spec: ModelSpec) -> None:
+    """Once per model and process (the cache remembers which were said): its calls cost an unknown amount."""
+    logger.warning("no price table knows %s/%s: its usage records carry an unknown cost (price_known false)",
+                   spec.provider, spec.model)
 
 
 def _failure(entry: UsageEntry, exc: BaseException) -> InfergateError:

@@ -33,7 +33,7 @@ class StreamCollector:
         elif isinstance(event, Finish):
             self.reasons[event.index] = event.reason
         elif isinstance(event, TokenCount):
-            self.usage = Usage(prompt=event.prompt, completion=event.completion)
+            self.usage = event.usage()
         elif isinstance(event, Complete):
             self.complete = event.result
             self.usage = event.result.usage

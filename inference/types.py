@@ -52,6 +52,12 @@ INPUT_KEYS: dict[Modality, frozenset[str]] = {
 }
 
 
+# The parameters Infergate models (checks, documents, maps to each provider). Any other passes through to a
+# model whose provider takes parameters of its own (``ModelSpec.open_parameters``).
+MODELLED_PARAMETERS = frozenset({"temperature", "top_p", "stop", "seed", "max_tokens", "schema", "dimensions",
+                                 "dimension", "interval_s", "language", "prompt"})
+
+
 @dataclass(frozen=True)
 class ParameterSpec:
     """One declared parameter of a model: its JSON type and bounds, used to validate and to document."""
@@ -67,12 +73,19 @@ class ParameterSpec:
 @dataclass(frozen=True)
 class Price:
     """USD per million tokens; local models cost nothing. ``version`` names the price table it came
-    from (stamped on usage records); empty means Infergate's own table."""
+    from (stamped on usage records); empty means Infergate's own table. ``known`` is false for a model no
+    table prices: its calls are recorded with an unknown cost (never as free)."""
 
     prompt_per_million: float = 0.0
     completion_per_million: float = 0.0
     version: str = ""
     per_audio_minute: float = 0.0  # models billed by audio length (whisper-1)
+    known: bool = True
+    cache_read_per_million: float | None = None  # prompt tokens read from the provider's cache (None: prompt rate)
+    cache_write_per_million: float | None = None  # prompt tokens written to it (None: prompt rate)
+
+
+UNKNOWN_PRICE = Price(known=False)
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,10 @@ class ModelSpec:
     needs_key: bool = False
     dimensions: int | None = None
     price: Price = field(default_factory=Price)
+    # Parameters Infergate does not model pass through to the provider, which decides (cloud models); one
+    # Infergate models (MODELLED_PARAMETERS) that this model does not declare is a 422 either way.
+    open_parameters: bool = False
+    catalogued: bool = True  # described by our catalog (False: an id only the provider knows, routed by shape)
 
     def input_keys(self) -> frozenset[str]:
         keys: frozenset[str] = frozenset()
@@ -143,16 +160,33 @@ class InferenceCall:
 
 @dataclass
 class Usage:
+    """Token counts. ``prompt`` counts every input token, the provider's cached ones too (``cache_read``:
+    read from its prompt cache, ``cache_write``: written to it, both part of ``prompt``); ``completion``
+    every output token, reasoning too (``reasoning``, part of ``completion``)."""
+
     prompt: int = 0
     completion: int = 0
     audio_seconds: float = 0.0  # audio billed by length (transcription); not a token count
+    cache_read: int = 0
+    cache_write: int = 0
+    reasoning: int = 0
 
     @property
     def total(self) -> int:
         return self.prompt + self.completion
 
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.prompt + other.prompt, self.completion + other.completion,
+                     self.audio_seconds + other.audio_seconds, self.cache_read + other.cache_read,
+                     self.cache_write + other.cache_write, self.reasoning + other.reasoning)
+
     def as_dict(self) -> dict[str, int]:
-        return {"prompt": int(self.prompt), "completion": int(self.completion), "total": int(self.total)}
+        """``tokens_used``: prompt, completion, total, and the cache and reasoning counts where there are any."""
+        counts = {"prompt": int(self.prompt), "completion": int(self.completion), "total": int(self.total)}
+        for name in ("cache_read", "cache_write", "reasoning"):
+            if value := int(getattr(self, name)):
+                counts[name] = value
+        return counts
 
 
 @dataclass
@@ -187,6 +221,17 @@ class TokenCount:
 
     prompt: int
     completion: int
+    cache_read: int = 0
+    cache_write: int = 0
+    reasoning: int = 0
+
+    @classmethod
+    def of(cls, usage: Usage) -> TokenCount:
+        return cls(usage.prompt, usage.completion, usage.cache_read, usage.cache_write, usage.reasoning)
+
+    def usage(self) -> Usage:
+        return Usage(prompt=self.prompt, completion=self.completion, cache_read=self.cache_read,
+                     cache_write=self.cache_write, reasoning=self.reasoning)
 
 
 @dataclass(frozen=True)

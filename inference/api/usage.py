@@ -127,8 +127,8 @@ def _scope_filters(scope: OrganizationScope, query: dict[str, Any]) -> dict[str,
             "provider": query.get("provider"), "model": query.get("model"), "status": query.get("status")}
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount:.8f}"
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else f"{amount:.8f}"
 
 
 def record_json(record: UsageRecord) -> dict[str, Any]:
@@ -137,7 +137,9 @@ def record_json(record: UsageRecord) -> dict[str, Any]:
             "provider": record.provider, "model": record.model, "inference_name": record.inference_name,
             "modality": record.modality, "status": record.status, "error_type": record.error_type,
             "prompt_tokens": record.prompt_tokens, "completion_tokens": record.completion_tokens,
-            "total_tokens": record.total_tokens, "cost_usd": _money(record.cost_usd),
+            "total_tokens": record.total_tokens, "cache_read_tokens": record.cache_read_tokens,
+            "cache_write_tokens": record.cache_write_tokens, "reasoning_tokens": record.reasoning_tokens,
+            "cost_usd": _money(record.cost_usd), "price_known": record.price_known,
             "price_version": record.price_version, "latency_ms": record.latency_ms, "cached": record.cached,
             "cache_decision": record.cache_decision, "saved_tokens": record.saved_tokens,
             "saved_cost_usd": _money(record.saved_cost_usd)}
@@ -156,6 +158,8 @@ def summary_json(row: UsageSummaryRow, group_by: list[str]) -> dict[str, Any]:
     if "status" in group_by:
         group["status"] = row.status
     return {**group, "requests": row.requests, "prompt_tokens": row.prompt_tokens,
+            "cache_read_tokens": row.cache_read_tokens, "cache_write_tokens": row.cache_write_tokens,
+            "reasoning_tokens": row.reasoning_tokens, "unpriced_requests": row.unpriced,
             "completion_tokens": row.completion_tokens, "total_tokens": row.total_tokens,
             "cost_usd": _money(row.cost_usd), "latency_p50_ms": row.latency_p50_ms, "latency_p95_ms": row.latency_p95_ms,
             "latency_avg_ms": row.latency_avg_ms, "errors": row.errors, "error_rate": row.error_rate,

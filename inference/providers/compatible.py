@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, max_tokens
-from inference.providers.openai.adapters import ADAPTERS
+from inference.providers.openai.adapters import ADAPTERS, open_model_factory
 from inference.providers.openai.catalog import LANGUAGE, PROMPT, SCHEMA, dimensions
 from inference.providers.openai.client import Endpoint
 from inference.types import Modality, ModelSpec, Price
@@ -54,7 +54,8 @@ def spec_build(provider: str, model: dict[str, Any], needs_key: bool) -> ModelSp
     return ModelSpec(provider=provider, model=model["name"], modalities=modalities,
                      parameters=_parameters(modalities[0], model), needs_key=needs_key,
                      description=model.get("description", f"{model['name']} on the {provider} server."),
-                     dimensions=model.get("dimensions"), price=price, can_stream=Modality.CHAT in modalities)
+                     dimensions=model.get("dimensions"), price=price, can_stream=Modality.CHAT in modalities,
+                     open_parameters=True)
 
 
 def endpoint_build(provider: str, config: dict[str, Any]) -> Endpoint:
@@ -72,3 +73,4 @@ def register(registry) -> None:
             model = _model(provider, declared)
             spec = spec_build(provider, model, endpoint.needs_key)
             registry.register(ADAPTERS[spec.modalities[0]](endpoint, spec, model.get("upstream_model")))
+        registry.open(provider, open_model_factory(endpoint))

@@ -27,7 +27,14 @@ class UsageRecord(models.Model):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     total_tokens = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    # Parts of the prompt the provider read from or wrote to its prompt cache, and of the completion its
+    # model spent reasoning; priced at their own rates where the table has them.
+    cache_read_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0)
+    reasoning_tokens = models.PositiveIntegerField(default=0)
+    # Null when no price table knows the model (price_known false): unknown, never free.
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0, null=True)
+    price_known = models.BooleanField(default=True)
     price_version = models.CharField(max_length=32, blank=True)
     latency_ms = models.FloatField(default=0)
     cached = models.BooleanField(default=False)
@@ -35,7 +42,7 @@ class UsageRecord(models.Model):
     # hit, miss, explore) and, on a hit, what the call would have cost.
     cache_decision = models.CharField(max_length=16, blank=True)
     saved_tokens = models.PositiveIntegerField(default=0)
-    saved_cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    saved_cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0, null=True)
     status = models.PositiveSmallIntegerField()
     error_type = models.CharField(max_length=64, blank=True)
 
@@ -76,7 +83,11 @@ class UsageDailyRollup(models.Model):
     prompt_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
     total_tokens = models.BigIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=20, decimal_places=8, default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=8, default=0)  # of the priced requests
+    unpriced = models.PositiveIntegerField(default=0)  # requests whose cost is unknown (not in cost_usd)
     latency_sum_ms = models.FloatField(default=0)
     latency_bucket_index = ArrayField(models.SmallIntegerField(), default=list)
     latency_bucket_count = ArrayField(models.IntegerField(), default=list)

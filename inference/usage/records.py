@@ -40,20 +40,32 @@ class UsageEntry:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
-    cost_usd: Decimal = Decimal(0)
+    cache_read_tokens: int = 0  # part of prompt_tokens: read from the provider's prompt cache
+    cache_write_tokens: int = 0  # part of prompt_tokens: written to it
+    reasoning_tokens: int = 0  # part of completion_tokens
+    cost_usd: Decimal | None = Decimal(0)  # None: no table prices the model (price_known false)
+    price_known: bool = True
     price_version: str = ""
     latency_ms: float = 0.0
     cached: bool = False
     cache_decision: str = ""
     saved_tokens: int = 0
-    saved_cost_usd: Decimal = Decimal(0)
+    saved_cost_usd: Decimal | None = Decimal(0)
     error_type: str = ""
     created_at: datetime = field(default_factory=timezone.now)
     id: uuid.UUID = field(default_factory=uuid.uuid4)  # fixed when the request ends: replays are idempotent
 
 
-def usage_cost(usage: Usage, price: Price) -> Decimal:
-    cost = (usage.prompt * price.prompt_per_million + usage.completion * price.completion_per_million) / 1_000_000
+def usage_cost(usage: Usage, price: Price) -> Decimal | None:
+    """What the usage cost, in USD; None when no table prices the model (unknown, never free). Cached
+    prompt tokens are priced at their own rates where the table has them."""
+    if not price.known:
+        return None
+    read = price.prompt_per_million if price.cache_read_per_million is None else price.cache_read_per_million
+    write = price.prompt_per_million if price.cache_write_per_million is None else price.cache_write_per_million
+    uncached = max(0, usage.prompt - usage.cache_read - usage.cache_write)
+    cost = (uncached * price.prompt_per_million + usage.cache_read * read + usage.cache_write * write
+            + usage.completion * price.completion_per_million) / 1_000_000
     cost += usage.audio_seconds / 60 * price.per_audio_minute
     return Decimal(str(round(cost, 8)))
 

@@ -49,14 +49,18 @@ def _rollup_sql() -> str:
     rollup, record = UsageDailyRollup._meta.db_table, UsageRecord._meta.db_table
     return f"""
         INSERT INTO {rollup} (day, {GRAIN}, requests, errors, prompt_tokens, completion_tokens, total_tokens,
-            cost_usd, latency_sum_ms, latency_bucket_index, latency_bucket_count, cache_hits, cache_lookups,
+            cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, unpriced,
+            latency_sum_ms, latency_bucket_index, latency_bucket_count, cache_hits, cache_lookups,
             cache_misses, cache_explorations, saved_tokens, saved_cost_usd)
-        SELECT %s, {GRAIN}, sum(n), COALESCE(sum(n) FILTER (WHERE status >= 400), 0), sum(pt), sum(ct), sum(tt), sum(cost),
+        SELECT %s, {GRAIN}, sum(n), COALESCE(sum(n) FILTER (WHERE status >= 400), 0), sum(pt), sum(ct), sum(tt),
+            sum(crt), sum(cwt), sum(rt), COALESCE(sum(cost), 0), sum(unpriced),
             sum(lat), array_agg(bucket ORDER BY bucket), array_agg(n ORDER BY bucket), sum(hits), sum(lookups),
-            sum(misses), sum(explorations), sum(st), sum(sc)
+            sum(misses), sum(explorations), sum(st), COALESCE(sum(sc), 0)
         FROM (
             SELECT {GRAIN}, {bucket_sql('latency_ms')} AS bucket, count(*) AS n, sum(prompt_tokens) AS pt,
-                sum(completion_tokens) AS ct, sum(total_tokens) AS tt, sum(cost_usd) AS cost, sum(latency_ms) AS lat,
+                sum(completion_tokens) AS ct, sum(total_tokens) AS tt, sum(cache_read_tokens) AS crt,
+                sum(cache_write_tokens) AS cwt, sum(reasoning_tokens) AS rt, sum(cost_usd) AS cost,
+                count(*) FILTER (WHERE NOT price_known) AS unpriced, sum(latency_ms) AS lat,
                 count(*) FILTER (WHERE cached OR cache_decision = 'hit') AS hits,
                 count(*) FILTER (WHERE cached OR cache_decision <> '') AS lookups,
                 count(*) FILTER (WHERE cache_decision = 'miss') AS misses,

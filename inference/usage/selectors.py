@@ -74,7 +74,11 @@ class UsageSummaryRow:
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    cost_usd: Decimal
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost_usd: Decimal  # of the requests with a known price
+    unpriced: int  # requests whose cost is unknown (not in cost_usd)
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     latency_avg_ms: float | None
@@ -152,18 +156,21 @@ _GROUP_COLUMNS = {
 }
 
 _ROLLUP_MEASURES = ("requests AS requests, errors AS errors, prompt_tokens AS pt, completion_tokens AS ct, "
-                    "total_tokens AS tt, cost_usd AS cost, latency_sum_ms AS lat, cache_hits AS hits, "
+                    "total_tokens AS tt, cache_read_tokens AS crt, cache_write_tokens AS cwt, reasoning_tokens AS rt, "
+                    "cost_usd AS cost, unpriced AS unpriced, latency_sum_ms AS lat, cache_hits AS hits, "
                     "cache_misses AS misses, cache_explorations AS explorations, saved_tokens AS st, "
                     "saved_cost_usd AS sc")
 _RAW_MEASURES = ("count(*) AS requests, count(*) FILTER (WHERE status >= 400) AS errors, sum(prompt_tokens) AS pt, "
-                 "sum(completion_tokens) AS ct, sum(total_tokens) AS tt, sum(cost_usd) AS cost, sum(latency_ms) AS lat, "
+                 "sum(completion_tokens) AS ct, sum(total_tokens) AS tt, sum(cache_read_tokens) AS crt, "
+                 "sum(cache_write_tokens) AS cwt, sum(reasoning_tokens) AS rt, COALESCE(sum(cost_usd), 0) AS cost, "
+                 "count(*) FILTER (WHERE NOT price_known) AS unpriced, sum(latency_ms) AS lat, "
                  "count(*) FILTER (WHERE cached OR cache_decision = 'hit') AS hits, "
                  "count(*) FILTER (WHERE cache_decision = 'miss') AS misses, "
                  "count(*) FILTER (WHERE cache_decision = 'explore') AS explorations, sum(saved_tokens) AS st, "
-                 "sum(saved_cost_usd) AS sc")
+                 "COALESCE(sum(saved_cost_usd), 0) AS sc")
 
 
-_MEASURES = "requests, errors, pt, ct, tt, cost, lat, hits, misses, explorations, st, sc"
+_MEASURES = "requests, errors, pt, ct, tt, crt, cwt, rt, cost, unpriced, lat, hits, misses, explorations, st, sc"
 
 
 def _intervals(*, start: date, end: date, coverage: dict[date, datetime]) -> list[tuple[datetime, datetime]]:
@@ -216,7 +223,8 @@ def _summary_sql(columns: list[tuple[str, str, str]], where: str, rolled: list[d
             GROUP BY {names}, bucket
         ), totals AS (
             SELECT {names}, sum(requests) AS requests, sum(errors) AS errors, sum(pt) AS pt, sum(ct) AS ct,
-                sum(tt) AS tt, sum(cost) AS cost, sum(lat) AS lat, sum(hits) AS hits, sum(misses) AS misses,
+                sum(tt) AS tt, sum(crt) AS crt, sum(cwt) AS cwt, sum(rt) AS rt, sum(cost) AS cost,
+                sum(unpriced) AS unpriced, sum(lat) AS lat, sum(hits) AS hits, sum(misses) AS misses,
                 sum(explorations) AS explorations, sum(st) AS st, sum(sc) AS sc
             FROM (SELECT {names}, {_MEASURES} FROM rolled UNION ALL SELECT {names}, {_MEASURES} FROM raw) AS rows_
             GROUP BY {names}
@@ -256,13 +264,15 @@ def _row(values: dict[str, Any]) -> UsageSummaryRow:
         api_key_id=key or None if "g_key" in values else None, provider=values.get("g_provider"),
         model=values.get("g_model"), status=values.get("g_status"), requests=requests, errors=int(values["errors"]),
         prompt_tokens=int(values["pt"]), completion_tokens=int(values["ct"]), total_tokens=int(values["tt"]),
-        cost_usd=Decimal(values["cost"]),
+        cache_read_tokens=int(values["crt"] or 0), cache_write_tokens=int(values["cwt"] or 0),
+        reasoning_tokens=int(values["rt"] or 0), cost_usd=Decimal(values["cost"] or 0),
+        unpriced=int(values["unpriced"] or 0),
         latency_p50_ms=None if values["p50"] is None else round(position_ms(values["p50"]), 3),
         latency_p95_ms=None if values["p95"] is None else round(position_ms(values["p95"]), 3),
         latency_avg_ms=round(values["lat"] / requests, 3) if requests else None,
         cache_hits=int(values["hits"]), cache_misses=int(values["misses"]),
         cache_explorations=int(values["explorations"]), saved_tokens=int(values["st"]),
-        saved_cost_usd=Decimal(values["sc"]))
+        saved_cost_usd=Decimal(values["sc"] or 0))
 
 
 def usage_first_day(*, namespace_id: str) -> date | None:

@@ -55,7 +55,7 @@ def _decode(fields: dict[bytes, bytes]) -> UsageEntry:
     data["id"] = uuid.UUID(data["id"])
     data["created_at"] = datetime.fromisoformat(data["created_at"])
     for name in ("cost_usd", "saved_cost_usd"):
-        if name in data:
+        if data.get(name) is not None:
             data[name] = Decimal(data[name])
     return UsageEntry(**data)
 

@@ -35,7 +35,7 @@ GOOD_KEY = "sk-ant-api03-fake-anthropic-key-0123456789"
 VERSIONS = {"2023-06-01", "2026-10-21"}
 SAMPLING = ("temperature", "top_p", "top_k")
 BODY_KEYS = {"model", "max_tokens", "messages", "system", "stop_sequences", "stream", "tools", "tool_choice",
-             "metadata", *SAMPLING}
+             "metadata", "thinking", "service_tier", *SAMPLING}
 MEDIA_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
                "image/gif": (b"GIF87a", b"GIF89a"), "image/webp": (b"RIFF",)}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # enough of a PNG for type sniffing, here and in the gateway

@@ -49,7 +49,8 @@ PREDICT = re.compile(r"^/v1/projects/(?P<project>[\w-]+)/locations/(?P<location>
 REQUEST_KEYS = {"contents", "systemInstruction", "generationConfig", "safetySettings", "tools", "toolConfig",
                 "cachedContent", "labels"}
 CONFIG_KEYS = {"temperature", "topP", "topK", "maxOutputTokens", "stopSequences", "seed", "candidateCount",
-               "responseMimeType", "responseSchema", "responseJsonSchema", "presencePenalty", "frequencyPenalty"}
+               "responseMimeType", "responseSchema", "responseJsonSchema", "presencePenalty", "frequencyPenalty",
+               "thinkingConfig", "responseLogprobs", "logprobs"}
 IMAGE_TOKENS = 258  # what Gemini counts for an image up to 384 px
 EMBEDDING_DIMENSIONS = (128, 256, 512, 1408)
 

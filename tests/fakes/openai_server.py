@@ -24,7 +24,10 @@ from tests.fakes.wire import ScriptedAnswer, WireError, WireFake, check, unit_ve
 
 GOOD_KEY = "sk-test-fake-openai-key-1234567890"
 CHAT_KEYS = {"model", "messages", "temperature", "top_p", "stop", "seed", "max_tokens", "max_completion_tokens",
-             "response_format", "n", "stream", "stream_options", "user"}
+             "response_format", "n", "stream", "stream_options", "user", "reasoning_effort", "frequency_penalty",
+             "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "parallel_tool_calls", "service_tier",
+             "metadata", "store", "prompt_cache_key", "safety_identifier", "verbosity", "tools", "tool_choice"}
+REASONING = {"minimal": 0, "low": 2, "medium": 4, "high": 8}  # the fake's reasoning tokens by effort
 ROLES = {"system", "developer", "user", "assistant"}
 EMBEDDING_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
                         "text-embedding-ada-002": 1536}
@@ -134,6 +137,7 @@ class FakeOpenAI(WireFake):
                    and isinstance(format_["json_schema"].get("schema"), dict), "bad response_format")
         for name in ("max_tokens", "max_completion_tokens", "seed"):
             check(name not in body or isinstance(body[name], int), f"{name} must be an integer")
+        check(body.get("reasoning_effort", "low") in REASONING, "reasoning_effort must be minimal, low, medium or high")
         last = texts[-1] if texts else ""
         answer = f"echo: {last}" + (f" [{images} images]" if images else "")
         prompt_tokens = sum(word_count(t) for t in texts) + 85 * images
@@ -143,9 +147,21 @@ class FakeOpenAI(WireFake):
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer, "refusal": None},
                          "logprobs": None, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": word_count(answer),
-                      "total_tokens": prompt_tokens + word_count(answer)},
+            "usage": FakeOpenAI._usage(body, prompt_tokens, word_count(answer)),
         }
+
+    @staticmethod
+    def _usage(body: dict[str, Any], prompt_tokens: int, answer_tokens: int) -> dict[str, Any]:
+        """OpenAI's usage object. With ``prompt_cache_key`` the fake says half the prompt came from its cache;
+        with ``reasoning_effort``, that the model reasoned (tokens counted in the completion, as OpenAI does)."""
+        reasoning = REASONING[body["reasoning_effort"]] if "reasoning_effort" in body else 0
+        completion = answer_tokens + reasoning
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+                "prompt_tokens_details": {"cached_tokens": prompt_tokens // 2 if "prompt_cache_key" in body else 0,
+                                          "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
+                                              "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
 
     @staticmethod
     def _chat_stream(body: dict[str, Any], answer: str, prompt_tokens: int) -> StreamingResponse:
@@ -163,8 +179,7 @@ class FakeOpenAI(WireFake):
         events += [chunk({"content": (" " if i else "") + word}) for i, word in enumerate(words)]
         events.append(chunk({}, "stop"))
         if body.get("stream_options", {}).get("include_usage"):
-            events.append(chunk(None, usage={"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
-                                             "total_tokens": prompt_tokens + len(words)}))
+            events.append(chunk(None, usage=FakeOpenAI._usage(body, prompt_tokens, len(words))))
         events.append("data: [DONE]\n\n")
 
         async def emit():

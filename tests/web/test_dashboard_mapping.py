@@ -11,7 +11,8 @@ from playground.web.dashboard.usage import csv_safe, day_series, top_groups
 
 def row(**values) -> UsageSummaryRow:
     base = dict(day=None, namespace_id=None, api_key_id=None, provider=None, model=None, status=None, requests=0,
-                errors=0, prompt_tokens=0, completion_tokens=0, total_tokens=0, cost_usd=Decimal(0),
+                errors=0, prompt_tokens=0, completion_tokens=0, total_tokens=0, cache_read_tokens=0,
+                cache_write_tokens=0, reasoning_tokens=0, cost_usd=Decimal(0), unpriced=0,
                 latency_p50_ms=None, latency_p95_ms=None, latency_avg_ms=None, cache_hits=0, cache_misses=0,
                 cache_explorations=0, saved_tokens=0,
                 saved_cost_usd=Decimal(0))

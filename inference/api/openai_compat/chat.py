@@ -20,6 +20,7 @@ from inference.api.openai_compat.errors import openai_error_from_envelope
 from inference.api.openai_compat.transport import (
     cache_headers,
     cache_report,
+    extra_parameters,
     model_target,
     object_check,
     openai_route,
@@ -92,7 +93,7 @@ def _response_format(value: Any) -> dict[str, Any] | None:
 
 
 def _parameters(body: dict[str, Any]) -> dict[str, Any]:
-    parameters = {name: body[name] for name in PASSED if name in body}
+    parameters = {**extra_parameters(body, ACCEPTED), **{name: body[name] for name in PASSED if name in body}}
     limits = [body[name] for name in ("max_tokens", "max_completion_tokens") if name in body]
     if len(limits) > 1 and limits[0] != limits[1]:
         raise ValidationError([{"field": "max_completion_tokens", "problem": "differs from max_tokens; send one"}])
@@ -106,7 +107,7 @@ def _parameters(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def chat_request_parse(body: Any, headers: dict[str, str]) -> ChatRequest:
-    body = object_check(body, ACCEPTED, required=("model", "messages"))
+    body = object_check(body, ACCEPTED, required=("model", "messages"), passed_through=True)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise ValidationError([{"field": "stream", "problem": "must be true or false"}])
@@ -129,9 +130,13 @@ def _model_id(response_or_start: dict[str, Any]) -> str:
     return f"{response_or_start['provider']}/{response_or_start['model']}"
 
 
-def _usage(tokens: dict[str, int]) -> dict[str, int]:
+def _usage(tokens: dict[str, int]) -> dict[str, Any]:
+    """OpenAI's usage object, with the prompt tokens read from the provider's cache and the reasoning tokens
+    in its details objects (0 where there were none)."""
     return {"prompt_tokens": tokens["prompt"], "completion_tokens": tokens["completion"],
-            "total_tokens": tokens["total"]}
+            "total_tokens": tokens["total"],
+            "prompt_tokens_details": {"cached_tokens": tokens.get("cache_read", 0)},
+            "completion_tokens_details": {"reasoning_tokens": tokens.get("reasoning", 0)}}
 
 
 def chat_completion(response: dict[str, Any], request_id: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.errors import InfergateError, ValidationError
 from inference.api.edge import EdgeRequest, refusing
-from inference.api.openai_compat.transport import model_target, object_check, openai_route
+from inference.api.openai_compat.transport import extra_parameters, model_target, object_check, openai_route
 
 ACCEPTED = ("model", "input", "dimensions", "encoding_format", "user")
 ENCODINGS = ("float", "base64")
@@ -19,7 +19,7 @@ ENCODINGS = ("float", "base64")
 
 def embeddings_request_parse(body: Any) -> tuple[dict[str, Any], str]:
     """The native body and the encoding format."""
-    body = object_check(body, ACCEPTED, required=("model", "input"))
+    body = object_check(body, ACCEPTED, required=("model", "input"), passed_through=True)
     encoding = body.get("encoding_format", "float")
     if encoding not in ENCODINGS:
         raise ValidationError([{"field": "encoding_format", "problem": "must be float or base64"}])
@@ -31,7 +31,8 @@ def embeddings_request_parse(body: Any) -> tuple[dict[str, Any], str]:
     else:
         raise ValidationError([{"field": "input", "problem": "must be a string or a non-empty array of strings "
                                 "(token arrays are not supported)"}])
-    parameters = {"dimensions": body["dimensions"]} if "dimensions" in body else {}
+    parameters = {**extra_parameters(body, ACCEPTED), **({"dimensions": body["dimensions"]} if "dimensions" in body
+                                                         else {})}
     return {**model_target(body["model"]), "inputs": inputs, "parameters": parameters}, encoding
 
 

@@ -81,6 +81,13 @@ def cache_report(headers: dict[str, str], response: dict[str, Any]) -> dict[str,
     return {"X-Semantic-Cache": "hit" if response.get("cached") else "miss"}
 
 
+def extra_parameters(body: dict[str, Any], accepted: tuple[str, ...]) -> dict[str, Any]:
+    """The request's fields this route does not translate (``reasoning_effort``, ``logit_bias``, penalties,
+    ``service_tier``, ...): the target's parameters as they are; a cloud provider decides on them, a model
+    that takes no such parameter refuses them (422 naming ``parameters.<field>``)."""
+    return {name: value for name, value in body.items() if name not in accepted}
+
+
 def model_target(model: Any) -> dict[str, Any]:
     """An OpenAI ``model`` as the native target: ``provider/model``, ``plugin/{inference_name}`` (the
     /v1/models id), a feature URI (``scheme://...``), or a bare plugin inference name."""
@@ -97,13 +104,15 @@ def model_target(model: Any) -> dict[str, Any]:
     return {"provider": provider, "model": name}
 
 
-def object_check(body: Any, accepted: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
-    """An OpenAI request object: a JSON object with only ``accepted`` keys and every ``required`` one
-    (422 naming each problem). Keys sent as null count as absent, as OpenAI's API treats them."""
+def object_check(body: Any, accepted: tuple[str, ...], required: tuple[str, ...],
+                 passed_through: bool = False) -> dict[str, Any]:
+    """An OpenAI request object: a JSON object with every ``required`` key and only ``accepted`` ones, unless
+    ``passed_through`` (the others then go to the target as parameters: ``extra_parameters``); 422 naming each
+    problem. Keys sent as null count as absent, as OpenAI's API treats them."""
     if not isinstance(body, dict):
         raise ValidationError([{"field": "body", "problem": "must be a JSON object"}])
     unknown = sorted(k for k in body if k not in accepted)
-    if unknown:
+    if unknown and not passed_through:
         raise ValidationError([{"field": key, "problem": "not supported here"} for key in unknown],
                               message=f"Unsupported keys {', '.join(unknown)}; accepted keys are "
                                       f"{', '.join(accepted)}", accepted=list(accepted))

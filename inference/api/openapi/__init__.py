@@ -123,7 +123,11 @@ SCHEMAS: dict[str, Any] = {
                          "description": "`openai`, `anthropic`, `google` (alias `gemini`), `local`, or a configured "
                                         "OpenAI-compatible endpoint's name."},
             "model": {"type": "string", "maxLength": 200,
-                      "examples": ["smollm2-135m-instruct", "all-minilm-l6-v2", "gpt-4o-mini"]},
+                      "examples": ["smollm2-135m-instruct", "all-minilm-l6-v2", "gpt-4o-mini", "gpt-5.2"],
+                      "description": "Any model id of a cloud or OpenAI-compatible provider is forwarded: one "
+                                     "Infergate's catalog does not list is routed by the shape of the inputs and "
+                                     "the provider decides (its cost is recorded as unknown where no price table "
+                                     "knows it). Local models are the ones GET /v1/models lists."},
             "inference_name": {"type": "string", "maxLength": 200, "examples": ["my_text_embedder_1_0_0"]},
             "feature_uri": {"type": "string", "maxLength": 200,
                             "examples": ["mixpeek://text_extractor@v1/multilingual_e5_large_instruct_v1"]},
@@ -134,17 +138,25 @@ SCHEMAS: dict[str, Any] = {
                        "of `text`, `image_url`, `image_base64`, `video_url`, `video_base64`. transcription: "
                        "`audio_url` or `audio_base64`. A key the target does not read is a 422."},
             "parameters": {"type": "object", "description":
-                           "Declared per model (see GET /v1/models): `temperature` (0-2), `max_tokens`, `top_p` "
-                           "(0-1), `stop` (string or up to 4), `seed`, `schema`, `dimensions`, `language`. An "
-                           "undeclared parameter is a 422 listing the accepted ones."},
+                           "Those Infergate models are declared per model (see GET /v1/models) and checked: "
+                           "`temperature` (0-2), `max_tokens`, `top_p` (0-1), `stop` (string or up to 4), `seed`, "
+                           "`schema`, `dimensions`, `language`, `prompt`; one a model does not declare is a 422. "
+                           "Any other (`reasoning_effort`, `frequency_penalty`, `logit_bias`, Anthropic's "
+                           "`thinking`, Gemini's `safety_settings`, ...) goes to a cloud or OpenAI-compatible "
+                           "provider as it is sent, and the provider decides (its refusal is a 400 with its "
+                           "message); local models and plugins take only what they declare."},
             "enable_semantic_cache": {"type": "boolean", "default": False},
             "cache_delta": {"type": "number", "minimum": 0, "maximum": 1, "default": DEFAULT_CACHE_DELTA},
         },
     },
     "TokensUsed": {
-        "type": "object", "required": ["prompt", "completion", "total"],
-        "description": "Always integers, 0 where a count does not apply.",
-        "properties": {"prompt": {"type": "integer"}, "completion": {"type": "integer"}, "total": {"type": "integer"}},
+        "type": "object", "required": ["prompt", "completion", "total"], "additionalProperties": {"type": "integer"},
+        "description": "Always integers, 0 where a count does not apply. Where the provider reported them: "
+                       "cache_read and cache_write, the prompt tokens read from and written to its prompt cache "
+                       "(part of prompt, priced at the table's cache rates), and reasoning (part of completion).",
+        "properties": {"prompt": {"type": "integer"}, "completion": {"type": "integer"}, "total": {"type": "integer"},
+                       "cache_read": {"type": "integer"}, "cache_write": {"type": "integer"},
+                       "reasoning": {"type": "integer"}},
     },
     "ChatData": {
         "type": "object", "required": ["responses"],

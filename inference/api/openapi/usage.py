@@ -23,7 +23,8 @@ _RECORD_EXAMPLE = {
     "id": "0b9e7c1e-5f3a-4d8e-9a41-2f6c1d0e7b55", "request_id": "req_5b1f0e3a", "created_at": "2026-11-23T21:04:11.52+00:00",
     "namespace_id": "ns_Q8tWm2LxA1bC3dE4", "api_key_id": 12, "endpoint": "inference", "provider": "openai",
     "model": "gpt-4o-mini", "inference_name": "", "modality": "chat", "status": 200, "error_type": "",
-    "prompt_tokens": 412, "completion_tokens": 96, "total_tokens": 508, "cost_usd": "0.00011940",
+    "prompt_tokens": 412, "completion_tokens": 96, "total_tokens": 508, "cache_read_tokens": 256,
+    "cache_write_tokens": 0, "reasoning_tokens": 0, "cost_usd": "0.00010020", "price_known": True,
     "price_version": "2026-11-23", "latency_ms": 612.4, "cached": False, "cache_decision": "miss", "saved_tokens": 0,
     "saved_cost_usd": "0E-8"}
 
@@ -38,7 +39,13 @@ _SUMMARY_ROW = {
         "status": {"type": "integer", "description": "When grouped by status."},
         "requests": {"type": "integer"}, "prompt_tokens": {"type": "integer"},
         "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
-        "cost_usd": {"type": "string", "description": "Decimal, USD."},
+        "cache_read_tokens": {"type": "integer", "description": "Part of prompt_tokens: read from the provider's "
+                                                                "prompt cache (priced at its cache-read rate)."},
+        "cache_write_tokens": {"type": "integer", "description": "Part of prompt_tokens: written to it."},
+        "reasoning_tokens": {"type": "integer", "description": "Part of completion_tokens: the model's reasoning."},
+        "cost_usd": {"type": "string", "description": "Decimal, USD, of the requests with a known price."},
+        "unpriced_requests": {"type": "integer", "description": "Requests to models no price table knows: their "
+                                                                "cost is unknown and not in cost_usd."},
         "latency_p50_ms": {"type": ["number", "null"]}, "latency_p95_ms": {"type": ["number", "null"]},
         "latency_avg_ms": {"type": ["number", "null"]},
         "errors": {"type": "integer", "description": "Requests answered with status >= 400."},

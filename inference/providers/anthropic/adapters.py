@@ -102,12 +102,11 @@ class ChatAdapter(Adapter):
                         yield Finish(index, mapping.finish_reason(event.delta.stop_reason))
                     else:
                         continue
-                    yield TokenCount(usage.prompt + answered.prompt, usage.completion + answered.completion)
+                    yield TokenCount.of(usage + answered)
             except anthropic.AnthropicError as exc:
                 raise session.error(exc) from None
             except SHAPE_ERRORS as exc:  # an event of the wrong shape, in the SDK's accumulation or ours
                 raise unexpected_answer(self.spec.provider, type(exc).__name__) from None
             finally:
                 await stream.close()  # also when the consumer went away: stops the upstream generation
-            usage.prompt += answered.prompt
-            usage.completion += answered.completion
+            usage = usage + answered

@@ -22,6 +22,7 @@ from inference.types import Message, Usage
 # version that documents them is 2023-06-01. A request that sets one is sent with that version.
 SAMPLING_API_VERSION = "2023-06-01"
 SAMPLING = ("temperature", "top_p")
+MODELLED = (*SAMPLING, "max_tokens", "stop", "schema")
 STRUCTURED_TOOL = "structured_response"  # the tool's name when the schema has no usable title
 WRAPPED = "value"  # a schema that is not an object travels as the one property of an object
 
@@ -97,8 +98,11 @@ def chat_options(parameters: dict[str, Any], default_max_tokens: int) -> dict[st
         raise ValidationError([{"field": "parameters.top_p",
                                 "problem": "set temperature or top_p, not both: Anthropic refuses the pair"}])
     if sampling:
-        options["extra_body"] = sampling
         options["extra_headers"] = {"anthropic-version": SAMPLING_API_VERSION}
+    # What Infergate does not model (thinking, metadata, top_k, service_tier, ...) goes as the client sent it.
+    extra = {name: value for name, value in parameters.items() if name not in MODELLED}
+    if sampling or extra:
+        options["extra_body"] = {**extra, **sampling}
     if "schema" in parameters:
         tool, _ = structured_tool(parameters["schema"])
         options["tools"] = [tool]
@@ -155,6 +159,9 @@ def usage_add(usage: Usage, reported: Any) -> None:
     from Anthropic's prompt cache (all billed input); completion tokens are ``output_tokens``."""
     if reported is None:
         return
-    usage.prompt += sum(int(getattr(reported, name, None) or 0)
-                        for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+    read = int(getattr(reported, "cache_read_input_tokens", None) or 0)
+    written = int(getattr(reported, "cache_creation_input_tokens", None) or 0)
+    usage.prompt += int(getattr(reported, "input_tokens", None) or 0) + read + written
+    usage.cache_read += read
+    usage.cache_write += written
     usage.completion += int(getattr(reported, "output_tokens", None) or 0)

@@ -24,14 +24,21 @@ from inference.providers.google.catalog import (
     price,
 )
 from inference.providers.google.credentials import CREDENTIAL_FIELDS
+from inference.providers.open_models import open_spec
 from inference.types import Modality, ModelSpec
+
+
+def open_model(model: str) -> GeminiAdapter:
+    """Any other Gemini model: chat and vision, its parameters passed through (open_models.py)."""
+    return GeminiAdapter(open_spec(provider=PROVIDER, model=model, modalities=CHAT))
 
 
 def register(registry) -> None:
     for model, (limit, description) in GEMINI.items():
         registry.register(GeminiAdapter(ModelSpec(
             provider=PROVIDER, model=model, modalities=CHAT, parameters=chat_parameters(limit),
-            description=description, needs_key=True, price=price(model), can_stream=True)))
+            description=description, needs_key=True, price=price(model), can_stream=True, open_parameters=True)))
+    registry.open(PROVIDER, open_model)
     registry.register(MultimodalEmbeddingAdapter(ModelSpec(
         provider=PROVIDER, model=EMBEDDING_MODEL, modalities=(Modality.MULTIMODAL_EMBEDDING,),
         parameters=(DIMENSION, INTERVAL), needs_key=True, dimensions=VIDEO_DIMENSIONS,

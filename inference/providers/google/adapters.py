@@ -79,7 +79,7 @@ class GeminiAdapter(GoogleAdapter):
         usage, responses = Usage(), []
         for answer in answers:
             responses.append(mapping.chat_answer(answer, provider=self.spec.provider, structured=structured))
-            mapping.usage_add(usage, answer.usage_metadata)
+            usage = usage + mapping.usage_counts(answer.usage_metadata)
         return InferenceResult(data={"responses": responses}, usage=usage)
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
@@ -106,7 +106,7 @@ class GeminiAdapter(GoogleAdapter):
                 return chunks, await anext(chunks)
 
             chunks, first = await session.call(open_stream)
-            counted = (0, 0)  # this conversation's (prompt, completion) tokens so far
+            counted = Usage()  # this conversation's tokens so far
             try:
                 chunk: types.GenerateContentResponse | None = first
                 while chunk is not None:
@@ -120,7 +120,7 @@ class GeminiAdapter(GoogleAdapter):
                         yield Finish(index, mapping.finish_reason(chunk.candidates[0].finish_reason))
                     if chunk.usage_metadata is not None:
                         counted = mapping.usage_counts(chunk.usage_metadata)
-                        yield TokenCount(usage.prompt + counted[0], usage.completion + counted[1])
+                        yield TokenCount.of(usage + counted)
                     chunk = await anext(chunks, None)
             except InfergateError:
                 raise
@@ -128,8 +128,7 @@ class GeminiAdapter(GoogleAdapter):
                 raise session.error_map(exc) from None
             finally:
                 await chunks.aclose()  # also when the consumer went away: stops the upstream generation
-            usage.prompt += counted[0]
-            usage.completion += counted[1]
+            usage = usage + counted
 
 
 class MultimodalEmbeddingAdapter(GoogleAdapter):

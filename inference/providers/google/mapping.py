@@ -7,6 +7,7 @@ import base64
 import json
 from typing import Any
 
+import pydantic
 from google.genai import types
 
 from core.errors import BadRequestError, ValidationError
@@ -39,13 +40,25 @@ def chat_contents(conversation: tuple[Message, ...], images: list[LoadedMedia]) 
     return contents, system
 
 
+MODELLED = ("temperature", "top_p", "max_tokens", "seed", "stop", "schema")
+
+
 def generation_config(parameters: dict[str, Any], system: str | None) -> types.GenerateContentConfig:
     """``parameters.schema`` becomes JSON output constrained by ``responseJsonSchema``: the schema is
-    passed as JSON Schema, not converted to the OpenAPI subset of ``responseSchema``."""
-    config = types.GenerateContentConfig(
-        system_instruction=system, temperature=parameters.get("temperature"), top_p=parameters.get("top_p"),
-        max_output_tokens=parameters.get("max_tokens"), seed=parameters.get("seed"),
-        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))  # no tools: client-side
+    passed as JSON Schema, not converted to the OpenAPI subset of ``responseSchema``. Parameters Infergate
+    does not model (``safety_settings``, ``thinking_config``, ``top_k``, ...) are fields of Gemini's
+    generation config, as the client sent them; one the SDK does not know is the client's 400."""
+    extra = {name: value for name, value in parameters.items() if name not in MODELLED}
+    try:
+        config = types.GenerateContentConfig(
+            **extra, system_instruction=system, temperature=parameters.get("temperature"),
+            top_p=parameters.get("top_p"), max_output_tokens=parameters.get("max_tokens"), seed=parameters.get("seed"),
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))  # tools run client-side
+    except (pydantic.ValidationError, TypeError) as error:
+        names = sorted(extra)
+        raise BadRequestError(f"google does not take these parameters as sent: {', '.join(names)}",
+                              details={"provider": "google", "parameters": names,
+                                       "upstream_message": str(error).splitlines()[0][:300]}) from None
     stop = parameters.get("stop")
     if stop is not None:
         config.stop_sequences = [stop] if isinstance(stop, str) else list(stop)
@@ -121,18 +134,15 @@ def parse_structured(text: str) -> Any:
         return None
 
 
-def usage_counts(metadata: types.GenerateContentResponseUsageMetadata | None) -> tuple[int, int]:
-    """(prompt, completion) tokens; a thinking model's thought tokens are billed as output."""
+def usage_counts(metadata: types.GenerateContentResponseUsageMetadata | None) -> Usage:
+    """The tokens of one answer: a thinking model's thought tokens are billed as output (``reasoning``,
+    part of the completion); ``cachedContentTokenCount`` is the part of the prompt read from a cache."""
     if metadata is None:
-        return 0, 0
-    completion = (metadata.candidates_token_count or 0) + (metadata.thoughts_token_count or 0)
-    return int(metadata.prompt_token_count or 0), int(completion)
-
-
-def usage_add(usage: Usage, metadata: types.GenerateContentResponseUsageMetadata | None) -> None:
-    prompt, completion = usage_counts(metadata)
-    usage.prompt += prompt
-    usage.completion += completion
+        return Usage()
+    thoughts = int(metadata.thoughts_token_count or 0)
+    return Usage(prompt=int(metadata.prompt_token_count or 0),
+                 completion=int(metadata.candidates_token_count or 0) + thoughts, reasoning=thoughts,
+                 cache_read=int(getattr(metadata, "cached_content_token_count", None) or 0))
 
 
 # -- multimodal embeddings -------------------------------------------------------------------------

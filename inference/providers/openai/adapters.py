@@ -14,6 +14,7 @@ from core.errors import InferenceServiceUnavailableError
 from inference.media.images import image_inputs_parse, images_for_provider
 from inference.media.load import media_load
 from inference.providers.base import Adapter
+from inference.providers.open_models import ByModality, open_spec
 from inference.providers.openai import mapping
 from inference.providers.openai.client import Endpoint, api_key, run_bounded, session_open
 from inference.providers.openai.errors import error_map
@@ -54,11 +55,13 @@ class ChatAdapter(OpenAIAdapter):
     async def run(self, call: InferenceCall) -> InferenceResult:
         images = await _image_urls(call)
         options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
+        extra = mapping.extra_parameters(call.parameters, mapping.CHAT_MODELLED)
         session = await session_open(self.endpoint, call)
         structured = "schema" in call.parameters
 
         def ask(conversation):
-            body = {"model": self.upstream_model, "messages": mapping.chat_messages(conversation, images), **options}
+            body = {**extra, "model": self.upstream_model, "messages": mapping.chat_messages(conversation, images),
+                    **options}
             # The body as built, posted: create() would first walk it against the SDK's TypedDicts (an
             # identity for these plain values) for about a fifth of the call's CPU (bench/results/2026-11-24-gateway-soak.md).
             return lambda: session.call(lambda client: client.post("/chat/completions", body=body,
@@ -89,13 +92,14 @@ class ChatAdapter(OpenAIAdapter):
             return
         images = await _image_urls(call)
         options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
+        extra = mapping.extra_parameters(call.parameters, mapping.CHAT_MODELLED) or None
         session = await session_open(self.endpoint, call)
         usage = Usage()
         for index, conversation in enumerate(call.conversations):
             messages = mapping.chat_messages(conversation, images)
             chunks = await session.call(lambda client: client.chat.completions.create(
                 model=self.upstream_model, messages=messages, stream=True,
-                stream_options={"include_usage": True}, **options))
+                stream_options={"include_usage": True}, extra_body=extra, **options))
             refusal, text, reported, finished = "", "", False, False
             try:
                 async for chunk in chunks:
@@ -112,14 +116,14 @@ class ChatAdapter(OpenAIAdapter):
                     if chunk.usage is not None:
                         reported = True
                         mapping.usage_add(usage, chunk.usage)
-                        yield TokenCount(usage.prompt, usage.completion)
+                        yield TokenCount.of(usage)
                 if not finished:  # not an event stream, or one cut short: no answer, not an empty one
                     raise unexpected_answer(self.spec.provider, "a stream that ended before its finish_reason")
                 if not reported:  # a server that sends no usage chunk: we count
                     counted = await chat_usage_count(conversation=conversation, answer=text)
                     usage.prompt += counted.prompt
                     usage.completion += counted.completion
-                    yield TokenCount(usage.prompt, usage.completion)
+                    yield TokenCount.of(usage)
             except openai.OpenAIError as exc:
                 raise error_map(exc, provider=self.spec.provider, secret=session.secret,
                                 timeout_s=session.timeout_s) from None
@@ -129,11 +133,9 @@ class ChatAdapter(OpenAIAdapter):
 
 class EmbeddingAdapter(OpenAIAdapter):
     async def run(self, call: InferenceCall) -> InferenceResult:
-        options: dict[str, Any] = {}
-        if "dimensions" in call.parameters:
-            options["dimensions"] = call.parameters["dimensions"]
+        options: dict[str, Any] = mapping.extra_parameters(call.parameters, ())  # dimensions, and what else it takes
         session = await session_open(self.endpoint, call)
-        body = {"model": self.upstream_model, "input": list(call.texts), "encoding_format": "float", **options}
+        body = {**options, "model": self.upstream_model, "input": list(call.texts), "encoding_format": "float"}
         response = await session.call(lambda client: client.post("/embeddings", body=body,  # as chat, above
                                                                  cast_to=CreateEmbeddingResponse))
         reported = getattr(response, "usage", None)
@@ -158,9 +160,10 @@ class TranscriptionAdapter(OpenAIAdapter):
         options: dict[str, Any] = {name: call.parameters[name] for name in ("language", "prompt", "temperature")
                                    if name in call.parameters}
         options["response_format"] = "verbose_json" if self.verbose else "json"
+        extra = mapping.extra_parameters(call.parameters, ("language", "prompt", "temperature")) or None
         session = await session_open(self.endpoint, call)
         response = await session.call(lambda client: client.audio.transcriptions.create(
-            model=self.upstream_model, file=upload, **options))
+            model=self.upstream_model, file=upload, extra_body=extra, **options))
         with answer_shape(self.spec.provider):
             usage = Usage(audio_seconds=mapping.transcription_seconds(response))
             mapping.usage_add(usage, getattr(response, "usage", None))
@@ -184,3 +187,19 @@ ADAPTERS: dict[Modality, type[OpenAIAdapter]] = {
     Modality.TEXT_EMBEDDING: EmbeddingAdapter,
     Modality.TRANSCRIPTION: TranscriptionAdapter,
 }
+OPEN_MODALITIES = (Modality.CHAT, Modality.VISION, Modality.TEXT_EMBEDDING, Modality.TRANSCRIPTION)
+
+
+def open_model_factory(endpoint: Endpoint, *, price_provider: str | None = None):
+    """Any other model of an OpenAI-API server: a chat, embedding or transcription adapter on the same spec,
+    the request's shape choosing (inference/providers/open_models.py)."""
+
+    def open_model(model: str) -> ByModality:
+        spec = open_spec(provider=endpoint.provider, model=model, modalities=OPEN_MODALITIES,
+                         price_provider=price_provider, needs_key=endpoint.needs_key)
+        chat = ChatAdapter(endpoint, spec)
+        return ByModality(spec, {Modality.CHAT: chat, Modality.VISION: chat,
+                                 Modality.TEXT_EMBEDDING: EmbeddingAdapter(endpoint, spec),
+                                 Modality.TRANSCRIPTION: TranscriptionAdapter(endpoint, spec)})
+
+    return open_model

@@ -66,12 +66,22 @@ def response_format(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def chat_options(parameters: dict[str, Any], max_tokens_field: str) -> dict[str, Any]:
+    """The body's fields for the parameters Infergate models (``extra_parameters`` has the others)."""
     options = {name: parameters[name] for name in SAMPLING if name in parameters}
     if "max_tokens" in parameters:
         options[max_tokens_field] = parameters["max_tokens"]
     if "schema" in parameters:
         options["response_format"] = response_format(parameters["schema"])
     return options
+
+
+CHAT_MODELLED = (*SAMPLING, "max_tokens", "schema")
+
+
+def extra_parameters(parameters: dict[str, Any], modelled: tuple[str, ...]) -> dict[str, Any]:
+    """Parameters Infergate does not model, as the client sent them (reasoning_effort, logit_bias, ...): they
+    go into the body unchanged, and the provider decides."""
+    return {name: value for name, value in parameters.items() if name not in modelled}
 
 
 @answer_mapping
@@ -105,12 +115,19 @@ def parse_structured(text: str) -> Any:
 
 def usage_add(usage: Usage, reported: Any) -> None:
     """Add a response's usage fields (chat and embeddings: prompt/completion_tokens; transcription:
-    input/output_tokens). Servers that report none add nothing."""
+    input/output_tokens), with the prompt tokens read from OpenAI's prompt cache
+    (``prompt_tokens_details.cached_tokens``, part of the prompt) and the reasoning tokens
+    (``completion_tokens_details.reasoning_tokens``, part of the completion). Servers that report none add
+    nothing."""
     if reported is None:
         return
     usage.prompt += int(getattr(reported, "prompt_tokens", None) or getattr(reported, "input_tokens", None) or 0)
     usage.completion += int(getattr(reported, "completion_tokens", None)
                             or getattr(reported, "output_tokens", None) or 0)
+    prompt_details = getattr(reported, "prompt_tokens_details", None) or getattr(reported, "input_tokens_details", None)
+    completion_details = getattr(reported, "completion_tokens_details", None)
+    usage.cache_read += int(getattr(prompt_details, "cached_tokens", None) or 0)
+    usage.reasoning += int(getattr(completion_details, "reasoning_tokens", None) or 0)
 
 
 # -- embeddings and transcription ------------------------------------------------------------------

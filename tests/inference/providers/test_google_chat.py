@@ -142,7 +142,7 @@ async def test_thinking_tokens_count_as_completion(tenant, client, fake_google):
     result = (await post_inference(client, {"provider": "google", "model": "gemini-2.5-flash",
                                             "inputs": {"prompts": ["?"]}}, tenant.headers())).json()
     assert result["data"]["responses"] == [{"text": "42", "finish_reason": "stop"}]
-    assert result["tokens_used"] == {"prompt": 10, "completion": 31, "total": 41}
+    assert result["tokens_used"] == {"prompt": 10, "completion": 31, "total": 41, "reasoning": 30}
 
 
 async def test_vertex_ai_with_the_environments_service_account(tenant, client, fake_google, vertex_environment):

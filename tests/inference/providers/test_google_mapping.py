@@ -14,7 +14,7 @@ from core.errors import BadRequestError, ProviderError, TimeoutError, TooManyReq
 from inference.media.load import LoadedMedia
 from inference.providers.google import mapping
 from inference.providers.google.errors import genai_error_map, retryable, scrub, vertex_error_map
-from inference.types import MediaKind, Message, Usage
+from inference.types import MediaKind, Message
 
 REQUEST = httpx2.Request("POST", "https://generativelanguage.googleapis.com/v1beta/models/"
                                  "gemini-2.0-flash:generateContent")
@@ -106,9 +106,7 @@ def test_documented_responses_become_answers():
                                    "finishReason": "STOP", "index": 0}],
                    "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": 2, "totalTokenCount": 9}})
     assert mapping.chat_answer(ok, provider="google", structured=False) == {"text": "Paris.", "finish_reason": "stop"}
-    usage = Usage()
-    mapping.usage_add(usage, ok.usage_metadata)
-    mapping.usage_add(usage, None)
+    usage = mapping.usage_counts(ok.usage_metadata) + mapping.usage_counts(None)
     assert (usage.prompt, usage.completion) == (7, 2)
     cut = response({"candidates": [{"content": {"parts": [{"text": '{"a": '}], "role": "model"},
                                     "finishReason": "MAX_TOKENS"}]})

@@ -2,7 +2,6 @@
 a model with a long-context tier is not priced at its long-context rate, which is what reading the table
 at a million tokens gives. Expected values come from the table's own entry (its ``base`` where tiered)."""
 
-import logging
 from decimal import Decimal
 
 import pytest
@@ -17,7 +16,7 @@ from inference.providers.openai.catalog import AUDIO_INPUT
 from inference.providers.openai.catalog import MODELS as OPENAI
 from inference.providers.openai.catalog import price as openai_price
 from inference.providers.prices import PRICE_VERSION, price_read
-from inference.types import Price
+from inference.types import UNKNOWN_PRICE
 
 PRICES = {"openai": openai_price, "anthropic": anthropic_price, "google": google_price}
 # Tiered in the installed table: the base and the long-context rate differ
@@ -63,8 +62,6 @@ def test_openai_audio_rates_are_kept():
     assert openai_price("whisper-1").per_audio_minute == pytest.approx(float(hourly) / 60)
 
 
-def test_an_unknown_model_is_free_with_a_warning(caplog):
-    caplog.set_level(logging.WARNING)
-    assert price_read(model="no-such-model", provider_id="openai") == (Price(), None)
-    assert openai_price("no-such-model") == Price()
-    assert "no genai-prices price for openai/no-such-model" in caplog.text
+def test_an_unknown_model_has_an_unknown_price_never_free():
+    assert price_read(model="no-such-model", provider_id="openai") == (UNKNOWN_PRICE, None)
+    assert openai_price("no-such-model") == UNKNOWN_PRICE and not UNKNOWN_PRICE.known
