@@ -16,6 +16,7 @@ from django.conf import settings
 from core.errors import BadRequestError, PayloadTooLargeError, ValidationError
 from core.strings import json_problem, name_problem, text_problem, type_name
 from inference.media.inputs import media_input_parse
+from inference.tools import tool_calls_parse, tool_choice_problem, tool_turns_check, tools_parse, tools_problems
 from inference.types import (
     INPUT_KEYS,
     MODELLED_PARAMETERS,
@@ -37,7 +38,8 @@ PARAMETER_NAME_CHARS = 100
 # What a request's own fields say (the target, the input, streaming): never a parameter passed through.
 RESERVED_PARAMETERS = frozenset({"model", "messages", "input", "inputs", "prompt_messages", "stream", "stream_options",
                                  "system", "contents", "file", "n"})
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
+MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id"}
 DEFAULT_CACHE_DELTA = 0.02
 
 
@@ -152,8 +154,10 @@ def call_build(spec: ModelSpec, request: InferenceRequest) -> InferenceCall:
     parameters = parameters_check(spec, request.parameters)
     modality = _modality(spec, inputs)
     if modality in (Modality.CHAT, Modality.VISION):
+        tools, tool_choice = tools_parse(parameters)
         return InferenceCall(modality=modality, inputs=inputs, parameters=parameters,
-                             conversations=_conversations(inputs), single="messages" in inputs)
+                             conversations=_conversations(inputs), single="messages" in inputs,
+                             tools=tools, tool_choice=tool_choice)
     if modality is Modality.TEXT_EMBEDDING:
         texts, single = _texts(inputs)
         return InferenceCall(modality=modality, inputs=inputs, parameters=parameters, texts=texts, single=single)
@@ -220,26 +224,48 @@ def _conversations(inputs: dict[str, Any]) -> tuple[tuple[Message, ...], ...]:
 
 
 def _messages(messages: Any) -> tuple[Message, ...]:
+    """The turns of a conversation: ``{role, content}``; an assistant turn may add the ``tool_calls`` it made
+    (its content may then be null or empty); a ``tool`` turn is ``{role: tool, tool_call_id, content}``,
+    answering a call made earlier in the conversation (inference/tools.py)."""
     max_batch, max_chars = _limits()
     if not isinstance(messages, list) or not messages:
         raise ValidationError([{"field": "inputs.messages",
                                 "problem": "must be a non-empty array of {role, content} objects"}])
     if len(messages) > max_batch:
         raise ValidationError([{"field": "inputs.messages", "problem": f"at most {max_batch} messages"}])
-    problems, parsed = [], []
+    problems: list[dict[str, str]] = []
+    parsed = []
     for i, message in enumerate(messages):
         field = f"inputs.messages[{i}]"
-        if not isinstance(message, dict) or set(message) != {"role", "content"}:
-            problems.append({"field": field, "problem": "must be an object with exactly 'role' and 'content'"})
+        if not isinstance(message, dict) or not {"role", "content"} <= set(message) <= MESSAGE_KEYS:
+            problems.append({"field": field, "problem": "must be an object with 'role' and 'content' (an assistant "
+                                                        "turn may add 'tool_calls', a tool turn has 'tool_call_id')"})
             continue
-        if message["role"] not in ROLES:
+        role = message["role"]
+        if role not in ROLES:
             problems.append({"field": f"{field}.role", "problem": f"must be one of {', '.join(ROLES)}"})
-        if problem := text_problem(message["content"], max_chars=max_chars):
+        calls = ()
+        if "tool_calls" in message:
+            if role != "assistant":
+                problems.append({"field": f"{field}.tool_calls", "problem": "only an assistant turn makes tool calls"})
+            else:
+                calls = tool_calls_parse(message["tool_calls"], f"{field}.tool_calls", problems, max_chars)
+        if ("tool_call_id" in message) != (role == "tool"):
+            problems.append({"field": f"{field}.tool_call_id", "problem": "a tool turn, and only a tool turn, "
+                                                                         "names the call it answers"})
+        elif role == "tool" and name_problem(message["tool_call_id"], max_chars=128):
+            problems.append({"field": f"{field}.tool_call_id", "problem": "must be the id of a tool call"})
+        content = message["content"]
+        if calls and content in (None, ""):
+            content = ""
+        elif problem := text_problem(content, max_chars=max_chars):
             problems.append({"field": f"{field}.content", "problem": problem})
-        parsed.append(Message(message["role"], message["content"]))
+        parsed.append(Message(role, content, calls, message.get("tool_call_id")))
     if problems:
         raise ValidationError(problems)
-    return tuple(parsed)
+    parsed_messages = tuple(parsed)
+    tool_turns_check(parsed_messages)
+    return parsed_messages
 
 
 def _texts(inputs: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
@@ -267,6 +293,8 @@ def parameters_check(spec: ModelSpec, parameters: dict[str, Any]) -> dict[str, A
             hint = f"accepted: {', '.join(accepted)}" if accepted else "this model takes no parameters"
             problems.append({"field": f"parameters.{name}",
                              "problem": f"not a parameter of {spec.provider}/{spec.model}; {hint}"})
+        elif declared.kind == "tools":
+            problems += tools_problems(value, f"parameters.{name}")
         elif problem := _parameter_problem(declared, value):
             problems.append({"field": f"parameters.{name}", "problem": problem})
     if problems:
@@ -292,4 +320,6 @@ def _parameter_problem(spec: ParameterSpec, value: Any) -> str | None:
         return None if isinstance(value, str) and len(value) <= 200 else "must be a string"
     if spec.kind == "object":
         return None if isinstance(value, dict) else "must be an object"
+    if spec.kind == "tool_choice":
+        return tool_choice_problem(value)
     return None

@@ -22,7 +22,7 @@ from inference.providers.local.embedder import local_texts_embed
 from inference.request import call_build, request_parse
 from inference.streaming import StreamCollector
 from inference.targets import route_headers, target_resolve
-from inference.types import Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, Usage
+from inference.types import Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, ToolCallDelta, Usage
 from inference.usage.records import PRICE_TABLE_VERSION, UsageEntry, usage_cost
 from inference.usage.services import usage_record
 from tenancy.accounts.authentication import Principal, key_resolve, namespace_principal, namespace_resolve
@@ -223,6 +223,11 @@ async def inference_for_namespace(*, namespace_id: str, body: dict[str, Any], pu
                                request_id=f"{purpose.endpoint}_{uuid.uuid4().hex}", purpose=purpose)
 
 
+def _tool_call_event(event: ToolCallDelta) -> dict[str, Any]:
+    named = {"id": event.id, "name": event.name} if event.id or event.name else {}
+    return {"type": "tool_call", "index": event.index, "call": event.position, **named, "arguments": event.arguments}
+
+
 def _settle(prepared: _Prepared, usage: Usage) -> None:
     """The limits' reservation corrected to what the call used (off the answer's path)."""
     limits_settle(prepared.reservation, tokens=usage.total,
@@ -244,7 +249,9 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
                            started: float | None = None,
                            meta: ResponseMeta | None = None) -> AsyncIterator[dict[str, Any]]:
     """The same request, answered as events: ``start``, ``delta`` (``index``, ``text``) as text is
-    generated, then ``done`` (the full response envelope) or ``error`` (the error envelope).
+    generated, ``tool_call`` (``index``, ``call``: its position in the answer, ``id`` and ``name`` on its first
+    piece, an ``arguments`` piece) as a tool call is, then ``done`` (the full response envelope) or ``error``
+    (the error envelope).
 
     Consumers close the generator to cancel (``contextlib.aclosing``): the provider's work stops and
     the usage record counts what was generated, with status 499 and error type ``Cancelled``.
@@ -271,6 +278,8 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
             collector.add(event)
             if isinstance(event, Delta):
                 yield {"type": "delta", "index": event.index, "text": event.text}
+            elif isinstance(event, ToolCallDelta):
+                yield _tool_call_event(event)
         finished = True
         response = _response(entry, prepared.adapter.spec, collector.result(), started)
         if hit:

@@ -13,6 +13,8 @@ from inference.types import (
     Modality,
     StreamEvent,
     TokenCount,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
 
@@ -24,12 +26,18 @@ class StreamCollector:
         answers = len(call.conversations) if call.modality in (Modality.CHAT, Modality.VISION) else 0
         self.texts = [""] * answers
         self.reasons: list[str | None] = [None] * answers
+        self.calls: list[dict[int, list[str]]] = [{} for _ in range(answers)]  # position -> [id, name, arguments]
         self.usage = Usage()
         self.complete: InferenceResult | None = None
 
     def add(self, event: StreamEvent) -> None:
         if isinstance(event, Delta):
             self.texts[event.index] += event.text
+        elif isinstance(event, ToolCallDelta):
+            call = self.calls[event.index].setdefault(event.position, ["", "", ""])
+            call[0] = event.id or call[0]
+            call[1] = event.name or call[1]
+            call[2] += event.arguments
         elif isinstance(event, Finish):
             self.reasons[event.index] = event.reason
         elif isinstance(event, TokenCount):
@@ -41,6 +49,10 @@ class StreamCollector:
     def result(self) -> InferenceResult:
         if self.complete is not None:
             return self.complete
-        responses = [{"text": text, "finish_reason": reason or CANCELLED_REASON}
-                     for text, reason in zip(self.texts, self.reasons)]
+        responses = []
+        for text, reason, calls in zip(self.texts, self.reasons, self.calls):
+            response = {"text": text, "finish_reason": reason or CANCELLED_REASON}
+            if calls:
+                response["tool_calls"] = [ToolCall(*calls[position]).as_dict() for position in sorted(calls)]
+            responses.append(response)
         return InferenceResult(data={"responses": responses}, usage=self.usage)

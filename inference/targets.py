@@ -31,6 +31,7 @@ from inference.types import (
     InferenceResult,
     ModelSpec,
     StreamEvent,
+    ToolCallDelta,
 )
 from tenancy.accounts.authentication import Principal
 
@@ -194,6 +195,6 @@ async def _until_text(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
     held: list[StreamEvent] = []
     async for event in events:
         held.append(event)
-        if isinstance(event, (Delta, Complete)):
+        if isinstance(event, (Delta, ToolCallDelta, Complete)):
             break
     return held

@@ -55,7 +55,7 @@ INPUT_KEYS: dict[Modality, frozenset[str]] = {
 # The parameters Infergate models (checks, documents, maps to each provider). Any other passes through to a
 # model whose provider takes parameters of its own (``ModelSpec.open_parameters``).
 MODELLED_PARAMETERS = frozenset({"temperature", "top_p", "stop", "seed", "max_tokens", "schema", "dimensions",
-                                 "dimension", "interval_s", "language", "prompt"})
+                                 "dimension", "interval_s", "language", "prompt", "tools", "tool_choice"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class ParameterSpec:
     """One declared parameter of a model: its JSON type and bounds, used to validate and to document."""
 
     name: str
-    kind: str  # "number", "integer", "string", "stop" (string or list of strings), "object"
+    kind: str  # "number", "integer", "string", "stop" (string or list of strings), "object", "tools", "tool_choice"
     description: str
     minimum: float | None = None
     maximum: float | None = None
@@ -117,9 +117,47 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class Tool:
+    """A function the model may call (``parameters.tools``): its name, what it does for the model to read,
+    and the JSON Schema of its arguments (None: it takes none)."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None  # OpenAI's strict schema adherence, where the provider has it
+
+
+@dataclass(frozen=True)
+class ToolChoice:
+    """Whether the model must, may or may not call a tool: ``auto``, ``none``, ``required``, or
+    ``function`` (the tool ``name``, always)."""
+
+    mode: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the model made: the id a tool's result answers, the tool, its arguments as JSON text (as the
+    model wrote them: they may not parse)."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+
+@dataclass(frozen=True)
 class Message:
+    """One turn. An assistant turn may carry the ``tool_calls`` it made (its text may then be empty); a
+    ``tool`` turn is a tool's result, answering the call ``tool_call_id``."""
+
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +194,8 @@ class InferenceCall:
     request_id: str = ""
     media: tuple[MediaInput, ...] = ()  # transcription and multimodal embedding inputs (inference.media)
     timeout_s: float | None = None  # the namespace's provider timeout (None: INFERGATE["PROVIDER_TIMEOUT_SECONDS"])
+    tools: tuple[Tool, ...] = ()  # chat: the functions the model may call (parameters.tools)
+    tool_choice: ToolChoice | None = None  # None: the provider's default (auto when there are tools)
 
 
 @dataclass
@@ -208,6 +248,18 @@ class Delta:
 
 
 @dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of tool call ``position`` of answer ``index``: its first piece names the call (``id``,
+    ``name``); each piece adds to its ``arguments`` text."""
+
+    index: int
+    position: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True)
 class Finish:
     """Answer ``index`` is complete."""
 
@@ -241,4 +293,4 @@ class Complete:
     result: InferenceResult
 
 
-StreamEvent = Delta | Finish | TokenCount | Complete
+StreamEvent = Delta | ToolCallDelta | Finish | TokenCount | Complete

@@ -3,6 +3,9 @@
 - The scope: namespace + target + every parameter that can change the answer (temperature, max_tokens,
   top_p, stop, seed, schema, any other), the system prompt and the hashes of the images. Two requests
   share cached answers only when their scopes are equal.
+- Tools: the tools offered and the tool choice are parameters, so a tool-call answer is only ever served to a
+  request that offered the same tools. A conversation that already holds tool turns (calls made, results
+  given) is not cached: a result that differs in one number reads as near the same text to the embedder.
 - The prompt: the whole conversation without its system prompt (that is in the scope). It is hashed for
   exact repeats and embedded for similar ones; the text to embed puts the last message first and the
   earlier turns after it, newest first, so that the embedder's 256-token window keeps what matters most.
@@ -57,6 +60,8 @@ def cache_refusal(spec: ModelSpec, call: InferenceCall, *, allow_sampling: bool)
         return "modality"
     if len(call.conversations) != 1:
         return "batch"
+    if any(m.tool_calls or m.role == "tool" for m in call.conversations[0]):
+        return "tool_turns"
     if effective_temperature(spec, call.parameters) > 0 and not allow_sampling:
         return "sampling"
     if image_hashes(call) is None:
@@ -73,6 +78,12 @@ def scope_key(*, namespace_id: str, spec: ModelSpec, call: InferenceCall) -> str
         "namespace": namespace_id, "provider": spec.provider, "model": spec.model, "modality": call.modality.value,
         "parameters": parameters, "system": system, "images": image_hashes(call) or [],
     }))
+
+
+def answer_text(response: dict[str, Any]) -> str:
+    """An answer as the judge compares it: its text, then each tool call as ``name(arguments)``."""
+    calls = [f"{call['name']}({call['arguments']})" for call in response.get("tool_calls") or ()]
+    return "\n".join([response.get("text", ""), *calls]).strip()
 
 
 def _dialogue(conversation: tuple[Message, ...]) -> list[Message]:

@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from asgiref.sync import sync_to_async
 from celery import current_app
 
-from inference.cache.keys import cache_refusal, embedding_text, prompt_hash, prompt_text, scope_key
+from inference.cache.keys import answer_text, cache_refusal, embedding_text, prompt_hash, prompt_text, scope_key
 from inference.cache.policy import Gaussian, entry_exploit_probability
 from inference.cache.store import Found, Neighbour, Options, entry_find, entry_hit, entry_insert, options_get
 from inference.types import (
@@ -23,6 +23,7 @@ from inference.types import (
     ModelSpec,
     Price,
     StreamEvent,
+    ToolCallDelta,
     Usage,
 )
 
@@ -63,10 +64,13 @@ class CacheConsult:
 
 
 async def cache_hit_events(consult: CacheConsult) -> AsyncIterator[StreamEvent]:
-    """A hit as a stream: the whole answer as one delta, then the result."""
+    """A hit as a stream: the whole answer as one delta, each tool call it made whole, then the result."""
     answer = consult.answer()
     response = answer.data["responses"][0]
-    yield Delta(0, response.get("text", ""))
+    if response.get("text") or not response.get("tool_calls"):
+        yield Delta(0, response.get("text", ""))
+    for position, call in enumerate(response.get("tool_calls") or ()):
+        yield ToolCallDelta(0, position, call["id"], call["name"], call["arguments"])
     yield Complete(answer)
 
 
@@ -130,7 +134,7 @@ def _store(consult: CacheConsult, response: dict[str, Any], usage: Usage) -> Non
         current_app.send_task(LABEL_TASK, kwargs={
             "namespace_id": consult.namespace_id, "scope_key": consult.scope_key, "entry_id": consult.neighbour.id,
             "similarity": consult.neighbour.similarity, "prompt": consult.prompt,
-            "cached": consult.neighbour.response.get("text", ""), "fresh": response.get("text", "")})
+            "cached": answer_text(consult.neighbour.response), "fresh": answer_text(response)})
 
 
 async def cache_store(consult: CacheConsult | None, result: InferenceResult, *, answered_by: ModelSpec) -> None:
@@ -142,7 +146,7 @@ async def cache_store(consult: CacheConsult | None, result: InferenceResult, *, 
     if (answered_by.provider, answered_by.model) != (consult.provider, consult.model):
         return
     responses = result.data.get("responses") or []
-    if len(responses) != 1 or responses[0].get("finish_reason") in UNFINISHED or not responses[0].get("text"):
+    if len(responses) != 1 or responses[0].get("finish_reason") in UNFINISHED or not answer_text(responses[0]):
         return
     try:
         await sync_to_async(_store, thread_sensitive=False)(consult, dict(responses[0]), result.usage)

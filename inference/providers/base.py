@@ -27,6 +27,11 @@ TEMPERATURE = ParameterSpec("temperature", "number", "Sampling temperature; 0 is
 TOP_P = ParameterSpec("top_p", "number", "Nucleus sampling: keep the smallest token set with this mass.", 0, 1, 1.0)
 STOP = ParameterSpec("stop", "stop", "A string or up to 4 strings at which generation stops.")
 SEED = ParameterSpec("seed", "integer", "Random seed for reproducible sampling.", 0, 2**31 - 1)
+TOOLS = ParameterSpec("tools", "tools", "Functions the model may call: [{name, description?, parameters?: JSON "
+                                        "Schema}]; its calls come back in data.responses[i].tool_calls.")
+TOOL_CHOICE = ParameterSpec("tool_choice", "tool_choice", "'auto' (default), 'none', 'required', or {name}: that "
+                                                          "tool, always.")
+TOOL_PARAMETERS = (TOOLS, TOOL_CHOICE)  # chat models that call tools (inference/tools.py)
 
 
 def provider_timeout_s(call: InferenceCall) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, max_tokens
+from inference.providers.base import SEED, STOP, TEMPERATURE, TOOL_PARAMETERS, TOP_P, max_tokens
 from inference.providers.openai.adapters import ADAPTERS, open_model_factory
 from inference.providers.openai.catalog import LANGUAGE, PROMPT, SCHEMA, dimensions
 from inference.providers.openai.client import Endpoint
@@ -32,7 +32,8 @@ MODEL_KEYS = {"name", "modalities", "dimensions", "upstream_model", "max_tokens"
 
 def _parameters(modality: Modality, model: dict[str, Any]) -> tuple:
     if modality in (Modality.CHAT, Modality.VISION):
-        return (TEMPERATURE, TOP_P, STOP, SEED, max_tokens(int(model.get("max_tokens", 4096)), None), SCHEMA)
+        return (TEMPERATURE, TOP_P, STOP, SEED, max_tokens(int(model.get("max_tokens", 4096)), None), SCHEMA,
+                *TOOL_PARAMETERS)
     if modality is Modality.TEXT_EMBEDDING:
         return (dimensions(int(model["dimensions"])),) if model.get("dimensions") else ()
     if modality is Modality.TRANSCRIPTION:

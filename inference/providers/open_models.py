@@ -13,7 +13,7 @@ import re
 from contextlib import aclosing
 from typing import AsyncIterator
 
-from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, Adapter, max_tokens
+from inference.providers.base import SEED, STOP, TEMPERATURE, TOOL_PARAMETERS, TOP_P, Adapter, max_tokens
 from inference.providers.prices import model_described, price_read
 from inference.types import (
     CredentialLookup,
@@ -34,7 +34,7 @@ DIMENSIONS = ParameterSpec("dimensions", "integer", "Shorter embeddings: the vec
 LANGUAGE = ParameterSpec("language", "string", "ISO-639-1 language of the audio, e.g. 'en'.")
 PROMPT = ParameterSpec("prompt", "string", "Text to guide the transcription's style or spelling.")
 PARAMETERS = {
-    Modality.CHAT: (TEMPERATURE, TOP_P, STOP, SEED, max_tokens(OPEN_MAX_TOKENS, None), SCHEMA),
+    Modality.CHAT: (TEMPERATURE, TOP_P, STOP, SEED, max_tokens(OPEN_MAX_TOKENS, None), SCHEMA, *TOOL_PARAMETERS),
     Modality.TEXT_EMBEDDING: (DIMENSIONS,),
     Modality.TRANSCRIPTION: (LANGUAGE, PROMPT),
 }

@@ -28,7 +28,8 @@ CHAT_KEYS = {"model", "messages", "temperature", "top_p", "stop", "seed", "max_t
              "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "parallel_tool_calls", "service_tier",
              "metadata", "store", "prompt_cache_key", "safety_identifier", "verbosity", "tools", "tool_choice"}
 REASONING = {"minimal": 0, "low": 2, "medium": 4, "high": 8}  # the fake's reasoning tokens by effort
-ROLES = {"system", "developer", "user", "assistant"}
+ROLES = {"system", "developer", "user", "assistant", "tool"}
+CHOICES = ("auto", "none", "required")
 EMBEDDING_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
                         "text-embedding-ada-002": 1536}
 
@@ -115,9 +116,19 @@ class FakeOpenAI(WireFake):
         check(isinstance(body.get("model"), str), "model must be a string")
         messages = body.get("messages")
         check(isinstance(messages, list) and messages, "messages must be a non-empty array")
-        texts, images = [], 0
+        texts, images, called = [], 0, set()
         for message in messages:
-            check(set(message) == {"role", "content"} and message["role"] in ROLES, f"bad message {message}")
+            check(isinstance(message, dict) and message.get("role") in ROLES, f"bad message {message}")
+            if message["role"] == "assistant" and "tool_calls" in message:
+                check(set(message) == {"role", "content", "tool_calls"}, f"bad assistant message {message}")
+                called |= FakeOpenAI._tool_calls_check(message["tool_calls"])
+                if message["content"] is None:
+                    continue
+            elif message["role"] == "tool":
+                check(set(message) == {"role", "content", "tool_call_id"} and message["tool_call_id"] in called,
+                      f"a tool message must answer an earlier call: {message}")
+            else:
+                check(set(message) == {"role", "content"}, f"bad message {message}")
             content = message["content"]
             if isinstance(content, str):
                 texts.append(content)
@@ -141,6 +152,9 @@ class FakeOpenAI(WireFake):
         last = texts[-1] if texts else ""
         answer = f"echo: {last}" + (f" [{images} images]" if images else "")
         prompt_tokens = sum(word_count(t) for t in texts) + 85 * images
+        calls = FakeOpenAI._tools_call(body, last)
+        if calls:
+            return FakeOpenAI._tool_answer(body, calls, prompt_tokens)
         if body.get("stream"):
             return FakeOpenAI._chat_stream(body, answer, prompt_tokens)
         return {
@@ -149,6 +163,63 @@ class FakeOpenAI(WireFake):
                          "logprobs": None, "finish_reason": "stop"}],
             "usage": FakeOpenAI._usage(body, prompt_tokens, word_count(answer)),
         }
+
+    @staticmethod
+    def _tool_calls_check(calls: Any) -> set[str]:
+        check(isinstance(calls, list) and calls, "tool_calls must be a non-empty array")
+        for call in calls:
+            check(isinstance(call, dict) and set(call) == {"id", "type", "function"} and call["type"] == "function"
+                  and isinstance(call["id"], str) and set(call["function"]) == {"name", "arguments"}
+                  and isinstance(call["function"]["arguments"], str), f"bad tool call {call}")
+        return {call["id"] for call in calls}
+
+    @staticmethod
+    def _tools_call(body: dict[str, Any], last: str) -> list[dict[str, Any]]:
+        """The fake's tool calls: with tools offered and the last turn a user's, it calls the tool
+        ``tool_choice`` names, else (tool_choice not none) each tool offered, in parallel, or only the first
+        with ``parallel_tool_calls: false``, with ``{"query": <the last text>}``. After a tool's result it
+        answers text (the default answer echoes the result)."""
+        tools = body.get("tools")
+        if tools is None:
+            check("tool_choice" not in body, "tool_choice without tools")
+            return []
+        check(isinstance(tools, list) and tools, "tools must be a non-empty array")
+        for tool in tools:
+            check(isinstance(tool, dict) and tool.get("type") == "function" and isinstance(tool.get("function"), dict)
+                  and set(tool["function"]) <= {"name", "description", "parameters", "strict"}
+                  and isinstance(tool["function"].get("name"), str), f"bad tool {tool}")
+        names = [tool["function"]["name"] for tool in tools]
+        choice = body.get("tool_choice", "auto")
+        check(choice in CHOICES or (isinstance(choice, dict) and choice.get("type") == "function"
+                                    and choice.get("function", {}).get("name") in names), f"bad tool_choice {choice}")
+        if choice == "none" or body["messages"][-1]["role"] != "user":
+            return []
+        chosen = [choice["function"]["name"]] if isinstance(choice, dict) else names
+        if body.get("parallel_tool_calls") is False:
+            chosen = chosen[:1]
+        return [{"id": f"call_{i}_{name}", "type": "function",
+                 "function": {"name": name, "arguments": json.dumps({"query": last})}} for i, name in enumerate(chosen)]
+
+    @staticmethod
+    def _tool_answer(body: dict[str, Any], calls: list[dict[str, Any]], prompt_tokens: int) -> Any:
+        """Documented tool-call answers: ``message.tool_calls`` with finish_reason tool_calls; streamed, a chunk
+        naming each call (id, type, function name, empty arguments) then its arguments in two pieces."""
+        usage = FakeOpenAI._usage(body, prompt_tokens, 5 * len(calls))
+        if not body.get("stream"):
+            return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                    "model": body["model"], "usage": usage,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": None,
+                                                         "tool_calls": calls},
+                                 "logprobs": None, "finish_reason": "tool_calls"}]}
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": None}]
+        for i, call in enumerate(calls):
+            arguments = call["function"]["arguments"]
+            half = len(arguments) // 2
+            deltas.append({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                           "function": {"name": call["function"]["name"], "arguments": ""}}]})
+            deltas += [{"tool_calls": [{"index": i, "function": {"arguments": piece}}]}
+                       for piece in (arguments[:half], arguments[half:])]
+        return FakeOpenAI._chunks(body, deltas, "tool_calls", usage)
 
     @staticmethod
     def _usage(body: dict[str, Any], prompt_tokens: int, answer_tokens: int) -> dict[str, Any]:
@@ -169,17 +240,22 @@ class FakeOpenAI(WireFake):
         (with ``stream_options.include_usage``) a usage chunk with no choices, then ``[DONE]``."""
         check(body.get("stream_options", {}).get("include_usage") in (True, None), "bad stream_options")
 
+        words = answer.split(" ")
+        deltas = [{"role": "assistant", "content": ""}]
+        deltas += [{"content": (" " if i else "") + word} for i, word in enumerate(words)]
+        return FakeOpenAI._chunks(body, deltas, "stop", FakeOpenAI._usage(body, prompt_tokens, len(words)))
+
+    @staticmethod
+    def _chunks(body: dict[str, Any], deltas: list[dict[str, Any]], finish: str, usage: dict[str, Any]) -> Any:
         def chunk(delta: dict[str, Any] | None, finish: str | None = None, usage=None) -> str:
             choices = [] if delta is None else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
             return "data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1,
                                           "model": body["model"], "choices": choices, "usage": usage}) + "\n\n"
 
-        words = answer.split(" ")
-        events = [chunk({"role": "assistant", "content": ""})]
-        events += [chunk({"content": (" " if i else "") + word}) for i, word in enumerate(words)]
-        events.append(chunk({}, "stop"))
+        events = [chunk(delta) for delta in deltas]
+        events.append(chunk({}, finish))
         if body.get("stream_options", {}).get("include_usage"):
-            events.append(chunk(None, usage=FakeOpenAI._usage(body, prompt_tokens, len(words))))
+            events.append(chunk(None, usage=usage))
         events.append("data: [DONE]\n\n")
 
         async def emit():

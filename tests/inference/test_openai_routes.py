@@ -338,6 +338,9 @@ async def test_bad_bodies(client, server_url, scoped):
     assert caught.value.body["param"] == "frequency_penalty"
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         await client.chat.completions.create(model=CHAT, messages=[{"role": "tool", "content": "x"}])
+    assert caught.value.body["param"] == "messages[0].tool_call_id"  # a tool result answers a call
+    with pytest.raises(openai.UnprocessableEntityError) as caught:
+        await client.chat.completions.create(model=CHAT, messages=[{"role": "robot", "content": "x"}])
     assert caught.value.body["param"] == "messages[0].role"
     with pytest.raises(openai.UnprocessableEntityError) as caught:  # the local model takes no schema
         await client.chat.completions.create(model=CHAT, messages=MESSAGES, response_format={"type": "json_object"})

@@ -4,8 +4,10 @@
 Mapping: text parts of a message are joined with newlines; ``image_url`` parts become the native
 ``images`` (which go with the last user message); ``developer`` is ``system``; ``max_completion_tokens``
 (or ``max_tokens``) is ``max_tokens``; ``response_format`` json_schema is ``parameters.schema`` and
-json_object a schema of any object. Only ``n=1``; no tools, logprobs or audio. Sampling parameters pass
-through and are checked against the model, as on the native endpoint.
+json_object a schema of any object. ``tools``, ``tool_choice``, an assistant's ``tool_calls`` and ``tool``
+messages become the native tool shapes (inference/tools.py); the answer's tool calls come back as OpenAI's,
+streamed as ``delta.tool_calls`` pieces. Only ``n=1``. Sampling parameters are checked against the model, as
+on the native endpoint; every other field passes through to the target as a parameter.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ from inference.api.openai_compat.transport import (
 )
 
 ACCEPTED = ("model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
-            "response_format", "n", "stream", "stream_options", "user")
+            "response_format", "n", "stream", "stream_options", "user", "tools", "tool_choice")
 PASSED = ("temperature", "top_p", "stop", "seed")
-ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
-MESSAGE_KEYS = {"role", "content", "name"}
+ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+# ``name`` is kept by nobody; what the SDK sends back of an answer's message (refusal, annotations, audio,
+# function_call: null or empty) is accepted and dropped, so that an answer's message can be appended as it came.
+MESSAGE_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "annotations", "audio",
+                "function_call"}
+TOOL_FIELDS = ("name", "description", "parameters", "strict")
 DONE = b"data: [DONE]\n\n"
 
 
@@ -62,21 +68,67 @@ def _content(content: Any, field_: str, images: list[Any]) -> str:
     return "\n".join(texts)
 
 
-def _messages(messages: Any) -> tuple[list[dict[str, str]], list[Any]]:
+def _messages(messages: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     if not isinstance(messages, list) or not messages:
         raise ValidationError([{"field": "messages", "problem": "must be a non-empty array of messages"}])
     native, images = [], []
     for i, message in enumerate(messages):
         field_ = f"messages[{i}]"
-        if not isinstance(message, dict) or not {"role", "content"} <= set(message) <= MESSAGE_KEYS:
-            raise ValidationError([{"field": field_, "problem": "must be an object with role and content "
-                                    "(and optionally name); tool calls are not supported"}])
+        if not isinstance(message, dict) or not {"role"} <= set(message) <= MESSAGE_KEYS:
+            raise ValidationError([{"field": field_, "problem": "must be an object with role and content (an "
+                                    "assistant message may have tool_calls, a tool message has tool_call_id)"}])
         role = ROLES.get(message["role"]) if isinstance(message["role"], str) else None
         if role is None:
             raise ValidationError([{"field": f"{field_}.role",
                                     "problem": f"must be one of {', '.join(ROLES)}"}])
-        native.append({"role": role, "content": _content(message["content"], f"{field_}.content", images)})
+        turn: dict[str, Any] = {"role": role}
+        if message.get("tool_calls") is not None and role == "assistant":
+            turn["tool_calls"] = _tool_calls(message["tool_calls"], f"{field_}.tool_calls")
+            content = message.get("content")
+            turn["content"] = None if content is None else _content(content, f"{field_}.content", images)
+        else:
+            turn["content"] = _content(message.get("content"), f"{field_}.content", images)
+            turn.update({key: message[key] for key in ("tool_calls", "tool_call_id") if key in message})
+        native.append(turn)
     return native, images
+
+
+def _tool_calls(calls: Any, field_: str) -> Any:
+    """OpenAI's ``{id, type: function, function: {name, arguments}}`` as native ``{id, name, arguments}``;
+    anything else goes on as it is, for the native checks to name."""
+    if not isinstance(calls, list):
+        return calls
+    native = []
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or call.get("type", "function") != "function":
+            raise ValidationError([{"field": field_, "problem": "each must be {id, type: function, function: "
+                                    "{name, arguments}}"}])
+        native.append({"id": call.get("id"), "name": function.get("name"), "arguments": function.get("arguments")})
+    return native
+
+
+def _tools(tools: Any) -> Any:
+    """OpenAI's ``[{type: function, function: {name, description, parameters, strict}}]`` as native tools."""
+    if not isinstance(tools, list):
+        return tools
+    native = []
+    for i, tool in enumerate(tools):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or tool.get("type") != "function":
+            raise ValidationError([{"field": f"tools[{i}]", "problem": "must be {type: function, function: {name, "
+                                    "description?, parameters?, strict?}}"}])
+        native.append({key: function[key] for key in TOOL_FIELDS if function.get(key) is not None})
+    return native
+
+
+def _tool_choice(choice: Any) -> Any:
+    if isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("function"), dict):
+        return {"name": choice["function"].get("name")}
+    if isinstance(choice, dict):
+        raise ValidationError([{"field": "tool_choice", "problem": "must be 'auto', 'none', 'required' or "
+                                "{type: function, function: {name}}"}])
+    return choice
 
 
 def _response_format(value: Any) -> dict[str, Any] | None:
@@ -101,6 +153,10 @@ def _parameters(body: dict[str, Any]) -> dict[str, Any]:
         parameters["max_tokens"] = limits[0]
     if "response_format" in body and (schema := _response_format(body["response_format"])) is not None:
         parameters["schema"] = schema
+    if "tools" in body:
+        parameters["tools"] = _tools(body["tools"])
+    if "tool_choice" in body:
+        parameters["tool_choice"] = _tool_choice(body["tool_choice"])
     if body.get("n", 1) != 1:
         raise ValidationError([{"field": "n", "problem": "only n=1 is supported"}])
     return parameters
@@ -139,12 +195,19 @@ def _usage(tokens: dict[str, int]) -> dict[str, Any]:
             "completion_tokens_details": {"reasoning_tokens": tokens.get("reasoning", 0)}}
 
 
+def _tool_call(call: dict[str, str]) -> dict[str, Any]:
+    return {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}
+
+
 def chat_completion(response: dict[str, Any], request_id: str) -> dict[str, Any]:
     answer = response["data"]["responses"][0]
+    message: dict[str, Any] = {"role": "assistant", "content": answer["text"], "refusal": None}
+    if answer.get("tool_calls"):
+        message["content"] = answer["text"] or None
+        message["tool_calls"] = [_tool_call(call) for call in answer["tool_calls"]]
     return {"id": f"chatcmpl-{request_id}", "object": "chat.completion", "created": int(time.time()),
             "model": _model_id(response), "system_fingerprint": None,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer["text"], "refusal": None},
-                         "logprobs": None, "finish_reason": answer["finish_reason"]}],
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": answer["finish_reason"]}],
             "usage": _usage(response["tokens_used"])}
 
 
@@ -179,12 +242,22 @@ class ChunkEncoder:
         if kind == "delta":
             self.streamed = True
             return [self._chunk(self._choice({"content": event["text"]}))]
+        if kind == "tool_call":
+            self.streamed = True
+            piece: dict[str, Any] = {"index": event["call"], "function": {"arguments": event["arguments"]}}
+            if "id" in event:
+                piece.update(id=event["id"], type="function")
+                piece["function"]["name"] = event["name"]
+            return [self._chunk(self._choice({"tool_calls": [piece]}))]
         if kind == "done":
             response = event["response"]
             answer = response["data"]["responses"][0]
             lines = []
             if not self.streamed and answer["text"]:  # a target that answers whole (structured, plugins)
                 lines.append(self._chunk(self._choice({"content": answer["text"]})))
+            if not self.streamed and answer.get("tool_calls"):
+                calls = [{"index": i, **_tool_call(call)} for i, call in enumerate(answer["tool_calls"])]
+                lines.append(self._chunk(self._choice({"tool_calls": calls})))
             lines.append(self._chunk(self._choice({}, answer["finish_reason"])))
             if self.include_usage:
                 lines.append(self._chunk([], _usage(response["tokens_used"])))

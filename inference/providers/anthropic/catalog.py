@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inference.providers.base import STOP, TOP_P, max_tokens
+from inference.providers.base import STOP, TOOL_PARAMETERS, TOP_P, max_tokens
 from inference.providers.prices import price_read
 from inference.types import Modality, ParameterSpec, Price
 
@@ -35,7 +35,7 @@ class Claude:
 
     def parameters(self) -> tuple[ParameterSpec, ...]:
         sampling = (TEMPERATURE, TOP_P) if self.sampling else ()
-        return (*sampling, STOP, max_tokens(self.output_limit, DEFAULT_MAX_TOKENS), SCHEMA)
+        return (*sampling, STOP, max_tokens(self.output_limit, DEFAULT_MAX_TOKENS), SCHEMA, *TOOL_PARAMETERS)
 
 
 MODELS: dict[str, Claude] = {

@@ -4,7 +4,7 @@ the model) costs more and is not what a price per million should show."""
 
 from __future__ import annotations
 
-from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, max_tokens
+from inference.providers.base import SEED, STOP, TEMPERATURE, TOOL_PARAMETERS, TOP_P, max_tokens
 from inference.providers.openai.catalog import SCHEMA
 from inference.providers.prices import price_read
 from inference.types import Modality, ParameterSpec, Price
@@ -36,7 +36,7 @@ GEMINI: dict[str, tuple[int, str]] = {
 
 
 def chat_parameters(limit: int) -> tuple[ParameterSpec, ...]:
-    return (TEMPERATURE, TOP_P, STOP, SEED, max_tokens(limit, None), SCHEMA)
+    return (TEMPERATURE, TOP_P, STOP, SEED, max_tokens(limit, None), SCHEMA, *TOOL_PARAMETERS)
 
 
 def price(model: str) -> Price:

@@ -31,6 +31,7 @@ from inference.types import (
     ModelSpec,
     StreamEvent,
     TokenCount,
+    ToolCallDelta,
     Usage,
 )
 
@@ -54,7 +55,7 @@ class ChatAdapter(OpenAIAdapter):
 
     async def run(self, call: InferenceCall) -> InferenceResult:
         images = await _image_urls(call)
-        options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
+        options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field, call.tools, call.tool_choice)
         extra = mapping.extra_parameters(call.parameters, mapping.CHAT_MODELLED)
         session = await session_open(self.endpoint, call)
         structured = "schema" in call.parameters
@@ -91,7 +92,7 @@ class ChatAdapter(OpenAIAdapter):
             yield Complete(await self.run(call))
             return
         images = await _image_urls(call)
-        options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field)
+        options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field, call.tools, call.tool_choice)
         extra = mapping.extra_parameters(call.parameters, mapping.CHAT_MODELLED) or None
         session = await session_open(self.endpoint, call)
         usage = Usage()
@@ -110,6 +111,10 @@ class ChatAdapter(OpenAIAdapter):
                         if choice.delta.content:
                             text += choice.delta.content
                             yield Delta(index, choice.delta.content)
+                        for piece in choice.delta.tool_calls or ():
+                            function = piece.function
+                            yield ToolCallDelta(index, piece.index or 0, piece.id, function.name if function else None,
+                                                (function.arguments if function else None) or "")
                         if choice.finish_reason:
                             finished = True
                             yield Finish(index, choice.finish_reason)

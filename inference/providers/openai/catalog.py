@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from inference.providers.base import SEED, STOP, TEMPERATURE, TOP_P, max_tokens
+from inference.providers.base import SEED, STOP, TEMPERATURE, TOOL_PARAMETERS, TOP_P, max_tokens
 from inference.providers.prices import PRICE_SOURCE, PRICE_VERSION, price_read
 from inference.types import Modality, ParameterSpec, Price
 
@@ -27,7 +27,7 @@ def dimensions(maximum: int) -> ParameterSpec:
 
 
 def chat_parameters(limit: int) -> tuple[ParameterSpec, ...]:
-    return (TEMPERATURE, TOP_P, STOP, SEED, max_tokens(limit, None), SCHEMA)
+    return (TEMPERATURE, TOP_P, STOP, SEED, max_tokens(limit, None), SCHEMA, *TOOL_PARAMETERS)
 
 
 # model -> (modalities, parameters, dimensions, description)

@@ -12,7 +12,7 @@ from core.errors import BadRequestError, ValidationError
 from inference.media.images import ProviderImage
 from inference.media.load import LoadedMedia
 from inference.providers.upstream import answer_mapping
-from inference.types import InferenceCall, Message, Usage
+from inference.types import InferenceCall, Message, Tool, ToolCall, ToolChoice, Usage
 
 SAMPLING = ("temperature", "top_p", "stop", "seed")
 
@@ -45,9 +45,22 @@ def audio_upload(audio: LoadedMedia, field: str) -> tuple[str, bytes, str]:
 
 # -- chat ------------------------------------------------------------------------------------------
 
+def chat_message(message: Message) -> dict[str, Any]:
+    """One turn: an assistant's tool calls as ``tool_calls`` of type function (its content null when it said
+    nothing), a tool's result with the ``tool_call_id`` it answers."""
+    if message.tool_calls:
+        return {"role": "assistant", "content": message.content or None,
+                "tool_calls": [{"id": call.id, "type": "function",
+                                "function": {"name": call.name, "arguments": call.arguments}}
+                               for call in message.tool_calls]}
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    return {"role": message.role, "content": message.content}
+
+
 def chat_messages(conversation: tuple[Message, ...], images: list[str]) -> list[dict[str, Any]]:
     """OpenAI chat messages; images go with the last user message, after its text."""
-    messages: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in conversation]
+    messages: list[dict[str, Any]] = [chat_message(m) for m in conversation]
     if images:
         last_user = max(i for i, m in enumerate(conversation) if m.role == "user") if any(
             m.role == "user" for m in conversation) else len(messages) - 1
@@ -65,9 +78,34 @@ def response_format(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
 
 
-def chat_options(parameters: dict[str, Any], max_tokens_field: str) -> dict[str, Any]:
+def tool_definitions(tools: tuple[Tool, ...]) -> list[dict[str, Any]]:
+    definitions = []
+    for tool in tools:
+        function: dict[str, Any] = {"name": tool.name}
+        if tool.description:
+            function["description"] = tool.description
+        if tool.parameters is not None:
+            function["parameters"] = tool.parameters
+        if tool.strict is not None:
+            function["strict"] = tool.strict
+        definitions.append({"type": "function", "function": function})
+    return definitions
+
+
+def tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if choice.name is not None:
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
+
+
+def chat_options(parameters: dict[str, Any], max_tokens_field: str, tools: tuple[Tool, ...] = (),
+                 choice: ToolChoice | None = None) -> dict[str, Any]:
     """The body's fields for the parameters Infergate models (``extra_parameters`` has the others)."""
     options = {name: parameters[name] for name in SAMPLING if name in parameters}
+    if tools:
+        options["tools"] = tool_definitions(tools)
+    if choice is not None:
+        options["tool_choice"] = tool_choice(choice)
     if "max_tokens" in parameters:
         options[max_tokens_field] = parameters["max_tokens"]
     if "schema" in parameters:
@@ -75,7 +113,7 @@ def chat_options(parameters: dict[str, Any], max_tokens_field: str) -> dict[str,
     return options
 
 
-CHAT_MODELLED = (*SAMPLING, "max_tokens", "schema")
+CHAT_MODELLED = (*SAMPLING, "max_tokens", "schema", "tools", "tool_choice")
 
 
 def extra_parameters(parameters: dict[str, Any], modelled: tuple[str, ...]) -> dict[str, Any]:
@@ -96,7 +134,17 @@ def chat_answer(completion: Any, *, provider: str, structured: bool) -> dict[str
     answer: dict[str, Any] = {"text": text, "finish_reason": choice.finish_reason or "stop"}
     if structured:
         answer["structured"] = parse_structured(text)
+    calls = [tool_call(call) for call in getattr(message, "tool_calls", None) or ()]
+    if calls:
+        answer["tool_calls"] = [call.as_dict() for call in calls]
     return answer
+
+
+def tool_call(call: Any) -> ToolCall:
+    """A function call of an answer (``{id, type: function, function: {name, arguments}}``)."""
+    if getattr(call, "type", "function") != "function":
+        raise TypeError(f"a tool call of type {call.type!r}")
+    return ToolCall(call.id, call.function.name, call.function.arguments or "")
 
 
 def refused(provider: str, reason: str | None) -> BadRequestError:
