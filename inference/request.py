@@ -132,11 +132,13 @@ def _parameters_problems(parameters: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _check_one_target(request: InferenceRequest) -> None:
+    """``model`` alone names one of the namespace's model aliases (or a plugin, by inference name)."""
     given = [name for name in ("provider", "model", "inference_name", "feature_uri") if getattr(request, name)]
-    if given in (["provider", "model"], ["inference_name"], ["feature_uri"]):
+    if given in (["provider", "model"], ["model"], ["inference_name"], ["feature_uri"]):
         return
     raise BadRequestError(
-        "Name exactly one target: provider and model, or inference_name, or feature_uri",
+        "Name exactly one target: provider and model, a model alias of the namespace, or inference_name, "
+        "or feature_uri",
         details={"given": given},
     )
 

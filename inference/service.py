@@ -21,7 +21,7 @@ from inference.providers.base import Adapter
 from inference.providers.local.embedder import local_texts_embed
 from inference.request import call_build, request_parse
 from inference.streaming import StreamCollector
-from inference.targets import route_headers, target_resolve
+from inference.targets import alias_resolve, route_headers, target_resolve
 from inference.types import Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, ToolCallDelta, Usage
 from inference.usage.records import PRICE_TABLE_VERSION, UsageEntry, usage_cost
 from inference.usage.services import usage_record
@@ -81,7 +81,7 @@ def _elapsed_ms(started: float) -> float:
 
 async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], request_id: str,
                            entry: UsageEntry, purpose: Purpose) -> tuple[Adapter, InferenceCall, InferenceRequest]:
-    request = request_parse(body() if callable(body) else body)
+    request = alias_resolve(principal, request_parse(body() if callable(body) else body))
     entry.provider, entry.model = request.provider or "", request.model or ""
     entry.inference_name = request.inference_name or ""
     adapter = await target_resolve(principal=principal, request=request, disabled_plugins=purpose.disabled_plugins)

@@ -36,6 +36,20 @@ from inference.types import (
 from tenancy.accounts.authentication import Principal
 
 
+def alias_resolve(principal: Principal, request: InferenceRequest) -> InferenceRequest:
+    """A request that names only a ``model``: the namespace's alias of that name, as the target it stands for
+    with its default parameters under the request's own; without such an alias, the plugin of that inference
+    name (OpenAI clients name plugins as models)."""
+    if request.provider or not request.model:
+        return request
+    alias = principal.namespace.alias_for(request.model)
+    if alias is None:
+        return replace(request, model=None, inference_name=request.model)
+    target, defaults = alias
+    provider, _, model = target.partition("/")
+    return replace(request, provider=provider, model=model, parameters={**defaults, **request.parameters})
+
+
 async def target_resolve(*, principal: Principal, request: InferenceRequest, disabled_plugins: bool = False) -> Adapter:
     """The request's adapter. A plugin must be enabled in the principal's namespace, unless
     ``disabled_plugins`` (a plugin's test run: any installed plugin, with the namespace's parameters for it
@@ -56,8 +70,11 @@ async def target_resolve(*, principal: Principal, request: InferenceRequest, dis
         if installed is not None:
             message = (f"Plugin {name!r} is not enabled in namespace {namespace!r}; enable it with "
                        f"POST /v1/namespaces/{namespace}/plugins")
-        else:
+        elif request.inference_name and not principal.namespace.aliases:
             message = f"No plugin with inference name {name!r} is installed"
+        else:
+            message = f"Namespace {principal.namespace.name!r} has no model alias {name!r}, and no plugin of that " \
+                      "inference name is installed"
         raise NotFoundError(message, details={
             "resource": "plugin", "inference_name": name, "installed": installed is not None,
             "enabled": sorted(n for n in enabled if registry.get(n) is not None),

@@ -1,15 +1,23 @@
-"""GET /v1/models: every model the namespace can address, with what it can do and what it costs.
+"""GET /v1/models: the models the namespace can address, with what they can do and what they cost.
 
 The list is in OpenAI's format (``{"object": "list", "data": [{"id", "object": "model", ...}]}``) so that
 OpenAI SDKs can read it, with Infergate's own fields beside OpenAI's in each item. ``kind`` tells the
-three kinds of target apart: ``model`` (``provider/model``), ``plugin`` (id ``plugin/{inference_name}``)
-and ``feature_uri`` (id: the URI). Every installed plugin is listed; ``enabled`` says whether this
-namespace may call it.
+kinds of target apart: ``model`` (``provider/model``), ``alias`` (the namespace's own model names),
+``plugin`` (id ``plugin/{inference_name}``) and ``feature_uri`` (id: the URI).
+
+Models: those Infergate registers and tests (``catalog: "infergate"``), then the other ids genai-prices
+describes for a provider that forwards any id (``catalog: "genai-prices"``), then models only this namespace
+has used (``catalog: null``: only the provider knows them). It is a catalog, not a gate: any id of such a
+provider is forwarded. ``configured`` says whether the namespace (or the server) has the provider's
+credentials; ``used`` whether it has had answers from the model. Every installed plugin is listed;
+``enabled`` says whether this namespace may call it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -18,16 +26,32 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import BadRequestError
 from inference.plugins.registry import plugin_registry
 from inference.plugins.selectors import plugins_describe
 from inference.plugins.services import enabled_plugins
+from inference.providers.prices import catalog_models
 from inference.providers.registry import provider_registry
 from inference.types import ModelSpec
-from tenancy.accounts.models import Permission
+from inference.usage.selectors import models_used
+from tenancy.accounts.models import Namespace, Permission
+from tenancy.accounts.namespace_settings import aliases_of
 from tenancy.credentials.selectors import credential_lookup
 
+# genai-prices ids of what no adapter of ours answers (images, speech, realtime sessions, moderation,
+# legacy completions), and its patterns that are not ids (fine-tune prefixes): not listed, though a request
+# naming such a model is still forwarded.
+NOT_LISTED = re.compile(r"dall-e|gpt-image|imagen|veo|tts|realtime|moderation|sora|computer-use|davinci|babbage|"
+                        r"^ada$|^curie$|live|-image|^ft:|\.ft-|-$|:")
+# What genai-prices lists under a provider that its API here does not serve (Vertex's Claude under google).
+NOT_SERVED = {"google": re.compile(r"^claude")}
 
-def model_describe(spec: ModelSpec, configured: bool = True) -> dict[str, Any]:
+
+def model_describe(spec: ModelSpec, configured: bool = True, used: bool = False,
+                   catalog: str | None = "infergate") -> dict[str, Any]:
+    price = spec.price
+    rates = {"cache_read_per_million": price.cache_read_per_million,
+             "cache_write_per_million": price.cache_write_per_million}
     return {
         "id": f"{spec.provider}/{spec.model}",
         "object": "model",
@@ -43,11 +67,24 @@ def model_describe(spec: ModelSpec, configured: bool = True) -> dict[str, Any]:
         "can_stream": spec.can_stream,
         "dimensions": spec.dimensions,
         "configured": configured,  # credentials present for this namespace (or none needed)
-        "price": {"currency": "USD", "prompt_per_million": spec.price.prompt_per_million,
-                  "completion_per_million": spec.price.completion_per_million,
+        "used": used,
+        "catalog": catalog,  # who describes the model: infergate, genai-prices, or nobody (null)
+        # null rates: no price table knows the model, its calls are recorded with an unknown cost
+        "price": {"currency": "USD", "known": price.known,
+                  "prompt_per_million": price.prompt_per_million if price.known else None,
+                  "completion_per_million": price.completion_per_million if price.known else None,
+                  **{name: rate for name, rate in rates.items() if rate is not None},
                   # models priced by audio length (whisper-1) only
-                  **({"per_audio_minute": spec.price.per_audio_minute} if spec.price.per_audio_minute else {})},
+                  **({"per_audio_minute": price.per_audio_minute} if price.per_audio_minute else {})},
     }
+
+
+def alias_items(namespace_id: str) -> list[dict[str, Any]]:
+    """The namespace's model aliases: the name a client sends as ``model``, the target and default parameters."""
+    routing = Namespace.objects.filter(id=namespace_id).values_list("routing", flat=True).first()
+    return [{"id": name, "object": "model", "kind": "alias", "created": 0, "owned_by": "namespace",
+             "target": target, "parameters": json.loads(parameters)}
+            for name, target, parameters in aliases_of(routing)]
 
 
 def plugin_items(namespace_id: str) -> list[dict[str, Any]]:
@@ -77,11 +114,44 @@ async def _configured(namespace_id: str) -> list[bool]:
     return list(await asyncio.gather(*(a.configured(credentials) for a in provider_registry().adapters())))
 
 
+def _listed(provider: str, model: str) -> bool:
+    served = NOT_SERVED.get(provider)
+    return not NOT_LISTED.search(model) and not (served and served.search(model))
+
+
+def _open_specs(registered: set[tuple[str, str]], used: set[tuple[str, str]]) -> list[tuple[ModelSpec, str | None]]:
+    """The models of providers that forward any id, beyond the registered ones: what genai-prices lists for
+    them, then the ones the namespace used that nobody describes; each with who describes it."""
+    registry = provider_registry()
+    wanted = [(provider, model) for provider in registry.open_providers()
+              for model in catalog_models(provider_id=provider) if _listed(provider, model)]
+    wanted += sorted(used - set(wanted))
+    specs, seen = [], set(registered)
+    for provider, model in wanted:
+        if (provider, model) in seen:
+            continue
+        seen.add((provider, model))
+        try:
+            spec = registry.resolve(provider, model).spec
+        except BadRequestError:  # a provider no longer configured, an id we would not forward
+            continue
+        specs.append((spec, "genai-prices" if spec.catalogued else None))
+    return specs
+
+
 def catalog_list(*, namespace_id: str) -> list[dict[str, Any]]:
     """The items of GET /v1/models for one namespace (the browser playground lists the same)."""
+    adapters = provider_registry().adapters()
     flags = async_to_sync(_configured)(namespace_id)
-    models = [model_describe(a.spec, flag) for a, flag in zip(provider_registry().adapters(), flags)]
-    return models + plugin_items(namespace_id)
+    used = models_used(namespace_id=namespace_id)
+    models = [model_describe(a.spec, flag, (a.spec.provider, a.spec.model) in used) for a, flag in zip(adapters, flags)]
+    by_provider: dict[str, bool] = {}
+    for adapter, flag in zip(adapters, flags):
+        by_provider[adapter.spec.provider] = by_provider.get(adapter.spec.provider, False) or flag
+    registered = {(a.spec.provider, a.spec.model) for a in adapters}
+    models += [model_describe(spec, by_provider.get(spec.provider, False), (spec.provider, spec.model) in used, catalog)
+               for spec, catalog in _open_specs(registered, used)]
+    return models + alias_items(namespace_id) + plugin_items(namespace_id)
 
 
 class ModelsView(APIView):

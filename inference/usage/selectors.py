@@ -322,3 +322,12 @@ def usage_summary(*, organization_id: int, namespace_ids: Collection[str] | None
         names = [column.name for column in cursor.description]
         rows = [dict(zip(names, values)) for values in cursor.fetchall()]
     return UsageSummaryPage(rows=[_row(row) for row in rows], total=int(rows[0]["total_groups"]) if rows else 0)
+
+
+def models_used(*, namespace_id: str) -> set[tuple[str, str]]:
+    """The (provider, model) targets the namespace has had answers from: the rollups' rows, and the records
+    of yesterday and today (maybe not rolled up yet; the (namespace_id, created_at) index bounds the read)."""
+    rolled = UsageDailyRollup.objects.filter(namespace_id=namespace_id, status=200).exclude(provider="")
+    recent = UsageRecord.objects.filter(namespace_id=namespace_id, status=200,
+                                        created_at__gte=day_start(utc_today() - timedelta(days=1))).exclude(provider="")
+    return {*rolled.values_list("provider", "model").distinct(), *recent.values_list("provider", "model").distinct()}

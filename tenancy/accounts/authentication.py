@@ -9,6 +9,7 @@ on any worker while keeping the database off the hot path.
 from __future__ import annotations
 
 import hmac
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,7 @@ from core.errors import BadRequestError, ForbiddenError, NotFoundError, Unauthor
 from core.refresh import RefreshAheadCache
 from tenancy.accounts.keys import SECRET_PREFIX, secret_hash
 from tenancy.accounts.models import ApiKey, Namespace, Permission
-from tenancy.accounts.namespace_settings import Fallbacks, fallbacks_of
+from tenancy.accounts.namespace_settings import Aliases, Fallbacks, aliases_of, fallbacks_of
 
 BEARER = re.compile(r"^Bearer (sk_[A-Za-z0-9_]{8,200})$")
 
@@ -65,9 +66,15 @@ class NamespaceRecord:
     monthly_budget_usd: Decimal | None = None
     fallbacks: Fallbacks = ()  # routing rules: ((target, (fallback, ...)), ...) (tenancy/accounts/namespace_settings.py)
     provider_timeout_s: float | None = None  # None: INFERGATE["PROVIDER_TIMEOUT_SECONDS"]
+    aliases: Aliases = ()  # model names of the namespace's own: ((name, provider/model, parameters JSON), ...)
 
     def fallbacks_for(self, target: str) -> tuple[str, ...]:
         return next((chain for source, chain in self.fallbacks if source == target), ())
+
+    def alias_for(self, name: str) -> tuple[str, dict[str, Any]] | None:
+        """The target and default parameters a model alias stands for; None when the namespace has no such alias."""
+        found = next((alias for alias in self.aliases if alias[0] == name), None)
+        return (found[1], json.loads(found[2])) if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ def _load_namespace(organization_id: int, reference: str) -> NamespaceRecord | N
         return None
     routing, timeout = row.pop("routing"), row.pop("provider_timeout_seconds")
     return NamespaceRecord(organization_id=organization_id, fallbacks=fallbacks_of(routing),
-                           provider_timeout_s=timeout, **row)
+                           aliases=aliases_of(routing), provider_timeout_s=timeout, **row)
 
 
 def _check_key(record: KeyRecord | None, digest: str) -> KeyRecord:

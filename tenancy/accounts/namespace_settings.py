@@ -1,29 +1,40 @@
 """A namespace's routing rules and provider timeout: their shape, checked whenever they are set (the
 API, the admin), and the form the inference path reads from ``NamespaceRecord``.
 
-``routing`` is ``{"fallbacks": {"<provider>/<model>": ["<provider>/<model>", ...]}}``: when the first
-target fails with an error another target could avoid, the next one in its list is tried
-(inference/targets.py says which errors). Targets are stored by their canonical names (an alias such as
-``gemini`` becomes ``google``). ``provider_timeout_seconds`` bounds each provider call of the namespace;
-null means ``INFERGATE["PROVIDER_TIMEOUT_SECONDS"]``.
+``routing`` is ``{"fallbacks": {"<provider>/<model>": ["<provider>/<model>", ...]}, "aliases": {"<name>":
+{"target": "<provider>/<model>", "parameters": {...}}}}``. Fallbacks: when the first target fails with an error
+another target could avoid, the next one in its list is tried (inference/targets.py says which errors).
+Aliases: a name the namespace's clients use as a model (``{"model": "fast"}`` natively, ``model="fast"``
+through the OpenAI routes) for a target and default parameters (the request's own parameters win). Targets are
+stored by their canonical names (a provider alias such as ``gemini`` becomes ``google``).
+``provider_timeout_seconds`` bounds each provider call of the namespace; null means
+``INFERGATE["PROVIDER_TIMEOUT_SECONDS"]``.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from core.errors import BadRequestError
+from core.strings import json_problem
 from tenancy.catalog import target_catalog
 
-ROUTING_KEYS = ("fallbacks",)
+ROUTING_KEYS = ("fallbacks", "aliases")
 FALLBACKS_MAX = 4  # per target: each one may cost a full provider timeout
+ALIASES_MAX = 100
+ALIAS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")  # no '/': never read as provider/model
+ALIAS_KEYS = ("target", "parameters")
+ALIAS_PARAMETERS_BYTES = 16_384
 TIMEOUT_MIN_SECONDS, TIMEOUT_MAX_SECONDS = 0.1, 600.0
 SETTINGS_KEYS = ("routing", "provider_timeout_seconds")
 
 Fallbacks = tuple[tuple[str, tuple[str, ...]], ...]
+Aliases = tuple[tuple[str, str, str], ...]  # (name, provider/model, default parameters as JSON text)
 
 
 def _target_problem(field: str, target: Any) -> tuple[str | None, dict[str, str] | None]:
@@ -41,6 +52,8 @@ def routing_normalise(routing: Any) -> tuple[dict[str, Any], list[dict[str, str]
         return {}, [{"field": "routing", "problem": "must be an object"}]
     problems = [{"field": f"routing.{key}", "problem": f"unknown key; accepted: {', '.join(ROUTING_KEYS)}"}
                 for key in routing if key not in ROUTING_KEYS]
+    aliases, alias_problems = _aliases_normalise(routing.get("aliases", {}))
+    problems += alias_problems
     fallbacks = routing.get("fallbacks", {})
     if not isinstance(fallbacks, dict):
         return {}, problems + [{"field": "routing.fallbacks", "problem": "must be an object of target: [targets]"}]
@@ -63,7 +76,37 @@ def routing_normalise(routing: Any) -> tuple[dict[str, Any], list[dict[str, str]
                 chain.append(name)
         if canonical:
             normalised[canonical] = chain
-    return ({"fallbacks": normalised} if normalised else {}), problems
+    return {**({"fallbacks": normalised} if normalised else {}), **({"aliases": aliases} if aliases else {})}, problems
+
+
+def _aliases_normalise(aliases: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    if not isinstance(aliases, dict) or len(aliases) > ALIASES_MAX:
+        return {}, [{"field": "routing.aliases", "problem": f"must be an object of at most {ALIASES_MAX} "
+                                                           "name: {target, parameters?}"}]
+    normalised, problems = {}, []
+    for name, alias in aliases.items():
+        field = f"routing.aliases.{name}"
+        if not ALIAS_NAME.match(name):
+            problems.append({"field": "routing.aliases", "problem": f"{name[:100]!r}: a name is 1 to 100 letters, "
+                                                                    "digits and . _ : -, without '/'"})
+            continue
+        if not isinstance(alias, dict) or "target" not in alias or not set(alias) <= set(ALIAS_KEYS):
+            problems.append({"field": field, "problem": "must be {target: 'provider/model', parameters?: {...}}"})
+            continue
+        target, problem = _target_problem(f"{field}.target", alias["target"])
+        parameters = alias.get("parameters", {})
+        if not isinstance(parameters, dict):
+            problem = problem or {"field": f"{field}.parameters", "problem": "must be an object"}
+        elif found := json_problem(parameters, f"{field}.parameters"):
+            problem = problem or found
+        elif len(json.dumps(parameters)) > ALIAS_PARAMETERS_BYTES:
+            problem = problem or {"field": f"{field}.parameters",
+                                  "problem": f"longer than {ALIAS_PARAMETERS_BYTES} bytes as JSON"}
+        if problem:
+            problems.append(problem)
+            continue
+        normalised[name] = {"target": target, "parameters": parameters}
+    return normalised, problems
 
 
 def timeout_problems(value: Any) -> list[dict[str, str]]:
@@ -85,6 +128,13 @@ def namespace_settings_check(*, routing: Any, provider_timeout_seconds: Any) -> 
     problems += timeout_problems(provider_timeout_seconds)
     if problems:
         raise DjangoValidationError([f"{p['field']}: {p['problem']}" for p in problems])
+
+
+def aliases_of(routing: Any) -> Aliases:
+    """The stored aliases as the immutable form ``NamespaceRecord`` carries."""
+    aliases = routing.get("aliases", {}) if isinstance(routing, dict) else {}
+    return tuple((name, alias["target"], json.dumps(alias.get("parameters", {})))
+                 for name, alias in aliases.items() if isinstance(alias, dict) and "target" in alias)
 
 
 def fallbacks_of(routing: Any) -> Fallbacks:

@@ -88,7 +88,7 @@ BODIES = [
     bad("inference-name-and-feature-uri", {"inference_name": "a", "feature_uri": "mixpeek://x@v1/y",
                                            "inputs": {"text": "hi"}}, 400, "BadRequestError"),
     bad("provider-without-model", {"provider": "test", "inputs": {"prompts": ["hi"]}}, 400, "BadRequestError"),
-    bad("model-without-provider", {"model": "echo", "inputs": {"prompts": ["hi"]}}, 400, "BadRequestError"),
+    bad("model-no-alias-names", {"model": "echo", "inputs": {"prompts": ["hi"]}}, 404, "NotFoundError"),
     bad("no-target", {"inputs": {"prompts": ["hi"]}}, 400, "BadRequestError"),
     bad("unknown-provider", chat(provider="nonesuch"), 400, "BadRequestError", message="nonesuch"),
     bad("unknown-model", chat(model="gpt-17"), 400, "BadRequestError", message="gpt-17"),

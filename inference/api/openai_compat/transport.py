@@ -90,7 +90,8 @@ def extra_parameters(body: dict[str, Any], accepted: tuple[str, ...]) -> dict[st
 
 def model_target(model: Any) -> dict[str, Any]:
     """An OpenAI ``model`` as the native target: ``provider/model``, ``plugin/{inference_name}`` (the
-    /v1/models id), a feature URI (``scheme://...``), or a bare plugin inference name."""
+    /v1/models id), a feature URI (``scheme://...``), or a bare name: a model alias of the namespace, else a
+    plugin's inference name."""
     if not isinstance(model, str) or not model.strip():
         raise ValidationError([{"field": "model", "problem": "required: a string such as "
                                 "'local/smollm2-135m-instruct' or a plugin inference name"}])
@@ -98,7 +99,7 @@ def model_target(model: Any) -> dict[str, Any]:
         return {"feature_uri": model}
     provider, slash, name = model.partition("/")
     if not slash:
-        return {"inference_name": model}
+        return {"model": model}
     if provider == "plugin":
         return {"inference_name": name}
     return {"provider": provider, "model": name}

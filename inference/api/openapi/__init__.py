@@ -71,6 +71,19 @@ EXAMPLES = {
         "summary": "Transcription (a cloud provider, once configured)",
         "value": {"provider": "openai", "model": "whisper-1", "inputs": {"audio_url": "https://example.com/a.mp3"}},
     },
+    "tools": {
+        "summary": "Tool calling: the model calls get_weather, or answers the tool's result (any cloud chat model)",
+        "value": {"provider": "openai", "model": "gpt-5-mini",
+                  "inputs": {"messages": [
+                      {"role": "user", "content": "What is the weather in Paris?"},
+                      {"role": "assistant", "content": None, "tool_calls": [
+                          {"id": "call_1", "name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}]},
+                      {"role": "tool", "tool_call_id": "call_1", "content": "18 degrees, sunny"}]},
+                  "parameters": {"reasoning_effort": "low", "tools": [
+                      {"name": "get_weather", "description": "The weather in a city now.",
+                       "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                      "required": ["city"]}}]}},
+    },
     "plugin": {
         "summary": "A plugin by inference name",
         "value": {"inference_name": "my_text_embedder_1_0_0", "inputs": {"text": "hello world"}, "parameters": {}},
@@ -87,6 +100,12 @@ RESPONSE_EXAMPLES = {
         "data": {"responses": [{"text": "Paris.", "finish_reason": "stop"}]}, "provider": "local",
         "model": "smollm2-135m-instruct", "latency_ms": 412.7,
         "tokens_used": {"prompt": 15, "completion": 3, "total": 18}, "cached": False}},
+    "tool_calls": {"summary": "chat that called a tool", "value": {
+        "data": {"responses": [{"text": "", "finish_reason": "tool_calls", "tool_calls": [
+            {"id": "call_1", "name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}]}]},
+        "provider": "openai", "model": "gpt-5-mini", "latency_ms": 850.2,
+        "tokens_used": {"prompt": 80, "completion": 30, "total": 110, "cache_read": 64, "reasoning": 12},
+        "cached": False}},
     "embedding": {"summary": "one embedding (`text`)", "value": {
         "data": {"embedding": [0.0123, -0.0456, "…"], "dimensions": 384}, "provider": "local",
         "model": "all-minilm-l6-v2", "latency_ms": 6.1, "tokens_used": {"prompt": 4, "completion": 0, "total": 4},
@@ -116,8 +135,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["inputs"],
-        "description": "Exactly one target: `provider` + `model`, or `inference_name`, or `feature_uri` "
-                       "(anything else is a 400). Unknown keys are a 422 naming the accepted keys.",
+        "description": "Exactly one target: `provider` + `model`, or `model` alone (a model alias of the "
+                       "namespace), or `inference_name`, or `feature_uri` (anything else is a 400). Unknown keys "
+                       "are a 422 naming the accepted keys.",
         "properties": {
             "provider": {"type": "string", "maxLength": 200, "examples": ["local", "openai", "anthropic", "google"],
                          "description": "`openai`, `anthropic`, `google` (alias `gemini`), `local`, or a configured "
@@ -127,20 +147,24 @@ SCHEMAS: dict[str, Any] = {
                       "description": "Any model id of a cloud or OpenAI-compatible provider is forwarded: one "
                                      "Infergate's catalog does not list is routed by the shape of the inputs and "
                                      "the provider decides (its cost is recorded as unknown where no price table "
-                                     "knows it). Local models are the ones GET /v1/models lists."},
+                                     "knows it). Local models are the ones GET /v1/models lists. Without "
+                                     "`provider`: one of the namespace's model aliases (routing.aliases), else a "
+                                     "plugin's inference name."},
             "inference_name": {"type": "string", "maxLength": 200, "examples": ["my_text_embedder_1_0_0"]},
             "feature_uri": {"type": "string", "maxLength": 200,
                             "examples": ["mixpeek://text_extractor@v1/multilingual_e5_large_instruct_v1"]},
             "inputs": {"type": "object", "description":
                        "By modality. chat: `prompts` (array of strings, each answered on its own) or `messages` "
-                       "(array of {role, content}), optional `system`. vision: chat inputs plus `image_url`, "
-                       "`image_base64` or `images`. text embedding: `text` or `texts`. multimodal embedding: one "
-                       "of `text`, `image_url`, `image_base64`, `video_url`, `video_base64`. transcription: "
+                       "(array of ChatMessage: {role, content}; an assistant turn may carry the `tool_calls` it "
+                       "made, a `tool` turn answers one by `tool_call_id`), optional `system`. vision: chat inputs "
+                       "plus `image_url`, `image_base64` or `images`. text embedding: `text` or `texts`. multimodal "
+                       "embedding: one of `text`, `image_url`, `image_base64`, `video_url`, `video_base64`. transcription: "
                        "`audio_url` or `audio_base64`. A key the target does not read is a 422."},
             "parameters": {"type": "object", "description":
                            "Those Infergate models are declared per model (see GET /v1/models) and checked: "
                            "`temperature` (0-2), `max_tokens`, `top_p` (0-1), `stop` (string or up to 4), `seed`, "
-                           "`schema`, `dimensions`, `language`, `prompt`; one a model does not declare is a 422. "
+                           "`schema`, `dimensions`, `language`, `prompt`, `tools` (array of Tool), `tool_choice` "
+                           "(ToolChoice); one a model does not declare is a 422. "
                            "Any other (`reasoning_effort`, `frequency_penalty`, `logit_bias`, Anthropic's "
                            "`thinking`, Gemini's `safety_settings`, ...) goes to a cloud or OpenAI-compatible "
                            "provider as it is sent, and the provider decides (its refusal is a 400 with its "
@@ -162,8 +186,43 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["responses"],
         "properties": {"responses": {"type": "array", "items": {
             "type": "object", "required": ["text", "finish_reason"],
-            "properties": {"text": {"type": "string"}, "finish_reason": {"type": "string"},
-                           "structured": {"description": "Parsed JSON when `parameters.schema` was given."}}}}},
+            "properties": {"text": {"type": "string", "description": "Empty when the model only called tools."},
+                           "finish_reason": {"type": "string", "examples": ["stop", "length", "tool_calls"]},
+                           "structured": {"description": "Parsed JSON when `parameters.schema` was given."},
+                           "tool_calls": {"type": "array", "items": {"$ref": "#/components/schemas/ToolCall"},
+                                          "description": "The calls the model made (with `parameters.tools`); "
+                                                         "answer each with a `tool` message."}}}}},
+    },
+    "Tool": {
+        "type": "object", "required": ["name"], "additionalProperties": False,
+        "description": "A function the model may call (`parameters.tools`, at most 128, names unique).",
+        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                       "description": {"type": "string", "description": "What it does, for the model to read."},
+                       "parameters": {"type": "object", "description": "JSON Schema (type object) of its arguments."},
+                       "strict": {"type": "boolean", "description": "OpenAI's strict schema adherence; others ignore it."}},
+    },
+    "ToolChoice": {
+        "description": "`auto` (the default: the model decides), `none`, `required` (some tool), or {name}: that tool.",
+        "oneOf": [{"type": "string", "enum": ["auto", "none", "required"]},
+                  {"type": "object", "required": ["name"], "additionalProperties": False,
+                   "properties": {"name": {"type": "string"}}}],
+    },
+    "ToolCall": {
+        "type": "object", "required": ["id", "name", "arguments"], "additionalProperties": False,
+        "properties": {"id": {"type": "string", "description": "What the `tool` message answering it names."},
+                       "name": {"type": "string"},
+                       "arguments": {"type": "string", "description": "JSON text, as the model wrote it (it may not "
+                                                                      "parse); an object is accepted in requests."}},
+    },
+    "ChatMessage": {
+        "type": "object", "required": ["role", "content"], "additionalProperties": False,
+        "description": "One turn of `inputs.messages`. Providers get each turn in their own shape (Anthropic "
+                       "tool_use/tool_result blocks, Gemini functionCall/functionResponse parts).",
+        "properties": {"role": {"type": "string", "enum": ["system", "user", "assistant", "tool"]},
+                       "content": {"type": ["string", "null"], "description": "null or empty only for an assistant "
+                                                                               "turn that called tools."},
+                       "tool_calls": {"type": "array", "items": {"$ref": "#/components/schemas/ToolCall"}},
+                       "tool_call_id": {"type": "string", "description": "A tool turn: the call it answers."}},
     },
     "EmbeddingData": {"type": "object", "required": ["embedding", "dimensions"],
                       "properties": {"embedding": _number_array(), "dimensions": {"type": "integer"}}},
@@ -337,7 +396,10 @@ def openapi_document() -> dict[str, Any]:
                                "generated; then `done` {response: the full response envelope} or `error` {error: the "
                                "error envelope}. Each SSE block is `event: <type>` and `data: <json>`. A request "
                                "refused before the stream starts (key, namespace, body) is answered like POST "
-                               "/v1/inference: its status and the JSON envelope. Targets that do not stream answer "
+                               "/v1/inference: its status and the JSON envelope. A tool call arrives as `tool_call` "
+                               "events: `index` (the answer), `call` (its position), `id` and `name` on its first "
+                               "piece, and `arguments` pieces that join into its JSON text; `done` holds the whole "
+                               "calls in `data.responses[i].tool_calls`. Targets that do not stream answer "
                                "with `start` and `done`. A client that disconnects stops the generation; its usage "
                                "record has status 499 (Cancelled) and the tokens produced so far.\n\n"
                                "Websocket: `ws://HOST/v1/inference/stream` with `Authorization` and `X-Namespace` on "
@@ -354,7 +416,10 @@ def openapi_document() -> dict[str, Any]:
                     "200": {"description": "An event stream", "content": {"text/event-stream": {"example":
                         'event: start\ndata: {"type": "start", "request_id": "req_1", "provider": "local", '
                         '"model": "smollm2-135m-instruct"}\n\nevent: delta\ndata: {"type": "delta", "index": 0, '
-                        '"text": "Paris"}\n\nevent: done\ndata: {"type": "done", "response": {...}}\n\n'}}},
+                        '"text": "Paris"}\n\nevent: tool_call\ndata: {"type": "tool_call", "index": 0, "call": 0, '
+                        '"id": "call_1", "name": "get_weather", "arguments": "{\\"ci"}\n\nevent: tool_call\ndata: '
+                        '{"type": "tool_call", "index": 0, "call": 0, "arguments": "ty\\": \\"Paris\\"}"}\n\n'
+                        'event: done\ndata: {"type": "done", "response": {...}}\n\n'}}},
                     **{str(status): _error_response(status) for status in (400, 401, 403, 404, 413, 415, 422)},
                 },
             }},
@@ -371,7 +436,16 @@ def openapi_document() -> dict[str, Any]:
             }},
             "/v1/models": {"get": {
                 "operationId": "models_list",
-                "summary": "Every model the namespace can address: modalities, input keys, parameters, price",
+                "summary": "The catalog of models the namespace can address: modalities, input keys, parameters, price",
+                "description": "Models are `kind: model`: first those Infergate registers and tests (`catalog: "
+                               "infergate`), then the other ids genai-prices describes for a provider that forwards "
+                               "any id (`catalog: genai-prices`), then ids only this namespace has used (`catalog: "
+                               "null`). A catalog, not a gate: any id of a cloud or OpenAI-compatible provider is "
+                               "forwarded. `configured`: the provider's credentials are set for the namespace (or "
+                               "the server); `used`: the namespace has had answers from it; `price.known` false: "
+                               "no price table knows it (its cost is recorded as unknown). The namespace's model "
+                               "aliases are `kind: alias` (`target`, default `parameters`); plugins `kind: plugin` "
+                               "and their feature URIs `kind: feature_uri`.",
                 "parameters": [{"name": "X-Namespace", "in": "header", "required": False, "schema": {"type": "string"},
                                 "description": "Required, except that it may be left out when the key is scoped "
                                                "to exactly one namespace (as on the OpenAI-compatible routes)."},
@@ -382,9 +456,12 @@ def openapi_document() -> dict[str, Any]:
                                 "id": "local/all-minilm-l6-v2", "object": "model", "created": 0, "owned_by": "local",
                                 "provider": "local", "model": "all-minilm-l6-v2", "modalities": ["text_embedding"],
                                 "input_keys": ["text", "texts"], "parameters": [], "can_stream": False,
-                                "dimensions": 384, "configured": True,
-                                "price": {"currency": "USD", "prompt_per_million": 0.0,
-                                          "completion_per_million": 0.0}}]}}}},
+                                "dimensions": 384, "configured": True, "used": True, "catalog": "infergate",
+                                "price": {"currency": "USD", "known": True, "prompt_per_million": 0.0,
+                                          "completion_per_million": 0.0}}, {
+                                "id": "fast", "object": "model", "kind": "alias", "created": 0,
+                                "owned_by": "namespace", "target": "openai/gpt-5-mini",
+                                "parameters": {"reasoning_effort": "low"}}]}}}},
                     **{str(status): _error_response(status) for status in (400, 401, 403, 404)},
                 },
             }},

@@ -74,11 +74,16 @@ CHUNKS = ('data: {"id": "chatcmpl-req_1", "object": "chat.completion.chunk", "cr
 OPENAI_PATHS: dict[str, Any] = {
     "/v1/chat/completions": _operation(
         "openai_chat_completions", "OpenAI's chat completions over the same service",
-        "Keys: " + ", ".join(f"`{k}`" for k in CHAT_KEYS) + ". Messages with roles system, developer (as "
-        "system), user and assistant; content a string or text and image_url parts (images go with the last "
-        "user message). `max_completion_tokens` or `max_tokens`; `response_format` text, json_object or "
-        "json_schema (for models that take a schema); only `n: 1`; no tools, logprobs or audio. Sampling "
-        "parameters are checked against the model as on POST /v1/inference. With `stream: true`: "
+        "Translated keys: " + ", ".join(f"`{k}`" for k in CHAT_KEYS) + "; any other key (`reasoning_effort`, "
+        "`frequency_penalty`, `logit_bias`, `logprobs`, `parallel_tool_calls`, `service_tier`, `metadata`, ...) "
+        "goes to the target as a parameter: a cloud provider decides on it, a local model refuses it (422). "
+        "Messages with roles system, developer (as system), user, assistant (with `tool_calls`) and tool (with "
+        "`tool_call_id`); content a string or text and image_url parts (images go with the last user message). "
+        "`tools` (type function), `tool_choice`; the answer's `message.tool_calls` (finish_reason `tool_calls`), "
+        "streamed as `delta.tool_calls` pieces; Anthropic and Gemini models get them in their own shapes. "
+        "`max_completion_tokens` or `max_tokens`; `response_format` text, json_object or json_schema (for models "
+        "that take a schema); only `n: 1`. `usage.prompt_tokens_details.cached_tokens` and "
+        "`usage.completion_tokens_details.reasoning_tokens` carry the provider's counts. With `stream: true`: "
         "`chat.completion.chunk` events ending with `data: [DONE]`; `stream_options.include_usage` adds "
         "`usage: null` to every chunk and a last chunk with no choices and the usage. A failure after the stream "
         "started arrives as `data: {\"error\": {...}}` (no [DONE]); a client that disconnects stops the "

@@ -49,9 +49,11 @@ def _json_view(*methods: str):
 
 @_json_view("GET")
 def playground_models(request: HttpRequest) -> dict:
-    """GET /playground/models?namespace=...: what GET /v1/models lists for that namespace."""
+    """GET /playground/models?namespace=...: what GET /v1/models lists for that namespace, but its aliases (the
+    playground composes a request for a provider/model, a plugin or a feature URI)."""
     namespace = namespace_of(user=request.user, reference=request.GET.get("namespace"))
-    return {"object": "list", "data": catalog_list(namespace_id=namespace.id)}
+    return {"object": "list", "data": [item for item in catalog_list(namespace_id=namespace.id)
+                                       if item["kind"] != "alias"]}
 
 
 @_json_view("GET", "POST")
