@@ -11,7 +11,9 @@ What is recorded comes from a request's usage entry (``request_observe``, called
 every request ends, whatever its transport), from the limiter (``limiter_decision``) and from the usage
 drain (``usage_dead_lettered``). Labels are bounded
 and carry nothing a client wrote: the target labels are the resolved provider and model (blank when the
-target was never resolved, e.g. an unknown model name), the route is one of the served paths.
+target was never resolved, e.g. an unknown model name; ``(unpriced)`` for a model no price table knows, since
+any id of an open provider is forwarded and a client could otherwise mint series), the route is one of the
+served paths.
 """
 
 from __future__ import annotations
@@ -53,11 +55,15 @@ def metrics() -> _Metrics:
     return _Metrics()
 
 
+UNPRICED_MODEL = "(unpriced)"
+
+
 def request_labels(entry: Any) -> tuple[str, str, str, str]:
-    """(route, provider, model, status): the target only once it was resolved (the call has a modality)."""
+    """(route, provider, model, status): the target only once it was resolved (the call has a modality), the
+    model only when a price table (or our catalog) knows it."""
     resolved = bool(entry.modality)
-    return (current_route.get() or entry.endpoint, entry.provider if resolved else "",
-            entry.model if resolved else "", str(entry.status))
+    model = (entry.model if entry.price_known else UNPRICED_MODEL) if resolved else ""
+    return (current_route.get() or entry.endpoint, entry.provider if resolved else "", model, str(entry.status))
 
 
 def _enabled() -> bool:

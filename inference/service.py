@@ -86,6 +86,7 @@ async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], 
     entry.inference_name = request.inference_name or ""
     adapter = await target_resolve(principal=principal, request=request, disabled_plugins=purpose.disabled_plugins)
     entry.provider, entry.model = adapter.spec.provider, adapter.spec.model
+    entry.price_known = adapter.spec.price.known  # also for a call that fails: the metrics' model label reads it
     if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
         entry.inference_name = adapter.spec.model
     call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id,

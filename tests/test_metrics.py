@@ -36,6 +36,10 @@ def test_labels_name_the_target_only_once_resolved():
     unknown = UsageEntry(request_id="r", status=400, provider="openai", model="a-model-nobody-has-" + "x" * 50)
     assert request_labels(resolved) == ("inference", "openai", "gpt-4o", "200")
     assert request_labels(unknown) == ("inference", "", "", "400")
+    # Any id of an open provider is forwarded: one no price table knows is not a label of its own.
+    forwarded = UsageEntry(request_id="r", status=404, provider="openai", model="gpt-" + "x" * 50, modality="chat",
+                           price_known=False)
+    assert request_labels(forwarded) == ("inference", "openai", "(unpriced)", "404")
 
 
 async def test_requests_limits_and_depths_are_counted(transactional_db, client):
