@@ -97,6 +97,7 @@ export function costOf(response, item) {
 }
 
 export function formatCost(usd) {
+  if (usd === null) return "unknown";  // no price table knows the model
   if (!usd) return "$0";
   if (usd < 0.0001) return `$${usd.toExponential(2)}`;
   return `$${usd.toFixed(usd < 0.01 ? 6 : 4)}`;

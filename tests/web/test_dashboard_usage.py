@@ -27,11 +27,12 @@ def signed_in(user) -> Client:
 
 
 def record(org, namespace, key, *, status=200, model="echo", tokens=10, minutes_ago=1, **extra) -> UsageRecord:
+    fields = {"cost_usd": Decimal("0.001") * tokens, **extra}
     return UsageRecord.objects.create(
         request_id=f"req-{UsageRecord.objects.count()}", organization=org, namespace=namespace, api_key=key,
         provider="test", model=model, modality="chat", status=status, prompt_tokens=tokens // 2,
-        completion_tokens=tokens - tokens // 2, total_tokens=tokens, cost_usd=Decimal("0.001") * tokens,
-        latency_ms=20.0, created_at=timezone.now() - timedelta(minutes=minutes_ago), **extra)
+        completion_tokens=tokens - tokens // 2, total_tokens=tokens, latency_ms=20.0,
+        created_at=timezone.now() - timedelta(minutes=minutes_ago), **fields)
 
 
 @pytest.fixture
@@ -98,6 +99,21 @@ def test_export_holds_the_filtered_records_newest_first(world):
     assert rows[1][4].startswith("'=HYPERLINK")
     only_errors = export(world["admin"], world["acme"], "?status=429")
     assert len(only_errors) == 2 and only_errors[1][9:11] == ["429", "TooManyRequestsError"]
+
+
+def test_cached_reasoning_and_unpriced_requests_are_shown_and_exported(world):
+    acme = world["acme"]
+    main = acme.namespaces.get()
+    record(acme, main, world["key"], model="gpt-9", tokens=30, cache_read_tokens=8, reasoning_tokens=5,
+           cost_usd=None, price_known=False, minutes_ago=0)
+    content = world["admin"].get(f"/dashboard/{acme.id}/usage").content.decode()
+    assert "(8 cached)" in content and "(5 reasoning)" in content and "+ 1 unpriced request" in content
+    assert 'title="No price table knows this model">unknown</span>' in content
+    rows = export(world["admin"], acme)
+    header, newest = rows[0], dict(zip(rows[0], rows[1]))
+    assert header[14:17] == ["cache_read_tokens", "cache_write_tokens", "reasoning_tokens"]
+    assert (newest["model"], newest["cache_read_tokens"], newest["reasoning_tokens"], newest["cost_usd"]) == \
+        ("gpt-9", "8", "5", "")
 
 
 def test_members_read_usage_and_other_organizations_see_none(world):

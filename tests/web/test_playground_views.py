@@ -104,6 +104,12 @@ def test_runs_are_kept_and_listed_with_their_usage_record(web, tenant):
     assert runs[1]["target"] == "test/echo" and runs[1]["body"] == BODY
     assert runs[1]["usage"] == {"status": 200, "error_type": "", "latency_ms": 12.5, "tokens": 3,
                                 "cost_usd": 0.000003, "cached": False}
+    # A model no price table knows: its cost is unknown, not free.
+    post(web, "/playground/runs", {"namespace": "main", "request_id": "req-2", "body": BODY})
+    UsageRecord.objects.create(request_id="req-2", organization=tenant.organization, namespace=tenant.namespace,
+                               provider="openai", model="gpt-9", status=200, cost_usd=None, price_known=False)
+    newest = web.get("/playground/runs?namespace=main").json()["data"][0]
+    assert newest["request_id"] == "req-2" and newest["usage"]["cost_usd"] is None
 
 
 def test_runs_are_private_to_their_user(web, tenant):

@@ -20,7 +20,8 @@ TOP = 8
 RECORDS_PER_PAGE = 25
 CSV_COLUMNS = ("created_at", "request_id", "namespace", "namespace_id", "api_key", "provider", "model",
                "inference_name", "modality", "status", "error_type", "prompt_tokens", "completion_tokens",
-               "total_tokens", "cost_usd", "latency_ms", "cached", "cache_decision")
+               "total_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
+               "latency_ms", "cached", "cache_decision")
 
 
 @dataclass(frozen=True)
@@ -153,14 +154,15 @@ def csv_safe(value: Any) -> Any:
 
 
 def csv_rows(records: list[UsageRecord], *, namespaces: dict[str, str], keys: dict[int, str]) -> str:
-    """Records as CSV lines (no header), in CSV_COLUMNS order."""
+    """Records as CSV lines (no header), in CSV_COLUMNS order; an unknown cost is an empty cell."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for r in records:
         writer.writerow([csv_safe(v) for v in (
             r.created_at.isoformat(), r.request_id, namespaces.get(r.namespace_id, ""), r.namespace_id or "",
             keys.get(r.api_key_id, "") if r.api_key_id else "", r.provider, r.model, r.inference_name, r.modality,
-            r.status, r.error_type, r.prompt_tokens, r.completion_tokens, r.total_tokens, f"{r.cost_usd:f}",
+            r.status, r.error_type, r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cache_read_tokens,
+            r.cache_write_tokens, r.reasoning_tokens, "" if r.cost_usd is None else f"{r.cost_usd:f}",
             f"{r.latency_ms:.3f}", "true" if r.cached else "false", r.cache_decision)])
     return out.getvalue()
 
@@ -185,6 +187,21 @@ def _percent(rate: float) -> str:
     return f"{rate * 100:.1f}%"
 
 
+def _tokens_hint(totals: UsageSummaryRow) -> str:
+    """In and out, with the provider-cached part of the input and the reasoning part of the output."""
+    cached = f" ({_count(totals.cache_read_tokens)} cached)" if totals.cache_read_tokens else ""
+    reasoning = f" ({_count(totals.reasoning_tokens)} reasoning)" if totals.reasoning_tokens else ""
+    return f"{_count(totals.prompt_tokens)} in{cached} · {_count(totals.completion_tokens)} out{reasoning}"
+
+
+def _cost_hint(totals: UsageSummaryRow) -> str:
+    """What the cost leaves out (requests to models no price table knows) and what the cache saved."""
+    parts = [f"+ {_count(totals.unpriced)} unpriced request{'' if totals.unpriced == 1 else 's'}"] \
+        if totals.unpriced else []
+    parts += [f"cache saved {_usd(totals.saved_cost_usd)}"] if totals.saved_cost_usd else []
+    return " · ".join(parts)
+
+
 def usage_tiles(totals: UsageSummaryRow | None) -> list[dict[str, str]]:
     """The headline figures of the filtered range, formatted for the tiles."""
     if totals is None:
@@ -193,10 +210,8 @@ def usage_tiles(totals: UsageSummaryRow | None) -> list[dict[str, str]]:
             ("Error rate", "–"), ("Cache hit rate", "–"))]
     return [
         {"label": "Requests", "value": _count(totals.requests)},
-        {"label": "Tokens", "value": _count(totals.total_tokens),
-         "hint": f"{_count(totals.prompt_tokens)} in · {_count(totals.completion_tokens)} out"},
-        {"label": "Cost", "value": _usd(totals.cost_usd),
-         "hint": f"cache saved {_usd(totals.saved_cost_usd)}" if totals.saved_cost_usd else ""},
+        {"label": "Tokens", "value": _count(totals.total_tokens), "hint": _tokens_hint(totals)},
+        {"label": "Cost", "value": _usd(totals.cost_usd), "hint": _cost_hint(totals)},
         {"label": "p50 latency", "value": _ms(totals.latency_p50_ms)},
         {"label": "p95 latency", "value": _ms(totals.latency_p95_ms)},
         {"label": "Error rate", "value": _percent(totals.error_rate),

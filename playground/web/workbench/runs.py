@@ -108,7 +108,8 @@ def run_describe(run: PlaygroundRun, record: UsageRecord | None) -> dict[str, An
     """A run as the page lists it; ``usage`` comes from its usage record (None until it is written)."""
     usage = None if record is None else {
         "status": record.status, "error_type": record.error_type, "latency_ms": record.latency_ms,
-        "tokens": record.total_tokens, "cost_usd": float(record.cost_usd), "cached": record.cached}
+        "tokens": record.total_tokens, "cached": record.cached,
+        "cost_usd": None if record.cost_usd is None else float(record.cost_usd)}  # None: no table prices the model
     if usage is None and run.refused:
         usage = {"status": run.refused["status"], "error_type": run.refused["type"], "latency_ms": None,
                  "tokens": 0, "cost_usd": 0.0, "cached": False}
