@@ -116,3 +116,15 @@ async def test_a_model_that_calls_no_tools_refuses_them(tenant, client):
                                     tenant.headers())
     assert assert_envelope(response, 422, "ValidationError")["error"]["details"]["errors"][0]["field"] == \
         "parameters.tools"
+
+
+@pytest.mark.parametrize("model", ["fakecompat/compat-chat", "fakecompat/a-model-it-does-not-list"])
+async def test_an_openai_compatible_server_gets_the_same_tools(tenant, openai_sdk, fake_openai, model):
+    first = await openai_sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": QUESTION}],
+                                                     tools=[openai_tool(WEATHER)])
+    (call,) = first.choices[0].message.tool_calls
+    assert fake_openai.requests()[-1].body["tools"] == [openai_tool(WEATHER)]
+    second = await openai_sdk.chat.completions.create(model=model, tools=[openai_tool(WEATHER)], messages=[
+        {"role": "user", "content": QUESTION}, first.choices[0].message,
+        {"role": "tool", "tool_call_id": call.id, "content": "windy"}])
+    assert second.choices[0].message.content == "echo: windy"
