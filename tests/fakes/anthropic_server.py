@@ -1,15 +1,22 @@
 """A local server that speaks Anthropic's documented Messages API wire format, for testing the adapter
 through the real ``anthropic`` SDK. It checks what the SDK sends (path, key header, ``anthropic-version``,
-content type, body shape, image blocks against their bytes) and answers with documented payloads, or
-with what a test scripted: an error status and body, headers such as Retry-After, a slow answer, or a
-stream of events of its own.
+content type, body shape, image blocks against their bytes, tool turns against each other) and answers with
+documented payloads, or with what a test scripted: an error status and body, headers such as Retry-After, a
+slow answer, or a stream of events of its own.
 
-Documented shapes (https://docs.anthropic.com/en/api/messages, /en/api/messages-streaming, /en/api/errors):
-a Message ``{"id", "type": "message", "role": "assistant", "model", "content": [text | tool_use blocks],
-"stop_reason", "stop_sequence", "usage": {"input_tokens", "output_tokens"}}``; stream events
-``message_start``, ``content_block_start``, ``ping``, ``content_block_delta`` (``text_delta``),
-``content_block_stop``, ``message_delta`` (``stop_reason``, cumulative ``usage.output_tokens``),
-``message_stop``; errors ``{"type": "error", "error": {"type", "message"}, "request_id"}``.
+Documented shapes (https://docs.anthropic.com/en/api/messages, /en/api/messages-streaming, /en/api/errors,
+/en/docs/agents-and-tools/tool-use): a Message ``{"id", "type": "message", "role": "assistant", "model",
+"content": [text | tool_use blocks], "stop_reason", "stop_sequence", "usage": {"input_tokens",
+"output_tokens"}}``; stream events ``message_start``, ``content_block_start``, ``ping``,
+``content_block_delta`` (``text_delta``, ``input_json_delta``), ``content_block_stop``, ``message_delta``
+(``stop_reason``, cumulative ``usage.output_tokens``), ``message_stop``; errors ``{"type": "error", "error":
+{"type", "message"}, "request_id"}``.
+
+Tools: ``tools`` ``[{name, description?, input_schema: {type: object, ...}}]``; ``tool_choice`` ``{type: auto |
+any | tool (with name) | none}``, all but none with ``disable_parallel_tool_use``; an assistant's calls are
+``tool_use`` blocks ``{id, name, input}``, and the next message (a user's) answers every one of them with
+``tool_result`` blocks ``{tool_use_id, content?, is_error?}`` that come first in it. A result that answers no
+call of the message before it, or a call left unanswered, is the API's 400 invalid_request_error.
 
 Keys: the API reads ``x-api-key`` or ``Authorization: Bearer`` (the SDK's 2.x releases send the latter).
 Versions: ``2023-06-01`` and ``2026-10-21``; the latter refuses temperature, top_p and top_k at any value.
@@ -22,7 +29,8 @@ import base64
 import binascii
 import itertools
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -39,12 +47,36 @@ BODY_KEYS = {"model", "max_tokens", "messages", "system", "stop_sequences", "str
 MEDIA_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
                "image/gif": (b"GIF87a", b"GIF89a"), "image/webp": (b"RIFF",)}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # enough of a PNG for type sniffing, here and in the gateway
+TOOL_KEYS = {"type", "name", "description", "input_schema", "strict", "cache_control"}
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TOOL_USE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+CHOICE_KEYS = {"auto": {"type", "disable_parallel_tool_use"}, "any": {"type", "disable_parallel_tool_use"},
+               "tool": {"type", "name", "disable_parallel_tool_use"}, "none": {"type"}}
+# The blocks each role's content may hold, with the keys each takes (required, allowed).
+BLOCKS = {"user": {"text": ({"type", "text"}, {"type", "text", "cache_control"}),
+                   "image": ({"type", "source"}, {"type", "source", "cache_control"}),
+                   "tool_result": ({"type", "tool_use_id"},
+                                   {"type", "tool_use_id", "content", "is_error", "cache_control"})},
+          "assistant": {"text": ({"type", "text"}, {"type", "text", "cache_control"}),
+                        "tool_use": ({"type", "id", "name", "input"}, {"type", "id", "name", "input", "cache_control"})}}
 
 
 @dataclass
 class Scripted(ScriptedAnswer):
     events: list[tuple[str, dict[str, Any]]] | None = None  # a stream of (event, data) to send instead
     event_delay_s: float = 0.0  # a pause before each streamed event
+
+
+@dataclass
+class Turn:
+    """What the fake reads of one message: its texts (a tool result's among them), how many images, the
+    ids of its ``tool_use`` blocks and the calls its ``tool_result`` blocks answer."""
+
+    role: str
+    texts: list[str] = field(default_factory=list)
+    images: int = 0
+    uses: list[str] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -124,35 +156,107 @@ class FakeAnthropic(WireFake):
     # -- documented answers -------------------------------------------------------------------------
 
     @staticmethod
-    def _content(content: Any) -> tuple[list[str], int]:
-        if isinstance(content, str):
-            return [content], 0
-        check(isinstance(content, list) and content, "content must be a string or a non-empty array of blocks")
-        texts, images = [], 0
-        for block in content:
-            if block.get("type") == "text":
-                check(set(block) <= {"type", "text"} and isinstance(block.get("text"), str), f"bad block {block}")
-                texts.append(block["text"])
-                continue
-            check(block.get("type") == "image" and set(block) == {"type", "source"}, f"bad block {block}")
-            source = block["source"]
-            if source.get("type") == "url":  # Anthropic fetches it: this fake only checks its shape
-                check(set(source) == {"type", "url"} and str(source["url"]).startswith(("http://", "https://")),
-                       f"bad url image source {source}")
-                images += 1
-                continue
-            check(source.get("type") == "base64" and source.get("media_type") in MEDIA_TYPES,
-                   f"bad image source {source.get('type')} {source.get('media_type')}")
-            try:
-                data = base64.b64decode(source["data"], validate=True)
-            except (binascii.Error, ValueError, TypeError):
-                raise WireError("image data is not base64") from None
-            check(data.startswith(MEDIA_TYPES[source["media_type"]]),
-                   f"image data does not match media_type {source['media_type']}")
-            images += 1
-        return texts, images
+    def _image_check(block: dict[str, Any]) -> None:
+        source = block["source"]
+        if source.get("type") == "url":  # Anthropic fetches it: this fake only checks its shape
+            check(set(source) == {"type", "url"} and str(source["url"]).startswith(("http://", "https://")),
+                  f"bad url image source {source}")
+            return
+        check(source.get("type") == "base64" and source.get("media_type") in MEDIA_TYPES,
+              f"bad image source {source.get('type')} {source.get('media_type')}")
+        try:
+            data = base64.b64decode(source["data"], validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise WireError("image data is not base64") from None
+        check(data.startswith(MEDIA_TYPES[source["media_type"]]),
+              f"image data does not match media_type {source['media_type']}")
 
-    def _check_body(self, body: Any, version: str) -> tuple[list[str], int, str]:
+    @staticmethod
+    def _result_texts(block: dict[str, Any]) -> list[str]:
+        content = block.get("content", "")
+        if isinstance(content, str):
+            return [content]
+        check(isinstance(content, list) and all(isinstance(part, dict) and part.get("type") == "text"
+                                                and isinstance(part.get("text"), str) for part in content),
+              f"bad tool_result content {content}")
+        return [part["text"] for part in content]
+
+    @staticmethod
+    def _turn(message: Any) -> Turn:
+        check(isinstance(message, dict) and set(message) == {"role", "content"}
+              and message["role"] in ("user", "assistant"), f"bad message {message}")
+        turn, content = Turn(message["role"]), message["content"]
+        if isinstance(content, str):
+            turn.texts.append(content)
+            return turn
+        check(isinstance(content, list) and content, "content must be a string or a non-empty array of blocks")
+        for i, block in enumerate(content):
+            kind = block.get("type") if isinstance(block, dict) else None
+            required, allowed = BLOCKS[turn.role].get(kind, (None, set()))
+            check(required is not None and required <= set(block) <= allowed, f"bad {turn.role} block {block}")
+            check(kind != "tool_result" or all(b["type"] == "tool_result" for b in content[:i]),
+                  f"content.{i}: tool_result blocks must come first in a user message")
+            if kind == "text":
+                check(isinstance(block["text"], str), f"bad block {block}")
+                turn.texts.append(block["text"])
+            elif kind == "image":
+                FakeAnthropic._image_check(block)
+                turn.images += 1
+            elif kind == "tool_use":
+                check(isinstance(block["id"], str) and TOOL_USE_ID.match(block["id"]) is not None,
+                      f"content.{i}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'")
+                check(isinstance(block["name"], str) and isinstance(block["input"], dict), f"bad tool_use {block}")
+                turn.uses.append(block["id"])
+            else:
+                check(isinstance(block["tool_use_id"], str) and isinstance(block.get("is_error", False), bool),
+                      f"bad tool_result {block}")
+                turn.texts += FakeAnthropic._result_texts(block)
+                turn.results.append(block["tool_use_id"])
+        return turn
+
+    @staticmethod
+    def _turns(messages: Any) -> list[Turn]:
+        """The messages' turns, each tool result answering a call of the message right before it and each
+        call answered in the message right after it, as the API requires (its 400 messages)."""
+        check(isinstance(messages, list) and messages, "messages: at least one message is required")
+        turns = [FakeAnthropic._turn(message) for message in messages]
+        for i, turn in enumerate(turns):
+            called = turns[i - 1].uses if i else []
+            unexpected = [call for call in turn.results if call not in called]
+            check(not unexpected, f"messages.{i}: unexpected `tool_use_id` found in `tool_result` blocks: "
+                                  f"{', '.join(unexpected)}. Each `tool_result` block must have a corresponding "
+                                  "`tool_use` block in the previous message.")
+            unanswered = [call for call in called if call not in turn.results]
+            check(not unanswered, f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks "
+                                  f"immediately after: {', '.join(unanswered)}. Each `tool_use` block must have a "
+                                  "corresponding `tool_result` block in the next message.")
+        return turns
+
+    @staticmethod
+    def _tools_check(body: dict[str, Any]) -> None:
+        tools = body.get("tools")
+        if tools is None:
+            check("tool_choice" not in body, "tool_choice: only with tools")
+            return
+        check(isinstance(tools, list) and tools, "tools: must be a non-empty array")
+        names = set()
+        for tool in tools:
+            check(isinstance(tool, dict) and set(tool) <= TOOL_KEYS and tool.get("type", "custom") == "custom",
+                  f"bad tool {tool}")
+            check(isinstance(tool.get("name"), str) and TOOL_NAME.match(tool["name"]) is not None
+                  and tool["name"] not in names, f"tools: bad or repeated name {tool.get('name')!r}")
+            check(isinstance(tool.get("input_schema"), dict) and tool["input_schema"].get("type") == "object",
+                  f"tools.{tool['name']}.input_schema: must be a JSON Schema of type object")
+            check(isinstance(tool.get("description", ""), str) and isinstance(tool.get("strict", False), bool),
+                  f"bad tool {tool}")
+            names.add(tool["name"])
+        choice = body.get("tool_choice", {"type": "auto"})
+        kind = choice.get("type") if isinstance(choice, dict) else None
+        check(kind in CHOICE_KEYS and set(choice) <= CHOICE_KEYS[kind] and (kind != "tool" or choice.get("name") in names)
+              and isinstance(choice.get("disable_parallel_tool_use", False), bool), f"bad tool_choice {choice}")
+
+    def _check_body(self, body: Any, version: str) -> tuple[list[str], int, Turn]:
+        """The texts (the system's first), how many images, and the last user turn."""
         check(isinstance(body, dict) and set(body) <= BODY_KEYS, f"unknown keys {sorted(set(body) - BODY_KEYS)}")
         check(isinstance(body.get("model"), str), "model: Field required")
         check(isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1, "max_tokens: Field required")
@@ -160,43 +264,46 @@ class FakeAnthropic(WireFake):
             if name in body:
                 check(version != "2026-10-21", f"{name}: Extra inputs are not permitted")
                 check(isinstance(body[name], (int, float)) and 0 <= body[name] <= 1, f"{name}: must be in [0, 1]")
-        messages = body.get("messages")
-        check(isinstance(messages, list) and messages, "messages: at least one message is required")
-        texts, images, last_user = [], 0, ""
-        for message in messages:
-            check(set(message) == {"role", "content"} and message["role"] in ("user", "assistant"),
-                   f"bad message {message}")
-            found, pictures = self._content(message["content"])
-            texts += found
-            images += pictures
-            if message["role"] == "user":
-                last_user = found[-1] if found else ""
+        turns = self._turns(body.get("messages"))
         system = body.get("system", "")
         check(isinstance(system, str), "this fake takes system as a string")
         stop = body.get("stop_sequences", [])
         check(isinstance(stop, list) and all(isinstance(s, str) and s for s in stop), "bad stop_sequences")
         check(all(s.strip() for s in stop), "stop_sequences: each stop sequence must contain non-whitespace")
-        tools = body.get("tools", [])
-        for tool in tools:
-            check(isinstance(tool.get("name"), str) and tool.get("input_schema", {}).get("type") == "object",
-                   f"bad tool {tool}")
-        choice = body.get("tool_choice")
-        if choice is not None:
-            check(choice.get("type") == "tool" and choice.get("name") in {t["name"] for t in tools},
-                   f"bad tool_choice {choice}")
-        return [system, *texts], images, last_user
+        self._tools_check(body)
+        users = [turn for turn in turns if turn.role == "user"]
+        texts = [system, *(text for turn in turns for text in turn.texts)]
+        return texts, sum(turn.images for turn in turns), users[-1] if users else Turn("user")
+
+    @staticmethod
+    def _tools_call(body: dict[str, Any], last: Turn) -> list[tuple[str, Any]]:
+        """The fake's tool calls (name, input), as the OpenAI fake makes them: with tools offered (tool_choice
+        not none) and no tool results in the last user turn, it calls the tool ``tool_choice`` names, else
+        each tool offered, in parallel, or only the first with ``disable_parallel_tool_use``, with ``{"query":
+        <the last text>}``. One tool offered and forced is how Infergate asks for a structured answer: that
+        call's input is a value of the tool's schema."""
+        tools = body.get("tools") or []
+        choice = body.get("tool_choice", {"type": "auto"})
+        if not tools or choice["type"] == "none" or last.results:
+            return []
+        text = last.texts[-1] if last.texts else ""
+        if choice["type"] == "tool" and len(tools) == 1:
+            return [(tools[0]["name"], _instance(tools[0]["input_schema"], text))]
+        chosen = [choice["name"]] if choice["type"] == "tool" else [tool["name"] for tool in tools]
+        if choice.get("disable_parallel_tool_use"):
+            chosen = chosen[:1]
+        return [(name, {"query": text}) for name in chosen]
 
     def _answer(self, body: Any, version: str) -> Response:
+        """Tool calls (``_tools_call``), else text: ``echo:`` the last user text, or after tool results the
+        texts of that turn (the results', then any text of the user's), joined by ``; ``."""
         texts, images, last = self._check_body(body, version)
         input_tokens = sum(word_count(t) for t in texts) + 85 * images
         message_id = f"msg_fake{next(self._ids)}"
-        if body.get("tool_choice"):
-            tool = next(t for t in body["tools"] if t["name"] == body["tool_choice"]["name"])
-            value = _instance(tool["input_schema"], last)
-            content = [{"type": "tool_use", "id": "toolu_fake", "name": tool["name"], "input": value}]
-            return JSONResponse(self._message(message_id, body["model"], content, "tool_use", input_tokens,
-                                              word_count(json.dumps(value))))
-        answer = f"echo: {last}" + (f" [{images} images]" if images else "")
+        if calls := self._tools_call(body, last):
+            return self._tool_answer(body, message_id, calls, input_tokens)
+        said = "; ".join(last.texts) if last.results else (last.texts[-1] if last.texts else "")
+        answer = f"echo: {said}" + (f" [{images} images]" if images else "")
         words = answer.split(" ")[: body["max_tokens"]]
         stop_reason = "max_tokens" if len(words) < len(answer.split(" ")) else "end_turn"
         answer = " ".join(words)
@@ -204,6 +311,25 @@ class FakeAnthropic(WireFake):
             return self._sse(self._events(message_id, body["model"], words, stop_reason, input_tokens))
         return JSONResponse(self._message(message_id, body["model"], [{"type": "text", "text": answer}],
                                           stop_reason, input_tokens, len(words)))
+
+    def _tool_answer(self, body: dict[str, Any], message_id: str, calls: list[tuple[str, Any]],
+                     input_tokens: int) -> Response:
+        """Documented tool-use answers: ``tool_use`` blocks with stop_reason tool_use; streamed, each block
+        starts with an empty ``input`` and its input's JSON follows in two ``input_json_delta`` pieces."""
+        blocks = [{"type": "tool_use", "id": f"toolu_{message_id[len('msg_'):]}_{i}", "name": name, "input": value}
+                  for i, (name, value) in enumerate(calls)]
+        output_tokens = sum(word_count(json.dumps(block["input"])) for block in blocks)
+        if not body.get("stream"):
+            return JSONResponse(self._message(message_id, body["model"], blocks, "tool_use", input_tokens,
+                                              output_tokens))
+        pieces = []
+        for block in blocks:
+            arguments = json.dumps(block["input"])
+            half = len(arguments) // 2
+            pieces.append(({**block, "input": {}}, [{"type": "input_json_delta", "partial_json": part}
+                                                    for part in (arguments[:half], arguments[half:])]))
+        return self._sse(self._block_events(message_id, body["model"], pieces, "tool_use", input_tokens,
+                                            output_tokens))
 
     @staticmethod
     def _message(message_id: str, model: str, content: list, stop_reason: str, input_tokens: int,
@@ -216,18 +342,29 @@ class FakeAnthropic(WireFake):
     @staticmethod
     def _events(message_id: str, model: str, words: list[str], stop_reason: str,
                 input_tokens: int) -> list[tuple[str, dict[str, Any]]]:
+        """A streamed text answer: one text block, a delta a word (tests script streams of their own with it)."""
+        deltas = [{"type": "text_delta", "text": (" " if i else "") + word} for i, word in enumerate(words)]
+        return FakeAnthropic._block_events(message_id, model, [({"type": "text", "text": ""}, deltas)], stop_reason,
+                                           input_tokens, len(words))
+
+    @staticmethod
+    def _block_events(message_id: str, model: str, blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+                      stop_reason: str, input_tokens: int, output_tokens: int) -> list[tuple[str, dict[str, Any]]]:
+        """A streamed message: each content block's start, its deltas and its stop (a ping after the first
+        start), then the stop reason with the output tokens."""
         start = FakeAnthropic._message(message_id, model, [], None, input_tokens, 1)
-        events = [("message_start", {"type": "message_start", "message": start}),
-                  ("content_block_start", {"type": "content_block_start", "index": 0,
-                                           "content_block": {"type": "text", "text": ""}}),
-                  ("ping", {"type": "ping"})]
-        events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                            "delta": {"type": "text_delta", "text": (" " if i else "") + word}})
-                   for i, word in enumerate(words)]
-        events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                   ("message_delta", {"type": "message_delta",
+        events = [("message_start", {"type": "message_start", "message": start})]
+        for index, (block, deltas) in enumerate(blocks):
+            events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                                   "content_block": block}))
+            if index == 0:
+                events.append(("ping", {"type": "ping"}))
+            events += [("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+                       for delta in deltas]
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+        events += [("message_delta", {"type": "message_delta",
                                       "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                      "usage": {"output_tokens": len(words)}}),
+                                      "usage": {"output_tokens": output_tokens}}),
                    ("message_stop", {"type": "message_stop"})]
         return events
 

@@ -44,7 +44,7 @@ class ChatAdapter(Adapter):
     async def _prepare(self, call: InferenceCall) -> tuple[dict[str, Any], list[dict[str, Any]], Session]:
         """Inputs and parameters are checked first (no I/O), then the key is looked up, and only then
         are images fetched: a bad or unconfigured request fetches nothing."""
-        options = mapping.chat_options(call.parameters, DEFAULT_MAX_TOKENS)
+        options = mapping.chat_options(call.parameters, DEFAULT_MAX_TOKENS, call.tools, call.tool_choice)
         media = image_inputs_parse(call.inputs) if call.modality is Modality.VISION else []
         session = await session_open(call)
         images = await images_for_provider(media, namespace_id=call.namespace_id) if media else []
@@ -69,14 +69,15 @@ class ChatAdapter(Adapter):
         return InferenceResult(data={"responses": responses}, usage=usage)
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
-        """Conversations one after another, each through the SDK's message stream: text deltas, then
-        the finish and the token count. A structured answer is a tool call, parsed whole, so a
-        ``schema`` request arrives as one ``Complete``. Opening a stream is retried like any call; a
-        failure once text has flowed is mapped, never retried.
+        """Conversations one after another, each through the SDK's message stream: text deltas and the
+        pieces of tool calls, then the finish and the token count. A structured answer is a tool call,
+        parsed whole, so a ``schema`` request arrives as one ``Complete``. Opening a stream is retried like
+        any call; a failure once text has flowed is mapped, never retried.
 
         Anthropic reports input tokens at ``message_start`` and output tokens at ``message_delta``, at
-        the end. Until then the running count is one output token per text delta (each carries at least
-        one), so a stream cut short is recorded with a lower bound of what was generated."""
+        the end. Until then the running count is one output token per delta of text or of a call's
+        arguments (each carries at least one), so a stream cut short is recorded with a lower bound of what
+        was generated."""
         if "schema" in call.parameters:
             yield Complete(await self.run(call))
             return
@@ -86,7 +87,7 @@ class ChatAdapter(Adapter):
             request = mapping.chat_request(conversation, images)
             stream = await session.call(lambda client: client.messages.stream(
                 model=self.spec.model, **request, **options).__aenter__())
-            answered, deltas = Usage(), 0
+            answered, deltas, positions = Usage(), 0, {}
             try:
                 async for event in stream:
                     if event.type == "message_start":
@@ -95,11 +96,15 @@ class ChatAdapter(Adapter):
                         deltas += 1
                         answered.completion = max(answered.completion, deltas)
                         yield Delta(index, event.delta.text)
+                    elif (piece := mapping.tool_call_piece(event, index, positions)) is not None:
+                        deltas += bool(piece.arguments)
+                        answered.completion = max(answered.completion, deltas)
+                        yield piece
                     elif event.type == "message_delta":
                         if event.delta.stop_reason == "refusal":
                             raise mapping.refused(self.spec.provider, None)
                         answered.completion = int(event.usage.output_tokens or 0)
-                        yield Finish(index, mapping.finish_reason(event.delta.stop_reason))
+                        yield Finish(index, mapping.finish_reason(event.delta.stop_reason, called=bool(positions)))
                     else:
                         continue
                     yield TokenCount.of(usage + answered)

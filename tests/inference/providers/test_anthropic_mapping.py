@@ -1,17 +1,21 @@
 """The anthropic adapter's pure mapping functions, with documented Messages API payloads and the SDK's
 own response and exception types: no HTTP."""
 
+import json
+
 import anthropic
 import httpx2
 import pytest
+from anthropic.lib.streaming import InputJsonEvent
 from anthropic.types import Message as SDKMessage
+from anthropic.types import RawContentBlockDeltaEvent, RawContentBlockStartEvent
 
 from core.errors import BadRequestError, ProviderError, TimeoutError, TooManyRequestsError, ValidationError
 from inference.media.images import ProviderImage
 from inference.media.load import LoadedMedia
 from inference.providers.anthropic import mapping
 from inference.providers.anthropic.errors import error_map, retryable
-from inference.types import MediaKind, Message, Usage
+from inference.types import MediaKind, Message, Tool, ToolCall, ToolCallDelta, ToolChoice, Usage
 
 REQUEST = httpx2.Request("POST", "https://api.anthropic.com/v1/messages")
 
@@ -30,10 +34,17 @@ def status_error(cls, status, error_type, message="upstream said no", headers=No
     return cls(f"Error code: {status}", response=response, body=body)
 
 
+WEATHER = Tool("get_weather", "The weather in a city now.",
+               {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+CLOCK = Tool("get_time")  # no description, no arguments
+
+
 def test_finish_reasons():
     assert [mapping.finish_reason(r) for r in ("end_turn", "stop_sequence", "tool_use", "max_tokens",
                                                "model_context_window_exceeded", None)] == [
         "stop", "stop", "stop", "length", "length", "stop"]
+    assert mapping.finish_reason("tool_use", called=True) == "tool_calls"
+    assert mapping.finish_reason("max_tokens", called=True) == "length"
 
 
 def test_system_turns_join_the_top_level_system_and_images_lead_the_last_user_turn():
@@ -75,6 +86,141 @@ def test_a_schema_becomes_one_forced_tool():
     assert wrapped and tool["name"] == "structured_response"
     assert tool["input_schema"] == {"type": "object", "properties": {"value": {"type": "string"}},
                                     "required": ["value"]}
+
+
+def test_tools_and_tool_choice_in_anthropic_shapes():
+    options = mapping.chat_options({"tools": [], "tool_choice": "auto"}, 4096, (WEATHER, CLOCK), ToolChoice("auto"))
+    assert options == {"max_tokens": 4096, "tool_choice": {"type": "auto"}, "tools": [
+        {"name": "get_weather", "description": "The weather in a city now.", "input_schema": WEATHER.parameters},
+        {"name": "get_time", "input_schema": {"type": "object", "properties": {}}}]}
+    untyped = Tool("f", parameters={"properties": {"x": {"type": "integer"}}}, strict=True)
+    assert mapping.tool_definitions((untyped,)) == [
+        {"name": "f", "input_schema": {"type": "object", "properties": {"x": {"type": "integer"}}}, "strict": True}]
+    choices = [(ToolChoice("auto"), {"type": "auto"}), (ToolChoice("required"), {"type": "any"}),
+               (ToolChoice("none"), {"type": "none"}), (ToolChoice("function", "get_time"),
+                                                        {"type": "tool", "name": "get_time"})]
+    for choice, expected in choices:
+        assert mapping.tool_choice(choice, parallel=None) == expected
+        assert mapping.tool_choice(choice, parallel=True) == expected
+    assert mapping.tool_choice(None, parallel=None) is None  # Anthropic's default: auto, in parallel
+
+
+def test_parallel_tool_calls_is_disable_parallel_tool_use_and_never_a_body_field():
+    assert mapping.tool_choice(None, parallel=False) == {"type": "auto", "disable_parallel_tool_use": True}
+    assert mapping.tool_choice(ToolChoice("required"), parallel=False) == {"type": "any",
+                                                                          "disable_parallel_tool_use": True}
+    assert mapping.tool_choice(ToolChoice("function", "f"), parallel=False) == {
+        "type": "tool", "name": "f", "disable_parallel_tool_use": True}
+    assert mapping.tool_choice(ToolChoice("none"), parallel=False) == {"type": "none"}
+    parameters = {"tools": [], "tool_choice": "auto", "parallel_tool_calls": False, "thinking": {"type": "disabled"}}
+    options = mapping.chat_options(parameters, 4096, (WEATHER,), None)
+    assert options["extra_body"] == {"thinking": {"type": "disabled"}}
+    assert options["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    # Without tools there is nothing to choose or to call in parallel: none of it is sent.
+    assert mapping.chat_options({"parallel_tool_calls": False, "tool_choice": "none"}, 4096, (),
+                                ToolChoice("none")) == {"max_tokens": 4096}
+    with pytest.raises(ValidationError) as caught:
+        mapping.chat_options({"parallel_tool_calls": "no"}, 4096, (WEATHER,))
+    assert caught.value.problems[0]["field"] == "parameters.parallel_tool_calls"
+
+
+def test_a_schema_does_not_go_with_the_clients_tools():
+    with pytest.raises(ValidationError) as caught:
+        mapping.chat_options({"schema": {"type": "object"}, "tools": []}, 4096, (WEATHER,))
+    assert caught.value.problems[0]["field"] == "parameters.schema"
+    # tool_choice none without tools leaves the schema's own forced tool alone
+    options = mapping.chat_options({"schema": {"type": "object"}, "tool_choice": "none"}, 4096, (), ToolChoice("none"))
+    assert options["tool_choice"] == {"type": "tool", "name": "structured_response"}
+
+
+def test_tool_turns_become_tool_use_and_tool_result_blocks():
+    calls = (ToolCall("toolu_1", "get_weather", '{"city": "Paris"}'), ToolCall("toolu_2", "get_time", ""))
+    conversation = (Message("system", "Be brief."), Message("user", "Weather and time in Paris?"),
+                    Message("assistant", "Let me look.", tool_calls=calls),
+                    Message("tool", "rain", tool_call_id="toolu_1"), Message("system", "Use French."),
+                    Message("tool", "14:00", tool_call_id="toolu_2"), Message("user", "And tomorrow?"))
+    request = mapping.chat_request(conversation, [])
+    assert request["system"] == "Be brief.\n\nUse French."
+    assert request["messages"] == [
+        {"role": "user", "content": "Weather and time in Paris?"},
+        {"role": "assistant", "content": [
+            {"type": "text", "text": "Let me look."},
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+            {"type": "tool_use", "id": "toolu_2", "name": "get_time", "input": {}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "rain"},
+            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "14:00"},
+            {"type": "text", "text": "And tomorrow?"}]}]
+    silent = mapping.chat_request((Message("user", "Hi"), Message("assistant", "", tool_calls=calls[:1]),
+                                   Message("tool", "", tool_call_id="toolu_1")), [])["messages"]
+    assert silent[1]["content"] == [{"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+                                     "input": {"city": "Paris"}}]
+    assert silent[2]["content"] == [{"type": "tool_result", "tool_use_id": "toolu_1"}]
+
+
+def test_arguments_that_are_no_object_and_ids_anthropic_would_refuse():
+    calls = (ToolCall("call.1:a", "f", "[1, 2]"), ToolCall("call_1_a", "f", "not json"))
+    conversation = (Message("user", "Hi"), Message("assistant", "", tool_calls=calls),
+                    Message("tool", "one", tool_call_id="call.1:a"), Message("tool", "two", tool_call_id="call_1_a"))
+    assistant, results = mapping.chat_request(conversation, [])["messages"][1:]
+    uses = assistant["content"]
+    assert [use["input"] for use in uses] == [{"value": [1, 2]}, {"text": "not json"}]
+    assert uses[0]["id"].startswith("call_1_a_") and uses[1]["id"] == "call_1_a"  # never the same id
+    assert [result["tool_use_id"] for result in results["content"]] == [use["id"] for use in uses]
+    assert mapping.tool_use_id("call.1:a") == uses[0]["id"]  # the same every time
+
+
+def test_images_go_after_the_results_and_before_the_users_text():
+    image = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+    call = ToolCall("toolu_1", "describe", "{}")
+    conversation = (Message("user", "What is this?"), Message("assistant", "", tool_calls=(call,)),
+                    Message("tool", "a cat", tool_call_id="toolu_1"), Message("user", "Sure?"))
+    last = mapping.chat_request(conversation, [image])["messages"][-1]
+    assert last["content"] == [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a cat"}, image,
+                               {"type": "text", "text": "Sure?"}]
+    # results only: the images go with the user's question before them
+    first, _, results = mapping.chat_request(conversation[:3], [image])["messages"]
+    assert first["content"] == [image, {"type": "text", "text": "What is this?"}]
+    assert results["content"] == [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a cat"}]
+
+
+def test_tool_use_answers_are_tool_calls():
+    called = sdk_message([{"type": "text", "text": "Checking."},
+                          {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Zürich"}},
+                          {"type": "tool_use", "id": "toolu_02", "name": "get_time", "input": {}}], stop_reason="tool_use")
+    answer = mapping.chat_answer(called, provider="anthropic", schema=None)
+    assert answer == {"text": "Checking.", "finish_reason": "tool_calls", "tool_calls": [
+        {"id": "toolu_01", "name": "get_weather", "arguments": '{"city": "Zürich"}'},
+        {"id": "toolu_02", "name": "get_time", "arguments": "{}"}]}
+    assert json.loads(answer["tool_calls"][0]["arguments"]) == {"city": "Zürich"}
+    assert "tool_calls" not in mapping.chat_answer(sdk_message([{"type": "text", "text": "Hi"}]), provider="anthropic",
+                                                   schema=None)
+
+
+def test_streamed_tool_use_blocks_are_call_pieces():
+    def start(index, block):
+        return RawContentBlockStartEvent.model_validate({"type": "content_block_start", "index": index,
+                                                         "content_block": block})
+
+    def delta(index, delta):
+        return RawContentBlockDeltaEvent.model_validate({"type": "content_block_delta", "index": index,
+                                                         "delta": delta})
+
+    events = [start(0, {"type": "text", "text": ""}), delta(0, {"type": "text_delta", "text": "Checking."}),
+              start(1, {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {}}),
+              delta(1, {"type": "input_json_delta", "partial_json": '{"city": '}),
+              InputJsonEvent(type="input_json", partial_json='{"city": ', snapshot={}),  # the SDK's own, repeated
+              delta(1, {"type": "input_json_delta", "partial_json": '"Paris"}'}),
+              start(2, {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search", "input": {}}),
+              delta(2, {"type": "input_json_delta", "partial_json": '{"query": "x"}'}),
+              start(3, {"type": "tool_use", "id": "toolu_02", "name": "get_time", "input": {}}),
+              delta(3, {"type": "input_json_delta", "partial_json": ""})]
+    positions: dict[int, int] = {}
+    pieces = [mapping.tool_call_piece(event, 1, positions) for event in events]
+    assert [piece for piece in pieces if piece is not None] == [
+        ToolCallDelta(1, 0, "toolu_01", "get_weather", ""), ToolCallDelta(1, 0, None, None, '{"city": '),
+        ToolCallDelta(1, 0, None, None, '"Paris"}'), ToolCallDelta(1, 1, "toolu_02", "get_time", ""),
+        ToolCallDelta(1, 1, None, None, "")]
 
 
 def test_answers_from_documented_messages():
