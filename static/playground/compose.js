@@ -251,9 +251,21 @@ function parameterControl(spec, value, set) {
     });
     return labelled(title, stop, spec.description);
   }
-  if (spec.kind === "object") {
+  if (spec.kind === "tool_choice") {  // "auto", "none", "required", or {"name": ...} written as JSON
+    const choice = h("input", { type: "text", "data-key": key, placeholder: 'auto · none · required · {"name": "get_weather"}' });
+    choice.value = value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
+    choice.addEventListener("input", () => {
+      const text = choice.value.trim();
+      if (!text) return set(spec.name, undefined);
+      try { set(spec.name, text.startsWith("{") ? JSON.parse(text) : text); } catch { /* not JSON yet */ }
+    });
+    return labelled(title, choice, spec.description);
+  }
+  if (spec.kind === "object" || spec.kind === "tools") {
     const editor = h("textarea", { rows: 6, "data-key": key, spellcheck: "false",
-      placeholder: '{"type": "object", "properties": {"answer": {"type": "string"}}}' });
+      placeholder: spec.kind === "tools"
+        ? '[{"name": "get_weather", "description": "The weather in a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]'
+        : '{"type": "object", "properties": {"answer": {"type": "string"}}}' });
     editor.value = value === undefined ? "" : JSON.stringify(value, null, 2);
     const status = h("p", { class: "hint", "aria-live": "polite" });
     editor.addEventListener("input", () => {

@@ -104,6 +104,11 @@ export function answerView(response, index, count) {
   if (response.structured !== undefined) {
     box.append(h("div", { class: "structured" }, h("h3", {}, "Structured output"), jsonTree(response.structured)));
   }
+  if (response.tool_calls?.length) {
+    box.append(h("div", { class: "tool-calls" }, h("h3", {}, "Tool calls"),
+      h("ul", {}, response.tool_calls.map((call) => h("li", {},
+        h("code", {}, `${call.name}(${call.arguments})`), " ", h("span", { class: "muted small" }, call.id))))));
+  }
   return box;
 }
 
