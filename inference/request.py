@@ -322,6 +322,8 @@ def _parameter_problem(spec: ParameterSpec, value: Any) -> str | None:
         return None if isinstance(value, str) and len(value) <= 200 else "must be a string"
     if spec.kind == "object":
         return None if isinstance(value, dict) else "must be an object"
+    if spec.kind == "boolean":
+        return None if isinstance(value, bool) else "must be true or false"
     if spec.kind == "tool_choice":
         return tool_choice_problem(value)
     return None

@@ -110,14 +110,30 @@ def tool_calls_parse(value: Any, field: str, problems: list[dict[str, str]], max
 
 
 def tool_turns_check(messages: tuple[Message, ...]) -> None:
-    """A tool result answers a call made earlier in the conversation."""
-    called: set[str] = set()
-    problems = []
+    """The tool turns right after an assistant turn that called tools answer its calls, each once, and all of
+    them, before the conversation goes on: what OpenAI and Anthropic require (Gemini is lenient), checked here so
+    that every provider's client gets the same 422 before any call."""
+    problems: list[dict[str, str]] = []
+    pending: dict[str, str] = {}  # the calls awaiting their results: id -> where the call is
+
+    def unanswered() -> None:
+        problems.extend({"field": field, "problem": f"the call {call_id!r} has no tool turn answering it"}
+                        for call_id, field in pending.items())
+        pending.clear()
+
     for i, message in enumerate(messages):
-        called.update(call.id for call in message.tool_calls)
-        if message.role == "tool" and message.tool_call_id not in called:
-            problems.append({"field": f"inputs.messages[{i}].tool_call_id",
-                             "problem": "answers no tool call of an earlier assistant message"})
+        if message.role == "tool":
+            if pending.pop(message.tool_call_id or "", None) is None:
+                problems.append({"field": f"inputs.messages[{i}].tool_call_id", "problem": "answers no call of the "
+                                 "assistant turn before it (or one answered already)"})
+            continue
+        unanswered()
+        for position, call in enumerate(message.tool_calls):
+            if call.id in pending:
+                problems.append({"field": f"inputs.messages[{i}].tool_calls[{position}].id",
+                                 "problem": "repeats the id of another call"})
+            pending[call.id] = f"inputs.messages[{i}].tool_calls[{position}]"
+    unanswered()
     if problems:
         raise ValidationError(problems)
 

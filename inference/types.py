@@ -55,7 +55,8 @@ INPUT_KEYS: dict[Modality, frozenset[str]] = {
 # The parameters Infergate models (checks, documents, maps to each provider). Any other passes through to a
 # model whose provider takes parameters of its own (``ModelSpec.open_parameters``).
 MODELLED_PARAMETERS = frozenset({"temperature", "top_p", "stop", "seed", "max_tokens", "schema", "dimensions",
-                                 "dimension", "interval_s", "language", "prompt", "tools", "tool_choice"})
+                                 "dimension", "interval_s", "language", "prompt", "tools", "tool_choice",
+                                 "parallel_tool_calls"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class ParameterSpec:
     """One declared parameter of a model: its JSON type and bounds, used to validate and to document."""
 
     name: str
-    kind: str  # "number", "integer", "string", "stop" (string or list of strings), "object", "tools", "tool_choice"
+    kind: str  # "number", "integer", "string", "boolean", "stop" (a string or strings), "object", "tools", "tool_choice"
     description: str
     minimum: float | None = None
     maximum: float | None = None

@@ -31,7 +31,9 @@ TOOLS = ParameterSpec("tools", "tools", "Functions the model may call: [{name, d
                                         "Schema}]; its calls come back in data.responses[i].tool_calls.")
 TOOL_CHOICE = ParameterSpec("tool_choice", "tool_choice", "'auto' (default), 'none', 'required', or {name}: that "
                                                           "tool, always.")
-TOOL_PARAMETERS = (TOOLS, TOOL_CHOICE)  # chat models that call tools (inference/tools.py)
+PARALLEL_TOOL_CALLS = ParameterSpec("parallel_tool_calls", "boolean", "false: at most one tool call per answer "
+                                                                   "(Gemini cannot be held to one: a 422 there).")
+TOOL_PARAMETERS = (TOOLS, TOOL_CHOICE, PARALLEL_TOOL_CALLS)  # chat models that call tools (inference/tools.py)
 
 
 def provider_timeout_s(call: InferenceCall) -> float:

@@ -155,19 +155,28 @@ async def test_native_shapes_streamed_and_not(tenant, client, fake_anthropic):
     assert events[-1]["response"]["data"]["responses"][0]["finish_reason"] == "stop"
 
 
-async def test_a_call_left_unanswered_is_anthropics_400(tenant, client, fake_anthropic):
+async def test_a_call_left_unanswered_is_refused_before_any_call(tenant, client, fake_anthropic):
     call = {"id": "toolu_x1", "name": "get_weather", "arguments": "{}"}
     messages = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": None, "tool_calls": [call]},
                 {"role": "assistant", "content": "Never mind."}, {"role": "tool", "tool_call_id": "toolu_x1",
                                                                  "content": "rain"}]
     response = await post_inference(client, {**TARGET, "inputs": {"messages": messages},
                                              "parameters": {"tools": [WEATHER]}}, tenant.headers())
-    error = assert_envelope(response, 400, "BadRequestError")["error"]
-    assert "tool_result" in error["message"] and error["details"]["upstream_status"] == 400
+    errors = assert_envelope(response, 422, "ValidationError")["error"]["details"]["errors"]
+    assert [e["field"] for e in errors] == ["inputs.messages[1].tool_calls[0]", "inputs.messages[3].tool_call_id"]
+    assert fake_anthropic.requests() == []
+
+
+async def test_parallel_tool_calls_is_true_or_false(tenant, client, fake_anthropic):
+    body = {**TARGET, "inputs": {"messages": [{"role": "user", "content": QUESTION}]},
+            "parameters": {"tools": [WEATHER], "parallel_tool_calls": "no"}}
+    response = await post_inference(client, body, tenant.headers())
+    errors = assert_envelope(response, 422, "ValidationError")["error"]["details"]["errors"]
+    assert [e["field"] for e in errors] == ["parameters.parallel_tool_calls"]
+    assert fake_anthropic.requests() == []
 
 
 @pytest.mark.parametrize(("parameters", "field"), [
-    ({"tools": [WEATHER], "parallel_tool_calls": "no"}, "parameters.parallel_tool_calls"),
     ({"tools": [WEATHER], "schema": {"type": "object"}}, "parameters.schema"),
 ])
 async def test_what_anthropic_cannot_take_is_refused_before_any_call(tenant, client, fake_anthropic, parameters, field):

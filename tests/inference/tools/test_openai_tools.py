@@ -99,6 +99,12 @@ async def test_native_shapes_streamed_and_not(tenant, client, fake_openai):
     ({"tools": [WEATHER]}, [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "c9", "content": "r"}],
      "inputs.messages[1].tool_call_id"),
     ({}, [{"role": "user", "content": "x", "tool_calls": []}], "inputs.messages[0].tool_calls"),
+    ({"tools": [WEATHER]}, [{"role": "user", "content": "x"}, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "name": "get_weather", "arguments": "{}"}]}], "inputs.messages[1].tool_calls[0]"),
+    ({"tools": [WEATHER]}, [{"role": "user", "content": "x"}, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "name": "get_weather", "arguments": "{}"}, {"id": "c1", "name": "get_weather", "arguments": "{}"}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "r"}], "inputs.messages[1].tool_calls[1].id"),
+    ({"tools": [WEATHER], "parallel_tool_calls": 1}, None, "parameters.parallel_tool_calls"),
     ({}, [{"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "name": "f"}]}],
      "inputs.messages[0].tool_calls[0]"),
 ])
