@@ -15,6 +15,13 @@ Documented shapes:
   imageEmbedding, videoEmbeddings of ``{startOffsetSec, endOffsetSec, embedding}``), both with an OAuth
   bearer token that this server's ``/token`` endpoint issues for a service account's signed JWT
   (RFC 7523 grant, as google-auth sends it).
+- Function calling: https://ai.google.dev/gemini-api/docs/function-calling and the API reference (``tools`` of
+  ``functionDeclarations`` {name, description, parameters or parametersJsonSchema}, ``toolConfig.
+  functionCallingConfig`` {mode AUTO/ANY/NONE/VALIDATED, allowedFunctionNames with ANY}; answers of
+  ``functionCall`` parts {id?, name, args}; results sent back as a user content of ``functionResponse`` parts
+  {id?, name, response object}, as many as the calls they answer, right after the calls' model content) and
+  https://ai.google.dev/gemini-api/docs/thought-signatures (Gemini 3 refuses a function-call turn whose
+  first call carries no ``thoughtSignature``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -52,6 +59,13 @@ CONFIG_KEYS = {"temperature", "topP", "topK", "maxOutputTokens", "stopSequences"
                "responseMimeType", "responseSchema", "responseJsonSchema", "presencePenalty", "frequencyPenalty",
                "thinkingConfig", "responseLogprobs", "logprobs"}
 IMAGE_TOKENS = 258  # what Gemini counts for an image up to 384 px
+FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
+DECLARATION_KEYS = {"name", "description", "parameters", "parametersJsonSchema", "response", "responseJsonSchema",
+                    "behavior"}
+CALLING_MODES = {"AUTO", "ANY", "NONE", "VALIDATED"}
+SIGNING_MODELS = re.compile(r"^gemini-([3-9]|[1-9]\d)")  # Gemini 3 and later check thought signatures
+THOUGHT_SIGNATURE = base64.b64encode(b"fake thought state").decode()
+CALL_TOKENS = 5  # what the fake counts for a function call it makes
 EMBEDDING_DIMENSIONS = (128, 256, 512, 1408)
 
 
@@ -59,6 +73,17 @@ EMBEDDING_DIMENSIONS = (128, 256, 512, 1408)
 class Scripted(ScriptedAnswer):
     stream: list[dict[str, Any]] | None = None  # chunks to send as SSE instead of ``body``
     chunk_delay_s: float = 0.0  # between streamed chunks
+
+
+@dataclass
+class Turn:
+    """What one content of a request holds."""
+
+    texts: list[str] = field(default_factory=list)
+    images: int = 0
+    calls: list[dict[str, Any]] = field(default_factory=list)  # functionCall objects, in order
+    responses: list[dict[str, Any]] = field(default_factory=list)  # functionResponse objects
+    signed: bool = False  # its first function call carries a thought signature
 
 
 @dataclass
@@ -92,10 +117,15 @@ def _b64(value: Any, what: str) -> bytes:
         raise WireError(f"{what} is not base64") from None
 
 
-def _proto_keys(message: dict[str, Any]) -> dict[str, Any]:
+def proto_keys(message: dict[str, Any]) -> dict[str, Any]:
     """Proto3 JSON parsers take a field's lowerCamelCase name or its original name (google-genai sends
     ``inlineData.mime_type``): both become the camelCase one."""
     return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key): value for key, value in message.items()}
+
+
+def _result(response: dict[str, Any]) -> str:
+    """A function response as the fake's answer echoes it: the ``result`` sent alone, else the whole object."""
+    return str(response["result"]) if set(response) == {"result"} else json.dumps(response, sort_keys=True)
 
 
 def video_seconds(data: bytes) -> float:
@@ -196,7 +226,7 @@ class FakeGoogle(WireFake):
         try:
             if "predict" in path:
                 return JSONResponse(self._predict(body))
-            chunks = self._generate(body, stream)
+            chunks = self._generate(body, stream, match["model"])
         except WireError as exc:
             return JSONResponse(error_body(400, f"fake server: {exc}", "INVALID_ARGUMENT"), status_code=400)
         return self._sse(chunks) if stream else JSONResponse(chunks[0])
@@ -259,49 +289,138 @@ class FakeGoogle(WireFake):
     # -- documented answers -------------------------------------------------------------------------
 
     @staticmethod
-    def _parts(content: Any, where: str) -> tuple[list[str], int]:
+    def _parts(content: Any, where: str) -> Turn:
         check(isinstance(content, dict) and isinstance(content.get("parts"), list) and content["parts"],
                f"{where} needs a non-empty parts array")
-        texts, images = [], 0
+        turn = Turn()
         for part in content["parts"]:
+            check(isinstance(part, dict), f"a part of {where} is not an object")
+            part = proto_keys(part)
             if "text" in part:
                 check(set(part) == {"text"} and isinstance(part["text"], str), f"bad text part in {where}")
-                texts.append(part["text"])
-                continue
-            check(set(part) == {"inlineData"}, f"unknown part {sorted(part)} in {where}")
-            inline = _proto_keys(part["inlineData"])
-            check(set(inline) == {"mimeType", "data"} and inline["mimeType"].startswith("image/"),
-                   f"inlineData needs an image mimeType and data in {where}")
-            _b64(inline["data"], "inlineData.data")
-            images += 1
-        return texts, images
+                turn.texts.append(part["text"])
+            elif "functionCall" in part:
+                check(set(part) <= {"functionCall", "thoughtSignature"}, f"bad functionCall part in {where}")
+                call = proto_keys(part["functionCall"])
+                check(set(call) <= {"id", "name", "args"} and isinstance(call.get("name"), str)
+                      and isinstance(call.get("args", {}), dict) and isinstance(call.get("id", ""), str),
+                      f"a functionCall needs a name and an args object in {where}")
+                if "thoughtSignature" in part:
+                    _b64(part["thoughtSignature"], "thoughtSignature")
+                turn.signed = turn.signed or (not turn.calls and "thoughtSignature" in part)
+                turn.calls.append(call)
+            elif "functionResponse" in part:
+                check(set(part) == {"functionResponse"}, f"bad functionResponse part in {where}")
+                response = proto_keys(part["functionResponse"])
+                check(set(response) <= {"id", "name", "response"} and isinstance(response.get("name"), str)
+                      and isinstance(response.get("response"), dict) and isinstance(response.get("id", ""), str),
+                      f"a functionResponse needs a name and a response object in {where}")
+                turn.responses.append(response)
+            else:
+                check(set(part) == {"inlineData"}, f"unknown part {sorted(part)} in {where}")
+                inline = proto_keys(part["inlineData"])
+                check(set(inline) == {"mimeType", "data"} and inline["mimeType"].startswith("image/"),
+                       f"inlineData needs an image mimeType and data in {where}")
+                _b64(inline["data"], "inlineData.data")
+                turn.images += 1
+        return turn
+
+    @staticmethod
+    def _turns_check(contents: list[Any], turns: list[Turn], model: str) -> None:
+        """Function calls are the model's, each answered, in the next content, by a user's function response
+        of the same name (and id, where the call had one); the first call of a turn is signed for Gemini 3."""
+        for i, (content, turn) in enumerate(zip(contents, turns)):
+            if turn.calls:
+                check(content["role"] == "model", f"contents[{i}]: only the model makes function calls")
+                check(i > 0 and contents[i - 1]["role"] == "user",
+                      "function call turn comes immediately after a user turn or after a function response turn")
+                check(turn.signed or not SIGNING_MODELS.match(model),
+                      f"Function call is missing a thought_signature in functionCall parts of contents[{i}]")
+            if turn.responses:
+                check(content["role"] == "user" and not turn.texts and not turn.images,
+                      f"contents[{i}]: function responses are a user content of their own")
+                called = turns[i - 1].calls if i > 0 else []
+                check(len(turn.responses) == len(called), "Please ensure that the number of function response parts "
+                                                          "is equal to the number of function call parts of the "
+                                                          "function call turn.")
+                check(sorted((r["name"], r.get("id", "")) for r in turn.responses)
+                      == sorted((c["name"], c.get("id", "")) for c in called),
+                      f"contents[{i}]: function responses must answer the calls before them (name and id)")
+
+    @staticmethod
+    def _tools_check(body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        """The functions declared, and the function calling config (mode AUTO when none is sent)."""
+        tools = body.get("tools")
+        if tools is None:
+            check("toolConfig" not in body, "toolConfig without tools")
+            return [], {"mode": "AUTO"}
+        check(isinstance(tools, list) and tools, "tools must be a non-empty array")
+        names: list[str] = []
+        for tool in tools:
+            tool = proto_keys(tool) if isinstance(tool, dict) else {}
+            declarations = tool.get("functionDeclarations")
+            check(set(tool) == {"functionDeclarations"} and isinstance(declarations, list) and declarations,
+                  f"a tool needs a non-empty functionDeclarations array: {tool}")
+            for declaration in declarations:
+                declaration = proto_keys(declaration) if isinstance(declaration, dict) else {}
+                check(set(declaration) <= DECLARATION_KEYS and isinstance(declaration.get("name"), str)
+                      and FUNCTION_NAME.match(declaration["name"]) is not None,
+                      f"bad function declaration {declaration}")
+                check(declaration["name"] not in names, f"function {declaration['name']} is declared twice")
+                check(isinstance(declaration.get("description", ""), str), "description must be a string")
+                check(not {"parameters", "parametersJsonSchema"} <= set(declaration),
+                      "parametersJsonSchema is mutually exclusive with parameters")
+                schema = declaration.get("parametersJsonSchema", {"type": "object"})
+                check(isinstance(schema, dict) and schema.get("type") == "object",
+                      "parametersJsonSchema must describe an object")
+                names.append(declaration["name"])
+        config = proto_keys(proto_keys(body.get("toolConfig", {})).get("functionCallingConfig", {"mode": "AUTO"}))
+        check(set(config) <= {"mode", "allowedFunctionNames"} and config.get("mode", "AUTO") in CALLING_MODES,
+              f"bad functionCallingConfig {config}")
+        allowed = config.get("allowedFunctionNames")
+        if allowed is not None:
+            check(config.get("mode") in ("ANY", "VALIDATED"), "allowedFunctionNames is only set with mode ANY")
+            check(isinstance(allowed, list) and allowed and set(allowed) <= set(names),
+                  f"allowedFunctionNames must name declared functions: {allowed}")
+        return names, config
 
     @classmethod
-    def _generate(cls, body: Any, stream: bool) -> list[dict[str, Any]]:
+    def _generate(cls, body: Any, stream: bool, model: str) -> list[dict[str, Any]]:
         check(isinstance(body, dict) and set(body) <= REQUEST_KEYS,
                f"unknown request keys {sorted(set(body) - REQUEST_KEYS)}")
         contents = body.get("contents")
         check(isinstance(contents, list) and contents, "contents must be a non-empty array")
-        texts, images = [], 0
+        texts, images, turns = [], 0, []
         for i, content in enumerate(contents):
-            check(content.get("role") in ("user", "model"), f"contents[{i}].role must be user or model")
-            more, count = cls._parts(content, f"contents[{i}]")
-            texts += more
-            images += count
+            check(isinstance(content, dict) and content.get("role") in ("user", "model"),
+                  f"contents[{i}].role must be user or model")
+            turn = cls._parts(content, f"contents[{i}]")
+            turns.append(turn)
+            texts += turn.texts
+            images += turn.images
+        cls._turns_check(contents, turns, model)
+        names, calling = cls._tools_check(body)
         if "systemInstruction" in body:
-            system, _ = cls._parts(body["systemInstruction"], "systemInstruction")
-            texts = system + texts
+            texts = cls._parts(body["systemInstruction"], "systemInstruction").texts + texts
         config = body.get("generationConfig", {})
         check(set(config) <= CONFIG_KEYS, f"unknown generationConfig keys {sorted(set(config) - CONFIG_KEYS)}")
         for name in ("maxOutputTokens", "seed"):
             check(name not in config or isinstance(config[name], int), f"{name} must be an integer")
         if "responseJsonSchema" in config or "responseSchema" in config:
             check(config.get("responseMimeType") == "application/json", "a response schema needs JSON output")
-        last = contents[-1]["parts"][0].get("text", "")
-        answer = f"echo: {last}" + (f" [{images} images]" if images else "")
         prompt_tokens = sum(word_count(t) for t in texts) + IMAGE_TOKENS * images
+        last = turns[-1]
+        question = last.texts[-1] if contents[-1]["role"] == "user" and last.texts else None
+        if names and question is not None and calling.get("mode", "AUTO") != "NONE":
+            chosen = calling.get("allowedFunctionNames") or names
+            return cls._calls(chosen, question, prompt_tokens, stream)
+        if last.responses:
+            answer = "echo: " + "; ".join(_result(r["response"]) for r in last.responses)
+        else:
+            answer = f"echo: {contents[-1]['parts'][0].get('text', '')}" + (f" [{images} images]" if images else "")
         words = answer.split(" ")
         pieces = [(" " if i else "") + w for i, w in enumerate(words)] if stream else [answer]
+        response_id = f"fake-{secrets.token_hex(6)}"
         chunks = []
         for i, piece in enumerate(pieces):
             final = i == len(pieces) - 1
@@ -312,7 +431,27 @@ class FakeGoogle(WireFake):
             if final:
                 candidate["finishReason"] = "STOP"
             chunks.append({"candidates": [candidate], "usageMetadata": usage, "modelVersion": "fake-001",
-                           "responseId": "fake-response"})
+                           "responseId": response_id})
+        return chunks
+
+    @staticmethod
+    def _calls(names: list[str], question: str, prompt_tokens: int, stream: bool) -> list[dict[str, Any]]:
+        """The fake calls each function named with ``{"query": <the question>}``, in parallel, without ids
+        (as Gemini 2.5 does), the first call signed (as thinking models do). Streamed, each call is a chunk
+        of its own, whole; the last chunk says STOP."""
+        parts: list[dict[str, Any]] = [{"functionCall": {"name": name, "args": {"query": question}}} for name in names]
+        parts[0]["thoughtSignature"] = THOUGHT_SIGNATURE
+        groups = [[part] for part in parts] if stream else [parts]
+        response_id = f"fake-{secrets.token_hex(6)}"
+        chunks = []
+        for i, group in enumerate(groups):
+            made = CALL_TOKENS * (i + 1 if stream else len(parts))
+            candidate: dict[str, Any] = {"content": {"parts": group, "role": "model"}, "index": 0}
+            if i == len(groups) - 1:
+                candidate["finishReason"] = "STOP"
+            chunks.append({"candidates": [candidate], "modelVersion": "fake-001", "responseId": response_id,
+                           "usageMetadata": {"promptTokenCount": prompt_tokens, "candidatesTokenCount": made,
+                                             "totalTokenCount": prompt_tokens + made}})
         return chunks
 
     @staticmethod

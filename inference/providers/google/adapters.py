@@ -28,6 +28,7 @@ from inference.types import (
     ModelSpec,
     StreamEvent,
     TokenCount,
+    ToolCallDelta,
     Usage,
 )
 
@@ -50,6 +51,12 @@ class GoogleAdapter(Adapter):
         return session_open(auth, self.spec.provider, provider_timeout_s(call))
 
 
+def _config(call: InferenceCall) -> types.GenerateContentConfig:
+    """The generation config every conversation of the call shares (each adds its system instruction),
+    built before credentials are looked up: what Gemini cannot take is the client's 422 or 400 first."""
+    return mapping.generation_config(call.parameters, tools=call.tools, choice=call.tool_choice)
+
+
 def _image_inputs(call: InferenceCall) -> list[MediaInput]:
     return image_inputs_parse(call.inputs) if call.modality is Modality.VISION else []
 
@@ -65,15 +72,16 @@ class GeminiAdapter(GoogleAdapter):
 
     async def run(self, call: InferenceCall) -> InferenceResult:
         media = _image_inputs(call)  # checked first (422), then credentials (503), then fetched
+        config = _config(call)
         session = await self.session(call)
         images = await _images(media, call)
         structured = "schema" in call.parameters
 
         def ask(conversation):
             contents, system = mapping.chat_contents(conversation, images)
-            config = mapping.generation_config(call.parameters, system)
+            asked = config.model_copy(update={"system_instruction": system})
             return lambda: session.call(lambda client: client.aio.models.generate_content(
-                model=self.spec.model, contents=contents, config=config))
+                model=self.spec.model, contents=contents, config=asked))
 
         answers = await run_bounded([ask(conversation) for conversation in call.conversations])
         usage, responses = Usage(), []
@@ -83,9 +91,10 @@ class GeminiAdapter(GoogleAdapter):
         return InferenceResult(data={"responses": responses}, usage=usage)
 
     async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
-        """Conversations one after another, each as ``streamGenerateContent``: its text as deltas, its
-        finish, and the running token count of each chunk's usage (so far, in Gemini's counts), so that a
-        stream cut short is recorded with what was generated.
+        """Conversations one after another, each as ``streamGenerateContent``: its text as deltas, each
+        function call (Gemini sends them whole) as one tool-call piece, its finish, and the running token
+        count of each chunk's usage (so far, in Gemini's counts), so that a stream cut short is recorded
+        with what was generated.
         Structured answers are parsed whole, so a ``schema`` request arrives as one ``Complete``.
         Opening a stream (up to its first chunk) is retried like any call; a failure once text has
         flowed is mapped, never retried."""
@@ -93,20 +102,22 @@ class GeminiAdapter(GoogleAdapter):
             yield Complete(await self.run(call))
             return
         media = _image_inputs(call)
+        config = _config(call)
         session = await self.session(call)
         images = await _images(media, call)
         usage = Usage()
         for index, conversation in enumerate(call.conversations):
             contents, system = mapping.chat_contents(conversation, images)
-            config = mapping.generation_config(call.parameters, system)
+            asked = config.model_copy(update={"system_instruction": system})
 
             async def open_stream(client):
                 chunks = await client.aio.models.generate_content_stream(
-                    model=self.spec.model, contents=contents, config=config)
+                    model=self.spec.model, contents=contents, config=asked)
                 return chunks, await anext(chunks)
 
             chunks, first = await session.call(open_stream)
             counted = Usage()  # this conversation's tokens so far
+            called = 0  # its function calls so far
             try:
                 chunk: types.GenerateContentResponse | None = first
                 while chunk is not None:
@@ -116,8 +127,11 @@ class GeminiAdapter(GoogleAdapter):
                     text = mapping.candidate_text(chunk)
                     if text:
                         yield Delta(index, text)
+                    for tool_call in mapping.candidate_calls(chunk, first=called):
+                        yield ToolCallDelta(index, called, tool_call.id, tool_call.name, tool_call.arguments)
+                        called += 1
                     if chunk.candidates and chunk.candidates[0].finish_reason is not None:
-                        yield Finish(index, mapping.finish_reason(chunk.candidates[0].finish_reason))
+                        yield Finish(index, mapping.finish_reason(chunk.candidates[0].finish_reason, called > 0))
                     if chunk.usage_metadata is not None:
                         counted = mapping.usage_counts(chunk.usage_metadata)
                         yield TokenCount.of(usage + counted)

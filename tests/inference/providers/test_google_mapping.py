@@ -14,7 +14,7 @@ from core.errors import BadRequestError, ProviderError, TimeoutError, TooManyReq
 from inference.media.load import LoadedMedia
 from inference.providers.google import mapping
 from inference.providers.google.errors import genai_error_map, retryable, scrub, vertex_error_map
-from inference.types import MediaKind, Message
+from inference.types import MediaKind, Message, Tool, ToolCall, ToolChoice
 
 REQUEST = httpx2.Request("POST", "https://generativelanguage.googleapis.com/v1beta/models/"
                                  "gemini-2.0-flash:generateContent")
@@ -148,6 +148,91 @@ def test_generation_config_and_the_schema():
     assert config.temperature == 0 and config.max_output_tokens == 5 and config.stop_sequences == ["END"]
     assert config.response_mime_type == "application/json" and config.response_json_schema == {"type": "object"}
     assert config.system_instruction == "sys" and config.response_schema is None
+
+
+WEATHER = Tool("get_weather", "The weather in a city now.",
+               {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}, strict=True)
+CLOCK = Tool("get_time")
+
+
+def test_tools_are_function_declarations_and_the_choice_a_calling_mode():
+    config = mapping.generation_config({"tools": [], "tool_choice": "auto", "parallel_tool_calls": True},
+                                       tools=(WEATHER, CLOCK), choice=ToolChoice("auto"))
+    (tool,) = config.tools
+    assert tool.function_declarations == [
+        types.FunctionDeclaration(name="get_weather", description="The weather in a city now.",
+                                  parameters_json_schema=WEATHER.parameters),
+        types.FunctionDeclaration(name="get_time")]
+    modes = {choice: mapping.generation_config({}, tools=(WEATHER,), choice=choice).tool_config.function_calling_config
+             for choice in (ToolChoice("auto"), ToolChoice("none"), ToolChoice("required"),
+                            ToolChoice("function", "get_weather"))}
+    assert [(c.mode, c.allowed_function_names) for c in modes.values()] == [
+        ("AUTO", None), ("NONE", None), ("ANY", None), ("ANY", ["get_weather"])]
+    # no tools: no declarations, and no calling mode (tool_choice none alone is allowed)
+    bare = mapping.generation_config({"tool_choice": "none"}, choice=ToolChoice("none"))
+    assert bare.tools is None and bare.tool_config is None
+
+
+@pytest.mark.parametrize("value,problem", [(False, "several functions in one turn"), ("no", "must be true or false"),
+                                           (None, "must be true or false")])
+def test_parallel_tool_calls_cannot_be_turned_off(value, problem):
+    with pytest.raises(ValidationError) as caught:
+        mapping.generation_config({"parallel_tool_calls": value}, tools=(WEATHER,))
+    (error,) = caught.value.problems
+    assert error["field"] == "parameters.parallel_tool_calls" and problem in error["problem"]
+
+
+def test_tool_turns_become_function_calls_and_responses():
+    asked = ToolCall("abc-1", "get_weather", '{"city": "Paris"}')  # Gemini's own id
+    ours = ToolCall(mapping.synthesized_call_id("r1", 1, "get_time", "{}"), "get_time", "")
+    conversation = (Message("user", "Weather and time in Paris?"), Message("assistant", "Looking.", (asked, ours)),
+                    Message("tool", "18 degrees", tool_call_id="abc-1"),
+                    Message("tool", '{"time": "12:00"}', tool_call_id=ours.id), Message("user", "Thanks."))
+    png = LoadedMedia(kind=MediaKind.IMAGE, data=b"\x89PNG", mime="image/png")
+    contents, _ = mapping.chat_contents(conversation, [png])
+    assert [c.role for c in contents] == ["user", "model", "user", "user"]
+    text, first, second = contents[1].parts
+    assert text == types.Part(text="Looking.")
+    assert first.function_call == types.FunctionCall(id="abc-1", name="get_weather", args={"city": "Paris"})
+    assert second.function_call == types.FunctionCall(name="get_time", args={})  # our id is not Gemini's
+    # the first call of the turn carries the documented stand-in signature, as the string itself on the wire
+    assert first.model_dump(mode="json", exclude_none=True)["thought_signature"] == "skip_thought_signature_validator"
+    assert second.thought_signature is None
+    # both results in one content, named after their calls; a JSON object goes as itself
+    assert [p.function_response for p in contents[2].parts] == [
+        types.FunctionResponse(id="abc-1", name="get_weather", response={"result": "18 degrees"}),
+        types.FunctionResponse(name="get_time", response={"time": "12:00"})]
+    assert contents[3].parts[1].inline_data.data == b"\x89PNG"  # images go with the last user text
+    # a turn that only called: no text part; a result that is JSON but no object is text
+    contents, _ = mapping.chat_contents((Message("user", "x"), Message("assistant", "", (asked,)),
+                                         Message("tool", "[1, 2]", tool_call_id="abc-1")), [])
+    assert [p.function_call.name for p in contents[1].parts] == ["get_weather"]
+    assert contents[2].parts[0].function_response.response == {"result": "[1, 2]"}
+
+
+def test_function_calls_become_tool_calls():
+    payload = {"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "Let me check."}, {"text": "hidden", "thought": True},
+        {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "c2ln"},
+        {"functionCall": {"id": "g-7", "name": "get_time"}}]}, "finishReason": "STOP"}], "responseId": "r1"}
+    answer = mapping.chat_answer(response(payload), provider="google", structured=False)
+    assert answer["text"] == "Let me check." and answer["finish_reason"] == "tool_calls"
+    synthesized, own = answer["tool_calls"]
+    assert synthesized == {"id": mapping.synthesized_call_id("r1", 0, "get_weather", '{"city": "Paris"}'),
+                           "name": "get_weather", "arguments": '{"city": "Paris"}'}
+    assert own == {"id": "g-7", "name": "get_time", "arguments": "{}"}
+    # the same answer gets the same ids; another answer of the conversation other ids
+    assert mapping.chat_answer(response(payload), provider="google", structured=False) == answer
+    other = mapping.chat_answer(response({**payload, "responseId": "r2"}), provider="google", structured=False)
+    assert other["tool_calls"][0]["id"] != synthesized["id"]
+    # an id a client could not send back to us is replaced by one of ours
+    odd = {"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"id": "a b", "name": "f"}}]}}]}
+    assert mapping.candidate_calls(response(odd))[0].id.startswith(mapping.SYNTHESIZED_ID)
+    # a stream numbers its calls across chunks
+    assert [c.id for c in mapping.candidate_calls(response(payload), first=3)][0].endswith("_3")
+    nameless = {"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"args": {}}}]}}]}
+    with pytest.raises(ProviderError):
+        mapping.chat_answer(response(nameless), provider="google", structured=False)
 
 
 def test_embedding_requests_and_documented_responses():
