@@ -19,7 +19,7 @@ from core.strings import text_problem
 from inference.types import Message, Tool, ToolCall, ToolChoice
 
 MAX_TOOLS = 128
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")  # what OpenAI, Anthropic and Gemini all take
 CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 TOOL_KEYS = {"name", "description", "parameters", "strict"}
 CALL_KEYS = {"id", "name", "arguments"}
@@ -29,7 +29,7 @@ MAX_DESCRIPTION_CHARS = 8192
 
 def tool_name_problem(value: Any) -> str | None:
     if not isinstance(value, str) or not TOOL_NAME.match(value):
-        return "must be a name of 1 to 64 letters, digits, '_' or '-'"
+        return "must be a name of 1 to 64 letters, digits, '_' or '-', starting with a letter or '_'"
     return None
 
 

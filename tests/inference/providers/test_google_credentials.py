@@ -46,7 +46,8 @@ async def test_a_namespace_key_wins_over_the_environment(transactional_db, clien
     listing = {m["id"]: m for m in (await client.get("/v1/models", headers=admin.headers())).json()["data"]}
     flash, embedding = listing["google/gemini-2.5-flash"], listing["google/multimodalembedding"]
     assert flash["modalities"] == ["chat", "vision"] and flash["can_stream"] is True
-    assert flash["price"] == {"currency": "USD", "prompt_per_million": 0.3, "completion_per_million": 2.5}
+    assert flash["price"] == {"currency": "USD", "known": True, "prompt_per_million": 0.3, "completion_per_million": 2.5,
+                              "cache_read_per_million": 0.03}
     assert embedding["modalities"] == ["multimodal_embedding"] and embedding["dimensions"] == 1408
     assert embedding["input_keys"] == ["image_base64", "image_url", "text", "video_base64", "video_url"]
     assert [p["name"] for p in embedding["parameters"]] == ["dimension", "interval_s"]
