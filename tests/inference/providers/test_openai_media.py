@@ -211,6 +211,7 @@ async def test_a_stream_without_a_usage_chunk_is_counted_too(tenant, client, fak
 async def test_the_catalog_shows_the_price_per_audio_minute(tenant, client, fake_openai):
     listing = (await client.get("/v1/models", headers=tenant.headers())).json()["data"]
     prices = {item["id"]: item.get("price") for item in listing}
-    assert prices["openai/whisper-1"] == {"currency": "USD", "prompt_per_million": 0.0, "completion_per_million": 0.0,
+    assert prices["openai/whisper-1"] == {"currency": "USD", "known": True, "prompt_per_million": 0.0,
+                                          "completion_per_million": 0.0,
                                           "per_audio_minute": 0.006}
     assert "per_audio_minute" not in prices["openai/gpt-4o-transcribe"]
