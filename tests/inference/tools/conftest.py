@@ -18,6 +18,21 @@ def openai_tool(tool: dict) -> dict:
     return {"type": "function", "function": tool}
 
 
+def chunk_calls(chunks: list) -> tuple[dict[int, dict], str | None]:
+    """Tool calls as the OpenAI SDK's stream chunks build them up, and the finish reason."""
+    calls: dict[int, dict] = {}
+    finish = None
+    for chunk in chunks:
+        for choice in chunk.choices:
+            finish = choice.finish_reason or finish
+            for piece in choice.delta.tool_calls or ():
+                call = calls.setdefault(piece.index, {"id": None, "name": None, "arguments": ""})
+                call["id"] = piece.id or call["id"]
+                call["name"] = (piece.function.name if piece.function else None) or call["name"]
+                call["arguments"] += (piece.function.arguments if piece.function else None) or ""
+    return calls, finish
+
+
 @pytest.fixture
 def openai_sdk(tenant, client) -> AsyncOpenAI:
     """The official OpenAI SDK against the app (in-process, through the test client's transport)."""

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import assert_envelope, ausage_records, post_inference
 from tests.fakes.google_server import CALL_TOKENS, PROJECT, Scripted, proto_keys
-from tests.inference.tools.conftest import QUESTION, TIME, WEATHER, openai_tool
+from tests.inference.tools.conftest import QUESTION, TIME, WEATHER, chunk_calls, openai_tool
 from tests.sse import sse_events
 
 SKIPPED_SIGNATURE = "skip_thought_signature_validator"  # what a call we send back carries (Gemini 3 wants one)
@@ -31,21 +31,6 @@ def declarations(body: dict) -> list[dict]:
 
 def calling_mode(body: dict) -> dict:
     return proto_keys(proto_keys(body["toolConfig"])["functionCallingConfig"])
-
-
-def chunk_calls(chunks: list) -> tuple[dict[int, dict], str | None]:
-    """Tool calls as the OpenAI SDK's stream chunks build them up, and the finish reason."""
-    calls: dict[int, dict] = {}
-    finish = None
-    for chunk in chunks:
-        for choice in chunk.choices:
-            finish = choice.finish_reason or finish
-            for piece in choice.delta.tool_calls or ():
-                call = calls.setdefault(piece.index, {"id": None, "name": None, "arguments": ""})
-                call["id"] = piece.id or call["id"]
-                call["name"] = (piece.function.name if piece.function else None) or call["name"]
-                call["arguments"] += (piece.function.arguments if piece.function else None) or ""
-    return calls, finish
 
 
 async def test_a_native_round_trip_streamed_and_not(tenant, client, fake_google):

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import assert_envelope, ausage_records, post_inference
-from tests.inference.tools.conftest import QUESTION, TIME, WEATHER, openai_tool
+from tests.inference.tools.conftest import QUESTION, TIME, WEATHER, chunk_calls, openai_tool
 from tests.sse import sse_events
 
 MODEL = "openai/gpt-5.2"  # in no list of ours: the open catalog forwards it
@@ -45,17 +45,9 @@ async def test_parallel_calls_streamed_as_pieces(tenant, openai_sdk, fake_openai
     stream = await openai_sdk.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": QUESTION}], stream=True,
         tools=[openai_tool(WEATHER), openai_tool(TIME)], stream_options={"include_usage": True})
-    calls: dict[int, dict] = {}
-    finish, usage = None, None
-    async for chunk in stream:
-        usage = chunk.usage or usage
-        for choice in chunk.choices:
-            finish = choice.finish_reason or finish
-            for piece in choice.delta.tool_calls or ():
-                call = calls.setdefault(piece.index, {"id": None, "name": None, "arguments": ""})
-                call["id"] = piece.id or call["id"]
-                call["name"] = (piece.function.name if piece.function else None) or call["name"]
-                call["arguments"] += (piece.function.arguments if piece.function else None) or ""
+    chunks = [chunk async for chunk in stream]
+    usage = chunks[-1].usage
+    calls, finish = chunk_calls(chunks)
     assert finish == "tool_calls" and usage is not None and usage.completion_tokens == 10
     assert [(c["name"], json.loads(c["arguments"])) for _, c in sorted(calls.items())] == [
         ("get_weather", {"query": QUESTION}), ("get_time", {"query": QUESTION})]
