@@ -87,14 +87,23 @@ def _put(case, spot: tuple[str, tuple], value):
     return derived
 
 
+def _values(spot: tuple[str, tuple], json_body: bool) -> list:
+    """The hostile values for a spot. An empty path parameter is left out: it removes a segment, so the URL
+    names another route (``/plugins/{name}/test`` becomes ``/plugins/test``), whose answer the operation's
+    document cannot describe."""
+    if spot[0] == "body" and json_body:
+        return HOSTILE["body"]
+    return [value for value in HOSTILE["url"] if value != "" or spot[0] != "path_parameters"]
+
+
 @schema.hook
 def flatmap_case(context, case):
     spots = _spots(case)
     if not spots:
         return st.just(case)
     json_body = (case.media_type or "").startswith("application/json")  # a form cannot carry a lone surrogate
-    hostile = st.sampled_from(spots).flatmap(lambda spot: st.sampled_from(
-        HOSTILE["body" if spot[0] == "body" and json_body else "url"]).map(lambda value: _put(case, spot, value)))
+    hostile = st.sampled_from(spots).flatmap(lambda spot: st.sampled_from(_values(spot, json_body)).map(
+        lambda value: _put(case, spot, value)))
     return st.one_of(st.just(case), hostile.filter(_judged))
 
 
