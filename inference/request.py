@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from inference.types import (
     Modality,
     ModelSpec,
     ParameterSpec,
+    WireRequest,
 )
 
 BODY_KEYS = ("provider", "model", "inference_name", "feature_uri", "inputs", "parameters",
@@ -81,7 +83,18 @@ def _is_number(value: Any) -> bool:
     return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
+@dataclass(frozen=True)
+class WiredBody:
+    """What a route in a provider's own API format hands the service: the native translation of the client's
+    request and the request itself (types.WireRequest)."""
+
+    native: dict[str, Any]
+    wire: WireRequest
+
+
 def request_parse(body: Any) -> InferenceRequest:
+    if isinstance(body, WiredBody):
+        return replace(request_parse(body.native), wire=body.wire)
     if not isinstance(body, dict):
         raise ValidationError([{"field": "body", "problem": f"must be a JSON object, not {type_name(body)}"}])
     problems: list[dict[str, str]] = []
@@ -229,7 +242,8 @@ def _messages(messages: Any) -> tuple[Message, ...]:
     """The turns of a conversation: ``{role, content}``; an assistant turn may add the ``tool_calls`` it made
     (its content may then be null or empty); a ``tool`` turn is ``{role: tool, tool_call_id, content}``,
     answering a call made earlier in the conversation (inference/tools.py)."""
-    max_batch, max_chars = _limits()
+    _, max_chars = _limits()
+    max_batch = settings.INFERGATE["MAX_MESSAGES"]
     if not isinstance(messages, list) or not messages:
         raise ValidationError([{"field": "inputs.messages",
                                 "problem": "must be a non-empty array of {role, content} objects"}])

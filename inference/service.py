@@ -7,10 +7,11 @@ leaves exactly one usage record (written off the hot path).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any, AsyncIterator, Callable
 
@@ -19,10 +20,20 @@ from inference.cache.services import HIT, CacheConsult, cache_consult, cache_hit
 from inference.estimates import micro_usd, tokens_estimate
 from inference.providers.base import Adapter
 from inference.providers.local.embedder import local_texts_embed
+from inference.providers.tokens import chat_usage_count, texts_tokens_count
 from inference.request import call_build, request_parse
 from inference.streaming import StreamCollector
-from inference.targets import alias_resolve, route_headers, target_resolve
-from inference.types import Delta, InferenceCall, InferenceRequest, InferenceResult, ModelSpec, ToolCallDelta, Usage
+from inference.targets import alias_resolve, route_headers, target_resolve, wire_call
+from inference.types import (
+    Delta,
+    InferenceCall,
+    InferenceRequest,
+    InferenceResult,
+    ModelSpec,
+    ToolCallDelta,
+    Usage,
+    WireEvent,
+)
 from inference.usage.records import PRICE_TABLE_VERSION, UsageEntry, usage_cost
 from inference.usage.services import usage_record
 from tenancy.accounts.authentication import Principal, key_resolve, namespace_principal, namespace_resolve
@@ -47,16 +58,18 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Purpose:
-    """What a call is for: what its usage record's ``endpoint`` says, and whether a plugin the namespace
-    has not enabled may answer it (a plugin's test run)."""
+    """What a call is for: what its usage record's ``endpoint`` says, whether a plugin the namespace has not
+    enabled may answer it (a plugin's test run), and whether it only counts the prompt's tokens."""
 
     endpoint: str = "inference"
     disabled_plugins: bool = False
+    counts_tokens: bool = False
 
 
 INFERENCE = Purpose()
 PLUGIN_TEST = Purpose("plugin_test", disabled_plugins=True)
 CACHE_JUDGE = Purpose("cache_judge")  # the semantic cache's LLM judge, comparing a cached and a fresh answer
+COUNT_TOKENS = Purpose("count_tokens", counts_tokens=True)  # the prompt's tokens, no answer (nothing billed)
 
 
 @dataclass
@@ -89,8 +102,8 @@ async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], 
     entry.price_known = adapter.spec.price.known  # also for a call that fails: the metrics' model label reads it
     if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
         entry.inference_name = adapter.spec.model
-    call = replace(call_build(adapter.spec, request), namespace_id=principal.namespace.id, request_id=request_id,
-                   timeout_s=principal.namespace.provider_timeout_s,
+    call = replace(wire_call(adapter, request, call_build(adapter.spec, request)), namespace_id=principal.namespace.id,
+                   request_id=request_id, timeout_s=principal.namespace.provider_timeout_s,
                    credentials=credential_lookup(principal.namespace.id))
     entry.modality = call.modality.value
     return adapter, call, request
@@ -140,8 +153,11 @@ def _response(entry: UsageEntry, spec: ModelSpec, result: InferenceResult, start
     entry.latency_ms = _elapsed_ms(started)
     entry.provider, entry.model = spec.provider, spec.model  # the target that answered: a fallback, maybe
     _count(entry, spec, result.usage)
-    return {"data": result.data, "provider": spec.provider, "model": spec.model,
-            "latency_ms": entry.latency_ms, "tokens_used": result.usage.as_dict(), "cached": False}
+    response = {"data": result.data, "provider": spec.provider, "model": spec.model,
+                "latency_ms": entry.latency_ms, "tokens_used": result.usage.as_dict(), "cached": False}
+    if result.wire is not None:  # the provider's own answer to a request in its own format, for that route only
+        response["wire"] = result.wire
+    return response
 
 
 def _hit_mark(consult: CacheConsult, entry: UsageEntry, response: dict[str, Any]) -> dict[str, Any]:
@@ -196,6 +212,8 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
     try:
         prepared = await _prepare(credentials, body, request_id, entry, purpose)
         _headers_give(meta, prepared)
+        if purpose.counts_tokens:
+            return _response(entry, prepared.adapter.spec, await _tokens_count(prepared), started)
         consult = await _cache_consult(prepared, entry)
         if consult is not None and consult.decision == HIT:
             return _hit_mark(consult, entry, _response(entry, prepared.adapter.spec, consult.answer(), started))
@@ -229,6 +247,19 @@ def _tool_call_event(event: ToolCallDelta) -> dict[str, Any]:
     return {"type": "tool_call", "index": event.index, "call": event.position, **named, "arguments": event.arguments}
 
 
+async def _tokens_count(prepared: _Prepared) -> InferenceResult:
+    """The prompt's tokens as the target counts them where it can (Anthropic's count_tokens, sent as it came),
+    else our estimate (tiktoken's cl100k: exact for some models, close for others); no answer, no cost."""
+    adapter, call = prepared.adapter, prepared.call
+    if call.wire is not None:
+        result = await adapter.run(call)
+        return InferenceResult(data=result.data, wire=result.wire)
+    conversation = call.conversations[0] if call.conversations else ()
+    counted = await chat_usage_count(conversation=conversation, answer="")
+    tools = await texts_tokens_count(texts=tuple(json.dumps(asdict(tool)) for tool in call.tools))
+    return InferenceResult(data={"input_tokens": counted.prompt + tools})
+
+
 def _settle(prepared: _Prepared, usage: Usage) -> None:
     """The limits' reservation corrected to what the call used (off the answer's path)."""
     limits_settle(prepared.reservation, tokens=usage.total,
@@ -252,7 +283,8 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
     """The same request, answered as events: ``start``, ``delta`` (``index``, ``text``) as text is
     generated, ``tool_call`` (``index``, ``call``: its position in the answer, ``id`` and ``name`` on its first
     piece, an ``arguments`` piece) as a tool call is, then ``done`` (the full response envelope) or ``error``
-    (the error envelope).
+    (the error envelope). A target that answers a request in its own API format (types.WireRequest) also sends
+    its own events as ``wire`` (``event``, ``data``), first: its route relays those and no other.
 
     Consumers close the generator to cancel (``contextlib.aclosing``): the provider's work stops and
     the usage record counts what was generated, with status 499 and error type ``Cancelled``.
@@ -281,6 +313,8 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
                 yield {"type": "delta", "index": event.index, "text": event.text}
             elif isinstance(event, ToolCallDelta):
                 yield _tool_call_event(event)
+            elif isinstance(event, WireEvent):
+                yield {"type": "wire", "event": event.event, "data": event.data}
         finished = True
         response = _response(entry, prepared.adapter.spec, collector.result(), started)
         if hit:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Iterator
 
-from core.errors import InfergateError, NotFoundError
+from core.errors import BadRequestError, InfergateError, NotFoundError
 from inference.plugins.adapter import PluginAdapter
 from inference.plugins.feature_uri import feature_uri_parse
 from inference.plugins.registry import plugin_registry
@@ -32,17 +32,21 @@ from inference.types import (
     ModelSpec,
     StreamEvent,
     ToolCallDelta,
+    WireEvent,
 )
 from tenancy.accounts.authentication import Principal
 
 
 def alias_resolve(principal: Principal, request: InferenceRequest) -> InferenceRequest:
     """A request that names only a ``model``: the namespace's alias of that name, as the target it stands for
-    with its default parameters under the request's own; without such an alias, the plugin of that inference
-    name (OpenAI clients name plugins as models)."""
+    with its default parameters under the request's own; without such an alias, the model of that id of the
+    provider whose API the request came in (``claude-sonnet-4-6`` on Anthropic's), else the plugin of that
+    inference name (OpenAI clients name plugins as models)."""
     if request.provider or not request.model:
         return request
     alias = principal.namespace.alias_for(request.model)
+    if alias is None and request.wire is not None:  # a provider's own API: its bare model ids are its own
+        return replace(request, provider=request.wire.provider)
     if alias is None:
         return replace(request, model=None, inference_name=request.model)
     target, defaults = alias
@@ -80,6 +84,25 @@ async def target_resolve(*, principal: Principal, request: InferenceRequest, dis
             "enabled": sorted(n for n in enabled if registry.get(n) is not None),
             "available": [p.inference_name for p in registry.plugins()]})
     return PluginAdapter(installed, defaults=enabled.get(name))
+
+
+def speaks(adapter: Adapter, request: InferenceRequest) -> bool:
+    """Whether the adapter sends the request's own API body as it is (types.WireRequest)."""
+    wire = request.wire
+    return wire is not None and adapter.spec.provider == wire.provider and wire.format in adapter.wire_formats
+
+
+def wire_call(adapter: Adapter, request: InferenceRequest, call: InferenceCall) -> InferenceCall:
+    """The call as ``adapter`` takes it: with the client's own body when it speaks its format; else the native
+    translation, which is a 400 naming what it could not carry."""
+    if speaks(adapter, request):
+        return replace(call, wire=request.wire)
+    if request.wire is not None and request.wire.untranslated:
+        name = f"{adapter.spec.provider}/{adapter.spec.model}"
+        problems = list(request.wire.untranslated)
+        raise BadRequestError(f"{name} cannot take this request: " + "; ".join(
+            f"{p['field']}: {p['problem']}" for p in problems), details={"errors": problems, "target": name})
+    return replace(call, wire=None)
 
 
 # -- ordered fallbacks ------------------------------------------------------------------------------
@@ -139,6 +162,10 @@ class FallbackChain(Adapter):
     def spec(self) -> ModelSpec:  # type: ignore[override]
         return self.answered.spec
 
+    @property
+    def wire_formats(self) -> frozenset[str]:  # type: ignore[override]
+        return self.first.wire_formats
+
     async def configured(self, credentials: CredentialLookup) -> bool:
         return await self.first.configured(credentials)
 
@@ -148,7 +175,7 @@ class FallbackChain(Adapter):
             provider, _, model = target.partition("/")
             try:
                 adapter = provider_registry().resolve(provider, model)
-                built = call_build(adapter.spec, self.request)
+                built = wire_call(adapter, self.request, call_build(adapter.spec, self.request))
             except InfergateError as error:
                 self.attempts.append(Attempt(target, error.status, error.type))
                 continue
@@ -212,6 +239,15 @@ async def _until_text(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
     held: list[StreamEvent] = []
     async for event in events:
         held.append(event)
-        if isinstance(event, (Delta, ToolCallDelta, Complete)):
+        if isinstance(event, (Delta, ToolCallDelta, Complete, WireEvent)) and not _prelude(event):
             break
     return held
+
+
+def _prelude(event: StreamEvent) -> bool:
+    """A wire event that comes before any answer (Anthropic's message_start, ping; OpenAI's response.created):
+    held back with the rest, since the target may still fail before it answers."""
+    return isinstance(event, WireEvent) and event.event in PRELUDE_EVENTS
+
+
+PRELUDE_EVENTS = frozenset({"message_start", "ping", "response.created", "response.in_progress"})

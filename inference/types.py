@@ -162,6 +162,23 @@ class Message:
 
 
 @dataclass(frozen=True)
+class WireRequest:
+    """A request in a provider's own API format, as its client sent it (Anthropic's Messages API, OpenAI's
+    Responses API), beside its native translation. An adapter of ``provider`` that speaks ``format`` sends
+    ``body`` as it is, with the target's model and its ``headers``; any other target answers the native
+    translation, which then must not have left anything out (``untranslated``: what it could not carry, each a
+    ``{"field", "problem"}``, a 400 for such a target). A model named without a provider is ``provider``'s
+    (after the namespace's aliases)."""
+
+    format: str  # "anthropic.messages", "openai.responses"
+    provider: str
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    untranslated: tuple[dict[str, str], ...] = ()
+    raw: bytes | None = None  # the body's bytes as they came, sent as they are where the model needs no change
+
+
+@dataclass(frozen=True)
 class InferenceRequest:
     """A validated body of POST /v1/inference (target still unresolved)."""
 
@@ -173,6 +190,7 @@ class InferenceRequest:
     parameters: dict[str, Any]
     enable_semantic_cache: bool = False
     cache_delta: float = 0.02
+    wire: WireRequest | None = None  # the client's own format, for a target that speaks it
 
 
 @dataclass(frozen=True)
@@ -197,6 +215,7 @@ class InferenceCall:
     timeout_s: float | None = None  # the namespace's provider timeout (None: INFERGATE["PROVIDER_TIMEOUT_SECONDS"])
     tools: tuple[Tool, ...] = ()  # chat: the functions the model may call (parameters.tools)
     tool_choice: ToolChoice | None = None  # None: the provider's default (auto when there are tools)
+    wire: WireRequest | None = None  # set only for an adapter that speaks its format: send it as it is
 
 
 @dataclass
@@ -232,10 +251,12 @@ class Usage:
 
 @dataclass
 class InferenceResult:
-    """What an adapter returns: the modality's ``data`` shape and the token counts."""
+    """What an adapter returns: the modality's ``data`` shape and the token counts; for a wire request, the
+    provider's answer as it came (``wire``), which its client gets unchanged."""
 
     data: dict[str, Any]
     usage: Usage = field(default_factory=Usage)
+    wire: dict[str, Any] | None = None
 
 
 # -- streaming: what adapters yield -----------------------------------------------------------------
@@ -288,10 +309,18 @@ class TokenCount:
 
 
 @dataclass(frozen=True)
+class WireEvent:
+    """One Server-Sent Event of a wire request's stream, as the provider sent it (its name and JSON data)."""
+
+    event: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Complete:
     """A target that does not stream hands over its whole result at once."""
 
     result: InferenceResult
 
 
-StreamEvent = Delta | ToolCallDelta | Finish | TokenCount | Complete
+StreamEvent = Delta | ToolCallDelta | Finish | TokenCount | Complete | WireEvent

@@ -2,7 +2,8 @@
 
 - ``POST /v1/inference`` and ``POST /v1/inference/stream`` (SSE), the hot paths, go to
   ``inference.api.endpoint`` (pure ASGI, no thread per request), and so do the OpenAI-compatible routes
-  (``inference.api.openai_compat``; GET /v1/models is Django's behind them); every other HTTP route goes to Django.
+  (``inference.api.openai_compat``; GET /v1/models is Django's behind them) and the Anthropic-compatible ones
+  (``inference.api.anthropic_compat``); every other HTTP route goes to Django.
 - Websockets: ``/v1/inference/stream`` goes to the Channels consumer; any other path is refused.
 - The lifespan protocol lets a worker that is shutting down write its buffered usage records first.
 """
@@ -23,6 +24,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_pages = ASGIStaticFilesHandler(get_asgi_application())
 
 from core.metrics import current_route  # noqa: E402
+from inference.api.anthropic_compat import anthropic_routes  # noqa: E402
 from inference.api.edge import body_limited  # noqa: E402
 from inference.api.endpoint import PATH, STREAM_PATH, inference_endpoint, stream_endpoint  # noqa: E402
 from inference.api.openai_compat import openai_routes  # noqa: E402
@@ -30,7 +32,8 @@ from inference.api.stream_consumer import InferenceStreamConsumer  # noqa: E402
 
 django_application = body_limited(django_pages)  # bodies over INFERGATE["MAX_BODY_BYTES"]: 413 before Django
 
-HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint, **openai_routes(django_application)}
+HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint, **openai_routes(django_application),
+               **anthropic_routes()}
 websocket_stream = InferenceStreamConsumer.as_asgi()
 
 

@@ -218,7 +218,10 @@ INFERGATE = {
     "MODEL_THREADS": env_int("INFERGATE_MODEL_THREADS", max(2, os.cpu_count() or 2)),
     "MAX_BODY_BYTES": env_int("INFERGATE_MAX_BODY_BYTES", 10 * 1024 * 1024),
     "MAX_BATCH": env_int("INFERGATE_MAX_BATCH", 64),
-    "MAX_PROMPT_CHARS": env_int("INFERGATE_MAX_PROMPT_CHARS", 32_000),
+    # An agent's conversation runs to hundreds of turns, and one tool result or pasted file to hundreds of
+    # thousands of characters; the body limit bounds the whole.
+    "MAX_MESSAGES": env_int("INFERGATE_MAX_MESSAGES", 2000),
+    "MAX_PROMPT_CHARS": env_int("INFERGATE_MAX_PROMPT_CHARS", 1_000_000),
     # How long a verified API key stays cached in a process: revocation takes effect within this.
     "AUTH_CACHE_SECONDS": float(os.environ.get("INFERGATE_AUTH_CACHE_SECONDS", "1.0")),
     "USAGE_FLUSH_SECONDS": float(os.environ.get("INFERGATE_USAGE_FLUSH_SECONDS", "0.2")),

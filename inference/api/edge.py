@@ -36,7 +36,7 @@ from core.errors import (
 )
 from core.logs import current_request_id, request_id_for
 from inference.request import body_decode
-from inference.service import Credentials, ResponseMeta, inference_run, inference_stream
+from inference.service import INFERENCE, Credentials, Purpose, ResponseMeta, inference_run, inference_stream
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +133,9 @@ class EdgeRequest:
     def json_body(self) -> Any:
         return body_decode(self.body_bytes("application/json"))
 
-    async def run(self, body: Any) -> dict[str, Any]:
+    async def run(self, body: Any, purpose: Purpose = INFERENCE) -> dict[str, Any]:
         return await inference_run(credentials=self.credentials, body=body, request_id=self.request_id,
-                                   started=self.started, meta=self.meta)
+                                   started=self.started, meta=self.meta, purpose=purpose)
 
     def stream(self, body: Any) -> AsyncIterator[dict[str, Any]]:
         return inference_stream(credentials=self.credentials, body=body, request_id=self.request_id,
@@ -185,10 +185,16 @@ async def _namespace_header(headers: dict[str, str]) -> str | None:
     return headers.get("x-namespace")
 
 
-def edge_route(error_body: ErrorBody, namespace: Callable[[dict[str, str]], Awaitable[str | None]] = _namespace_header):
+def _authorization_header(headers: dict[str, str]) -> str | None:
+    return headers.get("authorization")
+
+
+def edge_route(error_body: ErrorBody, namespace: Callable[[dict[str, str]], Awaitable[str | None]] = _namespace_header,
+               authorization: Callable[[dict[str, str]], str | None] = _authorization_header):
     """A route served from ASGI: the request id, POST only, the body read within its limit, the credentials
-    (``namespace`` names the namespace from the headers), and any failure answered as ``error_body`` puts
-    it (an unexpected one logged, a 500 that says nothing more)."""
+    (``authorization`` reads the key's ``Bearer`` value from the headers, ``namespace`` names the namespace),
+    and any failure answered as ``error_body`` puts it (an unexpected one logged, a 500 that says nothing
+    more)."""
 
     def decorate(serve: Callable[[EdgeRequest], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         async def route(scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -200,7 +206,7 @@ def edge_route(error_body: ErrorBody, namespace: Callable[[dict[str, str]], Awai
                 if scope["method"] != "POST":
                     raise MethodNotAllowedError("Use POST", headers={"Allow": "POST"})
                 raw = await read_limited_body(headers, receive)
-                credentials = Credentials(authorization=headers.get("authorization"), namespace=await namespace(headers))
+                credentials = Credentials(authorization=authorization(headers), namespace=await namespace(headers))
                 await serve(EdgeRequest(scope=scope, receive=receive, send=send, headers=headers, raw=raw,
                                         credentials=credentials, request_id=request_id, started=started))
             except ClientGone:

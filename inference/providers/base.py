@@ -49,6 +49,7 @@ class Adapter(ABC):
     """A model behind a provider. Declares what it can do in ``spec``; implements ``run``."""
 
     spec: ModelSpec
+    wire_formats: frozenset[str] = frozenset()  # the client API formats it sends as they are (types.WireRequest)
 
     @abstractmethod
     async def run(self, call: InferenceCall) -> InferenceResult:

@@ -44,6 +44,8 @@ VERSIONS = {"2023-06-01", "2026-10-21"}
 SAMPLING = ("temperature", "top_p", "top_k")
 BODY_KEYS = {"model", "max_tokens", "messages", "system", "stop_sequences", "stream", "tools", "tool_choice",
              "metadata", "thinking", "service_tier", *SAMPLING}
+COUNT_KEYS = {"model", "messages", "system", "tools", "tool_choice", "thinking"}
+CACHED = 7  # what the fake says it read from its prompt cache when a request marks a block with cache_control
 MEDIA_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
                "image/gif": (b"GIF87a", b"GIF89a"), "image/webp": (b"RIFF",)}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # enough of a PNG for type sniffing, here and in the gateway
@@ -55,10 +57,14 @@ CHOICE_KEYS = {"auto": {"type", "disable_parallel_tool_use"}, "any": {"type", "d
 # The blocks each role's content may hold, with the keys each takes (required, allowed).
 BLOCKS = {"user": {"text": ({"type", "text"}, {"type", "text", "cache_control"}),
                    "image": ({"type", "source"}, {"type", "source", "cache_control"}),
+                   "document": ({"type", "source"}, {"type", "source", "title", "context", "citations",
+                                                     "cache_control"}),
                    "tool_result": ({"type", "tool_use_id"},
                                    {"type", "tool_use_id", "content", "is_error", "cache_control"})},
           "assistant": {"text": ({"type", "text"}, {"type", "text", "cache_control"}),
-                        "tool_use": ({"type", "id", "name", "input"}, {"type", "id", "name", "input", "cache_control"})}}
+                        "tool_use": ({"type", "id", "name", "input"}, {"type", "id", "name", "input", "cache_control"}),
+                        "thinking": ({"type", "thinking", "signature"}, {"type", "thinking", "signature"}),
+                        "redacted_thinking": ({"type", "data"}, {"type", "data"})}}
 
 
 @dataclass
@@ -85,6 +91,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""  # the body's bytes as they came
 
 
 def error_body(message: str, type_: str = "invalid_request_error") -> dict[str, Any]:
@@ -104,6 +111,7 @@ class FakeAnthropic(WireFake):
     def __init__(self) -> None:
         super().__init__(name="fake-anthropic", key=GOOD_KEY, routes=[
             Route("/v1/messages", self._messages, methods=["POST"]),
+            Route("/v1/messages/count_tokens", self._messages, methods=["POST"]),
             Route("/images/{name}", self._image, methods=["GET"]),
         ])
         self.images: dict[str, bytes] = {"/images/dot.png": PNG}
@@ -137,7 +145,7 @@ class FakeAnthropic(WireFake):
             body = json.loads(raw)
         except (WireError, ValueError) as exc:
             return JSONResponse(error_body(f"fake server: {exc}"), status_code=400)
-        self.received.append(Received(request.method, request.url.path, headers, body))
+        self.received.append(Received(request.method, request.url.path, headers, body, raw))
         if self._key(headers) not in self.keys:
             return JSONResponse(error_body("invalid x-api-key", "authentication_error"), status_code=401)
         version = headers.get("anthropic-version")
@@ -149,6 +157,8 @@ class FakeAnthropic(WireFake):
             if (response := scripted.response()) is not None:
                 return response
         try:
+            if request.url.path.endswith("/count_tokens"):
+                return self._count(body, version)
             return self._answer(body, version)
         except WireError as exc:
             return JSONResponse(error_body(f"fake server: {exc}"), status_code=400)
@@ -202,6 +212,8 @@ class FakeAnthropic(WireFake):
             elif kind == "image":
                 FakeAnthropic._image_check(block)
                 turn.images += 1
+            elif kind in ("thinking", "redacted_thinking", "document"):
+                check(kind == "document" or all(isinstance(v, str) for v in block.values()), f"bad {kind} {block}")
             elif kind == "tool_use":
                 check(isinstance(block["id"], str) and TOOL_USE_ID.match(block["id"]) is not None,
                       f"content.{i}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'")
@@ -255,18 +267,18 @@ class FakeAnthropic(WireFake):
         check(kind in CHOICE_KEYS and set(choice) <= CHOICE_KEYS[kind] and (kind != "tool" or choice.get("name") in names)
               and isinstance(choice.get("disable_parallel_tool_use", False), bool), f"bad tool_choice {choice}")
 
-    def _check_body(self, body: Any, version: str) -> tuple[list[str], int, Turn]:
+    def _check_body(self, body: Any, version: str, keys: set[str] = BODY_KEYS) -> tuple[list[str], int, Turn]:
         """The texts (the system's first), how many images, and the last user turn."""
-        check(isinstance(body, dict) and set(body) <= BODY_KEYS, f"unknown keys {sorted(set(body) - BODY_KEYS)}")
+        check(isinstance(body, dict) and set(body) <= keys, f"unknown keys {sorted(set(body) - keys)}")
         check(isinstance(body.get("model"), str), "model: Field required")
-        check(isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1, "max_tokens: Field required")
+        check(keys is COUNT_KEYS or isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1,
+              "max_tokens: Field required")
         for name in SAMPLING:
             if name in body:
                 check(version != "2026-10-21", f"{name}: Extra inputs are not permitted")
                 check(isinstance(body[name], (int, float)) and 0 <= body[name] <= 1, f"{name}: must be in [0, 1]")
         turns = self._turns(body.get("messages"))
-        system = body.get("system", "")
-        check(isinstance(system, str), "this fake takes system as a string")
+        system = self._system(body.get("system", ""))
         stop = body.get("stop_sequences", [])
         check(isinstance(stop, list) and all(isinstance(s, str) and s for s in stop), "bad stop_sequences")
         check(all(s.strip() for s in stop), "stop_sequences: each stop sequence must contain non-whitespace")
@@ -274,6 +286,27 @@ class FakeAnthropic(WireFake):
         users = [turn for turn in turns if turn.role == "user"]
         texts = [system, *(text for turn in turns for text in turn.texts)]
         return texts, sum(turn.images for turn in turns), users[-1] if users else Turn("user")
+
+    @staticmethod
+    def _system(system: Any) -> str:
+        """``system``: a string, or text blocks (which may carry cache_control)."""
+        if isinstance(system, str):
+            return system
+        check(isinstance(system, list) and all(isinstance(b, dict) and b.get("type") == "text"
+                                                and isinstance(b.get("text"), str)
+                                                and set(b) <= {"type", "text", "cache_control"} for b in system),
+              "system: must be a string or an array of text blocks")
+        return "\n".join(block["text"] for block in system)
+
+    @staticmethod
+    def _cached(body: dict[str, Any]) -> int:
+        """The fake's prompt cache: a request that marks any block with cache_control reads CACHED tokens."""
+        return CACHED if "cache_control" in json.dumps(body) else 0
+
+    def _count(self, body: Any, version: str) -> Response:
+        """count_tokens: the fake's count of the request's texts (a word a token) and images."""
+        texts, images, _ = self._check_body(body, version, COUNT_KEYS)
+        return JSONResponse({"input_tokens": sum(word_count(t) for t in texts) + 85 * images})
 
     @staticmethod
     def _tools_call(body: dict[str, Any], last: Turn) -> list[tuple[str, Any]]:
@@ -308,9 +341,10 @@ class FakeAnthropic(WireFake):
         stop_reason = "max_tokens" if len(words) < len(answer.split(" ")) else "end_turn"
         answer = " ".join(words)
         if body.get("stream"):
-            return self._sse(self._events(message_id, body["model"], words, stop_reason, input_tokens))
+            return self._sse(self._events(message_id, body["model"], words, stop_reason, input_tokens,
+                                          self._cached(body)))
         return JSONResponse(self._message(message_id, body["model"], [{"type": "text", "text": answer}],
-                                          stop_reason, input_tokens, len(words)))
+                                          stop_reason, input_tokens, len(words), self._cached(body)))
 
     def _tool_answer(self, body: dict[str, Any], message_id: str, calls: list[tuple[str, Any]],
                      input_tokens: int) -> Response:
@@ -333,26 +367,27 @@ class FakeAnthropic(WireFake):
 
     @staticmethod
     def _message(message_id: str, model: str, content: list, stop_reason: str, input_tokens: int,
-                 output_tokens: int) -> dict[str, Any]:
+                 output_tokens: int, cached: int = 0) -> dict[str, Any]:
         return {"id": message_id, "type": "message", "role": "assistant", "model": model, "content": content,
                 "stop_reason": stop_reason, "stop_sequence": None,
-                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+                "usage": {"input_tokens": max(0, input_tokens - cached), "output_tokens": output_tokens,
+                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached}}
 
     @staticmethod
     def _events(message_id: str, model: str, words: list[str], stop_reason: str,
-                input_tokens: int) -> list[tuple[str, dict[str, Any]]]:
+                input_tokens: int, cached: int = 0) -> list[tuple[str, dict[str, Any]]]:
         """A streamed text answer: one text block, a delta a word (tests script streams of their own with it)."""
         deltas = [{"type": "text_delta", "text": (" " if i else "") + word} for i, word in enumerate(words)]
         return FakeAnthropic._block_events(message_id, model, [({"type": "text", "text": ""}, deltas)], stop_reason,
-                                           input_tokens, len(words))
+                                           input_tokens, len(words), cached)
 
     @staticmethod
     def _block_events(message_id: str, model: str, blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]],
-                      stop_reason: str, input_tokens: int, output_tokens: int) -> list[tuple[str, dict[str, Any]]]:
+                      stop_reason: str, input_tokens: int, output_tokens: int,
+                      cached: int = 0) -> list[tuple[str, dict[str, Any]]]:
         """A streamed message: each content block's start, its deltas and its stop (a ping after the first
         start), then the stop reason with the output tokens."""
-        start = FakeAnthropic._message(message_id, model, [], None, input_tokens, 1)
+        start = FakeAnthropic._message(message_id, model, [], None, input_tokens, 1, cached)
         events = [("message_start", {"type": "message_start", "message": start})]
         for index, (block, deltas) in enumerate(blocks):
             events.append(("content_block_start", {"type": "content_block_start", "index": index,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import Any, AsyncIterator
 
 import anthropic
 
 from core.errors import InferenceServiceUnavailableError
 from inference.media.images import image_inputs_parse, images_for_provider
-from inference.providers.anthropic import mapping
+from inference.providers.anthropic import mapping, wire
 from inference.providers.anthropic.catalog import DEFAULT_MAX_TOKENS
 from inference.providers.anthropic.client import Session, api_key, session_open
 from inference.providers.base import Adapter
@@ -29,7 +30,10 @@ from inference.types import (
 
 
 class ChatAdapter(Adapter):
-    """Each conversation is one message; a ``prompts`` batch runs concurrently (bounded)."""
+    """Each conversation is one message; a ``prompts`` batch runs concurrently (bounded). A request that came in
+    Anthropic's own format goes as it is (inference/providers/anthropic/wire.py)."""
+
+    wire_formats = wire.FORMATS
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
@@ -51,6 +55,8 @@ class ChatAdapter(Adapter):
         return options, [mapping.image_block(image) for image in images], session
 
     async def run(self, call: InferenceCall) -> InferenceResult:
+        if call.wire is not None:
+            return await wire.wire_run(await session_open(call), call, self.spec.model)
         options, images, session = await self._prepare(call)
         schema = call.parameters.get("schema")
 
@@ -78,6 +84,11 @@ class ChatAdapter(Adapter):
         the end. Until then the running count is one output token per delta of text or of a call's
         arguments (each carries at least one), so a stream cut short is recorded with a lower bound of what
         was generated."""
+        if call.wire is not None:
+            async with aclosing(wire.wire_stream(await session_open(call), call, self.spec.model)) as events:
+                async for event in events:
+                    yield event
+            return
         if "schema" in call.parameters:
             yield Complete(await self.run(call))
             return
