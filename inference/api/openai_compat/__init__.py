@@ -2,8 +2,9 @@
 at Infergate and keep their code:
 
 - ``POST /v1/chat/completions`` (``chat``), ``POST /v1/embeddings`` (``embeddings``),
-  ``POST /v1/audio/transcriptions`` (``transcriptions``): each translates OpenAI's request into the
-  native body, calls ``inference_run`` / ``inference_stream`` and shapes the answer as OpenAI does;
+  ``POST /v1/audio/transcriptions`` (``transcriptions``), ``POST /v1/responses`` (``responses``): each
+  translates OpenAI's request into the native body, calls ``inference_run`` / ``inference_stream`` and
+  shapes the answer as OpenAI does;
 - ``GET /v1/models`` stays the catalog's Django view, wrapped so that it takes the same default namespace.
 
 Served straight from ASGI like ``POST /v1/inference`` (``transport``); errors in OpenAI's format (``errors``).
@@ -16,15 +17,18 @@ from typing import Any, Callable
 from inference.api.openai_compat.chat import chat_completions_endpoint
 from inference.api.openai_compat.embeddings import embeddings_endpoint
 from inference.api.openai_compat.model_list import models_endpoint
+from inference.api.openai_compat.responses import responses_endpoint
 from inference.api.openai_compat.transcriptions import transcriptions_endpoint
 
 CHAT_PATH = "/v1/chat/completions"
 EMBEDDINGS_PATH = "/v1/embeddings"
 TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions"
 MODELS_PATH = "/v1/models"
+RESPONSES_PATH = "/v1/responses"
 
 
 def openai_routes(django_application: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
     """The ASGI handlers by exact path; ``django_application`` still answers GET /v1/models."""
     return {CHAT_PATH: chat_completions_endpoint, EMBEDDINGS_PATH: embeddings_endpoint,
-            TRANSCRIPTIONS_PATH: transcriptions_endpoint, MODELS_PATH: models_endpoint(django_application)}
+            TRANSCRIPTIONS_PATH: transcriptions_endpoint, RESPONSES_PATH: responses_endpoint,
+            MODELS_PATH: models_endpoint(django_application)}

@@ -6,6 +6,7 @@ from typing import Any
 
 from inference.api.openai_compat.chat import ACCEPTED as CHAT_KEYS
 from inference.api.openai_compat.embeddings import ACCEPTED as EMBEDDING_KEYS
+from inference.api.openai_compat.responses import ACCEPTED as RESPONSES_KEYS
 from inference.api.openai_compat.transcriptions import FIELDS as TRANSCRIPTION_FIELDS
 from inference.api.openai_compat.transport import FLAGS
 
@@ -70,6 +71,37 @@ CHUNKS = ('data: {"id": "chatcmpl-req_1", "object": "chat.completion.chunk", "cr
           '"usage": null}\n\n'
           'data: {..., "choices": [], "usage": {"prompt_tokens": 35, "completion_tokens": 8, "total_tokens": 43}}\n\n'
           'data: [DONE]\n\n')
+RESPONSES_EXAMPLE = {"model": "local/smollm2-135m-instruct", "instructions": "Answer briefly.", "temperature": 0,
+                     "max_output_tokens": 16, "input": "What is the capital of France?"}
+RESPONSES_ANSWER = {
+    "id": "resp_req_8130c0bc3c28414ab5ea71e2b1180273", "object": "response", "created_at": 1795467713,
+    "status": "incomplete", "model": "local/smollm2-135m-instruct", "completed_at": 1795467714,
+    "output": [{"id": "msg_req_8130c0bc3c28414ab5ea71e2b1180273_0", "type": "message", "role": "assistant",
+                "status": "incomplete", "content": [{"type": "output_text", "annotations": [], "logprobs": [],
+                                                     "text": "The capital of France is Paris. It is the largest"}]}],
+    "error": None, "incomplete_details": {"reason": "max_output_tokens"},
+    "usage": {"input_tokens": 41, "output_tokens": 16, "total_tokens": 57,
+              "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+              "output_tokens_details": {"reasoning_tokens": 0}},
+    "instructions": "Answer briefly.", "metadata": {}, "parallel_tool_calls": True, "temperature": 0, "top_p": None,
+    "tool_choice": "auto", "tools": [], "max_output_tokens": 16, "previous_response_id": None, "reasoning": None,
+    "text": {"format": {"type": "text"}}, "truncation": "disabled", "user": None, "background": False}
+RESPONSE_EVENTS = (
+    'event: response.created\ndata: {"type": "response.created", "sequence_number": 0, "response": {"id": '
+    '"resp_req_1", "object": "response", "status": "in_progress", "output": [], ...}}\n\n'
+    'event: response.in_progress\ndata: {"type": "response.in_progress", "sequence_number": 1, ...}\n\n'
+    'event: response.output_item.added\ndata: {"type": "response.output_item.added", "sequence_number": 2, '
+    '"output_index": 0, "item": {"id": "msg_req_1_0", "type": "message", "role": "assistant", "status": '
+    '"in_progress", "content": []}}\n\n'
+    'event: response.content_part.added\ndata: {..., "item_id": "msg_req_1_0", "output_index": 0, '
+    '"content_index": 0, "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}\n\n'
+    'event: response.output_text.delta\ndata: {..., "sequence_number": 4, "item_id": "msg_req_1_0", '
+    '"output_index": 0, "content_index": 0, "delta": "Paris", "logprobs": []}\n\n'
+    'event: response.output_text.done\ndata: {..., "text": "Paris"}\n\n'
+    'event: response.content_part.done\ndata: {...}\n\n'
+    'event: response.output_item.done\ndata: {..., "item": {..., "status": "completed"}}\n\n'
+    'event: response.completed\ndata: {"type": "response.completed", "sequence_number": 8, "response": {..., '
+    '"status": "completed", "usage": {...}}}\n\n')
 
 OPENAI_PATHS: dict[str, Any] = {
     "/v1/chat/completions": _operation(
@@ -119,4 +151,35 @@ OPENAI_PATHS: dict[str, Any] = {
             "response_format": {"type": "string", "enum": ["json", "text", "verbose_json"]}}}}},
         {"description": "The transcription", "content": {"application/json": {"example": {"text": "Hello."}},
                                                           "text/plain": {"example": "Hello."}}}),
+    "/v1/responses": _operation(
+        "openai_responses", "OpenAI's Responses API over the same service (translated, nothing stored)",
+        "Keys taken: " + ", ".join(f"`{k}`" for k in RESPONSES_KEYS) + "; any other key (`prompt_cache_key`, "
+        "`service_tier`, `safety_identifier`, ...) goes to the target as a parameter: a cloud provider decides on "
+        "it, a local model refuses it (422). `input` a string or items: messages (roles user, assistant, system, "
+        "developer as system; content a string or input_text, output_text and input_image parts, images by URL or "
+        "data URL going with the last user message), `function_call` items (joined to the assistant turn before "
+        "them) and `function_call_output` items. `instructions` is the system prompt; function `tools`, "
+        "`tool_choice` (auto, none, required, {type: function, name}), `parallel_tool_calls`; `text.format` "
+        "json_schema or json_object for models that take a schema, `text.verbosity` passed on; "
+        "`max_output_tokens`; `reasoning.effort` (as `reasoning_effort`); `temperature`, `top_p`. `metadata`, "
+        "`user` and `truncation` are repeated in the response and go no further; `store`, `include` and "
+        "`stream_options` are accepted and ignored. Responses are not stored: `previous_response_id`, "
+        "`conversation` and `background: true` are a 400 (send the conversation as input items), and so are "
+        "built-in tools (web_search, file_search, computer use, mcp, ...), reasoning, item_reference and other "
+        "items, input_file parts and images by file_id (`param` names the field). The answer: a `message` item "
+        "when there is text, a `function_call` item per tool call; `status` `incomplete` with "
+        "`incomplete_details.reason` `max_output_tokens` when the answer was cut; usage with "
+        "`input_tokens_details.cached_tokens` and `output_tokens_details.reasoning_tokens`. With `stream: true`: "
+        "the Responses events with `event:` lines and `sequence_number` (response.created, "
+        "response.in_progress, output_item.added, content_part.added, output_text.delta, ..., "
+        "function_call_arguments.delta/done, output_item.done, then response.completed or "
+        "response.incomplete). A failure after the stream started is a `response.failed` event then an `error` "
+        "event (the SDK raises it); a client that disconnects stops the generation (usage status 499).",
+        {"application/json": {"schema": {"type": "object", "required": ["model", "input"], "properties": {
+            "model": MODEL, "input": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
+            "stream": {"type": ["boolean", "null"], "description": "null counts as absent, as OpenAI takes it"}}},
+            "example": RESPONSES_EXAMPLE}},
+        {"description": "A response object, or with stream an event stream of Responses events", "content": {
+            "application/json": {"example": RESPONSES_ANSWER}, "text/event-stream": {"example": RESPONSE_EVENTS}}},
+        cache=True),
 }
