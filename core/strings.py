@@ -86,6 +86,26 @@ def json_problem(value: Any, field: str = "") -> dict[str, str] | None:
     return None
 
 
+INT64 = 2**63
+
+
+def wire_json_problem(value: Any, field: str = "") -> dict[str, str] | None:
+    """``json_problem``, and the first integer no JSON peer can take (beyond 64 bits: the JSON parser reads any
+    length): for a body relayed to a provider as it is, where no field-by-field check runs."""
+    if found := json_problem(value, field):
+        return found
+    pending: list[tuple[str, Any]] = [(field, value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, int) and not isinstance(item, bool) and not -INT64 <= item < INT64:
+            return {"field": path or "body", "problem": "is a number out of range"}
+        if isinstance(item, dict):
+            pending.extend((f"{path}.{key}" if path else str(key), child) for key, child in item.items())
+        elif isinstance(item, list):
+            pending.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+    return None
+
+
 def storable(text: str) -> str:
     """``text`` with what PostgreSQL cannot hold (NUL, lone surrogates) replaced by U+FFFD."""
     return _NOT_IN_TEXT.sub("\ufffd", text)

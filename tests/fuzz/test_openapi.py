@@ -40,7 +40,8 @@ EXAMPLES = int(os.environ.get("INFERGATE_FUZZ_EXAMPLES", "8"))
 # every parameter, each example mutated) run the examples' local models, dozens of times: `make fuzz`
 # only. (The documented examples are sent by their own tests too, tests/inference.)
 FULL = os.environ.get("INFERGATE_FUZZ_FULL") == "1"
-OPENAI_ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/audio/transcriptions")
+OPENAI_ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/audio/transcriptions", "/v1/responses")
+ANTHROPIC_ROUTES = ("/v1/messages", "/v1/messages/count_tokens")
 
 
 def _schema():
@@ -145,7 +146,14 @@ def tenant_restore(tenant) -> None:
 
 def envelope_problem(path: str, status: int, body: object) -> str | None:
     """What is wrong with an error body, or None: {"success": false, "status", "error": {"message",
-    "type", "details"?}} on native routes; {"error": {"message", "type", "param", "code"}} on OpenAI's."""
+    "type", "details"?}} on native routes; {"error": {"message", "type", "param", "code"}} on OpenAI's;
+    {"type": "error", "error": {"type", "message", "details"?}} on Anthropic's."""
+    if path in ANTHROPIC_ROUTES:
+        error = body.get("error") if isinstance(body, dict) and set(body) == {"type", "error"} else None
+        if body.get("type") != "error" or not isinstance(error, dict) \
+                or not {"type", "message"} <= set(error) <= {"type", "message", "details"}:
+            return "not Anthropic's error object"
+        return None if isinstance(error["message"], str) and error["message"] else "empty message"
     if path in OPENAI_ROUTES:
         error = body.get("error") if isinstance(body, dict) and set(body) == {"error"} else None
         if not isinstance(error, dict) or set(error) != {"message", "type", "param", "code"}:

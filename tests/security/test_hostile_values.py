@@ -85,6 +85,7 @@ class Route:
     path_params: dict[str, str] = field(default_factory=dict)  # name: a valid value
     session: bool = False  # a signed-in browser (session cookie, CSRF token) instead of an API key
     openai: bool = False  # OpenAI's error object instead of the envelope
+    anthropic: bool = False  # Anthropic's error object instead of the envelope
     # Fields where a value of REFUSED may legitimately be taken (a JSON Schema passes through as it is).
     lenient: tuple[str, ...] = ()
 
@@ -107,6 +108,17 @@ ROUTES = [
           extra=("max_completion_tokens", "response_format", "stream_options"), openai=True),
     Route("POST", "/v1/embeddings", {"model": "local/all-minilm-l6-v2", "input": "hi", "user": "u1",
                                      "encoding_format": "float"}, extra=("dimensions",), openai=True),
+    Route("POST", "/v1/responses", {"model": "test/echo", "input": "hi", "instructions": "Be brief.",
+                                    "max_output_tokens": 8, "temperature": 0, "top_p": 1, "stream": False},
+          extra=("tools", "tool_choice", "text", "reasoning", "metadata", "user", "store", "previous_response_id"),
+          openai=True),
+    Route("POST", "/v1/messages", {"model": "test/echo", "max_tokens": 8, "system": "Be brief.", "stream": False,
+                                   "messages": [{"role": "user", "content": "hi"}], "temperature": 0, "top_p": 1,
+                                   "stop_sequences": ["x"], "metadata": {"user_id": "u1"}},
+          extra=("tools", "tool_choice", "top_k", "thinking"), anthropic=True),
+    Route("POST", "/v1/messages/count_tokens", {"model": "test/echo", "system": "Be brief.",
+                                                "messages": [{"role": "user", "content": "hi"}]},
+          extra=("tools", "tool_choice"), anthropic=True),
     Route("PATCH", "/v1/namespaces/{namespace}", {"provider_timeout_seconds": 30,
                                                  "routing": {"fallbacks": {"test/echo": ["test/sleep-200ms"]}}},
           path_params=NS),
@@ -262,6 +274,9 @@ def _problem(case: Case, response) -> str | None:
     if case.route.openai:
         error = body.get("error") if isinstance(body, dict) else None
         ok = isinstance(error, dict) and set(error) == {"message", "type", "param", "code"}
+    elif case.route.anthropic:
+        error = body.get("error") if isinstance(body, dict) and body.get("type") == "error" else None
+        ok = isinstance(error, dict) and {"type", "message"} <= set(error) <= {"type", "message", "details"}
     else:
         ok = (isinstance(body, dict) and set(body) == {"success", "status", "error"} and body["status"] == status
               and {"message", "type"} <= set(body["error"]))

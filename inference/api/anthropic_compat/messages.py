@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from core.errors import InfergateError, ValidationError
-from core.strings import type_name
+from core.strings import type_name, wire_json_problem
 from inference.api.anthropic_compat.errors import anthropic_error, anthropic_error_from_envelope
 from inference.api.anthropic_compat.translate import STOP_REASONS, message_object, native_body, usage_object
 from inference.api.edge import EdgeRequest, edge_route, refusing
@@ -49,6 +49,8 @@ def wired(request: EdgeRequest, format_: str) -> WiredBody:
     body = request.json_body()
     if not isinstance(body, dict):
         raise ValidationError([{"field": "body", "problem": f"must be a JSON object, not {type_name(body)}"}])
+    if problem := wire_json_problem(body):  # relayed as it is: nothing in it unstorable, no number out of range
+        raise ValidationError([problem])
     if not isinstance(body.get("model"), str) or not body["model"].strip():
         raise ValidationError([{"field": "model", "problem": "required: a model id such as claude-sonnet-4-6, "
                                                               "or provider/model"}])

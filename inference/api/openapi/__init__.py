@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from inference.api.openapi.anthropic import ANTHROPIC_PATHS
 from inference.api.openapi.cache import CACHE_PATHS
 from inference.api.openapi.jobs import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
 from inference.api.openapi.keys import key_paths
@@ -473,6 +474,7 @@ def openapi_document() -> dict[str, Any]:
             **key_paths(_error_response),
             **PLUGIN_PATHS,
             **OPENAI_PATHS,
+            **ANTHROPIC_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
                                  "responses": {"200": {"description": "The server is up"}}}},
             "/readyz": {"get": {"operationId": "readyz",
