@@ -272,8 +272,8 @@ def _messages(messages: Any) -> tuple[Message, ...]:
         elif role == "tool" and name_problem(message["tool_call_id"], max_chars=128):
             problems.append({"field": f"{field}.tool_call_id", "problem": "must be the id of a tool call"})
         content = message["content"]
-        if calls and content in (None, ""):
-            content = ""
+        if (calls and content is None) or (content == "" and (calls or role == "tool")):
+            content = ""  # an assistant that only called tools; a tool that returned nothing (tools do)
         elif problem := text_problem(content, max_chars=max_chars):
             problems.append({"field": f"{field}.content", "problem": problem})
         parsed.append(Message(role, content, calls, message.get("tool_call_id")))

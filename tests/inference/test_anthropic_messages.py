@@ -71,7 +71,7 @@ async def test_a_claude_code_request_is_relayed_byte_for_byte_and_its_events_com
     raw = json.dumps(CLAUDE_CODE, separators=(",", ":")).encode()
     headers = {"x-api-key": tenant.secret, "X-Namespace": tenant.namespace.name, "content-type": "application/json",
                "anthropic-version": "2023-06-01", "anthropic-beta": "interleaved-thinking-2025-05-14"}
-    response = await client.http.post("/v1/messages", content=raw, headers=headers)
+    response = await client.http.post("/v1/messages?beta=true", content=raw, headers=headers)  # as Claude Code asks
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     received = fake_anthropic.requests()[-1]
     assert received.raw == raw and received.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"

@@ -101,7 +101,7 @@ def _turn(message: Any, i: int, out: Translation) -> None:
             result = _text_of(block.get("content", ""), f"{here}.content", out, kind="tool result")
             if block.get("is_error") is True:
                 result = f"Error: {result}"
-            out.messages.append({"role": "tool", "tool_call_id": block.get("tool_use_id"), "content": result or EMPTY})
+            out.messages.append({"role": "tool", "tool_call_id": block.get("tool_use_id"), "content": result})
         elif kind in ("thinking", "redacted_thinking") and role == "assistant":
             continue  # the model's earlier reasoning: Claude's own, meaningless to another model
         else:

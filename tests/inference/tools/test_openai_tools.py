@@ -126,3 +126,13 @@ async def test_an_openai_compatible_server_gets_the_same_tools(tenant, openai_sd
         {"role": "user", "content": QUESTION}, first.choices[0].message,
         {"role": "tool", "tool_call_id": call.id, "content": "windy"}])
     assert second.choices[0].message.content == "echo: windy"
+
+
+async def test_a_tool_that_returned_nothing_is_a_tool_turn_like_any(tenant, client, fake_openai):
+    call = {"id": "c1", "name": "get_weather", "arguments": "{}"}
+    body = {"provider": "openai", "model": "gpt-4o-mini", "parameters": {"tools": [WEATHER]}, "inputs": {"messages": [
+        {"role": "user", "content": QUESTION}, {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": ""}]}}
+    response = await post_inference(client, body, tenant.headers())
+    assert response.status_code == 200, response.content
+    assert fake_openai.requests()[-1].body["messages"][-1] == {"role": "tool", "tool_call_id": "c1", "content": ""}
