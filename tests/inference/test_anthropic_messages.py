@@ -185,3 +185,27 @@ async def test_a_bearer_key_and_a_bad_body(tenant, client, fake_anthropic):
         assert bad.status_code in (400, 422) and bad.json()["type"] == "error", bad.text
     broken = await client.http.post("/v1/messages", content=b"{", headers={**headers, "content-type": "application/json"})
     assert broken.status_code == 400 and broken.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_a_failing_claude_falls_back_to_another_provider_in_anthropics_shape(transactional_db, client,
+                                                                                  fake_anthropic, fake_openai):
+    from tests.fakes.anthropic_server import Scripted, error_body
+
+    admin = await sync_to_async(tenant_create)("acme", "main", permissions=["admin", "read", "write"])
+    routed = await client.patch("/v1/namespaces/main", {"routing": {"fallbacks": {
+        "anthropic/claude-haiku-4-5": ["openai/gpt-4o-mini"]}}}, content_type="application/json",
+        headers=admin.headers())
+    assert routed.status_code == 200, routed.content
+    overloaded = Scripted(status=529, body=error_body("Overloaded", "overloaded_error"))
+    sdk = anthropic.AsyncAnthropic(api_key=admin.secret, base_url="http://testserver", http_client=in_process(),
+                                   default_headers={"X-Namespace": "main"}, max_retries=0)
+    fake_anthropic.script(*[overloaded] * 3)
+    message = await sdk.messages.create(model="claude-haiku-4-5", max_tokens=16,
+                                        messages=[{"role": "user", "content": "hello there"}])
+    assert (message.model, message.content[0].text) == ("openai/gpt-4o-mini", "echo: hello there")
+    fake_anthropic.script(*[overloaded] * 3)
+    async with sdk.messages.stream(model="claude-haiku-4-5", max_tokens=16,
+                                   messages=[{"role": "user", "content": "hello there"}]) as stream:
+        assert await stream.get_final_text() == "echo: hello there"
+    records = await ausage_records()
+    assert [(r.provider, r.model, r.status) for r in records] == [("openai", "gpt-4o-mini", 200)] * 2
