@@ -209,3 +209,22 @@ async def test_a_failing_claude_falls_back_to_another_provider_in_anthropics_sha
         assert await stream.get_final_text() == "echo: hello there"
     records = await ausage_records()
     assert [(r.provider, r.model, r.status) for r in records] == [("openai", "gpt-4o-mini", 200)] * 2
+
+
+async def test_an_error_mid_stream_reaches_the_client_as_anthropic_sent_it(tenant, client, fake_anthropic):
+    from tests.fakes.anthropic_server import Scripted
+
+    start = {"type": "message_start", "message": {"id": "msg_x", "type": "message", "role": "assistant",
+                                                  "model": "claude-haiku-4-5", "content": [], "stop_reason": None,
+                                                  "stop_sequence": None, "usage": {"input_tokens": 3, "output_tokens": 1}}}
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    fake_anthropic.script(Scripted(events=[("message_start", start), ("error", overloaded)]))
+    response = await client.http.post("/v1/messages", json={"model": "claude-haiku-4-5", "max_tokens": 8,
+                                                            "stream": True,
+                                                            "messages": [{"role": "user", "content": "hi"}]},
+                                      headers={"x-api-key": tenant.secret, "X-Namespace": "main"})
+    blocks = response.text.strip().split("\n\n")
+    assert [block.split("\n")[0] for block in blocks] == ["event: message_start", "event: error"]
+    assert json.loads(blocks[-1].split("\n")[1][len("data: "):]) == overloaded
+    (record,) = await ausage_records()
+    assert (record.status, record.error_type, record.prompt_tokens) == (502, "ProviderError", 3)

@@ -106,6 +106,7 @@ class EventEncoder:
     def __init__(self, request_id: str) -> None:
         self.message_id = f"msg_{request_id}"
         self.relaying = False
+        self.relayed_error = False
         self.started = False
         self.block: tuple[str, int] | None = None  # the open content block: ("text", -1) or ("tool", call)
         self.index = -1
@@ -116,10 +117,11 @@ class EventEncoder:
         if kind == "start":
             self.model = f"{event['provider']}/{event['model']}"
             return []
-        if kind == "error":
-            return [sse_event("error", anthropic_error_from_envelope(event["error"]))]
+        if kind == "error":  # unless the provider's own error event was relayed already
+            return [] if self.relayed_error else [sse_event("error", anthropic_error_from_envelope(event["error"]))]
         if kind == "wire":
             self.relaying = True
+            self.relayed_error = self.relayed_error or event["event"] == "error"
             return [sse_event(event["event"], event["data"])]
         if self.relaying:
             return []  # the Claude target's own events said it all

@@ -17,7 +17,7 @@ import httpx2
 from core.errors import ProviderError
 from inference.providers.anthropic import mapping
 from inference.providers.anthropic.client import PROVIDER, Session
-from inference.providers.upstream import SHAPE_ERRORS, common_error_map, unexpected_answer
+from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, unexpected_answer
 from inference.types import (
     Delta,
     Finish,
@@ -115,8 +115,9 @@ class StreamReading:
     """What a relayed stream says, kept for the usage record and the stream's bookkeeping: the text as
     deltas, each tool call's pieces, the finish, the tokens so far."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, secret: str = "") -> None:
         self.index = index
+        self.secret = secret  # never repeated in an error
         self.usage = Usage()
         self.calls: dict[int, int] = {}  # content block index -> tool call position
 
@@ -124,7 +125,8 @@ class StreamReading:
         kind = data.get("type", name)
         if kind == "error":  # e.g. overloaded_error once the answer started: Anthropic's own failure
             error = data.get("error") or {}
-            raise ProviderError(f"{PROVIDER} failed mid-stream: {error.get('message') or error.get('type')}",
+            message = scrub(str(error.get("message") or error.get("type")), self.secret)
+            raise ProviderError(f"{PROVIDER} failed mid-stream: {message}",
                                 details={"provider": PROVIDER, "upstream_status": None,
                                          "upstream_type": error.get("type")})
         if kind == "message_start":
@@ -154,12 +156,11 @@ async def wire_stream(session: Session, call: InferenceCall, model: str) -> Asyn
     assert call.wire is not None
     response = await session.call(lambda client: client.post(PATHS[MESSAGES], cast_to=httpx2.Response,
                                                               **_request(call.wire, model)))
-    reading = StreamReading(0)
+    reading = StreamReading(0, session.secret)
     try:
         async for name, data in _events(response):
-            events = reading.read(name, data)  # raises on an error event: the route sends it in its own shape
-            yield WireEvent(name, data)
-            for event in events:
+            yield WireEvent(name, data)  # an error event too: its client gets Anthropic's own words, then we fail
+            for event in reading.read(name, data):
                 yield event
     except httpx2.HTTPError as exc:  # the connection broke, or went quiet past the timeout, mid-stream
         raise common_error_map(exc, provider=PROVIDER, timeout_s=session.timeout_s, timeouts=httpx2.TimeoutException,
