@@ -50,6 +50,8 @@ MEDIA_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\x
                "image/gif": (b"GIF87a", b"GIF89a"), "image/webp": (b"RIFF",)}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # enough of a PNG for type sniffing, here and in the gateway
 TOOL_KEYS = {"type", "name", "description", "input_schema", "strict", "cache_control"}
+SERVER_TOOL = re.compile(r"^web_search_\d{8}$")
+SERVER_TOOL_KEYS = {"type", "name", "max_uses", "allowed_domains", "blocked_domains", "user_location", "cache_control"}
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 TOOL_USE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 CHOICE_KEYS = {"auto": {"type", "disable_parallel_tool_use"}, "any": {"type", "disable_parallel_tool_use"},
@@ -253,6 +255,10 @@ class FakeAnthropic(WireFake):
         check(isinstance(tools, list) and tools, "tools: must be a non-empty array")
         names = set()
         for tool in tools:
+            if isinstance(tool, dict) and SERVER_TOOL.match(str(tool.get("type"))):  # Anthropic runs it (web search)
+                check(set(tool) <= SERVER_TOOL_KEYS and tool.get("name") == "web_search", f"bad server tool {tool}")
+                names.add(tool["name"])
+                continue
             check(isinstance(tool, dict) and set(tool) <= TOOL_KEYS and tool.get("type", "custom") == "custom",
                   f"bad tool {tool}")
             check(isinstance(tool.get("name"), str) and TOOL_NAME.match(tool["name"]) is not None

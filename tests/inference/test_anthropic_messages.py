@@ -228,3 +228,22 @@ async def test_an_error_mid_stream_reaches_the_client_as_anthropic_sent_it(tenan
     assert json.loads(blocks[-1].split("\n")[1][len("data: "):]) == overloaded
     (record,) = await ausage_records()
     assert (record.status, record.error_type, record.prompt_tokens) == (502, "ProviderError", 3)
+
+
+async def test_claude_codes_dated_model_ids_and_server_tools_go_through(tenant, sdk, fake_anthropic):
+    """Claude Code names models by dated ids we do not list, asks for long answers, and may force a server tool."""
+    message = await sdk.messages.create(model="claude-haiku-4-5-20251001", max_tokens=32000,
+                                        messages=[{"role": "user", "content": "hi"}])
+    assert message.content[0].text == "echo: hi"
+    tools = [WEATHER, {"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]
+    forced = await sdk.messages.create(model="claude-haiku-4-5-20251001", max_tokens=64, tools=tools,
+                                       tool_choice={"type": "tool", "name": "web_search"},
+                                       messages=[{"role": "user", "content": "news?"}])
+    assert [block.name for block in forced.content] == ["web_search"]
+    assert fake_anthropic.requests()[-1].body["tools"] == tools
+    with pytest.raises(anthropic.BadRequestError) as caught:  # another provider has no web search of Anthropic's
+        await sdk.messages.create(model="openai/gpt-4o-mini", max_tokens=64, tools=tools,
+                                  tool_choice={"type": "tool", "name": "web_search"},
+                                  messages=[{"role": "user", "content": "news?"}])
+    fields = [e["field"] for e in caught.value.body["error"]["details"]["errors"]]
+    assert fields == ["tools[1]", "tool_choice"]

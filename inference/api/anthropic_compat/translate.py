@@ -133,10 +133,13 @@ def _tools(tools: Any, out: Translation) -> list[dict[str, Any]]:
     return native
 
 
-def _tool_choice(choice: Any, parameters: dict[str, Any]) -> None:
+def _tool_choice(choice: Any, parameters: dict[str, Any], out: Translation) -> None:
     kind = choice.get("type") if isinstance(choice, dict) else None
     if kind not in ("auto", "any", "tool", "none"):
         raise ValidationError([{"field": "tool_choice", "problem": "must be {type: auto|any|tool|none}"}])
+    if kind == "tool" and choice.get("name") not in {tool["name"] for tool in parameters.get("tools", ())}:
+        out.leave("tool_choice", f"it names {choice.get('name')!r}, a tool that does not translate to other providers")
+        return
     parameters["tool_choice"] = {"auto": "auto", "any": "required", "none": "none"}.get(kind) or {"name": choice.get("name")}
     if choice.get("disable_parallel_tool_use") is True:
         parameters["parallel_tool_calls"] = False
@@ -153,7 +156,7 @@ def _parameters(body: dict[str, Any], out: Translation) -> dict[str, Any]:
         if tools := _tools(body["tools"], out):
             parameters["tools"] = tools
         if "tool_choice" in body:
-            _tool_choice(body["tool_choice"], parameters)
+            _tool_choice(body["tool_choice"], parameters, out)
     return parameters
 
 

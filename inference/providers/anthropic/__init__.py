@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from inference.providers.anthropic.adapters import ChatAdapter
-from inference.providers.anthropic.catalog import CHAT, DEFAULT_MAX_TOKENS, MODELS, Claude, price
-from inference.providers.open_models import open_spec
+from inference.providers.anthropic.catalog import CHAT, MODELS, Claude, price
+from inference.providers.open_models import OPEN_MAX_TOKENS, open_spec
 from inference.types import ModelSpec
 
 
 def open_model(model: str) -> ChatAdapter:
-    """Any other Claude model: chat and vision, its parameters passed through (open_models.py)."""
+    """Any other Claude model (a dated id such as claude-haiku-4-5-20251001 too): chat and vision, its parameters
+    passed through (open_models.py), its output limit Anthropic's to enforce."""
     spec = open_spec(provider="anthropic", model=model, modalities=CHAT)
-    return ChatAdapter(replace(spec, parameters=Claude(DEFAULT_MAX_TOKENS, True, "").parameters()))
+    return ChatAdapter(replace(spec, parameters=Claude(OPEN_MAX_TOKENS, True, "").parameters()))
 
 
 def register(registry) -> None:
