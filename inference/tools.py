@@ -18,7 +18,7 @@ from core.errors import ValidationError
 from core.strings import text_problem
 from inference.types import Message, Tool, ToolCall, ToolChoice
 
-MAX_TOOLS = 128
+MAX_TOOLS = 1024  # an agent with many MCP servers offers hundreds; a provider may take fewer (OpenAI: 128)
 TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")  # what OpenAI, Anthropic and Gemini all take
 CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 TOOL_KEYS = {"name", "description", "parameters", "strict"}

@@ -196,7 +196,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Tool": {
         "type": "object", "required": ["name"], "additionalProperties": False,
-        "description": "A function the model may call (`parameters.tools`, at most 128, names unique).",
+        "description": "A function the model may call (`parameters.tools`, at most 1024 (OpenAI takes 128), names unique).",
         "properties": {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]{0,63}$"},
                        "description": {"type": "string", "description": "What it does, for the model to read."},
                        "parameters": {"type": "object", "description": "JSON Schema (type object) of its arguments."},
