@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from django.conf import settings
+
 from core.errors import ValidationError
 from core.strings import text_problem
 from inference.types import Message, Tool, ToolCall, ToolChoice
@@ -24,7 +26,6 @@ CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 TOOL_KEYS = {"name", "description", "parameters", "strict"}
 CALL_KEYS = {"id", "name", "arguments"}
 CHOICES = ("auto", "none", "required")
-MAX_DESCRIPTION_CHARS = 8192
 
 
 def tool_name_problem(value: Any) -> str | None:
@@ -48,7 +49,9 @@ def tools_problems(value: Any, field: str = "parameters.tools") -> list[dict[str
         elif tool["name"] in names:
             problems.append({"field": f"{here}.name", "problem": "repeats an earlier tool's name"})
         names.add(tool["name"])
-        if "description" in tool and (problem := text_problem(tool["description"], max_chars=MAX_DESCRIPTION_CHARS)):
+        # A description is a prompt of its own (Claude Code's Bash tool explains itself in 10,000+ characters).
+        max_chars = settings.INFERGATE["MAX_PROMPT_CHARS"]
+        if "description" in tool and (problem := text_problem(tool["description"], max_chars=max_chars)):
             problems.append({"field": f"{here}.description", "problem": problem})
         schema = tool.get("parameters")
         if schema is not None and (not isinstance(schema, dict) or schema.get("type", "object") != "object"):

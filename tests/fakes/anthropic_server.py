@@ -43,7 +43,7 @@ GOOD_KEY = "sk-ant-api03-fake-anthropic-key-0123456789"
 VERSIONS = {"2023-06-01", "2026-10-21"}
 SAMPLING = ("temperature", "top_p", "top_k")
 BODY_KEYS = {"model", "max_tokens", "messages", "system", "stop_sequences", "stream", "tools", "tool_choice",
-             "metadata", "thinking", "service_tier", *SAMPLING}
+             "metadata", "thinking", "service_tier", "context_management", "container", "mcp_servers", *SAMPLING}
 COUNT_KEYS = {"model", "messages", "system", "tools", "tool_choice", "thinking"}
 CACHED = 7  # what the fake says it read from its prompt cache when a request marks a block with cache_control
 MEDIA_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),

@@ -136,3 +136,11 @@ async def test_a_tool_that_returned_nothing_is_a_tool_turn_like_any(tenant, clie
     response = await post_inference(client, body, tenant.headers())
     assert response.status_code == 200, response.content
     assert fake_openai.requests()[-1].body["messages"][-1] == {"role": "tool", "tool_call_id": "c1", "content": ""}
+
+
+async def test_a_long_tool_description_is_a_prompt_like_any(tenant, client, fake_openai):
+    """Claude Code's Bash tool describes itself in more than 10,000 characters."""
+    tool = {**WEATHER, "description": "Runs a command. " * 1000}
+    response = await post_inference(client, {"provider": "openai", "model": "gpt-4o-mini", "parameters": {
+        "tools": [tool]}, "inputs": {"messages": [{"role": "user", "content": QUESTION}]}}, tenant.headers())
+    assert response.status_code == 200, response.content[:300]
