@@ -23,7 +23,7 @@ from inference.providers.local.embedder import local_texts_embed
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
 from inference.request import call_build, request_parse
 from inference.streaming import StreamCollector
-from inference.targets import alias_resolve, route_headers, target_resolve, wire_call
+from inference.targets import alias_resolve, route_headers, target_resolve, translated, wire_call
 from inference.types import (
     Delta,
     InferenceCall,
@@ -102,6 +102,7 @@ async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], 
     entry.price_known = adapter.spec.price.known  # also for a call that fails: the metrics' model label reads it
     if adapter.spec.provider == PLUGIN_PROVIDER:  # also when it was addressed by feature URI
         entry.inference_name = adapter.spec.model
+    request = translated(adapter, request)
     call = replace(wire_call(adapter, request, call_build(adapter.spec, request)), namespace_id=principal.namespace.id,
                    request_id=request_id, timeout_s=principal.namespace.provider_timeout_s,
                    credentials=credential_lookup(principal.namespace.id))

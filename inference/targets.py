@@ -92,6 +92,17 @@ def speaks(adapter: Adapter, request: InferenceRequest) -> bool:
     return wire is not None and adapter.spec.provider == wire.provider and wire.format in adapter.wire_formats
 
 
+def translated(adapter: Adapter, request: InferenceRequest) -> InferenceRequest:
+    """A request in another provider's format, as ``adapter``'s model takes it: a ``max_tokens`` over the model's
+    own limit is that limit (Claude Code asks every model for 32,000 tokens; gpt-4o-mini writes 16,384)."""
+    if request.wire is None or speaks(adapter, request):
+        return request
+    declared, asked = adapter.spec.parameter("max_tokens"), request.parameters.get("max_tokens")
+    if declared is None or declared.maximum is None or not isinstance(asked, int) or asked <= declared.maximum:
+        return request
+    return replace(request, parameters={**request.parameters, "max_tokens": int(declared.maximum)})
+
+
 def wire_call(adapter: Adapter, request: InferenceRequest, call: InferenceCall) -> InferenceCall:
     """The call as ``adapter`` takes it: with the client's own body when it speaks its format; else the native
     translation, which is a 400 naming what it could not carry."""
@@ -175,7 +186,8 @@ class FallbackChain(Adapter):
             provider, _, model = target.partition("/")
             try:
                 adapter = provider_registry().resolve(provider, model)
-                built = wire_call(adapter, self.request, call_build(adapter.spec, self.request))
+                request = translated(adapter, self.request)
+                built = wire_call(adapter, request, call_build(adapter.spec, request))
             except InfergateError as error:
                 self.attempts.append(Attempt(target, error.status, error.type))
                 continue

@@ -43,7 +43,8 @@ GOOD_KEY = "sk-ant-api03-fake-anthropic-key-0123456789"
 VERSIONS = {"2023-06-01", "2026-10-21"}
 SAMPLING = ("temperature", "top_p", "top_k")
 BODY_KEYS = {"model", "max_tokens", "messages", "system", "stop_sequences", "stream", "tools", "tool_choice",
-             "metadata", "thinking", "service_tier", "context_management", "container", "mcp_servers", *SAMPLING}
+             "metadata", "thinking", "service_tier", "context_management", "container", "mcp_servers", "output_config",
+             *SAMPLING}
 COUNT_KEYS = {"model", "messages", "system", "tools", "tool_choice", "thinking"}
 CACHED = 7  # what the fake says it read from its prompt cache when a request marks a block with cache_control
 MEDIA_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
@@ -196,7 +197,9 @@ class FakeAnthropic(WireFake):
     @staticmethod
     def _turn(message: Any) -> Turn:
         check(isinstance(message, dict) and set(message) == {"role", "content"}
-              and message["role"] in ("user", "assistant"), f"bad message {message}")
+              and message["role"] in ("user", "assistant", "system"), f"bad message {message}")
+        if message["role"] == "system":  # a system turn among the others (as Claude Code sends them)
+            return Turn("system", texts=[FakeAnthropic._system(message["content"])])
         turn, content = Turn(message["role"]), message["content"]
         if isinstance(content, str):
             turn.texts.append(content)

@@ -17,13 +17,15 @@ from tests.fakes.anthropic_server import CACHED
 QUESTION = "What is the weather in Paris?"
 WEATHER = {"name": "get_weather", "description": "The weather in a city now.",
            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
-# A request shaped as Claude Code sends them: system blocks with cache_control, tools, thinking, metadata, an
-# earlier turn's thinking with its signature, a beta header, streamed.
+# A request shaped as Claude Code (2.1) sends them: system blocks with cache_control, a system turn among the
+# messages, tools, adaptive thinking, output_config, context_management, metadata, an earlier turn's thinking
+# with its signature, a beta header, streamed.
 CLAUDE_CODE = {
     "model": "claude-sonnet-4-6", "max_tokens": 32000, "stream": True,
     "system": [{"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."},
                {"type": "text", "text": "Answer tersely.", "cache_control": {"type": "ephemeral"}}],
     "messages": [{"role": "user", "content": [{"type": "text", "text": "List the files."}]},
+                 {"role": "system", "content": "Available agent types: general, explore."},
                  {"role": "assistant", "content": [
                      {"type": "thinking", "thinking": "I should look.", "signature": "EqQBCkYIBxgCKkB0c2ln"},
                      {"type": "text", "text": "Looking."}]},
@@ -32,7 +34,9 @@ CLAUDE_CODE = {
     "tools": [{"name": "Bash", "description": "Run a command.", "input_schema": {
         "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}}],
     "tool_choice": {"type": "none"},
-    "thinking": {"type": "enabled", "budget_tokens": 1024},
+    "thinking": {"type": "adaptive"},
+    "output_config": {"effort": "high"},
+    "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
     "metadata": {"user_id": "user_abc_account_def_session_123"},
 }
 
@@ -247,3 +251,16 @@ async def test_claude_codes_dated_model_ids_and_server_tools_go_through(tenant, 
                                   messages=[{"role": "user", "content": "news?"}])
     fields = [e["field"] for e in caught.value.body["error"]["details"]["errors"]]
     assert fields == ["tools[1]", "tool_choice"]
+
+
+async def test_a_claude_code_request_is_translated_for_another_provider(tenant, client, fake_openai):
+    headers = {"Authorization": f"Bearer {tenant.secret}", "X-Namespace": tenant.namespace.name}
+    response = await client.http.post("/v1/messages?beta=true", json={**CLAUDE_CODE, "model": "openai/gpt-4o-mini"},
+                                      headers=headers)
+    assert response.status_code == 200, response.text[:300]
+    names = [block.split("\n")[0] for block in response.text.strip().split("\n\n")]
+    assert names[0] == "event: message_start" and names[-1] == "event: message_stop"
+    sent = fake_openai.requests()[-1].body
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "system", "assistant", "user"]
+    assert sent["messages"][0]["content"].endswith("Answer tersely.") and sent["tool_choice"] == "none"
+    assert not {"thinking", "output_config", "context_management", "metadata"} & set(sent)

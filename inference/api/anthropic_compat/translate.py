@@ -20,10 +20,12 @@ from core.strings import type_name
 
 # Keys of a Messages request: translated, ignored for other targets (meaningless to them), or neither.
 TRANSLATED = {"model", "messages", "system", "max_tokens", "temperature", "top_p", "top_k", "stop_sequences",
-              "tools", "tool_choice", "stream"}
-DROPPED = {"metadata", "thinking", "service_tier"}
+              "tools", "tool_choice", "stream", "output_config"}
+# Claude's own controls, which mean nothing to another model: its reasoning (thinking, output_config.effort), how
+# it trims its context (context_management), who asks (metadata), its capacity tier.
+DROPPED = {"metadata", "thinking", "service_tier", "context_management"}
 COUNT_KEYS = {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"}
-ROLES = ("user", "assistant")
+ROLES = ("user", "assistant", "system")  # Claude Code puts system turns between the others
 NATIVE_STOPS = 4  # native ``stop`` takes up to 4 sequences
 EMPTY = "(empty)"  # a turn with nothing but what the native shape keeps apart (images, a silent tool)
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "cancelled": "end_turn"}
@@ -81,6 +83,10 @@ def _turn(message: Any, i: int, out: Translation) -> None:
     if not isinstance(message, dict) or message.get("role") not in ROLES or "content" not in message:
         raise ValidationError([{"field": field_, "problem": "must be {role: user|assistant, content}"}])
     role, content = message["role"], message["content"]
+    if role == "system":
+        out.messages.append({"role": "system", "content": _text_of(content, f"{field_}.content", out,
+                                                                   kind="system turn") or EMPTY})
+        return
     if isinstance(content, str):
         out.messages.append({"role": role, "content": content or EMPTY})
         return
@@ -145,6 +151,20 @@ def _tool_choice(choice: Any, parameters: dict[str, Any], out: Translation) -> N
         parameters["parallel_tool_calls"] = False
 
 
+def _output_config(config: Any, parameters: dict[str, Any], out: Translation) -> None:
+    """``output_config``: its json_schema ``format`` is the native ``schema``; its ``effort`` is Claude's
+    reasoning budget, dropped for others; anything else does not translate."""
+    if not isinstance(config, dict):
+        raise ValidationError([{"field": "output_config", "problem": "must be an object"}])
+    format_ = config.get("format")
+    if isinstance(format_, dict) and format_.get("type") == "json_schema" and isinstance(format_.get("schema"), dict):
+        parameters["schema"] = format_["schema"]
+    elif format_ is not None:
+        out.leave("output_config.format", "only a json_schema format translates to other providers")
+    out.untranslated += [{"field": f"output_config.{key}", "problem": "does not translate to other providers"}
+                         for key in config if key not in ("format", "effort")]
+
+
 def _parameters(body: dict[str, Any], out: Translation) -> dict[str, Any]:
     parameters = {name: body[name] for name in ("max_tokens", "temperature", "top_p", "top_k") if name in body}
     stops = body.get("stop_sequences")
@@ -152,6 +172,8 @@ def _parameters(body: dict[str, Any], out: Translation) -> dict[str, Any]:
         parameters["stop"] = stops
     elif stops:
         out.leave("stop_sequences", f"more than {NATIVE_STOPS} stop sequences do not translate to other providers")
+    if "output_config" in body:
+        _output_config(body["output_config"], parameters, out)
     if body.get("tools"):
         if tools := _tools(body["tools"], out):
             parameters["tools"] = tools
