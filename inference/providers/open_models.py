@@ -69,6 +69,11 @@ class ByModality(Adapter):
         self.spec = spec
         self.adapters = adapters
 
+    @property
+    def wire_formats(self) -> frozenset[str]:  # type: ignore[override]
+        """The client API formats its adapters send as they are (the chat adapter's: types.WireRequest)."""
+        return frozenset().union(*(adapter.wire_formats for adapter in self.adapters.values()))
+
     def _for(self, call: InferenceCall) -> Adapter:
         return self.adapters[call.modality]
 

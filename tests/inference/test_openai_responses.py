@@ -1,28 +1,35 @@
 """POST /v1/responses, driven by the official ``openai`` SDK against the app in-process, and the app against
 the providers' wire-format fakes (which call the tools they are offered with ``{"query": <last user text>}``
-and echo a tool's result): a local model and a cloud one, streamed and not, function-call round trips on
-OpenAI, Anthropic and Gemini, structured output, what is refused and how, and the usage records."""
+and echo a tool's result). An OpenAI target gets the client's body as it is and answers as OpenAI does (stored
+responses, built-in tools, reasoning items, its own stream events); every other target, a compatible endpoint
+too, answers the translation: a local model and a cloud one, streamed and not, function-call round trips on
+OpenAI, a compatible endpoint, Anthropic and Gemini, structured output, what is refused and how, and the usage
+records."""
 
 from __future__ import annotations
 
 import json
 
+import httpx
 import openai
 import pytest
+from asgiref.sync import sync_to_async
 from openai import AsyncOpenAI
 from pydantic import BaseModel
 
-from tests.conftest import ausage_records
-from tests.fakes.openai_server import Scripted, error_body
+from tests.conftest import ausage_records, tenant_create
+from tests.fakes.openai_server import GOOD_KEY, FailedStream, Scripted, error_body
 
 LOCAL = "local/smollm2-135m-instruct"
 OPENAI = "openai/gpt-5.2"  # in no list of ours: the open catalog forwards it
+COMPAT = "fakecompat/gpt-5.2"  # the same fake behind a compatible endpoint: the openai adapter, translated
+CLAUDE = "anthropic/claude-sonnet-4-6"
 QUESTION = "What is the weather in Paris?"
 WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city now.",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
            "strict": False}
 NATIVE_WEATHER = {key: WEATHER[key] for key in ("name", "description", "parameters")}
-ROUND_TRIPS = {"openai/gpt-5.2": "fake_openai", "anthropic/claude-sonnet-4-6": "fake_anthropic",
+ROUND_TRIPS = {OPENAI: "fake_openai", COMPAT: "fake_openai", CLAUDE: "fake_anthropic",
                "google/gemini-2.5-flash": "fake_google"}
 
 
@@ -45,6 +52,25 @@ async def answer_of(sdk: AsyncOpenAI, stream: bool, **request):
     *_, last = await events_of(sdk, **request)
     assert last.type == "response.completed"
     return last.response
+
+
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    """Server-Sent Events as (the event line's name, the data)."""
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n"))
+        events.append((lines.get("event", ""), json.loads(lines["data"])))
+    return events
+
+
+def unstamped(value):
+    """``value`` without what differs from one answer to the next of the fake: ids and times."""
+    if isinstance(value, dict):
+        return {key: "*" if key in ("id", "item_id", "created_at", "completed_at") else unstamped(item)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [unstamped(item) for item in value]
+    return value
 
 
 def stream_checked(events: list) -> None:
@@ -111,18 +137,19 @@ async def test_a_string_input_on_the_local_model(tenant, sdk):
     assert (record.prompt_tokens, record.completion_tokens) == (usage.input_tokens, usage.output_tokens)
 
 
-async def test_reasoning_effort_and_the_token_details_of_a_cloud_model(tenant, sdk, fake_openai):
+async def test_reasoning_effort_and_the_token_details_of_a_translated_cloud_model(tenant, sdk, fake_openai):
     response = await sdk.responses.create(
-        model=OPENAI, input="one two three four five six", instructions="Be terse.", reasoning={"effort": "low"},
+        model=COMPAT, input="one two three four five six", instructions="Be terse.", reasoning={"effort": "low"},
         prompt_cache_key="c1", max_output_tokens=50, top_p=0.5, user="user-7", store=True, metadata={"a": "b"},
         text={"verbosity": "low"}, include=["message.output_text.logprobs"], truncation="auto")
     assert response.output_text == "echo: one two three four five six" and response.status == "completed"
-    assert response.model == OPENAI and response.reasoning.effort == "low" and response.user == "user-7"
+    assert response.model == COMPAT and response.reasoning.effort == "low" and response.user == "user-7"
+    assert fake_openai.requests("/v1/responses") == []  # a compatible endpoint is not OpenAI
     upstream = fake_openai.requests("/v1/chat/completions")[-1].body
     assert upstream["messages"] == [{"role": "system", "content": "Be terse."},
                                     {"role": "user", "content": "one two three four five six"}]
     assert (upstream["model"], upstream["reasoning_effort"], upstream["prompt_cache_key"], upstream["verbosity"],
-            upstream["max_completion_tokens"], upstream["top_p"]) == ("gpt-5.2", "low", "c1", "low", 50, 0.5)
+            upstream["max_tokens"], upstream["top_p"]) == ("gpt-5.2", "low", "c1", "low", 50, 0.5)
     assert not {"metadata", "user", "store", "include", "truncation", "reasoning", "text"} & set(upstream)
     # 8 prompt tokens (the fake counts words), half from the provider's cache; 7 answer words and 2 of reasoning.
     usage = response.usage
@@ -134,7 +161,7 @@ async def test_reasoning_effort_and_the_token_details_of_a_cloud_model(tenant, s
 
 async def test_message_items_with_parts_and_an_image(tenant, sdk, fake_openai):
     png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
-    response = await sdk.responses.create(model=OPENAI, input=[
+    response = await sdk.responses.create(model=COMPAT, input=[
         {"role": "developer", "content": "Be terse."},
         {"role": "user", "content": "Hello"},
         {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi.", "annotations": []}]},
@@ -147,6 +174,145 @@ async def test_message_items_with_parts_and_an_image(tenant, sdk, fake_openai):
     assert sent[3]["content"] == [{"type": "text", "text": "What is this?"},
                                   {"type": "image_url", "image_url": {"url": png}}]
 
+
+# -- OpenAI's own Responses API, for openai targets ----------------------------------------------------
+
+async def test_an_openai_target_gets_the_body_as_sent_and_answers_as_openai(tenant, sdk, fake_openai):
+    request = {"model": OPENAI, "input": "one two three four five six", "instructions": "Be terse.",
+               "reasoning": {"effort": "low", "summary": "auto"}, "prompt_cache_key": "c1", "max_output_tokens": 50,
+               "top_p": 0.5, "user": "user-7", "store": True, "metadata": {"a": "b"}, "text": {"verbosity": "low"},
+               "include": ["reasoning.encrypted_content"], "truncation": "auto"}
+    response = await sdk.responses.create(**request, extra_headers={"X-Request-ID": "resp-openai-1"})
+    # OpenAI's own response: its id, its model name, its reasoning item (encrypted, as `include` asked).
+    assert response.id.startswith("resp_fake") and response.model == "gpt-5.2" and response._request_id == "resp-openai-1"
+    assert [item.type for item in response.output] == ["reasoning", "message"]
+    assert response.output[0].encrypted_content == "gAAAAfake"
+    assert response.output_text == "echo: one two three four five six" and response.status == "completed"
+    (received,) = fake_openai.requests()
+    assert received.path == "/v1/responses" and received.body == {**request, "model": "gpt-5.2"}
+    assert received.headers["authorization"] == f"Bearer {GOOD_KEY}" and tenant.secret not in json.dumps(received.headers)
+    # 8 input tokens (the fake counts words), half from OpenAI's cache; 7 answer words and 2 of reasoning.
+    usage = response.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (8, 9, 17)
+    assert (usage.input_tokens_details.cached_tokens, usage.output_tokens_details.reasoning_tokens) == (4, 2)
+    (record,) = await ausage_records(request_id="resp-openai-1")
+    assert (record.status, record.provider, record.model, record.prompt_tokens, record.completion_tokens) == (
+        200, "openai", "gpt-5.2", 8, 9)
+    assert (record.cache_read_tokens, record.reasoning_tokens) == (4, 2)
+
+
+async def test_a_bare_model_is_openais_and_its_bytes_go_as_they_came(tenant, client, fake_openai):
+    raw = b'{"input":  "hello there",\n "model": "gpt-5.2", "store": false, "stream": null}'
+    response = await client.post("/v1/responses", raw, content_type="application/json", headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    assert response.json()["id"].startswith("resp_fake") and response.json()["store"] is False
+    assert fake_openai.requests()[-1].raw == raw
+    (record,) = await ausage_records()
+    assert (record.provider, record.model, record.status) == ("openai", "gpt-5.2", 200)
+
+
+async def test_previous_response_id_continues_a_response_openai_stored(tenant, sdk, fake_openai):
+    first = await sdk.responses.create(model=OPENAI, input="My name is Ada.")
+    second = await sdk.responses.create(model=OPENAI, input="What is my name?", previous_response_id=first.id)
+    assert second.previous_response_id == first.id and second.output_text == "echo: What is my name?"
+    assert second.usage.input_tokens == 4 + 5 + 4  # OpenAI's conversation: the first input and answer, then this
+    # A function-call loop on OpenAI's state: the result answers a call that only OpenAI has.
+    third = await sdk.responses.create(model=OPENAI, input=QUESTION, tools=[WEATHER], previous_response_id=second.id)
+    (call,) = third.output
+    assert (call.type, json.loads(call.arguments)) == ("function_call", {"query": QUESTION})
+    events = await events_of(sdk, model=OPENAI, previous_response_id=third.id, tools=[WEATHER], input=[
+        {"type": "function_call_output", "call_id": call.call_id, "output": "18 degrees, sunny"}])
+    stream_checked(events)
+    assert events[-1].response.output_text == "echo: 18 degrees, sunny"
+    assert events[-1].response.previous_response_id == third.id
+    # A response OpenAI does not have: its refusal, naming the field as OpenAI did.
+    with pytest.raises(openai.BadRequestError) as caught:
+        await sdk.responses.create(model=OPENAI, input="and then?", previous_response_id="resp_unknown")
+    assert "not found" in openai_error(caught, 400, "previous_response_id")["message"]
+    records = await ausage_records()
+    assert [(r.provider, r.status) for r in records] == [("openai", 200)] * 4 + [("openai", 400)]
+
+
+@pytest.mark.parametrize("request_", [
+    {"tools": [{"type": "web_search"}]},
+    {"tools": [WEATHER, {"type": "file_search", "vector_store_ids": ["vs_1"]}]},
+    {"tools": [{"type": "web_search_preview"}], "tool_choice": {"type": "web_search_preview"}},
+    {"input": [{"role": "user", "content": "x"}, {"type": "reasoning", "id": "rs_1", "summary": []}]},
+    {"input": [{"role": "user", "content": [{"type": "input_text", "text": "Summarise."},
+                                            {"type": "input_file", "file_id": "file_1"}]}]},
+    {"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file_1"}]}]},
+    {"background": True},
+], ids=["web_search", "file_search", "tool_choice", "reasoning", "input_file", "image_file_id", "background"])
+async def test_what_only_openai_has_reaches_openai(tenant, sdk, fake_openai, request_):
+    request = {"model": OPENAI, "input": QUESTION, **request_}
+    response = await sdk.responses.create(**request)
+    assert response.id.startswith("resp_fake")
+    assert fake_openai.requests()[-1].body == {**request, "model": "gpt-5.2"}
+    if request_.get("tools") == [{"type": "web_search"}]:
+        search, message = response.output
+        assert (search.type, search.action.query) == ("web_search_call", QUESTION)
+        assert message.content[0].annotations[0].type == "url_citation"
+
+
+async def test_an_openai_stream_comes_back_as_openai_sent_it(tenant, client, sdk, fake_openai):
+    request = {"model": OPENAI, "input": QUESTION, "tools": [{"type": "web_search"}], "reasoning": {"effort": "medium"},
+               "prompt_cache_key": "k1", "stream": True}
+    response = await client.post("/v1/responses", json.dumps(request), content_type="application/json",
+                                 headers=tenant.headers(**{"X-Request-ID": "resp-openai-stream"}))
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    relayed = sse_events(response.text)
+    async with httpx.AsyncClient() as http:  # what the fake sends for the same request, asked directly
+        direct = await http.post(f"{fake_openai.base_url}/responses", json={**request, "model": "gpt-5.2"},
+                                 headers={"Authorization": f"Bearer {GOOD_KEY}"})
+    assert unstamped(relayed) == unstamped(sse_events(direct.text))
+    names = [name for name, _ in relayed]
+    assert names[:4] == ["response.created", "response.in_progress", "response.output_item.added",
+                         "response.output_item.done"]  # the reasoning item
+    assert "response.web_search_call.searching" in names and names[-1] == "response.completed"
+    assert [data["sequence_number"] for _, data in relayed] == list(range(len(relayed)))
+    # 6 input tokens, 3 of them cached; 7 answer words and 4 of reasoning.
+    (record,) = await ausage_records(request_id="resp-openai-stream")
+    assert (record.status, record.prompt_tokens, record.completion_tokens, record.cache_read_tokens,
+            record.reasoning_tokens) == (200, 6, 11, 3, 4)
+    # The SDK's own helper accumulates them as it does OpenAI's.
+    async with sdk.responses.stream(model=OPENAI, input=QUESTION, tools=[{"type": "web_search"}]) as stream:
+        final = await stream.get_final_response()
+    assert [item.type for item in final.output] == ["web_search_call", "message"]
+    assert final.output_text == f"echo: {QUESTION}"
+
+
+async def test_an_openai_stream_that_fails_is_relayed_and_recorded(tenant, sdk, fake_openai):
+    fake_openai.script(FailedStream(code="server_error", message="The model failed."))
+    stream = await sdk.responses.create(model=OPENAI, input="hello", stream=True)
+    seen = [event async for event in stream]
+    assert [e.type for e in seen] == ["response.created", "response.in_progress", "response.failed"]
+    assert (seen[-1].response.id, seen[-1].response.error.code) == ("resp_fakefailed", "server_error")
+    fake_openai.script(FailedStream(code="invalid_prompt", message="Not this prompt."))
+    seen = [event async for event in await sdk.responses.create(model=OPENAI, input="hello", stream=True)]
+    assert seen[-1].response.error.message == "Not this prompt."
+    records = await ausage_records()  # OpenAI's failure is its own (502), an invalid prompt the client's (400)
+    assert [(r.status, r.error_type) for r in records] == [(502, "ProviderError"), (400, "BadRequestError")]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_an_openai_target_that_fails_falls_back_to_the_translation(transactional_db, client, fake_openai,
+                                                                          stream):
+    admin = await sync_to_async(tenant_create)("acme", "main", permissions=["read", "admin"])
+    routed = await client.patch(f"/v1/namespaces/{admin.namespace.name}", {"routing": {"fallbacks": {
+        OPENAI: ["test/echo"]}}}, content_type="application/json", headers=admin.headers())
+    assert routed.status_code == 200, routed.content
+    sdk = AsyncOpenAI(api_key=admin.secret, base_url="http://testserver/v1", http_client=client.http,
+                      default_headers={"X-Namespace": admin.namespace.name}, max_retries=0)
+    failing = Scripted(status=503, body=error_body("The server is overloaded", "server_error"))
+    fake_openai.script(failing, failing, failing)
+    answer = await answer_of(sdk, stream, model=OPENAI, input="hello", extra_headers={"X-Request-ID": "resp-fb"})
+    assert (answer.id, answer.model, answer.output_text) == ("resp_resp-fb", "test/echo", "hello")
+    # What only OpenAI has goes to no other target: the fallback is skipped, and the target's failure is the answer.
+    fake_openai.script(failing, failing, failing)
+    with pytest.raises(openai.APIStatusError) as caught:
+        await sdk.responses.create(model=OPENAI, input="hello", tools=[{"type": "web_search"}])
+    assert caught.value.status_code == 502 and len(fake_openai.requests("/v1/responses")) == 6
+    assert caught.value.response.headers["X-Infergate-Attempts"] == "openai/gpt-5.2;status=502, test/echo;status=400"
 
 # -- streams -----------------------------------------------------------------------------------------
 
@@ -180,14 +346,14 @@ async def test_an_answer_cut_short_is_incomplete(tenant, sdk):
     assert last.response.output[0].status == "incomplete"
 
 
-async def test_a_stream_on_a_cloud_model_and_the_sdk_stream_helper(tenant, sdk, fake_openai):
-    events = await events_of(sdk, model=OPENAI, input="red green blue")
+async def test_a_stream_on_a_translated_cloud_model_and_the_sdk_stream_helper(tenant, sdk, fake_openai):
+    events = await events_of(sdk, model=COMPAT, input="red green blue")
     stream_checked(events)
     assert [e.delta for e in events if e.type == "response.output_text.delta"] == ["echo:", " red", " green", " blue"]
     assert events[-1].type == "response.completed" and events[-1].response.output_text == "echo: red green blue"
     assert fake_openai.requests()[-1].body["stream"] is True
     # The SDK's own helper checks the items' identities as it accumulates them.
-    async with sdk.responses.stream(model=OPENAI, input=QUESTION, tools=[WEATHER]) as stream:
+    async with sdk.responses.stream(model=COMPAT, input=QUESTION, tools=[WEATHER]) as stream:
         texts = [event async for event in stream]
         final = await stream.get_final_response()
     assert texts[-1].type == "response.completed"
@@ -197,7 +363,7 @@ async def test_a_stream_on_a_cloud_model_and_the_sdk_stream_helper(tenant, sdk, 
 
 async def test_a_failure_after_the_start_is_raised_by_the_sdk(tenant, sdk, fake_openai):
     fake_openai.script(Scripted(status=400, body=error_body("This model cannot do that.", param="messages")))
-    stream = await sdk.responses.create(model=OPENAI, input="hello", stream=True)
+    stream = await sdk.responses.create(model=COMPAT, input="hello", stream=True)
     seen = []
     with pytest.raises(openai.APIError) as caught:
         async for event in stream:
@@ -230,7 +396,12 @@ async def test_a_function_call_round_trip(request, tenant, sdk, model, stream):
     second = await answer_of(sdk, stream, model=model, input=conversation, tools=[WEATHER])
     assert second.output_text == "echo: 18 degrees, sunny"
     assert [item.type for item in second.output] == ["message"]
-    if model.startswith("openai/"):
+    if model == OPENAI:  # OpenAI gets the conversation as the SDK sent it
+        sent = fake.requests("/v1/responses")[-1].body
+        assert (sent["model"], sent["tools"]) == ("gpt-5.2", [WEATHER]) and fake.requests("/v1/chat/completions") == []
+        assert sent["input"][1]["call_id"] == call.call_id and sent["input"][2:] == [
+            {"type": "function_call_output", "call_id": call.call_id, "output": "18 degrees, sunny"}]
+    elif model == COMPAT:
         sent = fake.requests("/v1/chat/completions")[-1].body
         assert sent["tools"] == [{"type": "function", "function": {**NATIVE_WEATHER, "strict": False}}]
         assert sent["messages"][1:] == [
@@ -250,15 +421,15 @@ async def test_a_function_call_round_trip(request, tenant, sdk, model, stream):
 
 async def test_parallel_calls_a_forced_choice_and_text_with_calls(tenant, sdk, fake_openai):
     timer = {**WEATHER, "name": "get_time", "description": "The local time in a city."}
-    both = await sdk.responses.create(model=OPENAI, input=QUESTION, tools=[WEATHER, timer])
+    both = await sdk.responses.create(model=COMPAT, input=QUESTION, tools=[WEATHER, timer])
     assert [(item.type, item.name) for item in both.output] == [("function_call", "get_weather"),
                                                                 ("function_call", "get_time")]
     assert len({item.id for item in both.output}) == 2
-    events = await events_of(sdk, model=OPENAI, input=QUESTION, tools=[WEATHER, timer])
+    events = await events_of(sdk, model=COMPAT, input=QUESTION, tools=[WEATHER, timer])
     stream_checked(events)
     assert [(item.call_id, item.name) for item in events[-1].response.output] == [
         (item.call_id, item.name) for item in both.output]
-    one = await sdk.responses.create(model=OPENAI, input=QUESTION, tools=[WEATHER, timer], parallel_tool_calls=False,
+    one = await sdk.responses.create(model=COMPAT, input=QUESTION, tools=[WEATHER, timer], parallel_tool_calls=False,
                                      tool_choice={"type": "function", "name": "get_time"})
     assert [item.name for item in one.output] == ["get_time"] and one.parallel_tool_calls is False
     upstream = fake_openai.requests()[-1].body
@@ -266,7 +437,7 @@ async def test_parallel_calls_a_forced_choice_and_text_with_calls(tenant, sdk, f
     assert upstream["parallel_tool_calls"] is False
     # An assistant message followed by its calls is one assistant turn; results follow it.
     calls = [{"type": "function_call", "call_id": f"c{i}", "name": "get_weather", "arguments": "{}"} for i in (1, 2)]
-    answer = await sdk.responses.create(model=OPENAI, tools=[WEATHER], input=[
+    answer = await sdk.responses.create(model=COMPAT, tools=[WEATHER], input=[
         {"role": "user", "content": QUESTION}, {"role": "assistant", "content": "Checking."}, *calls,
         {"type": "function_call_output", "call_id": "c1", "output": [{"type": "input_text", "text": "rain"}]},
         {"type": "function_call_output", "call_id": "c2", "output": "wind"}])
@@ -285,21 +456,21 @@ class Forecast(BaseModel):
 
 async def test_text_format_json_schema(tenant, sdk, fake_openai, fake_anthropic):
     schema = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
-    response = await sdk.responses.create(model=OPENAI, input="hello", text={
+    response = await sdk.responses.create(model=COMPAT, input="hello", text={
         "format": {"type": "json_schema", "name": "answer", "schema": schema, "strict": True}})
     assert response.text.format.type == "json_schema"
     upstream = fake_openai.requests()[-1].body
     assert upstream["response_format"]["type"] == "json_schema"
     assert upstream["response_format"]["json_schema"]["schema"] == schema
-    objects = await sdk.responses.create(model=OPENAI, input="hello", text={"format": {"type": "json_object"}})
+    objects = await sdk.responses.create(model=COMPAT, input="hello", text={"format": {"type": "json_object"}})
     assert objects.output_text == "echo: hello"
     assert fake_openai.requests()[-1].body["response_format"]["json_schema"]["schema"] == {"type": "object"}
     # A target that answers a schema whole sends its text as one delta.
-    events = await events_of(sdk, model=OPENAI, input="hello", text={"format": {"type": "json_object"}})
+    events = await events_of(sdk, model=COMPAT, input="hello", text={"format": {"type": "json_object"}})
     stream_checked(events)
     assert [e.delta for e in events if e.type == "response.output_text.delta"] == ["echo: hello"]
     # Through Anthropic (a forced tool call), parsed by the SDK into the client's own type.
-    parsed = await sdk.responses.parse(model="anthropic/claude-sonnet-4-6", input="two words", text_format=Forecast)
+    parsed = await sdk.responses.parse(model=CLAUDE, input="two words", text_format=Forecast)
     assert parsed.output_parsed == Forecast(query="two words", days=2)
 
 
@@ -312,18 +483,24 @@ def openai_error(caught: pytest.ExceptionInfo, status: int, param: str | None) -
     return error.body
 
 
-async def test_previous_response_id_is_refused_with_what_to_do_instead(tenant, sdk, fake_openai):
+@pytest.mark.parametrize("model", [CLAUDE, LOCAL, COMPAT])
+async def test_openais_stored_state_is_a_400_naming_it_for_other_targets(tenant, sdk, fake_openai, fake_anthropic,
+                                                                          model):
     with pytest.raises(openai.BadRequestError) as caught:
-        await sdk.responses.create(model=OPENAI, input="and then?", previous_response_id="resp_abc")
+        await sdk.responses.create(model=model, input="and then?", previous_response_id="resp_abc")
     body = openai_error(caught, 400, "previous_response_id")
-    assert "not supported" in body["message"] and "input items" in body["message"]
+    assert "only an openai target" in body["message"] and "input items" in body["message"]
     assert body["type"] == "invalid_request_error"
     with pytest.raises(openai.BadRequestError) as caught:
-        await sdk.responses.create(model=OPENAI, input="x", conversation="conv_1", stream=True)
+        await sdk.responses.create(model=model, input="x", conversation="conv_1", stream=True)
     openai_error(caught, 400, "conversation")
-    assert fake_openai.requests() == []
-    records = await ausage_records(model="")
-    assert [(r.status, r.error_type) for r in records] == [(400, "BadRequestError")] * 2
+    with pytest.raises(openai.BadRequestError) as caught:  # a result for a call OpenAI stored, not in the input
+        await sdk.responses.create(model=model, previous_response_id="resp_abc", input=[
+            {"type": "function_call_output", "call_id": "call_0_get_weather", "output": "rain"}])
+    assert "input[0]: answers a call" in openai_error(caught, 400, "previous_response_id")["message"]
+    assert fake_openai.requests() == [] and fake_anthropic.requests() == []
+    records = await ausage_records()
+    assert [(r.status, r.error_type) for r in records] == [(400, "BadRequestError")] * 3
 
 
 @pytest.mark.parametrize(("request_", "param"), [
@@ -338,8 +515,9 @@ async def test_previous_response_id_is_refused_with_what_to_do_instead(tenant, s
 ])
 async def test_what_cannot_be_translated_is_a_400_naming_it(tenant, sdk, fake_openai, request_, param):
     with pytest.raises(openai.BadRequestError) as caught:
-        await sdk.responses.create(**{"model": OPENAI, "input": QUESTION, **request_})
-    openai_error(caught, 400, param)
+        await sdk.responses.create(**{"model": COMPAT, "input": QUESTION, **request_})
+    body = openai_error(caught, 400, param)
+    assert body["message"].startswith(f"fakecompat/gpt-5.2 cannot take this request: {param}: ")
     assert fake_openai.requests() == []
 
 

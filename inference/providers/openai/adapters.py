@@ -4,6 +4,7 @@ use these same classes with their own ``Endpoint``."""
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import Any, AsyncIterator
 
 import openai
@@ -15,7 +16,7 @@ from inference.media.images import image_inputs_parse, images_for_provider
 from inference.media.load import media_load
 from inference.providers.base import Adapter
 from inference.providers.open_models import ByModality, open_spec
-from inference.providers.openai import mapping
+from inference.providers.openai import mapping, wire
 from inference.providers.openai.client import Endpoint, api_key, run_bounded, session_open
 from inference.providers.openai.errors import error_map
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
@@ -51,9 +52,15 @@ class OpenAIAdapter(Adapter):
 
 
 class ChatAdapter(OpenAIAdapter):
-    """Each conversation is one chat completion; a ``prompts`` batch runs concurrently (bounded)."""
+    """Each conversation is one chat completion; a ``prompts`` batch runs concurrently (bounded). A request that
+    came in OpenAI's Responses format goes as it is to ``/responses`` (inference/providers/openai/wire.py), for
+    the ``openai`` provider only."""
+
+    wire_formats = wire.FORMATS
 
     async def run(self, call: InferenceCall) -> InferenceResult:
+        if call.wire is not None:
+            return await wire.wire_run(await session_open(self.endpoint, call), call, self.upstream_model)
         images = await _image_urls(call)
         options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field, call.tools, call.tool_choice)
         extra = mapping.extra_parameters(call.parameters, mapping.CHAT_MODELLED)
@@ -88,6 +95,12 @@ class ChatAdapter(OpenAIAdapter):
         server sends none). Structured answers are
         parsed whole, so a ``schema`` request arrives as one ``Complete``. Opening a stream is
         retried like any call; a failure once text has flowed is mapped, never retried."""
+        if call.wire is not None:
+            session = await session_open(self.endpoint, call)
+            async with aclosing(wire.wire_stream(session, call, self.upstream_model)) as events:
+                async for event in events:
+                    yield event
+            return
         if "schema" in call.parameters:
             yield Complete(await self.run(call))
             return

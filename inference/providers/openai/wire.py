@@ -1,0 +1,232 @@
+"""OpenAI's Responses API spoken as it is: a request that came in on ``POST /v1/responses`` for an ``openai``
+target goes to OpenAI's ``/responses`` with the client's own body, byte for byte when the client named the model
+by OpenAI's id (else with only ``model`` replaced), so that built-in tools, reasoning items, ``include``,
+``previous_response_id`` and ``conversation`` (OpenAI's stored state) work as on OpenAI. The answer and every
+stream event come back as they are; they are read only for the usage record and the stream's bookkeeping (text,
+function calls, finish, tokens). Compatible endpoints share the adapter but not the provider name: they keep the
+translation (inference/targets.py, ``speaks``).
+
+The provider's key is the namespace's (or the server's), never the client's Infergate key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, AsyncIterator
+
+import httpx2
+import openai
+
+from core.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
+from inference.providers.openai.client import Session
+from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, unexpected_answer
+from inference.types import (
+    Delta,
+    Finish,
+    InferenceCall,
+    InferenceResult,
+    StreamEvent,
+    TokenCount,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    WireEvent,
+    WireRequest,
+)
+
+RESPONSES = "openai.responses"
+FORMATS = frozenset({RESPONSES})
+PATH = "/responses"
+RAW = {"X-Stainless-Raw-Response": "stream"}  # the SDK hands over the response unread: its events as they come
+# OpenAI's incomplete_details.reason -> the native finish_reason.
+INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
+# A failed response's error.code (or a stream's error event's code): OpenAI's rate limit, OpenAI's own failures;
+# any other (invalid_prompt, the image codes...) is the client's to fix.
+RATE_LIMITED = frozenset({"rate_limit_exceeded"})
+SERVER_CODES = frozenset({"server_error", "vector_store_timeout"})
+
+
+def _request(wire: WireRequest, model: str) -> dict[str, Any]:
+    """The SDK's ``post`` arguments: the client's bytes when it named the model by the target's id, else its
+    body with that id."""
+    if wire.raw is not None and wire.body.get("model") == model:
+        return {"content": wire.raw, "options": {"headers": {**RAW, "Content-Type": "application/json"}}}
+    return {"body": {**wire.body, "model": model}, "options": {"headers": RAW}}
+
+
+async def _post(session: Session, wire: WireRequest, model: str) -> httpx2.Response:
+    """The response, unread. A refusal names the field OpenAI named (``param``: ``previous_response_id``...),
+    so that the client's error does too."""
+    refused: list[openai.APIStatusError] = []
+
+    async def post(client: openai.AsyncOpenAI) -> httpx2.Response:
+        try:
+            return await client.post(PATH, cast_to=httpx2.Response, **_request(wire, model))
+        except openai.APIStatusError as exc:
+            refused[:] = [exc]
+            raise
+
+    try:
+        return await session.call(post)
+    except InfergateError as error:
+        body = refused[0].body if refused else None
+        param = body.get("param") if isinstance(body, dict) else None
+        if isinstance(param, str) and param:
+            error.details = {**(error.details or {}), "field": param}
+        raise
+
+
+async def wire_run(session: Session, call: InferenceCall, model: str) -> InferenceResult:
+    """One response as OpenAI gave it, with its usage."""
+    assert call.wire is not None
+    response = await _post(session, call.wire, model)
+    try:
+        data = json.loads(await response.aread())
+    except ValueError:
+        raise unexpected_answer(session.endpoint.provider, "a body that is not JSON") from None
+    finally:
+        await response.aclose()
+    if not isinstance(data, dict):
+        raise unexpected_answer(session.endpoint.provider, "a body that is not a JSON object")
+    try:
+        return InferenceResult(data={"responses": [answer_of(data)]}, usage=usage_of(data.get("usage")), wire=data)
+    except SHAPE_ERRORS as exc:
+        raise unexpected_answer(session.endpoint.provider, type(exc).__name__) from None
+
+
+def usage_of(reported: Any) -> Usage:
+    """A Responses usage object (as JSON): input tokens (the cached ones among them), output tokens (the
+    reasoning ones among them)."""
+    usage = Usage()
+    if isinstance(reported, dict):
+        given = reported.get("input_tokens_details") or {}
+        made = reported.get("output_tokens_details") or {}
+        usage.prompt = int(reported.get("input_tokens") or 0)
+        usage.completion = int(reported.get("output_tokens") or 0)
+        usage.cache_read = int(given.get("cached_tokens") or 0)
+        usage.cache_write = int(given.get("cache_write_tokens") or 0)
+        usage.reasoning = int(made.get("reasoning_tokens") or 0)
+    return usage
+
+
+def finish_reason(response: dict[str, Any], *, called: bool) -> str:
+    """The native finish_reason of a response: cut (``incomplete``), calling functions, or done."""
+    if response.get("status") == "incomplete":
+        return INCOMPLETE.get((response.get("incomplete_details") or {}).get("reason"), "length")
+    return "tool_calls" if called else "stop"
+
+
+def answer_of(response: dict[str, Any]) -> dict[str, Any]:
+    """The native answer of a response object (as JSON): the text of its messages, its function calls."""
+    output = response.get("output") or []
+    text = "".join(part.get("text", "") for item in output if item.get("type") == "message"
+                   for part in item.get("content") or () if part.get("type") == "output_text")
+    calls = [ToolCall(item["call_id"], item["name"], item.get("arguments") or "").as_dict()
+             for item in output if item.get("type") == "function_call"]
+    answer: dict[str, Any] = {"text": text, "finish_reason": finish_reason(response, called=bool(calls))}
+    if calls:
+        answer["tool_calls"] = calls
+    return answer
+
+
+def failure(provider: str, error: Any, secret: str | None) -> InfergateError:
+    """A failed response's ``error`` (or a stream's ``error`` event): OpenAI's rate limit a 429, its own
+    failures a 502, the rest (an invalid prompt, an image it could not read...) the client's 400."""
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    message = scrub(str(error.get("message") or code or "no message"), secret)
+    details: dict[str, Any] = {"provider": provider, "upstream_status": None, "upstream_code": code}
+    if isinstance(error.get("param"), str) and error["param"]:
+        details["field"] = error["param"]
+    if code in RATE_LIMITED:
+        return TooManyRequestsError(f"{provider} rate limit: {message}", details=details)
+    if code is None or code in SERVER_CODES:
+        return ProviderError(f"{provider} failed mid-stream: {message}", details=details)
+    return BadRequestError(f"{provider} could not answer the request: {message}", details=details)
+
+
+async def _events(response: httpx2.Response, provider: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Server-Sent Events as (name, JSON data); a data line that is not JSON is an answer of the wrong shape."""
+    name, data = "", []
+    async for line in response.aiter_lines():
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+        elif not line and data:
+            if data != ["[DONE]"]:
+                try:
+                    yield name, json.loads("\n".join(data))
+                except ValueError:
+                    raise unexpected_answer(provider, "a stream event that is not JSON") from None
+            name, data = "", []
+
+
+class StreamReading:
+    """What a relayed stream says, kept for the usage record and the stream's bookkeeping: the text as deltas,
+    each function call's pieces, the finish and the tokens; ``failed``, the error a failure event carried."""
+
+    def __init__(self, provider: str, secret: str | None) -> None:
+        self.provider, self.secret = provider, secret
+        self.usage = Usage()
+        self.calls: dict[int, int] = {}  # a function_call item's output_index -> its position among the calls
+        self.pieces: set[int] = set()  # the calls whose arguments came in deltas
+        self.failed: InfergateError | None = None
+
+    def read(self, name: str, data: dict[str, Any]) -> list[StreamEvent]:
+        kind = data.get("type", name)
+        if kind == "response.output_text.delta":
+            self.usage.completion += 1  # a lower bound until the response says (each delta holds a token)
+            return [Delta(0, data["delta"]), TokenCount.of(self.usage)]
+        if kind == "response.output_item.added" and data["item"].get("type") == "function_call":
+            item = data["item"]
+            self.calls[data["output_index"]] = len(self.calls)
+            return [ToolCallDelta(0, self.calls[data["output_index"]], item["call_id"], item["name"], "")]
+        if kind == "response.function_call_arguments.delta" and data["output_index"] in self.calls:
+            self.pieces.add(data["output_index"])
+            return [ToolCallDelta(0, self.calls[data["output_index"]], None, None, data["delta"])]
+        if kind == "response.output_item.done" and data["output_index"] in self.calls:
+            return self._whole_arguments(data)
+        if kind in ("response.completed", "response.incomplete"):
+            response = data["response"]
+            self.usage = usage_of(response.get("usage"))
+            return [TokenCount.of(self.usage), Finish(0, finish_reason(response, called=bool(self.calls)))]
+        if kind == "response.failed":
+            response = data["response"]
+            self.usage = usage_of(response.get("usage")) if response.get("usage") else self.usage
+            self.failed = failure(self.provider, response.get("error"), self.secret)
+            return [TokenCount.of(self.usage)]
+        if kind == "error":
+            self.failed = failure(self.provider, data, self.secret)
+        return []
+
+    def _whole_arguments(self, data: dict[str, Any]) -> list[StreamEvent]:
+        """A call whose arguments came in no delta: as its done item has them."""
+        if data["output_index"] in self.pieces or not data["item"].get("arguments"):
+            return []
+        return [ToolCallDelta(0, self.calls[data["output_index"]], None, None, data["item"]["arguments"])]
+
+
+async def wire_stream(session: Session, call: InferenceCall, model: str) -> AsyncIterator[StreamEvent]:
+    """OpenAI's events as they come (each a ``WireEvent``, first), with what they say for the bookkeeping; a
+    ``response.failed`` or ``error`` event is relayed, then raised as the error it says. Opening the stream is
+    retried like any call; closing this generator closes the upstream stream."""
+    assert call.wire is not None
+    provider = session.endpoint.provider
+    response = await _post(session, call.wire, model)
+    reading = StreamReading(provider, session.secret)
+    try:
+        async for name, data in _events(response, provider):
+            events = reading.read(name, data)
+            yield WireEvent(name or str(data.get("type", "")), data)
+            for event in events:
+                yield event
+            if reading.failed is not None:
+                raise reading.failed
+    except httpx2.HTTPError as exc:  # the connection broke, or went quiet past the timeout, mid-stream
+        raise common_error_map(exc, provider=provider, timeout_s=session.timeout_s, timeouts=httpx2.TimeoutException,
+                               connection=httpx2.HTTPError, status=()) from None
+    except SHAPE_ERRORS as exc:
+        raise unexpected_answer(provider, type(exc).__name__) from None
+    finally:
+        await response.aclose()
