@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import email.utils
 import functools
+import json
 import logging
 import math
 import os
 import random
 import re
 import time
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
 
 from django.conf import settings
 
@@ -169,3 +170,21 @@ def run_bounded(factories: list[Callable[[], Awaitable[Any]]]) -> Awaitable[list
                 task.cancel()
 
     return gather()
+
+
+async def sse_events(lines: AsyncIterator[str], provider: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """A provider's Server-Sent Events as (name, JSON data), from the lines of its response; ``[DONE]`` ends
+    nothing here (the response's end does), and a data line that is not JSON is an answer of the wrong shape."""
+    name, data = "", []
+    async for line in lines:
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+        elif not line and data:
+            if data != ["[DONE]"]:
+                try:
+                    yield name, json.loads("\n".join(data))
+                except ValueError:
+                    raise unexpected_answer(provider, "a stream event that is not JSON") from None
+            name, data = "", []

@@ -78,11 +78,11 @@ async def test_an_unknown_alias_is_a_404(tenant, client):
 
 async def test_the_model_list_is_a_catalog_with_what_the_namespace_used(tenant, client, fake_openai):
     await aliases_set(client, tenant, ALIASES)
-    assert (await post_inference(client, {"provider": "openai", "model": "gpt-9-preview",
+    assert (await post_inference(client, {"provider": "openai", "model": "gpt-9-used",
                                           "inputs": {"prompts": ["hi"]}}, tenant.headers())).status_code == 200
     await ausage_records()  # flushed: the list reads what was recorded
     items = {item["id"]: item for item in (await client.get("/v1/models", headers=tenant.headers())).json()["data"]}
-    tested, described, used = items["openai/gpt-4o-mini"], items["openai/gpt-5-mini"], items["openai/gpt-9-preview"]
+    tested, described, used = items["openai/gpt-4o-mini"], items["openai/gpt-5-mini"], items["openai/gpt-9-used"]
     assert (tested["catalog"], described["catalog"], used["catalog"]) == ("infergate", "genai-prices", None)
     assert tested["configured"] and described["configured"] and used["configured"]
     assert (tested["used"], described["used"], used["used"]) == (False, False, True)

@@ -225,12 +225,29 @@ async def test_previous_response_id_continues_a_response_openai_stored(tenant, s
     stream_checked(events)
     assert events[-1].response.output_text == "echo: 18 degrees, sunny"
     assert events[-1].response.previous_response_id == third.id
-    # A response OpenAI does not have: its refusal, naming the field as OpenAI did.
-    with pytest.raises(openai.BadRequestError) as caught:
+    # A response this namespace did not store: not found, before OpenAI is asked.
+    asked = len(fake_openai.requests())
+    with pytest.raises(openai.NotFoundError) as caught:
         await sdk.responses.create(model=OPENAI, input="and then?", previous_response_id="resp_unknown")
-    assert "not found" in openai_error(caught, 400, "previous_response_id")["message"]
+    assert "No stored response" in openai_error(caught, 404, "previous_response_id")["message"]
+    assert len(fake_openai.requests()) == asked
     records = await ausage_records()
-    assert [(r.provider, r.status) for r in records] == [("openai", 200)] * 4 + [("openai", 400)]
+    assert [(r.provider, r.status) for r in records] == [("openai", 200)] * 4 + [("openai", 404)]
+
+
+async def test_a_stored_response_is_continued_only_in_its_own_namespace(tenant, client, sdk, fake_openai):
+    """Namespaces that share the server's OpenAI key share OpenAI's store; the gateway keeps them apart."""
+    first = await sdk.responses.create(model=OPENAI, input="one two")
+    other = await sync_to_async(tenant_create)("other-org", "theirs")
+    theirs = AsyncOpenAI(api_key=other.secret, base_url="http://testserver/v1", http_client=client.http,
+                         default_headers={"X-Namespace": "theirs"}, max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        await theirs.responses.create(model=OPENAI, input="and?", previous_response_id=first.id)
+    unstored = await sdk.responses.create(model=OPENAI, input="three", store=False)
+    with pytest.raises(openai.NotFoundError):  # the client asked OpenAI not to keep it
+        await sdk.responses.create(model=OPENAI, input="and?", previous_response_id=unstored.id)
+    again = await sdk.responses.create(model=OPENAI, input="and?", previous_response_id=first.id)
+    assert again.previous_response_id == first.id
 
 
 @pytest.mark.parametrize("request_", [

@@ -357,7 +357,10 @@ async def test_bodies_over_the_limit_are_413_on_every_route(world, client, route
     response = await client.request(route.method, url, big, headers={**headers, "Content-Type": "application/json"})
     assert response.status_code == 413, response.content[:300]
     error = response.json()["error"]
-    assert (error["code"] == "payload_too_large_error") if route.openai else (error["type"] == "PayloadTooLargeError")
+    expected = {"openai": ("code", "payload_too_large_error"), "anthropic": ("type", "request_too_large")}
+    field, value = expected["openai" if route.openai else "anthropic"] if route.openai or route.anthropic else (
+        "type", "PayloadTooLargeError")
+    assert error[field] == value, error
     form = await client.request(route.method, url, b"a=1&b=2", headers={
         **headers, "Content-Type": "application/x-www-form-urlencoded"})
     assert 400 <= form.status_code < 500 and form.headers["content-type"].startswith("application/json"), form.content

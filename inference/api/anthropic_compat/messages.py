@@ -93,7 +93,7 @@ async def count_tokens_endpoint(request: EdgeRequest) -> None:
 
 
 def sse_event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()  # escaped: a lone surrogate from upstream encodes
 
 
 class EventEncoder:

@@ -24,8 +24,9 @@ REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False, "schema
               "description": "Echoed back on every response and recorded in usage and logs when it is 1-128 letters, "
                              "digits and `._:-`; anything else (or nothing) is replaced by a generated `req_...` id."}
 MODEL = {"type": "string", "description": "`provider/model` (`local/smollm2-135m-instruct`, `openai/gpt-4o-mini`), "
-                                          "`plugin/{inference_name}`, a bare plugin inference name, or a feature URI: "
-                                          "the ids GET /v1/models lists."}
+                                          "`plugin/{inference_name}`, a feature URI, or a bare name: the namespace's "
+                                          "alias, else a plugin's inference name (on /v1/responses: else an OpenAI "
+                                          "model)."}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["message", "type", "param", "code"], "properties": {
         "message": {"type": "string"},
@@ -152,8 +153,15 @@ OPENAI_PATHS: dict[str, Any] = {
         {"description": "The transcription", "content": {"application/json": {"example": {"text": "Hello."}},
                                                           "text/plain": {"example": "Hello."}}}),
     "/v1/responses": _operation(
-        "openai_responses", "OpenAI's Responses API over the same service (translated, nothing stored)",
-        "Keys taken: " + ", ".join(f"`{k}`" for k in RESPONSES_KEYS) + "; any other key (`prompt_cache_key`, "
+        "openai_responses", "OpenAI's Responses API: OpenAI's own for openai targets, translated for the others",
+        "An `openai` target (`openai/gpt-5.2`, or a bare OpenAI model id, after the namespace's aliases) gets the "
+        "body as it is (byte for byte when the model id needs no change) and its answer and stream events come "
+        "back as OpenAI sent them: built-in tools, reasoning items, `include` and OpenAI's stored state work "
+        "there. OpenAI stores responses unless `store: false`; `previous_response_id` must name one this "
+        "namespace stored (a 404 otherwise, before OpenAI is asked: namespaces that share the server's key share "
+        "OpenAI's store). Every other target gets the translation below, and what it cannot carry is a 400 "
+        "naming the field (`param`). Translated, keys taken: " + ", ".join(f"`{k}`" for k in RESPONSES_KEYS) +
+        "; any other key (`prompt_cache_key`, "
         "`service_tier`, `safety_identifier`, ...) goes to the target as a parameter: a cloud provider decides on "
         "it, a local model refuses it (422). `input` a string or items: messages (roles user, assistant, system, "
         "developer as system; content a string or input_text, output_text and input_image parts, images by URL or "
@@ -163,10 +171,10 @@ OPENAI_PATHS: dict[str, Any] = {
         "json_schema or json_object for models that take a schema, `text.verbosity` passed on; "
         "`max_output_tokens`; `reasoning.effort` (as `reasoning_effort`); `temperature`, `top_p`. `metadata`, "
         "`user` and `truncation` are repeated in the response and go no further; `store`, `include` and "
-        "`stream_options` are accepted and ignored. Responses are not stored: `previous_response_id`, "
-        "`conversation` and `background: true` are a 400 (send the conversation as input items), and so are "
-        "built-in tools (web_search, file_search, computer use, mcp, ...), reasoning, item_reference and other "
-        "items, input_file parts and images by file_id (`param` names the field). The answer: a `message` item "
+        "`stream_options` are accepted and ignored. Infergate stores no responses: for these targets "
+        "`previous_response_id`, `conversation` and `background: true` are a 400 (send the conversation as input "
+        "items), and so are built-in tools (web_search, file_search, computer use, mcp, ...), reasoning, "
+        "item_reference and other items, input_file parts and images by file_id. The answer: a `message` item "
         "when there is text, a `function_call` item per tool call; `status` `incomplete` with "
         "`incomplete_details.reason` `max_output_tokens` when the answer was cut; usage with "
         "`input_tokens_details.cached_tokens` and `output_tokens_details.reasoning_tokens`. With `stream: true`: "

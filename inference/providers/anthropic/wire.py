@@ -17,7 +17,7 @@ import httpx2
 from core.errors import ProviderError
 from inference.providers.anthropic import mapping
 from inference.providers.anthropic.client import PROVIDER, Session
-from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, unexpected_answer
+from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, sse_events, unexpected_answer
 from inference.types import (
     Delta,
     Finish,
@@ -95,22 +95,6 @@ def answer_of(message: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-async def _events(response: httpx2.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """Server-Sent Events as (name, JSON data); a data line that is not JSON is an answer of the wrong shape."""
-    name, data = "", []
-    async for line in response.aiter_lines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
-        elif not line and data:
-            try:
-                yield name, json.loads("\n".join(data))
-            except ValueError:
-                raise unexpected_answer(PROVIDER, "a stream event that is not JSON") from None
-            name, data = "", []
-
-
 class StreamReading:
     """What a relayed stream says, kept for the usage record and the stream's bookkeeping: the text as
     deltas, each tool call's pieces, the finish, the tokens so far."""
@@ -158,7 +142,7 @@ async def wire_stream(session: Session, call: InferenceCall, model: str) -> Asyn
                                                               **_request(call.wire, model)))
     reading = StreamReading(0, session.secret)
     try:
-        async for name, data in _events(response):
+        async for name, data in sse_events(response.aiter_lines(), PROVIDER):
             yield WireEvent(name, data)  # an error event too: its client gets Anthropic's own words, then we fail
             for event in reading.read(name, data):
                 yield event

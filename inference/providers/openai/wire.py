@@ -12,14 +12,24 @@ The provider's key is the namespace's (or the server's), never the client's Infe
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, AsyncIterator
 
 import httpx2
 import openai
 
-from core.errors import BadRequestError, InfergateError, ProviderError, TooManyRequestsError
+from core.errors import (
+    BadRequestError,
+    InfergateError,
+    NotFoundError,
+    ProviderError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+)
+from core.redis import ERRORS as REDIS_ERRORS
+from core.redis import redis_async
 from inference.providers.openai.client import Session
-from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, unexpected_answer
+from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, sse_events, unexpected_answer
 from inference.types import (
     Delta,
     Finish,
@@ -34,6 +44,8 @@ from inference.types import (
     WireRequest,
 )
 
+logger = logging.getLogger(__name__)
+
 RESPONSES = "openai.responses"
 FORMATS = frozenset({RESPONSES})
 PATH = "/responses"
@@ -44,6 +56,45 @@ INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 # any other (invalid_prompt, the image codes...) is the client's to fix.
 RATE_LIMITED = frozenset({"rate_limit_exceeded"})
 SERVER_CODES = frozenset({"server_error", "vector_store_timeout"})
+
+
+# Which namespace a stored response belongs to. OpenAI keeps stored responses 30 days, under the key that made
+# them: namespaces that share the server's key share that store, so a previous_response_id is honoured only in
+# the namespace whose request stored it (no response crosses a namespace, whatever the id).
+OWNER_TTL_S = 30 * 24 * 3600
+
+
+def _owner_key(response_id: str) -> str:
+    return f"ig:response-owner:{response_id}"
+
+
+async def owner_check(call: InferenceCall) -> None:
+    """A ``previous_response_id`` must name a response this namespace stored through Infergate (404 otherwise,
+    as OpenAI answers for an id it does not know)."""
+    assert call.wire is not None
+    previous = call.wire.body.get("previous_response_id")
+    if previous is None:
+        return
+    try:
+        owner = await redis_async().get(_owner_key(str(previous)))
+    except REDIS_ERRORS:
+        raise ServiceUnavailableError("Stored responses cannot be checked right now; try again shortly",
+                                      details={"reason": "redis"}, headers={"Retry-After": "1"}) from None
+    if owner is None or owner.decode() != call.namespace_id:
+        raise NotFoundError(f"No stored response {str(previous)[:100]!r} in this namespace",
+                            details={"field": "previous_response_id"})
+
+
+async def owner_note(call: InferenceCall, response: dict[str, Any]) -> None:
+    """Remember whose a response OpenAI stores is (every one, unless the request said ``store: false``)."""
+    assert call.wire is not None
+    if call.wire.body.get("store") is False or not isinstance(response.get("id"), str):
+        return
+    try:
+        await redis_async().set(_owner_key(response["id"]), call.namespace_id or "", ex=OWNER_TTL_S)
+    except REDIS_ERRORS:
+        logger.warning("the owner of stored response %s could not be noted: only a new conversation can go on",
+                       response["id"])
 
 
 def _request(wire: WireRequest, model: str) -> dict[str, Any]:
@@ -79,6 +130,7 @@ async def _post(session: Session, wire: WireRequest, model: str) -> httpx2.Respo
 async def wire_run(session: Session, call: InferenceCall, model: str) -> InferenceResult:
     """One response as OpenAI gave it, with its usage."""
     assert call.wire is not None
+    await owner_check(call)
     response = await _post(session, call.wire, model)
     try:
         data = json.loads(await response.aread())
@@ -88,6 +140,7 @@ async def wire_run(session: Session, call: InferenceCall, model: str) -> Inferen
         await response.aclose()
     if not isinstance(data, dict):
         raise unexpected_answer(session.endpoint.provider, "a body that is not a JSON object")
+    await owner_note(call, data)
     try:
         return InferenceResult(data={"responses": [answer_of(data)]}, usage=usage_of(data.get("usage")), wire=data)
     except SHAPE_ERRORS as exc:
@@ -145,23 +198,6 @@ def failure(provider: str, error: Any, secret: str | None) -> InfergateError:
     return BadRequestError(f"{provider} could not answer the request: {message}", details=details)
 
 
-async def _events(response: httpx2.Response, provider: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """Server-Sent Events as (name, JSON data); a data line that is not JSON is an answer of the wrong shape."""
-    name, data = "", []
-    async for line in response.aiter_lines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
-        elif not line and data:
-            if data != ["[DONE]"]:
-                try:
-                    yield name, json.loads("\n".join(data))
-                except ValueError:
-                    raise unexpected_answer(provider, "a stream event that is not JSON") from None
-            name, data = "", []
-
-
 class StreamReading:
     """What a relayed stream says, kept for the usage record and the stream's bookkeeping: the text as deltas,
     each function call's pieces, the finish and the tokens; ``failed``, the error a failure event carried."""
@@ -213,11 +249,14 @@ async def wire_stream(session: Session, call: InferenceCall, model: str) -> Asyn
     retried like any call; closing this generator closes the upstream stream."""
     assert call.wire is not None
     provider = session.endpoint.provider
+    await owner_check(call)
     response = await _post(session, call.wire, model)
     reading = StreamReading(provider, session.secret)
     try:
-        async for name, data in _events(response, provider):
+        async for name, data in sse_events(response.aiter_lines(), provider):
             events = reading.read(name, data)
+            if data.get("type") == "response.created" and isinstance(data.get("response"), dict):
+                await owner_note(call, data["response"])
             yield WireEvent(name or str(data.get("type", "")), data)
             for event in events:
                 yield event
