@@ -188,3 +188,16 @@ async def sse_events(lines: AsyncIterator[str], provider: str) -> AsyncIterator[
                 except ValueError:
                     raise unexpected_answer(provider, "a stream event that is not JSON") from None
             name, data = "", []
+
+
+# The openai and anthropic SDKs hand over a response unread with this header: its stream events as they come.
+RAW_RESPONSE = {"X-Stainless-Raw-Response": "stream"}
+
+
+def wire_post(wire: Any, model: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An SDK ``post``'s arguments for a request relayed in its provider's own format (types.WireRequest): the
+    client's bytes when it named the model by the target's id, else its body with that id; the response unread."""
+    headers = {**(headers or {}), **RAW_RESPONSE}
+    if wire.raw is not None and wire.body.get("model") == model:
+        return {"content": wire.raw, "options": {"headers": {**headers, "Content-Type": "application/json"}}}
+    return {"body": {**wire.body, "model": model}, "options": {"headers": headers}}

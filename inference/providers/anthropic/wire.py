@@ -17,7 +17,7 @@ import httpx2
 from core.errors import ProviderError
 from inference.providers.anthropic import mapping
 from inference.providers.anthropic.client import PROVIDER, Session
-from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, sse_events, unexpected_answer
+from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, sse_events, unexpected_answer, wire_post
 from inference.types import (
     Delta,
     Finish,
@@ -37,16 +37,11 @@ COUNT_TOKENS = "anthropic.count_tokens"
 FORMATS = frozenset({MESSAGES, COUNT_TOKENS})
 PATHS = {MESSAGES: "/v1/messages", COUNT_TOKENS: "/v1/messages/count_tokens"}
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
-RAW = {"X-Stainless-Raw-Response": "stream"}  # the SDK hands over the response unread: its events as they come
 
 
 def _request(wire: WireRequest, model: str) -> dict[str, Any]:
-    """The SDK's ``post`` arguments: the client's bytes when it named the model by the target's id, else its
-    body with that id; its version and beta headers."""
-    headers = {**{name: value for name, value in wire.headers.items() if name in FORWARDED_HEADERS}, **RAW}
-    if wire.raw is not None and wire.body.get("model") == model:
-        return {"content": wire.raw, "options": {"headers": {**headers, "Content-Type": "application/json"}}}
-    return {"body": {**wire.body, "model": model}, "options": {"headers": headers}}
+    """The SDK's ``post`` arguments, with the client's version and beta headers."""
+    return wire_post(wire, model, {name: value for name, value in wire.headers.items() if name in FORWARDED_HEADERS})
 
 
 async def wire_run(session: Session, call: InferenceCall, model: str) -> InferenceResult:

@@ -29,7 +29,7 @@ from core.errors import (
 from core.redis import ERRORS as REDIS_ERRORS
 from core.redis import redis_async
 from inference.providers.openai.client import Session
-from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, sse_events, unexpected_answer
+from inference.providers.upstream import SHAPE_ERRORS, common_error_map, scrub, sse_events, unexpected_answer, wire_post
 from inference.types import (
     Delta,
     Finish,
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 RESPONSES = "openai.responses"
 FORMATS = frozenset({RESPONSES})
 PATH = "/responses"
-RAW = {"X-Stainless-Raw-Response": "stream"}  # the SDK hands over the response unread: its events as they come
 # OpenAI's incomplete_details.reason -> the native finish_reason.
 INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 # A failed response's error.code (or a stream's error event's code): OpenAI's rate limit, OpenAI's own failures;
@@ -97,14 +96,6 @@ async def owner_note(call: InferenceCall, response: dict[str, Any]) -> None:
                        response["id"])
 
 
-def _request(wire: WireRequest, model: str) -> dict[str, Any]:
-    """The SDK's ``post`` arguments: the client's bytes when it named the model by the target's id, else its
-    body with that id."""
-    if wire.raw is not None and wire.body.get("model") == model:
-        return {"content": wire.raw, "options": {"headers": {**RAW, "Content-Type": "application/json"}}}
-    return {"body": {**wire.body, "model": model}, "options": {"headers": RAW}}
-
-
 async def _post(session: Session, wire: WireRequest, model: str) -> httpx2.Response:
     """The response, unread. A refusal names the field OpenAI named (``param``: ``previous_response_id``...),
     so that the client's error does too."""
@@ -112,7 +103,7 @@ async def _post(session: Session, wire: WireRequest, model: str) -> httpx2.Respo
 
     async def post(client: openai.AsyncOpenAI) -> httpx2.Response:
         try:
-            return await client.post(PATH, cast_to=httpx2.Response, **_request(wire, model))
+            return await client.post(PATH, cast_to=httpx2.Response, **wire_post(wire, model))
         except openai.APIStatusError as exc:
             refused[:] = [exc]
             raise
