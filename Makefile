@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # its cache (~/.cache/pip) so that a second install takes seconds.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install run test test-deps lint fuzz bench bench-gateway bench-local-models bench-soak clean
+.PHONY: install run test test-deps lint fuzz bench bench-gateway bench-local-models bench-soak bench-cluster clean
 
 install: $(VENV)/.installed $(VENV)/.plugins-installed
 
@@ -47,10 +47,21 @@ fuzz: install
 	INFERGATE_DATA_DIR=$(CURDIR)/.data/test INFERGATE_FUZZ_FULL=1 INFERGATE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		$(BIN)/pytest tests/fuzz
 
+# The cluster smoke (tests/cluster, bench/cluster.py) runs Debian's HAProxy, Redis and PostgreSQL as servers
+# of their own; PostgreSQL's pgvector package where Debian has one for the installed server (Debian 12 has
+# none: the run then uses the pgserver wheel's PostgreSQL 16 with pgvector, docs/deploy.md).
 test-deps:
 	@missing=""; command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	if [ -n "$$missing" ]; then apt-get update && apt-get install -y $$missing; fi
+	test -x /usr/sbin/haproxy || missing="$$missing haproxy"; \
+	test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then apt-get update && apt-get install -y $$missing; fi; \
+	for version in $$(ls /usr/lib/postgresql); do \
+		test -e /usr/share/postgresql/$$version/extension/vector.control \
+		|| ! apt-cache show postgresql-$$version-pgvector >/dev/null 2>&1 \
+		|| apt-get install -y postgresql-$$version-pgvector; \
+	done
 
 bench: install
 	$(BIN)/python bench/concurrency.py
@@ -72,6 +83,13 @@ bench-local-models: install
 SOAK_MINUTES ?= 30
 bench-soak: install
 	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES) --json .data/soak/soak.json
+
+# Infergate as a deployment on this machine (bench/README.md, docs/deploy.md): PostgreSQL, Redis, migrations
+# once, three gateway nodes, two Celery workers and one beat behind HAProxy; throughput and what each part
+# spends, then the checks (rate limit, revocation, shared cache, a node and a worker killed, a node drained).
+bench-cluster: install test-deps
+	mkdir -p .data/bench
+	$(BIN)/python bench/cluster.py --json .data/bench/cluster.json
 
 clean:
 	rm -rf $(VENV) .data

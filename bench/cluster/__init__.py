@@ -1,0 +1,1 @@
+"""The parts of bench/cluster.py: the shared services, the processes of each role, the load and the meters."""
