@@ -11,10 +11,12 @@ the one usage record name it; ``chain.attempts`` lists every target tried.
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from dataclasses import dataclass, replace
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Iterator, Mapping
 
-from core.errors import BadRequestError, InfergateError, NotFoundError
+from core.errors import BadRequestError, InferenceServiceUnavailableError, InfergateError, NotFoundError
+from inference.deployments import Deployment, Group, Lease, lease_take, order, states_read, unavailable
 from inference.plugins.adapter import PluginAdapter
 from inference.plugins.feature_uri import feature_uri_parse
 from inference.plugins.registry import plugin_registry
@@ -31,6 +33,7 @@ from inference.types import (
     InferenceResult,
     ModelSpec,
     StreamEvent,
+    TokenCount,
     ToolCallDelta,
     WireEvent,
 )
@@ -51,13 +54,21 @@ def alias_resolve(principal: Principal, request: InferenceRequest) -> InferenceR
         return replace(request, model=None, inference_name=request.model)
     target, defaults = alias
     provider, _, model = target.partition("/")
-    return replace(request, provider=provider, model=model, parameters={**defaults, **request.parameters})
+    deployments = request.model if principal.namespace.deployments_for(request.model) else None
+    return replace(request, provider=provider, model=model, parameters={**defaults, **request.parameters},
+                   deployments=deployments)
 
 
 async def target_resolve(*, principal: Principal, request: InferenceRequest, disabled_plugins: bool = False) -> Adapter:
     """The request's adapter. A plugin must be enabled in the principal's namespace, unless
     ``disabled_plugins`` (a plugin's test run: any installed plugin, with the namespace's parameters for it
     where it enabled it)."""
+    if request.deployments:
+        namespace = principal.namespace
+        group = DeploymentGroup(Group.from_settings(namespace.id, request.deployments,
+                                                    namespace.deployments_for(request.deployments)), request)
+        fallbacks = namespace.fallbacks_for(request.deployments)
+        return FallbackChain(group, fallbacks, request) if fallbacks else group
     if request.provider and request.model:
         adapter = provider_registry().resolve(request.provider, request.model)
         fallbacks = principal.namespace.fallbacks_for(f"{adapter.spec.provider}/{adapter.spec.model}")
@@ -136,21 +147,31 @@ class Attempt:
     target: str  # provider/model
     status: int  # 200, or the error's status
     error_type: str = ""
+    deployment: str = ""  # the deployment's id, for a target of a DeploymentGroup
 
     def as_dict(self) -> dict[str, object]:
         provider, _, model = self.target.partition("/")
-        return {"provider": provider, "model": model, "status": self.status, "error_type": self.error_type}
+        return {"provider": provider, "model": model, **({"deployment": self.deployment} if self.deployment else {}),
+                "status": self.status, "error_type": self.error_type}
+
+    def header_item(self) -> str:
+        deployment = f';deployment="{self.deployment}"' if self.deployment else ""
+        return f"{self.target}{deployment};status={self.status}"
 
 
 def attempts_header(attempts: list[Attempt]) -> dict[str, str]:
     """``X-Infergate-Attempts: openai/gpt-4o-mini;status=502, test/echo;status=200`` (a structured-field
-    list of the targets tried, in order)."""
-    return {ATTEMPTS_HEADER: ", ".join(f"{a.target};status={a.status}" for a in attempts)} if attempts else {}
+    list of the targets tried, in order; a deployment's with its id: ``openai/gpt-4o-mini;deployment="east"``)."""
+    return {ATTEMPTS_HEADER: ", ".join(a.header_item() for a in attempts)} if attempts else {}
 
 
 def route_headers(adapter: Adapter) -> dict[str, str]:
-    """What a response answered through fallbacks adds to its headers (nothing for a single target)."""
-    return attempts_header(adapter.attempts) if isinstance(adapter, FallbackChain) else {}
+    """What a response answered through fallbacks or deployments adds to its headers (nothing for a single
+    target): the targets tried and, from a group of deployments, ``X-Infergate-Deployment: <alias>/<id>``."""
+    chain = adapter if isinstance(adapter, FallbackChain) else None
+    group = chain.first if chain is not None else adapter
+    headers = group.headers() if isinstance(group, DeploymentGroup) else {}
+    return {**headers, **attempts_header(chain.attempts)} if chain is not None else headers
 
 
 def _name(spec: ModelSpec) -> str:
@@ -243,6 +264,172 @@ class FallbackChain(Adapter):
             finally:
                 await events.aclose()
         raise self._final(last) from None
+
+
+DEPLOYMENT_HEADER = "X-Infergate-Deployment"
+
+
+class DeploymentGroup(Adapter):
+    """A model alias served by several deployments (inference/deployments.py): tried in the order of the alias's
+    strategy, passing over those whose breaker is open or whose minute is full, each with its own credential and
+    endpoint, until one answers or a failure is the client's; one per request (it records attempts). When none
+    could be tried at all, a 503 with ``Retry-After`` (when the first breaker half-opens). A stream moves on to
+    the next deployment only before its first text, as a fallback chain's does."""
+
+    def __init__(self, group: Group, request: InferenceRequest) -> None:
+        self.group, self.request = group, request
+        self.current = _adapter(group.deployments[0].target)
+        self.answered: Deployment | None = None
+        self.attempts: list[Attempt] = []
+
+    @property
+    def spec(self) -> ModelSpec:  # type: ignore[override]
+        return self.current.spec
+
+    @property
+    def wire_formats(self) -> frozenset[str]:  # type: ignore[override]
+        return self.current.wire_formats
+
+    async def configured(self, credentials: CredentialLookup) -> bool:
+        return await self.current.configured(_named(credentials, self.group.deployments[0]))
+
+    def headers(self) -> dict[str, str]:
+        answered = {DEPLOYMENT_HEADER: f"{self.group.alias}/{self.answered.id}"} if self.answered else {}
+        return {**answered, **attempts_header(self.attempts)}
+
+    async def _leases(self, call: InferenceCall) -> AsyncIterator[tuple[Adapter, InferenceCall, Lease]]:
+        """Each deployment that takes the call, in the strategy's order, with its call built and its lease taken."""
+        states = await states_read(self.group)
+        admitted, refused = False, None
+        for deployment in order(self.group, states):
+            try:
+                adapter = _adapter(deployment.target)
+                request = translated(adapter, self.request)
+                built = wire_call(adapter, request, call_build(adapter.spec, request))
+            except InfergateError as error:  # this deployment's model cannot take the request
+                self.attempts.append(Attempt(deployment.target, error.status, error.type, deployment.id))
+                refused = error
+                continue
+            lease = await lease_take(self.group, deployment, states[deployment.id], call.request_id or "")
+            if lease is None:
+                continue
+            admitted = True
+            yield adapter, replace(built, namespace_id=call.namespace_id, request_id=call.request_id,
+                                   timeout_s=call.timeout_s, credentials=_named(call.credentials, deployment),
+                                   base_url=deployment.base_url), lease
+        if not admitted:
+            raise refused if refused is not None else await self._unavailable()
+
+    async def _unavailable(self) -> InfergateError:
+        """Read afresh: another node's calls may have filled a minute since the choice was made."""
+        found = unavailable(self.group, await states_read(self.group))
+        return InferenceServiceUnavailableError(
+            f"Every deployment of {self.group.alias!r} is unavailable (breaker open or at capacity); retry in "
+            f"{found.retry_after_s} s", headers={"Retry-After": str(found.retry_after_s)},
+            details={"alias": self.group.alias, "deployments": found.states, "retry_after": found.retry_after_s})
+
+    def _final(self, error: InfergateError) -> InfergateError:
+        if len(self.attempts) > 1:
+            error.details = {**(error.details or {}), "attempts": [a.as_dict() for a in self.attempts]}
+        error.headers = {**error.headers, **attempts_header(self.attempts)}
+        return error
+
+    async def _failed(self, lease: Lease, error: InfergateError) -> bool:
+        """Note a deployment's failure; whether the next deployment may be tried."""
+        worthy = fallback_worthy(error)
+        await lease.failed(error, worthy)
+        self.attempts.append(Attempt(lease.deployment.target, error.status, error.type, lease.deployment.id))
+        return worthy
+
+    async def _succeeded(self, lease: Lease, tokens: int) -> None:
+        await lease.succeeded(tokens)
+        self.answered = lease.deployment
+        self.attempts.append(Attempt(lease.deployment.target, 200, "", lease.deployment.id))
+
+    async def run(self, call: InferenceCall) -> InferenceResult:
+        last: InfergateError | None = None
+        async with aclosing(self._leases(call)) as leases:
+            async for adapter, attempt_call, lease in leases:
+                self.current = adapter
+                try:
+                    result = await adapter.run(attempt_call)
+                except InfergateError as error:
+                    if not await self._failed(lease, error):
+                        raise self._final(error) from None
+                    last = error
+                    continue
+                except BaseException:  # cancelled: the client left; no verdict on the deployment
+                    await lease.abandoned()
+                    raise
+                await self._succeeded(lease, result.usage.total)
+                return result
+        raise self._final(last) from None  # type: ignore[misc]  # _leases raised if none was admitted
+
+    async def stream(self, call: InferenceCall) -> AsyncIterator[StreamEvent]:
+        last: InfergateError | None = None
+        async with aclosing(self._leases(call)) as leases:
+            async for adapter, attempt_call, lease in leases:
+                self.current = adapter
+                async with aclosing(adapter.stream(attempt_call)) as events:
+                    try:
+                        held = await _until_text(events)
+                    except InfergateError as error:
+                        if not await self._failed(lease, error):
+                            raise self._final(error) from None
+                        last = error
+                        continue
+                    except BaseException:
+                        await lease.abandoned()
+                        raise
+                    lease.first_answer()
+                    tokens = 0
+                    try:
+                        for event in held:
+                            tokens = _tokens(event, tokens)
+                            yield event
+                        async for event in events:
+                            tokens = _tokens(event, tokens)
+                            yield event
+                    except InfergateError as error:  # after the first text: the client's, but the deployment's fault
+                        await lease.failed(error, fallback_worthy(error))
+                        raise
+                    except BaseException:
+                        await lease.abandoned()
+                        raise
+                    await self._succeeded(lease, tokens)
+                    return
+        raise self._final(last) from None  # type: ignore[misc]
+
+
+def _adapter(target: str) -> Adapter:
+    provider, _, model = target.partition("/")
+    return provider_registry().resolve(provider, model)
+
+
+def _named(credentials: CredentialLookup, deployment: Deployment) -> CredentialLookup:
+    """The deployment's named credential in place of the provider's default; never the server's key: a missing one
+    is a 503 of this deployment (the next one is tried)."""
+    if not deployment.credential:
+        return credentials
+
+    async def named(provider: str, name: str = "") -> Mapping[str, str]:
+        fields = await credentials(provider, deployment.credential)
+        if not fields:
+            raise InferenceServiceUnavailableError(
+                f"Deployment {deployment.id!r} names the {provider} credential {deployment.credential!r}, which is "
+                f"not set: PUT /v1/namespaces/{{namespace}}/credentials/{provider}/{deployment.credential}",
+                details={"provider": provider, "deployment": deployment.id, "missing_credential": deployment.credential})
+        return fields
+
+    return named
+
+
+def _tokens(event: StreamEvent, tokens: int) -> int:
+    if isinstance(event, TokenCount):
+        return event.prompt + event.completion
+    if isinstance(event, Complete):
+        return event.result.usage.total
+    return tokens
 
 
 async def _until_text(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Awaitable, Callable, Mapping
 
-# A provider's name → the calling namespace's credential fields for it ({} when it set none). The service
-# resolves it for the namespace and hands it to the adapters, which import nothing of tenancy.
-CredentialLookup = Callable[[str], Awaitable[Mapping[str, str]]]
+# A provider's name (and a credential's name: "" is the provider's default) → the calling namespace's credential
+# fields for it ({} when it set none). The service resolves it for the namespace and hands it to the adapters,
+# which import nothing of tenancy.
+CredentialLookup = Callable[..., Awaitable[Mapping[str, str]]]
 
 
-async def no_credentials(provider: str) -> Mapping[str, str]:
+async def no_credentials(provider: str, name: str = "") -> Mapping[str, str]:
     return {}
 
 
@@ -191,6 +192,7 @@ class InferenceRequest:
     enable_semantic_cache: bool = False
     cache_delta: float = 0.02
     wire: WireRequest | None = None  # the client's own format, for a target that speaks it
+    deployments: str | None = None  # the alias of several deployments it named (inference/deployments.py)
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ class InferenceCall:
     tools: tuple[Tool, ...] = ()  # chat: the functions the model may call (parameters.tools)
     tool_choice: ToolChoice | None = None  # None: the provider's default (auto when there are tools)
     wire: WireRequest | None = None  # set only for an adapter that speaks its format: send it as it is
+    base_url: str | None = None  # a deployment's own endpoint of the provider (inference/deployments.py)
 
 
 @dataclass

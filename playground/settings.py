@@ -259,6 +259,10 @@ INFERGATE = {
     # (inference/providers/lean_http.py; docs/providers.md: OpenAI-compatible endpoints); off: httpx's own.
     "LEAN_HTTP": env_bool("INFERGATE_LEAN_HTTP", True),
     "OPENAI_BASE_URL": os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+    # The endpoints a namespace's deployments may name as their base_url (prefixes, comma-separated; none by default):
+    # a namespace sends its own named credential there, and the gateway's network reach with it (docs/deployments.md).
+    "DEPLOYMENT_BASE_URLS": tuple(u.strip() for u in os.environ.get("INFERGATE_DEPLOYMENT_BASE_URLS", "").split(",")
+                                  if u.strip()),
     # Google (docs/providers.md: Google): the Gemini API's base URL, and Vertex AI's (empty: the location's own
     # https://{location}-aiplatform.googleapis.com).
     "GOOGLE_BASE_URL": os.environ.get("GOOGLE_GEMINI_BASE_URL") or "https://generativelanguage.googleapis.com",

@@ -21,6 +21,9 @@ class TargetCatalog(Protocol):
     def credential_fields(self, provider: str) -> tuple[str, ...]:
         """The fields a namespace may store for the provider."""
 
+    def takes_base_url(self, target: str) -> bool:
+        """Whether the target's adapter can be sent to another endpoint of its provider (a deployment's)."""
+
 
 def target_catalog() -> TargetCatalog:
     return import_string(settings.INFERGATE["TARGET_CATALOG"])()

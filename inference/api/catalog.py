@@ -83,8 +83,9 @@ def alias_items(namespace_id: str) -> list[dict[str, Any]]:
     """The namespace's model aliases: the name a client sends as ``model``, the target and default parameters."""
     routing = Namespace.objects.filter(id=namespace_id).values_list("routing", flat=True).first()
     return [{"id": name, "object": "model", "kind": "alias", "created": 0, "owned_by": "namespace",
-             "target": target, "parameters": json.loads(parameters)}
-            for name, target, parameters in aliases_of(routing)]
+             "target": target, "parameters": json.loads(parameters),
+             **({"deployments": [d["id"] for d in json.loads(deployments)["deployments"]]} if deployments else {})}
+            for name, target, parameters, deployments in aliases_of(routing)]
 
 
 def plugin_items(namespace_id: str) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
 """``/v1/namespaces/{namespace}/credentials``: provider credentials of a namespace, write-only.
 
 GET lists which providers have credentials set (field names and dates, never values; needs ``read``);
-PUT ``.../{provider}`` sets or replaces them and DELETE removes them (both need ``admin``). The namespace
-in the path is an ``ns_...`` id or a name, checked against the key's scope like ``X-Namespace``.
+PUT ``.../{provider}`` sets or replaces them and DELETE removes them (both need ``admin``);
+``.../{provider}/{name}`` does the same for a named credential (several per provider: one per key, region or
+account, for deployments). The namespace in the path is an ``ns_...`` id or a name, checked against the key's
+scope like ``X-Namespace``.
 """
 
 from __future__ import annotations
@@ -34,15 +36,16 @@ class CredentialsView(APIView):
 class CredentialView(APIView):
     authentication_classes = [NamespacePathAuthentication]
 
-    def put(self, request: Request, namespace: str, provider: str) -> Response:
+    def put(self, request: Request, namespace: str, provider: str, name: str = "") -> Response:
         request.auth.require(Permission.ADMIN)
-        credential = credential_set(namespace=_namespace(request.auth), provider=provider, fields=request.data)
-        return Response({"provider": provider, "set": True, "fields": credential.fields,
+        credential = credential_set(namespace=_namespace(request.auth), provider=provider, fields=request.data,
+                                    name=name)
+        return Response({"provider": provider, "name": name, "set": True, "fields": credential.fields,
                          "updated_at": credential.updated_at.isoformat()})
 
-    def delete(self, request: Request, namespace: str, provider: str) -> Response:
+    def delete(self, request: Request, namespace: str, provider: str, name: str = "") -> Response:
         request.auth.require(Permission.ADMIN)
-        if not credential_delete(namespace=_namespace(request.auth), provider=provider):
-            raise NotFoundError(f"No {provider} credentials are set in this namespace",
-                                details={"resource": "credential", "provider": provider})
+        if not credential_delete(namespace=_namespace(request.auth), provider=provider, name=name):
+            raise NotFoundError(f"No {provider} credentials{' named ' + repr(name) if name else ''} are set in this "
+                                "namespace", details={"resource": "credential", "provider": provider, "name": name})
         return Response(status=204)

@@ -15,7 +15,10 @@ from core.errors import UnauthorizedError
 from core.redis import ERRORS as REDIS_ERRORS
 from core.redis import redis_sync
 from inference.api.errors import error_response
+from inference.deployments import Group, group_report, registered_sync, states_read_sync
 from inference.usage.stream import usage_backlog_sync, usage_stream_depth
+from tenancy.accounts.models import Namespace
+from tenancy.accounts.namespace_settings import aliases_of
 
 
 class SharedStateCollector:
@@ -38,11 +41,52 @@ class SharedStateCollector:
                                  "waiting for manage.py usage_dead_letters (-1: Redis unavailable)")
         dead.add_metric([], backlog.dead_letters if backlog else -1)
         yield dead
+        yield from deployment_metrics()
         queue = GaugeMetricFamily("infergate_celery_queue_depth", "Tasks waiting in a Celery queue "
                                   "(-1: Redis unavailable)", labels=["queue"])
         for name, depth in celery_queue_depths().items():
             queue.add_metric([name], depth)
         yield queue
+
+
+def deployment_metrics() -> Any:
+    """Each deployment's shared state (inference/deployments.py), labelled by namespace id, alias and deployment id
+    (names a namespace's admin chose, bounded by its settings): nothing when Redis is unavailable."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    labels = ["namespace", "alias", "deployment"]
+    requests = CounterMetricFamily("infergate_deployment_requests", "Calls a deployment answered or failed", labels=labels)
+    errors = CounterMetricFamily("infergate_deployment_errors", "Calls a deployment failed", labels=labels)
+    latency = GaugeMetricFamily("infergate_deployment_latency_ms", "Moving average of a deployment's answer time "
+                                "(to the first text for streams)", labels=labels)
+    inflight = GaugeMetricFamily("infergate_deployment_inflight", "Calls under way on a deployment", labels=labels)
+    breaker = GaugeMetricFamily("infergate_deployment_breaker_state", "0 closed, 1 half-open, 2 open", labels=labels)
+    try:
+        for group in deployment_groups_used():
+            for item in group_report(group, states_read_sync(group))["deployments"]:
+                values = [group.namespace_id, group.alias, item["id"]]
+                requests.add_metric(values, item["requests"])
+                errors.add_metric(values, item["errors"])
+                latency.add_metric(values, item["latency_ms"] or 0.0)
+                inflight.add_metric(values, item["inflight"])
+                breaker.add_metric(values, BREAKER_VALUES[item["state"]])
+    except REDIS_ERRORS:
+        return
+    yield from (requests, errors, latency, inflight, breaker)
+
+
+BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def deployment_groups_used() -> list[Group]:
+    """The groups of the deployments that have been used, as their namespaces now configure them."""
+    used = registered_sync()
+    groups = []
+    for namespace_id in sorted({namespace_id for namespace_id, _, _ in used}):
+        routing = Namespace.objects.filter(id=namespace_id).values_list("routing", flat=True).first()
+        groups += [Group.from_settings(namespace_id, name, deployments)
+                   for name, _, _, deployments in aliases_of(routing) if deployments]
+    return groups
 
 
 def celery_queue_depths() -> dict[str, int]:

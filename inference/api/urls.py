@@ -7,6 +7,7 @@ from inference.api import views
 from inference.api.cache import CacheView
 from inference.api.catalog import ModelsView
 from inference.api.credentials import CredentialsView, CredentialView
+from inference.api.deployments import DeploymentResetView, DeploymentsView
 from inference.api.keys import KeyRevokeView, KeyRotateView, KeysView, KeyView
 from inference.api.metrics import metrics_view
 from inference.api.namespaces import NamespaceView
@@ -31,7 +32,10 @@ urlpatterns = [
     path(f"{NS}/plugins/<str:inference_name>/test", NamespacePluginTestView.as_view()),
     path(f"{NS}/credentials", CredentialsView.as_view()),
     path(f"{NS}/credentials/<str:provider>", CredentialView.as_view()),
+    path(f"{NS}/credentials/<str:provider>/<str:name>", CredentialView.as_view()),
     path(f"{NS}/cache", CacheView.as_view()),
+    path(f"{NS}/deployments", DeploymentsView.as_view()),
+    path(f"{NS}/deployments/<str:alias>/<str:deployment>/reset", DeploymentResetView.as_view()),
     path("v1/tasks/<str:task_id>", TaskView.as_view()),
     path("v1/organizations/usage", UsageRecordsView.as_view()),
     path("v1/analytics/usage/summary", UsageSummaryView.as_view()),

@@ -50,6 +50,7 @@ class Adapter(ABC):
 
     spec: ModelSpec
     wire_formats: frozenset[str] = frozenset()  # the client API formats it sends as they are (types.WireRequest)
+    takes_base_url: bool = False  # honours InferenceCall.base_url (a deployment's own endpoint of the provider)
 
     @abstractmethod
     async def run(self, call: InferenceCall) -> InferenceResult:

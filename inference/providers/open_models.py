@@ -74,6 +74,10 @@ class ByModality(Adapter):
         """The client API formats its adapters send as they are (the chat adapter's: types.WireRequest)."""
         return frozenset().union(*(adapter.wire_formats for adapter in self.adapters.values()))
 
+    @property
+    def takes_base_url(self) -> bool:  # type: ignore[override]
+        return any(adapter.takes_base_url for adapter in self.adapters.values())
+
     def _for(self, call: InferenceCall) -> Adapter:
         return self.adapters[call.modality]
 

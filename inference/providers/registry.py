@@ -72,6 +72,10 @@ class ProviderRegistry:
         spec = self.resolve(provider, model).spec
         return f"{spec.provider}/{spec.model}"
 
+    def takes_base_url(self, target: str) -> bool:
+        provider, _, model = target.partition("/")
+        return self.resolve(provider, model).takes_base_url
+
     def _opened_adapter(self, provider: str, model: str) -> Adapter:
         key = (provider, model)
         with self._opened_lock:

@@ -66,7 +66,8 @@ class NamespaceRecord:
     monthly_budget_usd: Decimal | None = None
     fallbacks: Fallbacks = ()  # routing rules: ((target, (fallback, ...)), ...) (tenancy/accounts/namespace_settings.py)
     provider_timeout_s: float | None = None  # None: INFERGATE["PROVIDER_TIMEOUT_SECONDS"]
-    aliases: Aliases = ()  # model names of the namespace's own: ((name, provider/model, parameters JSON), ...)
+    # model names of the namespace's own: ((name, provider/model, parameters JSON, deployments JSON or ""), ...)
+    aliases: Aliases = ()
 
     def fallbacks_for(self, target: str) -> tuple[str, ...]:
         return next((chain for source, chain in self.fallbacks if source == target), ())
@@ -75,6 +76,10 @@ class NamespaceRecord:
         """The target and default parameters a model alias stands for; None when the namespace has no such alias."""
         found = next((alias for alias in self.aliases if alias[0] == name), None)
         return (found[1], json.loads(found[2])) if found is not None else None
+
+    def deployments_for(self, name: str) -> str:
+        """The deployments, strategy and breaker of an alias that has several (JSON text); "" for any other name."""
+        return next((alias[3] for alias in self.aliases if alias[0] == name), "")
 
 
 @dataclass(frozen=True)

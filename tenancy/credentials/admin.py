@@ -16,7 +16,7 @@ class ProviderCredentialForm(forms.ModelForm):
 
     class Meta:
         model = ProviderCredential
-        fields = ("namespace", "provider")
+        fields = ("namespace", "provider", "name")
 
     def clean_provider(self):
         provider = self.cleaned_data["provider"]
@@ -28,15 +28,15 @@ class ProviderCredentialForm(forms.ModelForm):
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(admin.ModelAdmin):
     form = ProviderCredentialForm
-    list_display = ("provider", "namespace", "fields", "key_id", "updated_at")
+    list_display = ("provider", "name", "namespace", "fields", "key_id", "updated_at")
     list_filter = ("provider",)
     search_fields = ("provider", "namespace__name", "namespace__id")
     readonly_fields = ("fields", "key_id", "created_at", "updated_at")
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields + (("namespace", "provider") if obj else ())
+        return self.readonly_fields + (("namespace", "provider", "name") if obj else ())
 
     def save_model(self, request, obj, form, change):
-        saved = credential_set(namespace=obj.namespace, provider=obj.provider,
+        saved = credential_set(namespace=obj.namespace, provider=obj.provider, name=obj.name,
                                fields={"api_key": form.cleaned_data["api_key"]})
         obj.pk, obj._state.adding = saved.pk, False

@@ -25,16 +25,16 @@ def _cache() -> RefreshAheadCache:
     return RefreshAheadCache(lambda: settings.INFERGATE["AUTH_CACHE_SECONDS"])
 
 
-def credential_cache_forget(*, namespace_id: str, provider: str) -> None:
-    _cache().forget((namespace_id, provider))
+def credential_cache_forget(*, namespace_id: str, provider: str, name: str = "") -> None:
+    _cache().forget((namespace_id, provider, name))
 
 
 def credential_cache_clear() -> None:
     _cache().clear()
 
 
-def _load(namespace_id: str, provider: str) -> dict[str, str]:
-    token = (ProviderCredential.objects.filter(namespace_id=namespace_id, provider=provider)
+def _load(namespace_id: str, provider: str, name: str) -> dict[str, str]:
+    token = (ProviderCredential.objects.filter(namespace_id=namespace_id, provider=provider, name=name)
              .values_list("ciphertext", flat=True).first())
     if token is None:
         return {}
@@ -48,31 +48,34 @@ def _load(namespace_id: str, provider: str) -> dict[str, str]:
             details={"provider": provider}) from None
 
 
-async def credential_fields(*, namespace_id: str | None, provider: str) -> dict[str, str]:
-    """The namespace's decrypted credential fields for a provider ({} when none are set)."""
+async def credential_fields(*, namespace_id: str | None, provider: str, name: str = "") -> dict[str, str]:
+    """The namespace's decrypted credential fields for a provider ({} when none are set), the default one or
+    the one of that ``name``."""
     if not namespace_id:
         return {}
-    return await _cache().get((namespace_id, provider), lambda: _load(namespace_id, provider))
+    return await _cache().get((namespace_id, provider, name), lambda: _load(namespace_id, provider, name))
 
 
-def credential_lookup(namespace_id: str | None) -> Callable[[str], Awaitable[dict[str, str]]]:
-    """A provider's name → the namespace's credential fields for it: what the inference service hands the
-    provider adapters, so that they need not know where credentials live."""
+def credential_lookup(namespace_id: str | None) -> Callable[..., Awaitable[dict[str, str]]]:
+    """A provider's name (and a credential's name, for a deployment) → the namespace's credential fields for it:
+    what the inference service hands the provider adapters, so that they need not know where credentials live."""
 
-    async def lookup(provider: str) -> dict[str, str]:
-        return await credential_fields(namespace_id=namespace_id, provider=provider)
+    async def lookup(provider: str, name: str = "") -> dict[str, str]:
+        return await credential_fields(namespace_id=namespace_id, provider=provider, name=name)
 
     return lookup
 
 
 def credential_list(*, namespace_id: str, providers: list[str]) -> list[dict[str, Any]]:
-    """Which providers have credentials set in the namespace: field names and dates, never values."""
-    stored = {c.provider: c for c in ProviderCredential.objects.filter(namespace_id=namespace_id)}
+    """Which providers have credentials set in the namespace, the default one of each provider and every named
+    one: field names and dates, never values."""
+    stored = {(c.provider, c.name): c for c in ProviderCredential.objects.filter(namespace_id=namespace_id)}
     items = []
-    for provider in sorted(set(providers) | set(stored)):
-        credential = stored.get(provider)
+    for provider, name in sorted({(p, "") for p in providers} | set(stored)):
+        credential = stored.get((provider, name))
         items.append({
             "provider": provider,
+            "name": name,
             "set": credential is not None,
             "fields": credential.fields if credential else [],
             "updated_at": credential.updated_at.isoformat() if credential else None,

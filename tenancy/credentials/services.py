@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.errors import NotFoundError, ValidationError
 from tenancy.accounts.models import Namespace
+from tenancy.accounts.namespace_settings import CREDENTIAL_NAME
 from tenancy.catalog import target_catalog
 from tenancy.credentials import crypto
 from tenancy.credentials.models import ProviderCredential
@@ -56,23 +57,31 @@ def _check_fields(fields: object, accepted: tuple[str, ...]) -> dict[str, str]:
     return {name: value.strip() for name, value in fields.items()}
 
 
+def _check_name(name: str) -> None:
+    if name and not CREDENTIAL_NAME.match(name):
+        raise ValidationError([{"field": "name", "problem": "1 to 64 letters, digits and . _ -"}])
+
+
 @transaction.atomic
-def credential_set(*, namespace: Namespace, provider: str, fields: object) -> ProviderCredential:
+def credential_set(*, namespace: Namespace, provider: str, fields: object, name: str = "") -> ProviderCredential:
+    """Set (create or replace) the provider's default credential, or the one of that ``name``."""
     _check_provider(provider)
+    _check_name(name)
     values = _check_fields(fields, target_catalog().credential_fields(provider))
     ciphertext, key_id = crypto.encrypt(json.dumps(values))
     credential, _ = ProviderCredential.objects.update_or_create(
-        namespace=namespace, provider=provider,
+        namespace=namespace, provider=provider, name=name,
         defaults={"ciphertext": ciphertext, "key_id": key_id, "fields": sorted(values), "updated_at": timezone.now()},
     )
-    transaction.on_commit(lambda: credential_cache_forget(namespace_id=namespace.id, provider=provider))
+    transaction.on_commit(lambda: credential_cache_forget(namespace_id=namespace.id, provider=provider, name=name))
     return credential
 
 
-def credential_delete(*, namespace: Namespace, provider: str) -> bool:
+def credential_delete(*, namespace: Namespace, provider: str, name: str = "") -> bool:
     _check_provider(provider)
-    deleted, _ = ProviderCredential.objects.filter(namespace=namespace, provider=provider).delete()
-    credential_cache_forget(namespace_id=namespace.id, provider=provider)
+    _check_name(name)
+    deleted, _ = ProviderCredential.objects.filter(namespace=namespace, provider=provider, name=name).delete()
+    credential_cache_forget(namespace_id=namespace.id, provider=provider, name=name)
     return bool(deleted)
 
 

@@ -106,7 +106,8 @@ class FakeOpenAI(WireFake):
             return JSONResponse(error_body(f"Incorrect API key provided: {auth[len('Bearer '):]}. You can find "
                                            "your API key at https://platform.openai.com/account/api-keys.",
                                            code="invalid_api_key"), status_code=401)
-        if (scripted := await self.scripted_next()) is not None and (response := scripted.response()) is not None:
+        scripted = await self.scripted_next(auth[len("Bearer "):])
+        if scripted is not None and (response := scripted.response()) is not None:
             return response
         try:
             result = answer(body)

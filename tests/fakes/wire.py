@@ -66,6 +66,7 @@ class WireFake:
         self.keys = {key}  # the API keys the fake accepts; tests add their own
         self.received: list[Any] = []
         self._script: deque[ScriptedAnswer] = deque()
+        self.by_key: dict[str, ScriptedAnswer] = {}  # every request with that API key gets this, until removed
         self._uvicorn = ThreadedUvicorn(Starlette(routes=routes), name=name)
         self._url_path = url_path
         self.base_url = ""
@@ -75,16 +76,21 @@ class WireFake:
         self.keys = {self._good_key}
         self.received.clear()
         self._script.clear()
+        self.by_key.clear()
 
     def script(self, *answers: ScriptedAnswer) -> None:
         """Answer the next requests with these, in order; afterwards the default answers resume."""
         self._script.extend(answers)
 
-    async def scripted_next(self) -> Any:
-        """The next scripted answer once its delay has passed, or None when nothing is scripted."""
-        if not self._script:
+    async def scripted_next(self, key: str = "") -> Any:
+        """The next scripted answer once its delay has passed (the one set for the request's API key first, as a
+        deployment that fails on command), or None when nothing is scripted."""
+        if key in self.by_key:
+            scripted = self.by_key[key]
+        elif not self._script:
             return None
-        scripted = self._script.popleft()
+        else:
+            scripted = self._script.popleft()
         if scripted.delay_s:
             await asyncio.sleep(scripted.delay_s)
         return scripted

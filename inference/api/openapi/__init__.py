@@ -13,7 +13,7 @@ from inference.api.openapi.anthropic import ANTHROPIC_PATHS
 from inference.api.openapi.cache import CACHE_PATHS
 from inference.api.openapi.jobs import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
 from inference.api.openapi.keys import key_paths
-from inference.api.openapi.namespaces import namespace_paths
+from inference.api.openapi.namespaces import deployment_paths, namespace_paths
 from inference.api.openapi.openai import OPENAI_PATHS
 from inference.api.openapi.plugins import PLUGIN_PATHS
 from inference.api.openapi.usage import usage_paths
@@ -309,7 +309,51 @@ CREDENTIAL_BODY = {
         "location": {**_CREDENTIAL_TEXT, "description": "google: the Vertex AI location (default: us-central1)."},
     },
 }
-CREDENTIAL_ITEM = {"provider": "openai", "set": True, "fields": ["api_key"], "updated_at": "2026-11-23T20:30:00+00:00"}
+CREDENTIAL_ITEM = {"provider": "openai", "name": "", "set": True, "fields": ["api_key"],
+                   "updated_at": "2026-11-23T20:30:00+00:00"}
+CREDENTIAL_NAME_IN_PATH = {"name": "name", "in": "path", "required": True,
+                           "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
+                           "description": "A named credential of the provider (one per key, account or region), which "
+                                          "a deployment of a model alias names as its `credential`."}
+_CREDENTIAL_EXAMPLES = {
+    "api_key": {"summary": "openai, anthropic, a compatible endpoint, or google's Gemini API",
+                "value": {"api_key": "sk-..."}},
+    "vertex": {"summary": "google on Vertex AI", "value": {
+        "service_account_json": {"type": "service_account", "project_id": "my-project",
+                                 "client_email": "infergate@my-project.iam.gserviceaccount.com",
+                                 "private_key": "-----BEGIN PRIVATE KEY-----\n..."},
+        "project": "my-project", "location": "us-central1"}}}
+
+
+def _credential_operations(named: bool) -> dict[str, Any]:
+    """PUT and DELETE of a provider's default credential, or of a named one."""
+    suffix, what = ("_named", "a named credential of a provider") if named else ("", "a provider's credentials")
+    parameters = [NAMESPACE_IN_PATH, PROVIDER_IN_PATH, *([CREDENTIAL_NAME_IN_PATH] if named else []), REQUEST_ID]
+    return {
+        "put": {
+            "operationId": f"credential_set{suffix}",
+            "summary": f"Set or replace {what} (write-only, encrypted at rest); needs admin",
+            "parameters": parameters,
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": CREDENTIAL_BODY, "examples": _CREDENTIAL_EXAMPLES}}},
+            "responses": {
+                "200": {"description": "Set; the value is never returned",
+                        "content": {"application/json": {"example": {**CREDENTIAL_ITEM,
+                                                                     "name": "east" if named else ""}}}},
+                **{str(status): _error_response(status) for status in (401, 403, 404, 415, 422)},
+            },
+        },
+        "delete": {
+            "operationId": f"credential_delete{suffix}",
+            "summary": f"Remove {what}" + ("" if named else " (the environment's key applies again, if any)")
+                       + "; needs admin",
+            "parameters": parameters,
+            "responses": {"204": {"description": "Removed"},
+                          **{str(status): _error_response(status) for status in (401, 403, 404, 422)}},
+        },
+    }
+
+
 CREDENTIAL_PATHS: dict[str, Any] = {
     "/v1/namespaces/{namespace}/credentials": {"get": {
         "operationId": "credentials_list",
@@ -322,34 +366,8 @@ CREDENTIAL_PATHS: dict[str, Any] = {
             **{str(status): _error_response(status) for status in (401, 403, 404)},
         },
     }},
-    "/v1/namespaces/{namespace}/credentials/{provider}": {
-        "put": {
-            "operationId": "credential_set",
-            "summary": "Set or replace a provider's credentials (write-only, encrypted at rest); needs admin",
-            "parameters": [NAMESPACE_IN_PATH, PROVIDER_IN_PATH, REQUEST_ID],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": CREDENTIAL_BODY, "examples": {
-                    "api_key": {"summary": "openai, anthropic, a compatible endpoint, or google's Gemini API",
-                                "value": {"api_key": "sk-..."}},
-                    "vertex": {"summary": "google on Vertex AI", "value": {
-                        "service_account_json": {"type": "service_account", "project_id": "my-project",
-                                                 "client_email": "infergate@my-project.iam.gserviceaccount.com",
-                                                 "private_key": "-----BEGIN PRIVATE KEY-----\n..."},
-                        "project": "my-project", "location": "us-central1"}}}}}},
-            "responses": {
-                "200": {"description": "Set; the value is never returned",
-                        "content": {"application/json": {"example": CREDENTIAL_ITEM}}},
-                **{str(status): _error_response(status) for status in (401, 403, 404, 415, 422)},
-            },
-        },
-        "delete": {
-            "operationId": "credential_delete",
-            "summary": "Remove a provider's credentials (the environment's key applies again, if any); needs admin",
-            "parameters": [NAMESPACE_IN_PATH, PROVIDER_IN_PATH, REQUEST_ID],
-            "responses": {"204": {"description": "Removed"},
-                          **{str(status): _error_response(status) for status in (401, 403, 404)}},
-        },
-    },
+    "/v1/namespaces/{namespace}/credentials/{provider}": _credential_operations(named=False),
+    "/v1/namespaces/{namespace}/credentials/{provider}/{name}": _credential_operations(named=True),
 }
 
 
@@ -469,6 +487,7 @@ def openapi_document() -> dict[str, Any]:
             **CREDENTIAL_PATHS,
             **CACHE_PATHS,
             **namespace_paths(_error_response),
+            **deployment_paths(_error_response),
             **job_paths(_error_response),
             **usage_paths(_error_response),
             **key_paths(_error_response),

@@ -34,6 +34,7 @@ class ChatAdapter(Adapter):
     Anthropic's own format goes as it is (inference/providers/anthropic/wire.py)."""
 
     wire_formats = wire.FORMATS
+    takes_base_url = True
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

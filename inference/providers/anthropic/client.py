@@ -70,5 +70,5 @@ async def session_open(call: InferenceCall) -> Session:
     """A client with the call's namespace key and timeout (the namespace's, else the default)."""
     secret = await api_key(call.credentials)
     timeout_s = provider_timeout_s(call)
-    base_url = settings.INFERGATE["ANTHROPIC_BASE_URL"]
+    base_url = call.base_url or settings.INFERGATE["ANTHROPIC_BASE_URL"]  # a deployment's own endpoint, or Anthropic's
     return Session(client=sdk_client(base_url, secret, timeout_s), secret=secret, timeout_s=timeout_s)

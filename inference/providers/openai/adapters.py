@@ -38,6 +38,8 @@ from inference.types import (
 
 
 class OpenAIAdapter(Adapter):
+    takes_base_url = True
+
     def __init__(self, endpoint: Endpoint, spec: ModelSpec, upstream_model: str | None = None) -> None:
         self.endpoint = endpoint
         self.spec = spec

@@ -105,5 +105,6 @@ async def session_open(endpoint: Endpoint, call: InferenceCall) -> Session:
     """A client with the call's namespace key and timeout (the namespace's, else the default)."""
     secret = await api_key(endpoint, call.credentials)
     timeout_s = provider_timeout_s(call)
-    return Session(endpoint=endpoint, client=sdk_client(endpoint.base_url(), secret, timeout_s), secret=secret,
+    base_url = call.base_url or endpoint.base_url()  # a deployment's own endpoint, else the provider's
+    return Session(endpoint=endpoint, client=sdk_client(base_url, secret, timeout_s), secret=secret,
                    timeout_s=timeout_s)
