@@ -154,7 +154,7 @@ class FakeAnthropic(WireFake):
         version = headers.get("anthropic-version")
         if version not in VERSIONS:
             return JSONResponse(error_body(f"anthropic-version: {version!r} is not a valid version"), status_code=400)
-        if (scripted := await self.scripted_next()) is not None:
+        if (scripted := await self.scripted_next(self._key(headers))) is not None:
             if scripted.events is not None:
                 return self._sse(scripted.events, scripted.event_delay_s)
             if (response := scripted.response()) is not None:

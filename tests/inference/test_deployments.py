@@ -322,3 +322,43 @@ async def test_the_state_is_in_metrics_and_a_breaker_can_be_closed_by_hand(trans
     assert_envelope(missing, 404, "NotFoundError")
     catalog = (await client.get("/v1/models", headers=tenant.headers())).json()["data"]
     assert next(m for m in catalog if m["id"] == "fast")["deployments"] == ["east", "west"]
+
+
+async def test_the_anthropic_sdk_through_an_alias_of_claude_deployments_is_relayed_with_each_ones_key(
+        transactional_db, client, fake_anthropic):
+    """Claude Code names its model; the namespace spreads that name over two Anthropic accounts. The body is relayed
+    as sent to whichever deployment answers, with that deployment's key."""
+    import anthropic
+
+    from tests.fakes.anthropic_server import Scripted as AnthropicScripted
+    from tests.fakes.anthropic_server import error_body as anthropic_error
+    from tests.inference.test_anthropic_messages import in_process
+
+    tenant = await admin_tenant()
+    keys = {"east": "sk-ant-east-0123456789", "west": "sk-ant-west-0123456789"}
+    for name, key in keys.items():
+        fake_anthropic.keys.add(key)
+        answer = await client.put(f"/v1/namespaces/main/credentials/anthropic/{name}", {"api_key": key},
+                                  content_type="application/json", headers=tenant.headers())
+        assert answer.status_code == 200, answer.content
+    deployments = [{"id": "east", "target": "anthropic/claude-sonnet-4-6", "credential": "east", "weight": 1000},
+                   {"id": "west", "target": "anthropic/claude-sonnet-4-6", "credential": "west", "weight": 0.001}]
+    answer = await client.patch("/v1/namespaces/main", {"routing": {"aliases": {"claude-sonnet-4-6": {
+        "deployments": deployments}}}}, content_type="application/json", headers=tenant.headers())
+    assert answer.status_code == 200, answer.content
+    fake_anthropic.by_key[keys["east"]] = AnthropicScripted(status=429, headers={"retry-after": "30"},
+                                                            body=anthropic_error("slow down", "rate_limit_error"))
+    sdk = anthropic.AsyncAnthropic(api_key=tenant.secret, base_url="http://testserver", http_client=in_process(),
+                                   default_headers={"X-Namespace": "main"}, max_retries=0)
+    raw = await sdk.messages.with_raw_response.create(
+        model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Say hello"}])
+    message = await raw.parse()
+    assert message.type == "message" and message.content[0].text
+    assert raw.headers[DEPLOYMENT] == "claude-sonnet-4-6/west"
+    sent = [r for r in fake_anthropic.received if r.path == "/v1/messages"]
+    assert [r.headers.get("x-api-key") or r.headers["authorization"][7:] for r in sent] == [keys["east"], keys["west"]]
+    assert sent[1].body["messages"] == [{"role": "user", "content": "Say hello"}]  # the client's body, as sent
+    again = await sdk.messages.with_raw_response.create(
+        model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Again"}])
+    assert again.headers[DEPLOYMENT] == "claude-sonnet-4-6/west"  # east's breaker is open for its Retry-After
+    assert len([r for r in fake_anthropic.received if r.path == "/v1/messages"]) == 3
