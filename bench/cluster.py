@@ -73,6 +73,7 @@ def run_checks(deployment: checks.Deployment, short: bool, logs: list[Path]) -> 
                checks.rate_limit(deployment, LIMITED_RPM[pick]),
                checks.revocation(deployment),
                checks.cache(deployment),
+               checks.deployments(deployment),
                checks.kill(deployment, DURATIONS["kill"][pick]),
                checks.drain(deployment, DURATIONS["drain"][pick]),
                checks.records(deployment)]

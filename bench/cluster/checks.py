@@ -5,6 +5,7 @@ does what a client or an operator would do (through HAProxy, or at one node dire
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 import uuid
@@ -207,6 +208,37 @@ def cache(deployment: Deployment) -> Check:
     passed = first == {"status": 200, "cached": False} and all(a == {"status": 200, "cached": True} for a in others)
     return Check("cache entry stored on one node served by the others", passed,
                  ", ".join(f"{name}: {a['status']} cached={a['cached']}" for name, a in answers.items()), answers)
+
+
+def deployments(deployment: Deployment, calls: int = 40) -> Check:
+    """A model alias over two deployments, one of which fails every call (its named credential is not set): its
+    breaker opens after two failures in a row however the calls spread over the nodes, since the breaker is in
+    Redis, and every node then reports the same state. Calls go one at a time through HAProxy (round robin)."""
+    nodes, admin = deployment.cluster.nodes, deployment.headers("admin")
+    alias = {"deployments": [{"id": "good", "target": "emu/chat"},
+                             {"id": "broken", "target": "emu-d20/chat", "credential": "never-set"}],
+             "breaker": {"failures": 2, "cooldown_seconds": 600}}
+    namespace = deployment.tenant["namespace"]
+    patched = httpx.patch(f"{nodes[0].base}/v1/namespaces/{namespace}", json={"routing": {"aliases": {"spread": alias}}},
+                          headers=admin, timeout=30)
+    time.sleep(deployment.auth_cache_seconds + 0.5)  # every node reads the namespace's routing afresh
+    host = f"http://{deployment.haproxy.host}:{deployment.haproxy.port}"
+    statuses, answered_by = Counter(), Counter()
+    for i in range(calls):
+        response = httpx.post(f"{host}/v1/inference", json={"model": "spread", "inputs": {"prompts": [PROMPT]}},
+                              headers={**deployment.headers(), "x-request-id": f"spread-{i}"}, timeout=30)
+        statuses[response.status_code] += 1
+        answered_by[response.headers.get("x-infergate-deployment", "")] += 1
+    reports = {node.name: httpx.get(f"{node.base}/v1/namespaces/{namespace}/deployments", headers=admin,
+                                    timeout=30).json()["data"][0]["deployments"] for node in nodes}
+    seen = {name: {d["id"]: (d["state"], d["requests"], d["errors"]) for d in report} for name, report in reports.items()}
+    broken = seen[nodes[0].name]["broken"]
+    passed = (patched.status_code == 200 and statuses == Counter({200: calls}) and broken[0] == "open"
+              and broken[2] == 2 and len({json.dumps(v, sort_keys=True) for v in seen.values()}) == 1)
+    figure = (f"{calls} calls through HAProxy: statuses {dict(statuses)}, answered by {dict(answered_by)}; the broken "
+              f"deployment failed {broken[2]} times in all (breaker failures 2) and is {broken[0]} on every node: "
+              + ", ".join(f"{name} {states['broken'][0]}" for name, states in seen.items()))
+    return Check("deployments' breaker shared across nodes", passed, figure, {"statuses": dict(statuses), "nodes": seen})
 
 
 def _cut(answer: Answer) -> bool:
