@@ -2,8 +2,7 @@
 their own, migrations as a step of their own, three gateway nodes, two Celery workers and one beat behind
 Debian's HAProxy, and every check passing with short loads: throughput through the balancer, a rate limit
 across nodes, a key revoked on every node, the cache shared by nodes, a deployment's breaker shared by
-nodes, a node and a worker killed, a node
-drained, periodic tasks once per period, one usage record per answer. Real processes only; the upstream
+nodes, a node and a worker killed, a node drained, periodic tasks once per period, one usage record per answer. Real processes only; the upstream
 is the emulator, the one thing outside the deployment."""
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CHECKS = ("throughput through HAProxy", "rate limit across nodes", "revoked key refused on every node",
           "cache entry stored on one node served by the others", "deployments' breaker shared across nodes",
-          "SIGKILL node3 and worker2 mid-load", "SIGTERM drains node2", "exactly one usage record per answer", "periodic tasks run once per period")
+          "SIGKILL node3 and worker2 mid-load", "SIGTERM drains node2", "exactly one usage record per answer",
+          "periodic tasks run once per period")
 
 
 def test_cluster_short_run_passes_every_check(tmp_path):
