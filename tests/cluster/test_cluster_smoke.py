@@ -1,9 +1,9 @@
 """The cluster run (bench/cluster.py --short) end to end: PostgreSQL with pgvector and Redis as servers of
 their own, migrations as a step of their own, three gateway nodes, two Celery workers and one beat behind
 Debian's HAProxy, and every check passing with short loads: throughput through the balancer, a rate limit
-across nodes, a key revoked on every node, the cache shared by nodes, a deployment's breaker shared by
-nodes, a node and a worker killed, a node drained, periodic tasks once per period, one usage record per answer. Real processes only; the upstream
-is the emulator, the one thing outside the deployment."""
+across nodes, a key revoked on every node, the cache shared by nodes, a deployment's breaker shared by nodes,
+a node and a worker killed, a node drained, periodic tasks once per period, one usage record per answer. Real
+processes only; the upstream is the emulator, the one thing outside the deployment."""
 
 from __future__ import annotations
 
