@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, AsyncIterator, Callable
 
 from core.errors import CancelledByClientError, InfergateError, unexpected_error_logged
-from inference.cache.services import HIT, CacheConsult, cache_consult, cache_hit_events, cache_store
+from inference.cache.services import CacheConsult, cache_consult, cache_hit_events, cache_store
 from inference.estimates import micro_usd, tokens_estimate
 from inference.providers.base import Adapter
 from inference.providers.local.embedder import local_texts_embed
@@ -216,7 +216,7 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
         if purpose.counts_tokens:
             return _response(entry, prepared.adapter.spec, await _tokens_count(prepared), started)
         consult = await _cache_consult(prepared, entry)
-        if consult is not None and consult.decision == HIT:
+        if consult is not None and consult.served:
             return _hit_mark(consult, entry, _response(entry, prepared.adapter.spec, consult.answer(), started))
         result = await prepared.adapter.run(prepared.call)
         if meta is not None:
@@ -303,7 +303,7 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
     spec = prepared.adapter.spec  # the target asked for; after a fallback, prepared.adapter.spec is another
     collector = StreamCollector(prepared.call)
     consult = await _cache_consult(prepared, entry)
-    hit = consult is not None and consult.decision == HIT
+    hit = consult is not None and consult.served
     events = cache_hit_events(consult) if hit else prepared.adapter.stream(prepared.call)
     finished = False
     try:

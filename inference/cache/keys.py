@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from typing import Any
 
 from inference.types import InferenceCall, Message, Modality, ModelSpec
@@ -104,3 +106,41 @@ def embedding_text(conversation: tuple[Message, ...]) -> str:
     if len(messages) == 1:
         return messages[0].content
     return "\n".join(f"{m.role}: {m.content}" for m in reversed(messages))
+
+
+# -- the normalised exact tier ----------------------------------------------------------------------
+# Two conversations whose messages differ only in what ``message_normalise`` removes are the same request:
+# the answer one got is served to the other (``hit_normalised``). What it removes, and only that:
+# - Unicode compatibility forms (NFKC: full-width letters, ligatures, non-breaking spaces, ...), except
+#   superscripts and subscripts, which are kept as written (x² is not x2);
+# - letter case (Unicode case folding: "France" = "france", "Straße" = "strasse");
+# - whitespace: runs of spaces, tabs and line breaks count as one space, and none at either end;
+# - the sentence punctuation that ends a message: a final run of "?", "." or "!" (and "…"), except a "."
+#   or "!" right after a digit ("5!" is a factorial, "2." may be an ordinal or a decimal).
+# A message that holds code (a ``` fence, or a line after the first indented by a tab or two spaces) is kept as written,
+# because case and whitespace matter there; quotes, commas and punctuation inside a message are kept.
+_KEEP = re.compile(r"[\u00b2\u00b3\u00b9\u2070-\u209f\u1d2c-\u1d6a\u1d9b-\u1dbf\u2c7c\u2c7d]")
+_TRAILING = re.compile(r"(?<!\d)[?.!\u2026]+$|\?+$")
+_CODE = re.compile(r"```|\n(\t| {2})")
+
+
+def message_normalise(text: str) -> str:
+    """One message's content without the differences the normalised tier ignores (the list above)."""
+    if _CODE.search(text.strip()):
+        return text
+    parts, start = [], 0
+    for kept in _KEEP.finditer(text):  # NFKC everywhere except super- and subscripts
+        parts += [unicodedata.normalize("NFKC", text[start:kept.start()]), kept.group()]
+        start = kept.end()
+    parts.append(unicodedata.normalize("NFKC", text[start:]))
+    text = re.sub(r"\s+", " ", "".join(parts).casefold()).strip()
+    while True:
+        stripped = _TRAILING.sub("", text).rstrip()
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def prompt_normalised_hash(conversation: tuple[Message, ...]) -> str:
+    """The hash of the conversation with each message normalised (roles and order kept)."""
+    return _sha256(_canonical([[m.role, message_normalise(m.content)] for m in _dialogue(conversation)]))

@@ -42,6 +42,7 @@ class CacheScope(models.Model):
     labels_wrong = models.PositiveIntegerField(default=0)  # explored requests whose cached answer was judged wrong
     judged = models.PositiveIntegerField(default=0)  # labels decided by the namespace's LLM judge
     judge_failures = models.PositiveIntegerField(default=0)  # labels "wrong" because the judge's call failed
+    hits_normalised = models.PositiveIntegerField(default=0)  # hits of the normalised exact tier (keys.py)
     created_at = models.DateTimeField(default=timezone.now)
 
 
@@ -49,6 +50,8 @@ class CacheEntry(models.Model):
     namespace = models.ForeignKey("accounts.Namespace", on_delete=models.CASCADE, related_name="cache_entries")
     scope = models.ForeignKey(CacheScope, on_delete=models.CASCADE, related_name="entries")
     prompt_hash = models.CharField(max_length=64)
+    # The hash of the conversation normalised (case, whitespace, final punctuation; keys.message_normalise).
+    normalised_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     prompt = models.TextField()
     embedding = VectorField(dimensions=DIMENSIONS)
     response = models.JSONField()  # one answer: {"text", "finish_reason", "structured"?}
@@ -68,6 +71,7 @@ class CacheEntry(models.Model):
             HnswIndex(name="cache_entry_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
                       opclasses=["vector_cosine_ops"]),
             models.Index(fields=["namespace", "created_at"], name="cache_entry_ns_created"),
+            models.Index(fields=["scope", "normalised_hash"], name="cache_entry_normalised"),
         ]
 
 

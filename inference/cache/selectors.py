@@ -15,7 +15,8 @@ def cache_counters(*, namespace_id: str) -> dict[str, Any]:
     """The namespace's cache counters over its whole usage history: hits, misses and explorations and what
     hits saved from ``usage_summary`` (daily rollups, kept forever, plus the raw records no rollup covers
     yet), from the namespace's first usage day to today; labels, entries and scopes from the cache's own
-    tables (entries and scopes as they are now)."""
+    tables (entries and scopes as they are now), and so ``hits_normalised``: the hits of the normalised exact
+    tier (part of ``hits``) in the scopes there are now."""
     organization_id = Namespace.objects.filter(id=namespace_id).values_list("organization_id", flat=True).first()
     start = usage_first_day(namespace_id=namespace_id) if organization_id is not None else None
     rows = usage_summary(organization_id=organization_id, namespace_ids=None, namespace_id=namespace_id,
@@ -23,7 +24,8 @@ def cache_counters(*, namespace_id: str) -> dict[str, Any]:
     usage = rows[0] if rows else None
     labels = label_totals(namespace_id=namespace_id)
     return {
-        "hits": usage.cache_hits if usage else 0, "misses": usage.cache_misses if usage else 0,
+        "hits": usage.cache_hits if usage else 0, "hits_normalised": labels["hits_normalised"],
+        "misses": usage.cache_misses if usage else 0,
         "explorations": usage.cache_explorations if usage else 0,
         "labels": labels["labels"], "labels_wrong": labels["labels_wrong"], "labels_judged": labels["judged"],
         "labels_judge_failed": labels["judge_failures"],

@@ -11,7 +11,15 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from asgiref.sync import sync_to_async
 from celery import current_app
 
-from inference.cache.keys import answer_text, cache_refusal, embedding_text, prompt_hash, prompt_text, scope_key
+from inference.cache.keys import (
+    answer_text,
+    cache_refusal,
+    embedding_text,
+    prompt_hash,
+    prompt_normalised_hash,
+    prompt_text,
+    scope_key,
+)
 from inference.cache.policy import Gaussian, entry_exploit_probability
 from inference.cache.store import Found, Neighbour, Options, entry_find, entry_hit, entry_insert, options_get
 from inference.types import (
@@ -29,7 +37,10 @@ from inference.types import (
 
 logger = logging.getLogger(__name__)
 
-HIT, MISS, EXPLORE = "hit", "miss", "explore"
+# hit_normalised: the same conversation as an entry's once case, whitespace and final punctuation are set
+# aside (keys.message_normalise); served like an exact hit, counted on its own.
+HIT, HIT_NORMALISED, MISS, EXPLORE = "hit", "hit_normalised", "miss", "explore"
+SERVED = (HIT, HIT_NORMALISED)
 LABEL_TASK = "inference.cache.tasks.cache_label"
 Embed = Callable[[str], Awaitable[list[float]]]  # a text's embedding (the service gives the cache its embedder)
 UNFINISHED = {"cancelled", "error"}
@@ -47,10 +58,16 @@ class CacheConsult:
     prompt: str
     prompt_hash: str
     embedding: list[float]
+    normalised_hash: str
     options: Options
     price: Price
     neighbour: Neighbour | None = None
     exploit_probability: float = 0.0
+
+    @property
+    def served(self) -> bool:
+        """The request is answered from the cache (an exact, normalised or similar hit)."""
+        return self.decision in SERVED
 
     def answer(self) -> InferenceResult:
         """A hit's data; the call used no tokens."""
@@ -81,6 +98,8 @@ def cache_decide(found: Found, *, delta: float, prior_labels: int, draw: float) 
         return MISS, 0.0
     if neighbour.exact:  # the same conversation in the same scope: the answer it was given
         return HIT, 1.0
+    if neighbour.normalised:  # the same conversation once case, whitespace and final punctuation are set aside
+        return HIT_NORMALISED, 1.0
     probability = entry_exploit_probability(
         scope=Gaussian.from_list(found.prior), scope_labels=found.prior_labels, prior_labels=prior_labels,
         similarities=neighbour.observed_similarity, correct=neighbour.observed_correct,
@@ -113,15 +132,17 @@ async def _consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, d
     consult = CacheConsult(decision=MISS, namespace_id=namespace_id, provider=spec.provider, model=spec.model,
                            scope_key=scope_key(namespace_id=namespace_id, spec=spec, call=call),
                            prompt=prompt_text(conversation), prompt_hash=prompt_hash(conversation),
-                           embedding=embedding, options=options, price=spec.price)
+                           normalised_hash=prompt_normalised_hash(conversation), embedding=embedding,
+                           options=options, price=spec.price)
     found = await sync_to_async(entry_find, thread_sensitive=False)(
         namespace_id=namespace_id, scope_key=consult.scope_key, prompt_hash=consult.prompt_hash,
-        embedding=embedding, ttl_seconds=options.ttl_seconds)
+        embedding=embedding, ttl_seconds=options.ttl_seconds, normalised_hash=consult.normalised_hash)
     consult.neighbour = found.neighbour
     consult.decision, consult.exploit_probability = cache_decide(
         found, delta=delta, prior_labels=settings.INFERGATE["CACHE_PRIOR_LABELS"], draw=random.random())
-    if consult.decision == HIT:
-        await sync_to_async(entry_hit, thread_sensitive=False)(entry_id=found.neighbour.id)
+    if consult.served:
+        await sync_to_async(entry_hit, thread_sensitive=False)(
+            entry_id=found.neighbour.id, scope_key=consult.scope_key, normalised=consult.decision == HIT_NORMALISED)
     return consult
 
 
@@ -129,7 +150,7 @@ def _store(consult: CacheConsult, response: dict[str, Any], usage: Usage) -> Non
     entry_insert(namespace_id=consult.namespace_id, scope_key=consult.scope_key, provider=consult.provider,
                  model=consult.model, prompt=consult.prompt, prompt_hash=consult.prompt_hash,
                  embedding=consult.embedding, response=response, prompt_tokens=usage.prompt,
-                 completion_tokens=usage.completion, options=consult.options)
+                 completion_tokens=usage.completion, options=consult.options, normalised_hash=consult.normalised_hash)
     if consult.decision == EXPLORE and consult.neighbour is not None:  # the worker labels it (inference/tasks.py)
         current_app.send_task(LABEL_TASK, kwargs={
             "namespace_id": consult.namespace_id, "scope_key": consult.scope_key, "entry_id": consult.neighbour.id,
@@ -141,7 +162,7 @@ async def cache_store(consult: CacheConsult | None, result: InferenceResult, *, 
     """After a miss or an exploration: store the fresh answer and, for an exploration, queue its label.
     An answer from another target than the one asked for (a fallback) is not stored. A failure here is
     logged, never the request's failure."""
-    if consult is None or consult.decision == HIT:
+    if consult is None or consult.served:
         return
     if (answered_by.provider, answered_by.model) != (consult.provider, consult.model):
         return

@@ -1,6 +1,7 @@
 """The cache's reads and writes in PostgreSQL (synchronous; the async service calls them in threads).
 
-One round trip finds a request's exact repeat and its nearest neighbour in its scope (HNSW cosine index,
+One round trip finds a request's exact repeat, its normalised repeat (the same conversation once case,
+whitespace and final punctuation are set aside: keys.message_normalise) and its nearest neighbour in its scope (HNSW cosine index,
 ``hnsw.ef_search`` set for the transaction), with the scope's prior. pgvector 0.6.2 filters after the
 index scan, so a scope that is a small part of the table can come back empty from the index: then the
 scope's own rows are scanned exactly (the scope column leads a b-tree index), which is fast precisely
@@ -46,6 +47,7 @@ class Neighbour:
     completion_tokens: int
     similarity: float
     exact: bool
+    normalised: bool = False  # the same conversation once normalised (and not the same as written)
     observed_similarity: list[float] = field(default_factory=list)
     observed_correct: list[bool] = field(default_factory=list)
 
@@ -81,14 +83,18 @@ def vector_literal(embedding) -> str:
 
 
 _COLUMNS = ("id, response, prompt_tokens, completion_tokens, observed_similarity, observed_correct, "
-            "1 - (embedding <=> %(q)s::vector) AS similarity, prompt_hash = %(h)s AS exact")
+            "1 - (embedding <=> %(q)s::vector) AS similarity, prompt_hash = %(h)s AS exact, "
+            "normalised_hash = %(n)s AS normalised")
 _WHERE = "scope_id = %(scope)s AND namespace_id = %(ns)s AND created_at > %(cutoff)s"
 _FIND = f"""
     (SELECT {_COLUMNS} FROM {ENTRY} WHERE {_WHERE} AND prompt_hash = %(h)s LIMIT 1)
     UNION ALL
+    (SELECT {_COLUMNS} FROM {ENTRY} WHERE {_WHERE} AND normalised_hash = %(n)s ORDER BY id LIMIT 1)
+    UNION ALL
     (SELECT {_COLUMNS} FROM {ENTRY} WHERE {_WHERE} ORDER BY embedding <=> %(q)s::vector LIMIT 1)
     UNION ALL
-    (SELECT NULL, to_jsonb(prior), prior_labels, NULL, NULL, NULL, NULL, NULL FROM {SCOPE} WHERE key = %(scope)s)
+    (SELECT NULL, to_jsonb(prior), prior_labels, NULL, NULL, NULL, NULL, NULL, NULL FROM {SCOPE}
+     WHERE key = %(scope)s)
 """
 # The same nearest-neighbour search without the index (the "+ 0" keeps the planner off it).
 _SCAN = f"SELECT {_COLUMNS} FROM {ENTRY} WHERE {_WHERE} ORDER BY (embedding <=> %(q)s::vector) + 0 LIMIT 1"
@@ -97,11 +103,15 @@ _SCAN = f"SELECT {_COLUMNS} FROM {ENTRY} WHERE {_WHERE} ORDER BY (embedding <=> 
 def _neighbour(row) -> Neighbour:
     return Neighbour(id=row[0], response=row[1] if isinstance(row[1], dict) else json.loads(row[1]),
                      prompt_tokens=row[2], completion_tokens=row[3], observed_similarity=list(row[4] or []),
-                     observed_correct=list(row[5] or []), similarity=float(row[6]), exact=bool(row[7]))
+                     observed_correct=list(row[5] or []), similarity=float(row[6]), exact=bool(row[7]),
+                     normalised=bool(row[8]) and not row[7])
 
 
-def entry_find(*, namespace_id: str, scope_key: str, prompt_hash: str, embedding, ttl_seconds: int) -> Found:
-    params = {"q": vector_literal(embedding), "h": prompt_hash, "scope": scope_key, "ns": namespace_id,
+def entry_find(*, namespace_id: str, scope_key: str, prompt_hash: str, embedding, ttl_seconds: int,
+               normalised_hash: str = "") -> Found:
+    """The exact repeat, else the normalised repeat, else the nearest neighbour (above MIN_SIMILARITY)."""
+    params = {"q": vector_literal(embedding), "h": prompt_hash, "n": normalised_hash or "-", "scope": scope_key,
+              "ns": namespace_id,
               "cutoff": timezone.now() - timedelta(seconds=ttl_seconds)}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.ef_search = %s" % int(settings.INFERGATE["CACHE_EF_SEARCH"]))
@@ -115,21 +125,23 @@ def entry_find(*, namespace_id: str, scope_key: str, prompt_hash: str, embedding
     prior = scope[1] if scope is not None else None
     if isinstance(prior, str):
         prior = json.loads(prior)
-    exact = next((e for e in entries if e.exact), None)
+    exact = next((e for e in entries if e.exact), None) or next((e for e in entries if e.normalised), None)
     nearest = exact or (max(entries, key=lambda e: e.similarity) if entries else None)
-    if nearest is not None and not nearest.exact and nearest.similarity < MIN_SIMILARITY:
+    if nearest is not None and not (nearest.exact or nearest.normalised) and nearest.similarity < MIN_SIMILARITY:
         nearest = None
     return Found(neighbour=nearest, prior=prior, prior_labels=scope[2] if scope is not None else 0)
 
 
-def entry_hit(*, entry_id: int) -> None:
+def entry_hit(*, entry_id: int, scope_key: str = "", normalised: bool = False) -> None:
     with _relaxed():
         CacheEntry.objects.filter(id=entry_id).update(hits=F("hits") + 1, last_hit_at=timezone.now())
+        if normalised:
+            CacheScope.objects.filter(key=scope_key).update(hits_normalised=F("hits_normalised") + 1)
 
 
 def entry_insert(*, namespace_id: str, scope_key: str, provider: str, model: str, prompt: str, prompt_hash: str,
                  embedding, response: dict[str, Any], prompt_tokens: int, completion_tokens: int,
-                 options: Options) -> None:
+                 options: Options, normalised_hash: str = "") -> None:
     """Store an answer (an identical prompt already stored in the scope is kept), evicting what is due:
     expired entries first (so that an expired twin of this prompt makes way), then the least valuable."""
     cutoff = timezone.now() - timedelta(seconds=options.ttl_seconds)
@@ -139,7 +151,8 @@ def entry_insert(*, namespace_id: str, scope_key: str, provider: str, model: str
                                                                   "provider": provider, "model": model})
         CacheEntry.objects.bulk_create([CacheEntry(
             namespace_id=namespace_id, scope_id=scope_key, prompt=prompt, prompt_hash=prompt_hash,
-            embedding=[float(v) for v in embedding], response=response, prompt_tokens=prompt_tokens,
+            normalised_hash=normalised_hash, embedding=[float(v) for v in embedding], response=response,
+            prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens)], ignore_conflicts=True)
         entries_evict(namespace_id=namespace_id, options=options)
 
@@ -222,7 +235,7 @@ def scope_clear(*, namespace_id: str, provider: str | None = None, model: str | 
 def label_totals(*, namespace_id: str) -> dict[str, int]:
     totals = CacheScope.objects.filter(namespace_id=namespace_id).aggregate(
         labels=Sum("labels"), labels_wrong=Sum("labels_wrong"), judged=Sum("judged"),
-        judge_failures=Sum("judge_failures"))
+        judge_failures=Sum("judge_failures"), hits_normalised=Sum("hits_normalised"))
     return {name: int(value or 0) for name, value in totals.items()} | {
         "entries": CacheEntry.objects.filter(namespace_id=namespace_id).count(),
         "scopes": CacheScope.objects.filter(namespace_id=namespace_id).count()}

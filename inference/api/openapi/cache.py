@@ -32,7 +32,8 @@ SETTINGS = {
 }
 COUNTERS_EXAMPLE = {
     "namespace": "ns_IR3dJ2nR4bRhEmYX",
-    "counters": {"hits": 1, "misses": 4, "explorations": 2, "labels": 2, "labels_wrong": 1, "labels_judged": 0,
+    "counters": {"hits": 1, "hits_normalised": 0, "misses": 4, "explorations": 2, "labels": 2, "labels_wrong": 1,
+                 "labels_judged": 0,
                  "labels_judge_failed": 0, "saved_tokens": 12, "saved_cost_usd": 0.000018, "entries": 5, "scopes": 1},
     "settings": {"allow_sampling": False, "ttl_seconds": 604800, "max_entries": 100000, "judge": None},
 }
@@ -44,7 +45,10 @@ CACHE_PATHS: dict[str, Any] = {
             "summary": "The namespace's semantic cache: counters and settings; needs read",
             "description": "hits, misses and explorations count requests and saved_tokens/saved_cost_usd what "
                            "hits saved, over the namespace's whole usage history (the usage summary: daily "
-                           "rollups, kept forever, plus the raw records no rollup covers yet); labels count "
+                           "rollups, kept forever, plus the raw records no rollup covers yet); hits_normalised "
+                           "counts the hits (part of hits) whose conversation matched a cached one only once case, "
+                           "whitespace and final punctuation were set aside (usage records: cache_decision "
+                           "hit_normalised), in the scopes cached now; labels count "
                            "explored requests whose cached answer was compared with the fresh one, labels_wrong "
                            "those where it would have been wrong (it was not served), labels_judged those the LLM "
                            "judge decided, labels_judge_failed those the judge was asked about and could not "

@@ -33,10 +33,10 @@ async def labels_reach(count: int, seconds: float = 30) -> CacheScope:
 async def test_explorations_are_labelled_by_the_worker(tenant, client, worker):
     first = await post_inference(client, body("What is the capital of France?"), tenant.headers())
     assert first.json()["cached"] is False
-    # the same question, written differently: the test/echo answer differs only in case and punctuation,
-    # so the comparison finds them equal; the policy knows nothing yet, so it explores
-    same = (await post_inference(client, body("what is the capital of france"), tenant.headers())).json()
-    assert same["cached"] is False and same["data"]["responses"][0]["text"] == "what is the capital of france"
+    # the same question in quotes (which the normalised exact tier keeps): the test/echo answer differs only
+    # in its surrounding punctuation, so the comparison finds them equal; the policy knows nothing yet, so it explores
+    same = (await post_inference(client, body('"What is the capital of France?"'), tenant.headers())).json()
+    assert same["cached"] is False and same["data"]["responses"][0]["text"] == '"What is the capital of France?"'
     scope = await labels_reach(1)
     assert (scope.labels, scope.labels_wrong, scope.prior_labels) == (1, 0, 1) and len(scope.prior) == 5
     # another country: the answers differ (text and embeddings), so the namespace's judge decides; test/echo as
