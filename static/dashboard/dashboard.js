@@ -10,6 +10,7 @@
     }
     var closer = event.target.closest("[data-close-dialog]");
     if (closer) { closer.closest("dialog").close(); return; }
+    if (event.target.closest("[data-reload]")) { window.location.reload(); return; }
     var copier = event.target.closest("[data-copy]");
     if (copier) { copy(document.getElementById(copier.getAttribute("data-copy")), copier); }
   });

@@ -3,6 +3,7 @@ views hand their cleaned data to the accounts, credentials and plugins services.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -11,6 +12,7 @@ from django import forms
 from django.utils import timezone
 
 from core.errors import InfergateError
+from core.strings import json_problem
 from inference.request import body_decode, finite_float
 from inference.types import ParameterSpec
 from tenancy.accounts.models import ApiKey, Namespace, Organization, Permission
@@ -76,6 +78,78 @@ class NamespaceLimitsForm(forms.Form):
 class CredentialForm(forms.Form):
     api_key = forms.CharField(max_length=4096, strip=True, label="API key",
                               widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False))
+
+
+class NamedCredentialForm(CredentialForm):
+    """A provider's credential under a name that deployments refer to (``credential``); the name's rules are the
+    credentials service's to check."""
+
+    provider = forms.ChoiceField(label="Provider")
+    name = forms.CharField(max_length=64, required=False, strip=True, label="Name",
+                           help_text="e.g. east. Empty: the provider's default key.")
+    field_order = ["provider", "name", "api_key"]
+
+    def __init__(self, *args: Any, providers: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, prefix="named", **kwargs)
+        self.fields["provider"].choices = [(p, p) for p in providers]
+
+
+ROUTING_KEY_ORDER = ("aliases", "fallbacks", "id", "target", "deployments", "strategy", "breaker", "parameters",
+                     "credential", "base_url", "weight", "rpm", "tpm", "failures", "cooldown_seconds")
+LINE_CHARS = 100
+
+
+def routing_text(routing: dict[str, Any]) -> str:
+    """The stored routing as the editor shows it: keys in the order the docs use them, what fits on a line on one
+    line (a deployment, a breaker, a chain of fallbacks), and a deployment without the empty values the settings
+    service fills in again on save (no credential, base URL or capacity)."""
+
+    def tidy(value: Any, key: str = "") -> Any:
+        if isinstance(value, list):
+            return [tidy(item, key) for item in value]
+        if not isinstance(value, dict) or key == "parameters":  # the alias's parameters are shown as they are
+            return value
+        rank = {name: i for i, name in enumerate(ROUTING_KEY_ORDER)}
+        items = value.items() if key in ("aliases", "fallbacks") else sorted(
+            value.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+        if key == "deployments":
+            items = [(k, v) for k, v in items if v not in (None, "")]
+        return {k: tidy(v, k) for k, v in items}
+
+    def dump(value: Any, indent: int) -> str:
+        compact = json.dumps(value, ensure_ascii=False)
+        if indent and len(compact) + indent <= LINE_CHARS or not isinstance(value, (dict, list)) or not value:
+            return compact
+        pad = " " * (indent + 2)
+        if isinstance(value, list):
+            inner = [pad + dump(item, indent + 2) for item in value]
+            return "[\n" + ",\n".join(inner) + "\n" + " " * indent + "]"
+        inner = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {dump(v, indent + 2)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(inner) + "\n" + " " * indent + "}"
+
+    return dump(tidy(routing or {}), 0)
+
+
+class RoutingForm(forms.Form):
+    """The namespace's ``routing`` as JSON text and its provider timeout, decoded as the API decodes a body; the
+    namespace settings service checks them."""
+
+    routing = forms.CharField(required=False, strip=True, label="Routing (JSON)",
+                              widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false", "autocomplete": "off"}))
+    provider_timeout_seconds = forms.FloatField(required=False, label="Provider timeout (seconds)")
+
+    def clean_routing(self) -> Any:
+        text = self.cleaned_data["routing"]
+        if not text:
+            return {}  # no aliases and no fallbacks
+        try:
+            routing = body_decode(text.encode("utf-8", "surrogatepass"))
+        except InfergateError as error:
+            raise forms.ValidationError(f"Not valid JSON: {error.message.removeprefix('Malformed JSON body: ')}") \
+                from None
+        if found := json_problem(routing, "routing"):
+            raise forms.ValidationError(f"{found['field']}: {found['problem']}")
+        return routing
 
 
 def plugin_parameters_parse(declared: list[ParameterSpec], raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -7,6 +7,8 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from core.errors import ServiceUnavailableError
+from inference.api.deployments import deployments_report, namespace_groups
 from inference.cache.models import CacheEntry, CacheSettings
 from inference.cache.selectors import cache_counters, cache_settings_describe
 from inference.plugins.models import NamespacePlugin
@@ -14,7 +16,9 @@ from inference.plugins.registry import plugin_registry
 from inference.plugins.selectors import plugins_describe
 from inference.plugins.services import enabled_plugins
 from inference.usage.models import UsageRecord
+from tenancy.accounts.authentication import NamespaceRecord
 from tenancy.accounts.models import ApiKey, Namespace, Organization
+from tenancy.accounts.namespace_settings import aliases_of, fallbacks_of
 from tenancy.credentials.models import ProviderCredential
 from tenancy.credentials.selectors import credential_list
 from tenancy.credentials.services import providers_with_keys
@@ -49,8 +53,8 @@ def namespace_delete_impact(*, namespace: Namespace) -> dict[str, Any]:
     """What deleting the namespace removes, to show before the admin confirms."""
     scoped = ApiKey.objects.filter(namespaces=namespace, revoked_at__isnull=True)
     return {
-        "credentials": list(ProviderCredential.objects.filter(namespace=namespace)
-                            .order_by("provider").values_list("provider", flat=True)),
+        "credentials": [f"{provider} “{name}”" if name else provider for provider, name in ProviderCredential.objects
+                        .filter(namespace=namespace).order_by("provider", "name").values_list("provider", "name")],
         "plugins": list(NamespacePlugin.objects.filter(namespace=namespace)
                         .order_by("inference_name").values_list("inference_name", flat=True)),
         "usage_records": UsageRecord.objects.filter(namespace=namespace).count(),
@@ -62,9 +66,39 @@ def namespace_delete_impact(*, namespace: Namespace) -> dict[str, Any]:
     }
 
 
-def namespace_credentials(*, namespace: Namespace) -> list[dict[str, Any]]:
-    """Every provider that takes a key, and whether this namespace has set one (names and dates, never values)."""
-    return credential_list(namespace_id=namespace.id, providers=providers_with_keys())
+def namespace_credentials(*, namespace: Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Every provider that takes a key and whether this namespace has set its default one (``defaults``), and the
+    namespace's named credentials (``named``, by provider and name): names, fields and dates, never values."""
+    listed = credential_list(namespace_id=namespace.id, providers=providers_with_keys())
+    return {"defaults": [c for c in listed if not c["name"]], "named": [c for c in listed if c["name"]]}
+
+
+def namespace_record(*, namespace: Namespace) -> NamespaceRecord:
+    """The namespace as the inference path sees it (its routing in the form ``NamespaceRecord`` carries)."""
+    return NamespaceRecord(id=namespace.id, name=namespace.name, organization_id=namespace.organization_id,
+                           fallbacks=fallbacks_of(namespace.routing), aliases=aliases_of(namespace.routing),
+                           provider_timeout_s=namespace.provider_timeout_seconds)
+
+
+def namespace_deployments(*, namespace: Namespace) -> dict[str, Any]:
+    """Every alias of deployments of the namespace, each deployment with its shared state as every node sees it
+    (``deployments_report``, the API's); when Redis is unavailable, the settings alone and ``unavailable``."""
+    record = namespace_record(namespace=namespace)
+    try:
+        groups, unavailable = deployments_report(record), False
+    except ServiceUnavailableError:
+        groups = [{"alias": g.alias, "strategy": g.strategy,
+                   "breaker": {"failures": g.failures, "cooldown_seconds": g.cooldown_s},
+                   "deployments": [d.as_dict() for d in g.deployments]} for g in namespace_groups(record)]
+        unavailable = True
+    fallbacks = dict(record.fallbacks)
+    for group in groups:
+        group["fallbacks"] = list(fallbacks.get(group["alias"], ()))
+        for item in group["deployments"]:
+            requests = item.get("requests") or 0
+            item["error_rate"] = round(100 * item["errors"] / requests, 1) if requests else None
+            item["resettable"] = item.get("state") in ("open", "half_open")
+    return {"groups": groups, "unavailable": unavailable, "as_of": timezone.now()}
 
 
 def namespace_plugins(*, namespace: Namespace) -> list[dict[str, Any]]:

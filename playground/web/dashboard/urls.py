@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from playground.web.dashboard.views import common, keys, namespace_settings, namespaces, usage
+from playground.web.dashboard.views import common, deployments, keys, namespace_settings, namespaces, usage
 
 app_name = "dashboard"
 
@@ -20,9 +20,15 @@ urlpatterns = [
     path(f"{NS}/rename", namespaces.namespace_rename_view, name="namespace_rename"),
     path(f"{NS}/limits", namespaces.namespace_limits_view, name="namespace_limits"),
     path(f"{NS}/delete", namespaces.namespace_delete_view, name="namespace_delete"),
+    path(f"{NS}/credentials", namespace_settings.named_credential_set_view, name="named_credential_set"),
     path(f"{NS}/credentials/<str:provider>", namespace_settings.credential_set_view, name="credential_set"),
     path(f"{NS}/credentials/<str:provider>/delete", namespace_settings.credential_delete_view,
          name="credential_delete"),
+    path(f"{NS}/credentials/<str:provider>/<str:name>/delete", namespace_settings.named_credential_delete_view,
+         name="named_credential_delete"),
+    path(f"{NS}/routing", deployments.routing_update_view, name="routing_update"),
+    path(f"{NS}/deployments/<str:alias>/<str:deployment>/reset", deployments.breaker_reset_view,
+         name="breaker_reset"),
     path(f"{NS}/plugins/<str:inference_name>", namespace_settings.plugin_enable_view, name="plugin_enable"),
     path(f"{NS}/plugins/<str:inference_name>/disable", namespace_settings.plugin_disable_view,
          name="plugin_disable"),

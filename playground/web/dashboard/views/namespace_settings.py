@@ -4,20 +4,25 @@ its own service."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from core.errors import InfergateError, NotFoundError
+from core.errors import InfergateError, NotFoundError, ValidationError
 from inference.cache.selectors import cache_settings_update
 from inference.cache.store import scope_clear
 from inference.plugins.registry import plugin_registry
 from inference.plugins.services import plugin_disable, plugin_enable
 from playground.web.dashboard.access import dashboard_view
-from playground.web.dashboard.forms import CacheSettingsForm, CredentialForm, plugin_parameters_parse
+from playground.web.dashboard.forms import (
+    CacheSettingsForm,
+    CredentialForm,
+    NamedCredentialForm,
+    plugin_parameters_parse,
+)
 from playground.web.dashboard.views.common import service_errors_to_form
 from playground.web.dashboard.views.namespaces import namespace_of, namespace_page
-from tenancy.credentials.services import credential_delete, credential_set
+from tenancy.credentials.services import credential_delete, credential_set, providers_with_keys
 
 
 def _back(request: HttpRequest, namespace_id: str, anchor: str) -> HttpResponse:
@@ -51,6 +56,40 @@ def credential_delete_view(request: HttpRequest, namespace_id: str, provider: st
     if credential_delete(namespace=namespace, provider=provider):
         messages.success(request, f"The {provider} key of “{namespace.name}” is deleted: calls to {provider} now "
                                   "answer 503 until a key is set.")
+    return _back(request, namespace.id, "credentials")
+
+
+@require_POST
+@dashboard_view(admin=True)
+def named_credential_set_view(request: HttpRequest, namespace_id: str) -> HttpResponse:
+    """A credential under a name (``east``) that deployments refer to; an empty name sets the default one."""
+    namespace = namespace_of(request, namespace_id)
+    form = NamedCredentialForm(request.POST, providers=providers_with_keys())
+    if form.is_valid():
+        provider, name = form.cleaned_data["provider"], form.cleaned_data["name"]
+        try:
+            credential_set(namespace=namespace, provider=provider, name=name,
+                           fields={"api_key": form.cleaned_data["api_key"]})
+        except InfergateError as error:
+            service_errors_to_form(form, error)
+        else:
+            what = f"The {provider} key “{name}”" if name else f"The {provider} key"
+            messages.success(request, f"{what} of “{namespace.name}” is saved (encrypted; it cannot be read back).")
+            return _back(request, namespace.id, "credentials")
+    return namespace_page(request, namespace, bound={"named_credential": form})
+
+
+@require_POST
+@dashboard_view(admin=True)
+def named_credential_delete_view(request: HttpRequest, namespace_id: str, provider: str, name: str) -> HttpResponse:
+    namespace = namespace_of(request, namespace_id)
+    try:
+        deleted = credential_delete(namespace=namespace, provider=provider, name=name)
+    except ValidationError:
+        raise Http404("No such credential") from None
+    if deleted:
+        messages.success(request, f"The {provider} key “{name}” of “{namespace.name}” is deleted: deployments that "
+                                  "name it answer 503 and the next one is tried, until it is set again.")
     return _back(request, namespace.id, "credentials")
 
 

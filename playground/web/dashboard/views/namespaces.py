@@ -1,11 +1,12 @@
 """Namespaces: list and create; one namespace's page (rename, limits, delete); its credentials and plugins
-are in ``namespace_settings``."""
+are in ``namespace_settings``, its routing and deployments in ``deployments``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -13,17 +14,27 @@ from django.views.decorators.http import require_POST
 
 from core.errors import InfergateError
 from playground.web.dashboard.access import dashboard_view
-from playground.web.dashboard.forms import CacheSettingsForm, CredentialForm, NamespaceLimitsForm, NamespaceNameForm
+from playground.web.dashboard.forms import (
+    CacheSettingsForm,
+    CredentialForm,
+    NamedCredentialForm,
+    NamespaceLimitsForm,
+    NamespaceNameForm,
+    RoutingForm,
+    routing_text,
+)
 from playground.web.dashboard.selectors import (
     namespace_cache,
     namespace_credentials,
     namespace_delete_impact,
+    namespace_deployments,
     namespace_list,
     namespace_plugins,
 )
 from playground.web.dashboard.views.common import page_render, paginate, service_errors_to_form
 from tenancy.accounts.models import Namespace
 from tenancy.accounts.services import namespace_create, namespace_delete, namespace_limits_update, namespace_rename
+from tenancy.credentials.services import providers_with_keys
 
 
 @dashboard_view()
@@ -59,12 +70,14 @@ def namespace_of(request: HttpRequest, namespace_id: str) -> Namespace:
 
 def namespace_page(request: HttpRequest, namespace: Namespace, *, bound: dict[str, Any] | None = None,
                    plugin_errors: dict[str, dict[str, str]] | None = None,
-                   plugin_posted: dict[str, dict[str, str]] | None = None) -> HttpResponse:
+                   plugin_posted: dict[str, dict[str, str]] | None = None,
+                   routing_problems: list[dict[str, str]] | None = None) -> HttpResponse:
     """The namespace's page; ``bound`` replaces one of its forms by the one just posted, with its errors;
-    ``plugin_errors`` and ``plugin_posted`` do the same for a plugin's parameters."""
+    ``plugin_errors`` and ``plugin_posted`` do the same for a plugin's parameters, ``routing_problems`` lists
+    what the settings service found wrong in the routing just posted, by field path."""
     bound = bound or {}
     credentials = namespace_credentials(namespace=namespace)
-    for item in credentials:
+    for item in credentials["defaults"]:
         item["form"] = bound.get(f"credential:{item['provider']}") or CredentialForm(prefix=item["provider"])
     plugins = namespace_plugins(namespace=namespace)
     for plugin in plugins:
@@ -78,13 +91,21 @@ def namespace_page(request: HttpRequest, namespace: Namespace, *, bound: dict[st
         "monthly_budget_usd": namespace.monthly_budget_usd})
     cache = namespace_cache(namespace=namespace)
     cache_form = bound.get("cache") or CacheSettingsForm(initial=cache["stored"])
+    routing_json = routing_text(namespace.routing or {})
+    timeout = namespace.provider_timeout_seconds
+    routing_form = bound.get("routing") or RoutingForm(initial={
+        "routing": routing_json, "provider_timeout_seconds": f"{timeout:g}" if timeout is not None else None})
     return page_render(
         request, "dashboard/namespaces/detail.html", tab="namespaces", namespace=namespace,
         rename_form=bound.get("rename") or NamespaceNameForm(initial={"name": namespace.name}),
         limits_form=limits, cache=cache, cache_form=cache_form, credentials=credentials,
-        plugins=plugins,
+        named_credential_form=bound.get("named_credential") or NamedCredentialForm(providers=providers_with_keys()),
+        plugins=plugins, deployments=namespace_deployments(namespace=namespace),
+        routing_form=routing_form, routing_json=routing_json, routing_problems=routing_problems or [],
+        routing_rows=min(max(str(routing_form["routing"].value() or "").count("\n") + 2, 8), 30),
+        default_timeout=settings.INFERGATE["PROVIDER_TIMEOUT_SECONDS"],
         impact=namespace_delete_impact(namespace=namespace) if request.seat.is_admin else None,
-        http_status=400 if bound or plugin_errors else 200)
+        http_status=400 if bound or plugin_errors or routing_problems else 200)
 
 
 @dashboard_view()
