@@ -33,7 +33,7 @@ from inference.types import (
 )
 
 BODY_KEYS = ("provider", "model", "inference_name", "feature_uri", "inputs", "parameters",
-             "enable_semantic_cache", "cache_delta")
+             "enable_semantic_cache", "cache_delta", "prompt")  # prompt: rendered into inputs by the service
 # The target's names, and their longest accepted length (they are stored in usage records and logged).
 STRING_FIELDS = {"provider": 100, "model": 200, "inference_name": 200, "feature_uri": 500}
 PARAMETER_NAME_CHARS = 100

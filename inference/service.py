@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator, Callable
 from core.errors import CancelledByClientError, InfergateError, unexpected_error_logged
 from inference.cache.services import CacheConsult, cache_consult, cache_hit_events, cache_store
 from inference.estimates import micro_usd, tokens_estimate
+from inference.prompts.selectors import prompt_request
 from inference.providers.base import Adapter
 from inference.providers.local.embedder import local_texts_embed
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
@@ -94,7 +95,10 @@ def _elapsed_ms(started: float) -> float:
 
 async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], request_id: str,
                            entry: UsageEntry, purpose: Purpose) -> tuple[Adapter, InferenceCall, InferenceRequest]:
-    request = alias_resolve(principal, request_parse(body() if callable(body) else body))
+    raw = body() if callable(body) else body
+    if isinstance(raw, dict) and "prompt" in raw:  # a saved prompt's version, rendered with the call's variables
+        raw, entry.prompt_id, entry.prompt_version = await prompt_request(namespace_id=principal.namespace.id, body=raw)
+    request = alias_resolve(principal, request_parse(raw))
     entry.provider, entry.model = request.provider or "", request.model or ""
     entry.inference_name = request.inference_name or ""
     adapter = await target_resolve(principal=principal, request=request, disabled_plugins=purpose.disabled_plugins)

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "inference",
     "inference.usage",
     "inference.plugins",
+    "inference.prompts",
     "inference.cache",
     "tenancy.credentials",
     "playground.web",

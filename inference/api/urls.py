@@ -12,6 +12,14 @@ from inference.api.keys import KeyRevokeView, KeyRotateView, KeysView, KeyView
 from inference.api.metrics import metrics_view
 from inference.api.namespaces import NamespaceView
 from inference.api.plugins import NamespacePluginsView, NamespacePluginTestView, NamespacePluginView
+from inference.api.prompts import (
+    PromptDiffView,
+    PromptLabelView,
+    PromptsView,
+    PromptVersionsView,
+    PromptVersionView,
+    PromptView,
+)
 from inference.api.tasks import TaskView
 from inference.api.tickets import ticket_create
 from inference.api.usage import UsageRecordsView, UsageSummaryView
@@ -35,6 +43,12 @@ urlpatterns = [
     path(f"{NS}/credentials/<str:provider>/<str:name>", CredentialView.as_view()),
     path(f"{NS}/cache", CacheView.as_view()),
     path(f"{NS}/deployments", DeploymentsView.as_view()),
+    path(f"{NS}/prompts", PromptsView.as_view()),
+    path(f"{NS}/prompts/<str:prompt>", PromptView.as_view()),
+    path(f"{NS}/prompts/<str:prompt>/versions", PromptVersionsView.as_view()),
+    path(f"{NS}/prompts/<str:prompt>/versions/<str:version>", PromptVersionView.as_view()),
+    path(f"{NS}/prompts/<str:prompt>/diff", PromptDiffView.as_view()),
+    path(f"{NS}/prompts/<str:prompt>/labels/<str:label>", PromptLabelView.as_view()),
     path(f"{NS}/deployments/<str:alias>/<str:deployment>/reset", DeploymentResetView.as_view()),
     path("v1/tasks/<str:task_id>", TaskView.as_view()),
     path("v1/organizations/usage", UsageRecordsView.as_view()),

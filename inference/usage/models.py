@@ -23,6 +23,9 @@ class UsageRecord(models.Model):
     provider = models.CharField(max_length=100, blank=True)
     model = models.CharField(max_length=200, blank=True)
     inference_name = models.CharField(max_length=200, blank=True)
+    # The saved prompt and version the request called (inference/prompts/); blank and null otherwise.
+    prompt_id = models.CharField(max_length=32, blank=True, default="")
+    prompt_version = models.PositiveIntegerField(null=True, blank=True)
     modality = models.CharField(max_length=32, blank=True)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)

@@ -36,6 +36,8 @@ class UsageEntry:
     provider: str = ""
     model: str = ""
     inference_name: str = ""
+    prompt_id: str = ""  # a saved prompt's, when the request called one
+    prompt_version: int | None = None
     modality: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0

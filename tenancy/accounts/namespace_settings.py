@@ -78,8 +78,11 @@ def routing_normalise(routing: Any) -> tuple[dict[str, Any], list[dict[str, str]
     normalised: dict[str, list[str]] = {}
     for source, targets in fallbacks.items():
         field = f"routing.fallbacks.{source}"
-        if isinstance(aliases.get(source), dict) and "deployments" in aliases[source]:
-            canonical, problem = source, None  # a chain that starts once every deployment of the alias failed
+        submitted = routing.get("aliases")
+        if isinstance(submitted, dict) and isinstance(submitted.get(source), dict) \
+                and "deployments" in submitted[source]:
+            # A chain that starts once every deployment of the alias failed (its own problems are listed above).
+            canonical, problem = source, None
         else:
             canonical, problem = _target_problem(field, source)
         problems += [problem] if problem else []

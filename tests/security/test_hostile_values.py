@@ -25,6 +25,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from core.redis import redis_sync
 from inference.cache.models import CacheSettings
 from inference.plugins.models import NamespacePlugin
+from inference.prompts.models import Prompt, PromptLabel, PromptVersion
 from inference.usage.models import UsageRecord
 from inference.usage.services import usage_flush
 from inference.usage.stream import DEAD
@@ -100,7 +101,8 @@ OTHER_KEY = "{other_key}"  # a second key of the organization (the world fixture
 NS = {"namespace": "main"}
 ROUTES = [
     Route("POST", "/v1/inference", {**CHAT, "parameters": {"max_tokens": 8}, "enable_semantic_cache": False,
-                                    "cache_delta": 0.02}, extra=("inference_name", "feature_uri"), query=("async",)),
+                                    "cache_delta": 0.02}, extra=("inference_name", "feature_uri", "prompt"),
+          query=("async",)),
     Route("POST", "/v1/inference/stream", {**CHAT, "parameters": {"max_tokens": 8}}, extra=("inference_name",)),
     Route("POST", "/v1/chat/completions", {"model": "test/echo", "messages": [{"role": "user", "content": "hi"}],
                                            "temperature": 0, "max_tokens": 8, "seed": 1, "stop": ["x"], "n": 1,
@@ -136,6 +138,24 @@ ROUTES = [
     Route("DELETE", "/v1/namespaces/{namespace}/credentials/{provider}/{name}",
           path_params={**NS, "provider": "openai", "name": "east"}),
     Route("GET", "/v1/namespaces/{namespace}/deployments", path_params=NS),
+    Route("POST", "/v1/namespaces/{namespace}/prompts", {"name": "p2", "system": "Be {{tone}}.", "target": "test/echo",
+                                                        "messages": [{"role": "user", "content": "hi"}],
+                                                        "parameters": {"temperature": 0}, "note": "n"},
+          path_params=NS),
+    Route("GET", "/v1/namespaces/{namespace}/prompts", path_params=NS),
+    Route("GET", "/v1/namespaces/{namespace}/prompts/{prompt}", path_params={**NS, "prompt": "summary"}),
+    Route("DELETE", "/v1/namespaces/{namespace}/prompts/{prompt}", path_params={**NS, "prompt": "gone"}),
+    Route("POST", "/v1/namespaces/{namespace}/prompts/{prompt}/versions",
+          {"system": "Be {{tone}}.", "messages": [{"role": "user", "content": "hi"}], "target": "test/echo",
+           "parameters": {}, "note": "n"}, path_params={**NS, "prompt": "summary"}),
+    Route("GET", "/v1/namespaces/{namespace}/prompts/{prompt}/versions/{version}",
+          path_params={**NS, "prompt": "summary", "version": "1"}),
+    Route("GET", "/v1/namespaces/{namespace}/prompts/{prompt}/diff", query=("from", "to"),
+          path_params={**NS, "prompt": "summary"}),
+    Route("PUT", "/v1/namespaces/{namespace}/prompts/{prompt}/labels/{label}", {"version": 1},
+          path_params={**NS, "prompt": "summary", "label": "production"}),
+    Route("DELETE", "/v1/namespaces/{namespace}/prompts/{prompt}/labels/{label}",
+          path_params={**NS, "prompt": "summary", "label": "staging"}),
     Route("POST", "/v1/namespaces/{namespace}/deployments/{alias}/{deployment}/reset",
           path_params={**NS, "alias": "fast", "deployment": "east"}),
     Route("GET", "/v1/namespaces/{namespace}/credentials", path_params=NS),
@@ -237,6 +257,9 @@ def _state() -> list[Any]:
             sorted(NamespacePlugin.objects.values_list("namespace_id", "inference_name", "parameters")),
             sorted(CacheSettings.objects.values_list("namespace_id", "allow_sampling", "ttl_seconds", "max_entries",
                                                      "judge_provider", "judge_model")),
+            sorted(Prompt.objects.values_list("id", "name")),
+            sorted(PromptVersion.objects.values_list("prompt_id", "version", "system", "messages", "parameters")),
+            sorted(PromptLabel.objects.values_list("prompt_id", "label", "version")),
             PlaygroundRun.objects.count()]
 
 
@@ -260,6 +283,12 @@ def world(transactional_db):
     plugin_enable(namespace_id=tenant.namespace.id, inference_name=PLUGIN, parameters={"dimensions": 16})
     credential_set(namespace=tenant.namespace, provider="openai", fields={"api_key": "sk-before"})
     CacheSettings.objects.create(namespace=tenant.namespace, ttl_seconds=600)
+    from inference.prompts.services import prompt_create, prompt_label_set
+
+    for name in ("summary", "gone"):
+        saved = prompt_create(namespace=tenant.namespace, name=name, body={
+            "system": "Be {{tone}}.", "messages": [{"role": "user", "content": "hi"}], "target": "test/echo"})
+        prompt_label_set(prompt=saved.prompt, label="staging", version=1)
     user = get_user_model().objects.create_user("hostile-user", password="unused-password-1")
     Membership.objects.create(organization=tenant.organization, user=user, role=Membership.Role.ADMIN)
     redis_sync().delete(DEAD)

@@ -16,6 +16,7 @@ from inference.api.openapi.keys import key_paths
 from inference.api.openapi.namespaces import deployment_paths, namespace_paths
 from inference.api.openapi.openai import OPENAI_PATHS
 from inference.api.openapi.plugins import PLUGIN_PATHS
+from inference.api.openapi.prompts import prompt_paths
 from inference.api.openapi.usage import usage_paths
 from inference.request import BODY_KEYS, DEFAULT_CACHE_DELTA
 
@@ -135,10 +136,11 @@ SCHEMAS: dict[str, Any] = {
     "InferenceRequest": {
         "type": "object",
         "additionalProperties": False,
-        "required": ["inputs"],
+        "anyOf": [{"required": ["inputs"]}, {"required": ["prompt"]}],
         "description": "Exactly one target: `provider` + `model`, or `model` alone (a model alias of the "
-                       "namespace), or `inference_name`, or `feature_uri` (anything else is a 400). Unknown keys "
-                       "are a 422 naming the accepted keys.",
+                       "namespace), or `inference_name`, or `feature_uri` (anything else is a 400), unless a saved "
+                       "`prompt` names one. `inputs`, or a `prompt` in its place. Unknown keys are a 422 naming the "
+                       "accepted keys.",
         "properties": {
             "provider": {"type": "string", "maxLength": 200, "examples": ["local", "openai", "anthropic", "google"],
                          "description": "`openai`, `anthropic`, `google` (alias `gemini`), `local`, or a configured "
@@ -172,6 +174,20 @@ SCHEMAS: dict[str, Any] = {
                            "message); local models and plugins take only what they declare."},
             "enable_semantic_cache": {"type": "boolean", "default": False},
             "cache_delta": {"type": "number", "minimum": 0, "maximum": 1, "default": DEFAULT_CACHE_DELTA},
+            "prompt": {"type": "object", "required": ["id"], "additionalProperties": False,
+                       "description": "An extension of the contract: a saved prompt of the namespace in place of "
+                                      "`inputs` (docs/prompts.md). Its version's messages and system text with "
+                                      "`variables` filled in become the inputs; its target applies unless the "
+                                      "request names one; its parameters are defaults under the request's. Without "
+                                      "`version` or `label`: the latest version. The usage record names the prompt "
+                                      "and version. Every variable must be given, and no other (422).",
+                       "properties": {"id": {"type": "string", "description": "The prompt's pr_... id or its name."},
+                                      "version": {"type": "integer", "minimum": 1},
+                                      "label": {"type": "string", "examples": ["production"]},
+                                      "variables": {"type": "object", "additionalProperties": {
+                                          "type": ["string", "number", "boolean"]}}},
+                       "examples": [{"id": "summary", "label": "production",
+                                     "variables": {"topic": "pgvector", "audience": "new engineers"}}]},
         },
     },
     "TokensUsed": {
@@ -488,6 +504,7 @@ def openapi_document() -> dict[str, Any]:
             **CACHE_PATHS,
             **namespace_paths(_error_response),
             **deployment_paths(_error_response),
+            **prompt_paths(_error_response),
             **job_paths(_error_response),
             **usage_paths(_error_response),
             **key_paths(_error_response),
