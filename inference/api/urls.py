@@ -1,7 +1,7 @@
 """Every /v1/ route Django serves (the hot paths, POST /v1/inference, its streams and the OpenAI-compatible
 routes, are served straight from ASGI: playground/asgi.py), and the health and metrics routes."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from inference.api import views
 from inference.api.cache import CacheView
@@ -43,6 +43,7 @@ urlpatterns = [
     path(f"{NS}/credentials/<str:provider>/<str:name>", CredentialView.as_view()),
     path(f"{NS}/cache", CacheView.as_view()),
     path(f"{NS}/deployments", DeploymentsView.as_view()),
+    path(f"{NS}/", include("inference.api.evals_urls")),
     path(f"{NS}/prompts", PromptsView.as_view()),
     path(f"{NS}/prompts/<str:prompt>", PromptView.as_view()),
     path(f"{NS}/prompts/<str:prompt>/versions", PromptVersionsView.as_view()),

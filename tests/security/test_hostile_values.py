@@ -33,6 +33,7 @@ from playground.web.models import PlaygroundRun
 from tenancy.accounts.models import ApiKey, Membership, Namespace, Organization
 from tenancy.credentials.models import ProviderCredential
 from tests.conftest import tenant_create
+from tests.security import hostile_routes_evals, hostile_routes_prompts
 
 CSRF = "c" * 64  # a CSRF token the test sets as both the cookie and the header, as the pages do
 DEEP = 100_000
@@ -192,6 +193,8 @@ ROUTES = [
     Route("GET", "/playground/runs", query=("namespace",), session=True),
     Route("GET", "/playground/models", query=("namespace",), session=True),
 ]
+# Parts of the API whose authors list their routes in files of their own, as keyword arguments of Route.
+ROUTES += [Route(**route) for route in hostile_routes_evals.ROUTES + hostile_routes_prompts.ROUTES]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from inference.api.openapi.anthropic import ANTHROPIC_PATHS
 from inference.api.openapi.cache import CACHE_PATHS
+from inference.api.openapi.evals import eval_paths
 from inference.api.openapi.jobs import ACCEPTED_RESPONSE, ASYNC_PARAMETER, job_paths
 from inference.api.openapi.keys import key_paths
 from inference.api.openapi.namespaces import deployment_paths, namespace_paths
@@ -505,6 +506,7 @@ def openapi_document() -> dict[str, Any]:
             **namespace_paths(_error_response),
             **deployment_paths(_error_response),
             **prompt_paths(_error_response),
+            **eval_paths(_error_response),
             **job_paths(_error_response),
             **usage_paths(_error_response),
             **key_paths(_error_response),

@@ -1,0 +1,3 @@
+"""The workbench's pages for saved prompts, included by playground/web/urls.py."""
+
+urlpatterns: list = []
