@@ -22,6 +22,7 @@ from inference.cache.keys import (
 )
 from inference.cache.policy import Gaussian, entry_exploit_probability
 from inference.cache.store import Found, Neighbour, Options, entry_find, entry_hit, entry_insert, options_get
+from inference.cache.verifier import feature_texts, pair_features, verifier_score
 from inference.types import (
     Complete,
     Delta,
@@ -103,8 +104,21 @@ def cache_decide(found: Found, *, delta: float, prior_labels: int, draw: float) 
     probability = entry_exploit_probability(
         scope=Gaussian.from_list(found.prior), scope_labels=found.prior_labels, prior_labels=prior_labels,
         similarities=neighbour.observed_similarity, correct=neighbour.observed_correct,
-        similarity=neighbour.similarity, delta=delta)
+        similarity=neighbour_score(neighbour), delta=delta)
     return (HIT if draw < probability else EXPLORE), probability
+
+
+def neighbour_score(neighbour: Neighbour) -> float:
+    """What the policy decides on, and what a label records: the verifier's agreement score (the cosine
+    similarity where it was not computed)."""
+    return neighbour.agreement if neighbour.agreement is not None else neighbour.similarity
+
+
+async def neighbour_agreement(neighbour: Neighbour, prompt: str, embed: Embed) -> float:
+    """The verifier's score for serving ``neighbour``'s answer to ``prompt`` (verifier.py): the embeddings it
+    needs come from the cache's local embedder (its own threads, off the event loop)."""
+    vectors = [await embed(text) for text in feature_texts(neighbour.prompt, prompt)]
+    return verifier_score(pair_features(neighbour.prompt, prompt, l6=neighbour.similarity, vectors=vectors))
 
 
 async def cache_consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, enabled: bool,
@@ -138,6 +152,8 @@ async def _consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, d
         namespace_id=namespace_id, scope_key=consult.scope_key, prompt_hash=consult.prompt_hash,
         embedding=embedding, ttl_seconds=options.ttl_seconds, normalised_hash=consult.normalised_hash)
     consult.neighbour = found.neighbour
+    if found.neighbour is not None and not (found.neighbour.exact or found.neighbour.normalised):
+        found.neighbour.agreement = await neighbour_agreement(found.neighbour, consult.prompt, embed)
     consult.decision, consult.exploit_probability = cache_decide(
         found, delta=delta, prior_labels=settings.INFERGATE["CACHE_PRIOR_LABELS"], draw=random.random())
     if consult.served:
@@ -154,7 +170,7 @@ def _store(consult: CacheConsult, response: dict[str, Any], usage: Usage) -> Non
     if consult.decision == EXPLORE and consult.neighbour is not None:  # the worker labels it (inference/tasks.py)
         current_app.send_task(LABEL_TASK, kwargs={
             "namespace_id": consult.namespace_id, "scope_key": consult.scope_key, "entry_id": consult.neighbour.id,
-            "similarity": consult.neighbour.similarity, "prompt": consult.prompt,
+            "similarity": neighbour_score(consult.neighbour), "prompt": consult.prompt,
             "cached": answer_text(consult.neighbour.response), "fresh": answer_text(response)})
 
 

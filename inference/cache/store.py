@@ -48,6 +48,8 @@ class Neighbour:
     similarity: float
     exact: bool
     normalised: bool = False  # the same conversation once normalised (and not the same as written)
+    prompt: str = ""  # the cached conversation (keys.prompt_text)
+    agreement: float | None = None  # the verifier's score for this request (verifier.verifier_score)
     observed_similarity: list[float] = field(default_factory=list)
     observed_correct: list[bool] = field(default_factory=list)
 
@@ -84,7 +86,7 @@ def vector_literal(embedding) -> str:
 
 _COLUMNS = ("id, response, prompt_tokens, completion_tokens, observed_similarity, observed_correct, "
             "1 - (embedding <=> %(q)s::vector) AS similarity, prompt_hash = %(h)s AS exact, "
-            "normalised_hash = %(n)s AS normalised")
+            "normalised_hash = %(n)s AS normalised, prompt")
 _WHERE = "scope_id = %(scope)s AND namespace_id = %(ns)s AND created_at > %(cutoff)s"
 _FIND = f"""
     (SELECT {_COLUMNS} FROM {ENTRY} WHERE {_WHERE} AND prompt_hash = %(h)s LIMIT 1)
@@ -93,7 +95,7 @@ _FIND = f"""
     UNION ALL
     (SELECT {_COLUMNS} FROM {ENTRY} WHERE {_WHERE} ORDER BY embedding <=> %(q)s::vector LIMIT 1)
     UNION ALL
-    (SELECT NULL, to_jsonb(prior), prior_labels, NULL, NULL, NULL, NULL, NULL, NULL FROM {SCOPE}
+    (SELECT NULL, to_jsonb(prior), prior_labels, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM {SCOPE}
      WHERE key = %(scope)s)
 """
 # The same nearest-neighbour search without the index (the "+ 0" keeps the planner off it).
@@ -104,7 +106,7 @@ def _neighbour(row) -> Neighbour:
     return Neighbour(id=row[0], response=row[1] if isinstance(row[1], dict) else json.loads(row[1]),
                      prompt_tokens=row[2], completion_tokens=row[3], observed_similarity=list(row[4] or []),
                      observed_correct=list(row[5] or []), similarity=float(row[6]), exact=bool(row[7]),
-                     normalised=bool(row[8]) and not row[7])
+                     normalised=bool(row[8]) and not row[7], prompt=row[9] or "")
 
 
 def entry_find(*, namespace_id: str, scope_key: str, prompt_hash: str, embedding, ttl_seconds: int,

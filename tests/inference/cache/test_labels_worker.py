@@ -46,7 +46,9 @@ async def test_explorations_are_labelled_by_the_worker(tenant, client, worker):
                                     json.dumps({"judge": {"provider": "test", "model": "echo"}}),
                                     content_type="application/json", headers=admin.headers())
     assert configured.json()["settings"]["judge"] == {"provider": "test", "model": "echo"}
-    other = (await post_inference(client, body("What is the capital of Spain?"), tenant.headers())).json()
+    # (delta 0: never served, so always explored; at 0.05 a scope with one label may serve it now and then)
+    other = (await post_inference(client, {**body("What is the capital of Spain?"), "cache_delta": 0},
+                                  tenant.headers())).json()
     assert other["cached"] is False and other["data"]["responses"][0]["text"] == "What is the capital of Spain?"
     scope = await labels_reach(2)
     assert (scope.labels, scope.labels_wrong, scope.judged) == (2, 1, 1)
