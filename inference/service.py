@@ -22,7 +22,7 @@ from inference.prompts.selectors import prompt_request
 from inference.providers.base import Adapter
 from inference.providers.local.embedder import local_texts_embed
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
-from inference.request import call_build, request_parse
+from inference.request import WiredBody, call_build, request_parse
 from inference.streaming import StreamCollector
 from inference.targets import alias_resolve, route_headers, target_resolve, translated, wire_call
 from inference.types import (
@@ -35,6 +35,7 @@ from inference.types import (
     Usage,
     WireEvent,
 )
+from inference.usage.bodies import request_log
 from inference.usage.records import PRICE_TABLE_VERSION, UsageEntry, usage_cost
 from inference.usage.services import usage_record
 from tenancy.accounts.authentication import Principal, key_resolve, namespace_principal, namespace_resolve
@@ -79,6 +80,7 @@ class _Prepared:
     call: InferenceCall
     reservation: Reservation
     request: InferenceRequest | None = None
+    body: Any = None  # as the client sent it (a saved prompt's call before rendering), for the request log
 
 
 @dataclass
@@ -93,9 +95,8 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-async def _target_and_call(principal: Principal, body: Any | Callable[[], Any], request_id: str,
+async def _target_and_call(principal: Principal, raw: Any, request_id: str,
                            entry: UsageEntry, purpose: Purpose) -> tuple[Adapter, InferenceCall, InferenceRequest]:
-    raw = body() if callable(body) else body
     if isinstance(raw, dict) and "prompt" in raw:  # a saved prompt's version, rendered with the call's variables
         raw, entry.prompt_id, entry.prompt_version = await prompt_request(namespace_id=principal.namespace.id, body=raw)
     request = alias_resolve(principal, request_parse(raw))
@@ -125,8 +126,9 @@ async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], requ
     entry.organization_id, entry.api_key_id = principal.organization_id, principal.key.id
     entry.namespace_id = principal.namespace.id
     principal.require(Permission.READ)
+    raw = body() if callable(body) else body
     try:
-        adapter, call, request = await _target_and_call(principal, body, request_id, entry, purpose)
+        adapter, call, request = await _target_and_call(principal, raw, request_id, entry, purpose)
     except InfergateError as error:
         # An invalid request still counts as a request, and its answer carries the limit headers.
         reservation = await limits_reserve(principal=principal)
@@ -135,7 +137,7 @@ async def _prepare(credentials: Credentials, body: Any | Callable[[], Any], requ
     tokens = tokens_estimate(call, adapter.spec)
     reservation = await limits_reserve(principal=principal, tokens=tokens,
                                        cost_micro_usd=micro_usd(adapter.spec.price, tokens, 0))
-    return _Prepared(adapter=adapter, call=call, reservation=reservation, request=request)
+    return _Prepared(adapter=adapter, call=call, reservation=reservation, request=request, body=raw)
 
 
 async def _cache_consult(prepared: _Prepared, entry: UsageEntry):
@@ -213,29 +215,44 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
     started = time.perf_counter() if started is None else started
     entry = UsageEntry(request_id=request_id, status=200, endpoint=purpose.endpoint,
                        **({"id": usage_id} if usage_id else {}))
-    prepared, usage = None, Usage()
+    prepared, usage, answer = None, Usage(), None
     try:
         prepared = await _prepare(credentials, body, request_id, entry, purpose)
         _headers_give(meta, prepared)
         if purpose.counts_tokens:
-            return _response(entry, prepared.adapter.spec, await _tokens_count(prepared), started)
+            answer = _response(entry, prepared.adapter.spec, await _tokens_count(prepared), started)
+            return answer
         consult = await _cache_consult(prepared, entry)
         if consult is not None and consult.served:
-            return _hit_mark(consult, entry, _response(entry, prepared.adapter.spec, consult.answer(), started))
+            answer = _hit_mark(consult, entry, _response(entry, prepared.adapter.spec, consult.answer(), started))
+            return answer
         result = await prepared.adapter.run(prepared.call)
         if meta is not None:
             meta.headers.update(route_headers(prepared.adapter))
         await cache_store(consult, result, answered_by=prepared.adapter.spec)
         usage = result.usage
-        return _response(entry, prepared.adapter.spec, result, started)
+        answer = _response(entry, prepared.adapter.spec, result, started)
+        return answer
     except Exception as exc:
-        raise _with_limit_headers(_failure(entry, exc), prepared) from None
+        error = _with_limit_headers(_failure(entry, exc), prepared)
+        answer = error.envelope()
+        raise error from None
     finally:
         if entry.status != 200:
             entry.latency_ms = _elapsed_ms(started)
         await usage_record(entry)
         if prepared is not None:
             _settle(prepared, usage)
+            await _body_log(prepared, entry, answer)
+
+
+async def _body_log(prepared: _Prepared, entry: UsageEntry, answer: Any) -> None:
+    """The request's body and answer, for a namespace that keeps them (inference/usage/bodies.py)."""
+    body = prepared.body
+    if isinstance(body, WiredBody):
+        body = {"format": body.wire.format, "body": body.wire.body}
+    await request_log(id=entry.id, namespace_id=entry.namespace_id, request_id=entry.request_id,
+                      endpoint=entry.endpoint, status=entry.status, body=body, response=answer)
 
 
 async def inference_for_namespace(*, namespace_id: str, body: dict[str, Any], purpose: Purpose) -> dict[str, Any]:
@@ -309,7 +326,7 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
     consult = await _cache_consult(prepared, entry)
     hit = consult is not None and consult.served
     events = cache_hit_events(consult) if hit else prepared.adapter.stream(prepared.call)
-    finished = False
+    finished, answer = False, None
     try:
         yield {"type": "start", "request_id": request_id, "provider": spec.provider, "model": spec.model}
         async for event in events:
@@ -326,9 +343,11 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
             response = _hit_mark(consult, entry, response)
         else:
             await cache_store(consult, collector.result(), answered_by=prepared.adapter.spec)
+        answer = response
         yield {"type": "done", "response": response}
     except Exception as exc:
-        yield {"type": "error", "error": _failure(entry, exc).envelope()}
+        answer = _failure(entry, exc).envelope()
+        yield {"type": "error", "error": answer}
     finally:
         await events.aclose()  # stops the provider's work when the consumer went away
         if not finished and entry.status == 200:
@@ -338,3 +357,4 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
             _count(entry, prepared.adapter.spec, collector.usage)
         await usage_record(entry)
         _settle(prepared, collector.usage)
+        await _body_log(prepared, entry, answer)

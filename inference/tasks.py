@@ -17,6 +17,7 @@ from inference.jobs.services import job_run
 from inference.providers.local.embedder import local_texts_embed
 from inference.providers.registry import provider_registry
 from inference.service import CACHE_JUDGE, inference_for_namespace
+from inference.usage.bodies import STORE_TASK, request_bodies_expire, request_body_store
 from inference.usage.rollups import usage_retention_apply, usage_rollup
 from inference.usage.stream import usage_stream_drain
 
@@ -93,3 +94,14 @@ def usage_rollup_task() -> dict[str, int]:
 @shared_task(name="inference.usage.tasks.usage_retention", ignore_result=True, expires=3000)
 def usage_retention_task() -> int:
     return usage_retention_apply()
+
+
+@shared_task(name=STORE_TASK, ignore_result=True, acks_late=True)
+def request_body_store_task(**body: object) -> None:
+    """A logged request's body and answer (inference/usage/bodies.py), for a namespace that keeps them."""
+    request_body_store(**body)  # type: ignore[arg-type]
+
+
+@shared_task(name="inference.usage.tasks.request_bodies_expire", ignore_result=True, expires=3000)
+def request_bodies_expire_task() -> int:
+    return request_bodies_expire()

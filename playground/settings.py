@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "inference.usage",
     "inference.plugins",
     "inference.prompts",
+    "inference.evals",
     "inference.cache",
     "tenancy.credentials",
     "playground.web",
@@ -170,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
     # raw records past INFERGATE["USAGE_RETENTION_DAYS"] deleted in batches (inference/usage/rollups.py).
     "usage-rollup": {"task": "inference.usage.tasks.usage_rollup", "schedule": 300.0},
     "usage-retention": {"task": "inference.usage.tasks.usage_retention", "schedule": 3600.0},
+    # Logged request bodies past their namespace's retention (inference/usage/bodies.py).
+    "request-bodies-expire": {"task": "inference.usage.tasks.request_bodies_expire", "schedule": 3600.0},
 }
 
 LOGGING = {

@@ -20,6 +20,7 @@ from inference.api.prompts import (
     PromptVersionView,
     PromptView,
 )
+from inference.api.request_log import RequestBodyView, RequestLogView
 from inference.api.tasks import TaskView
 from inference.api.tickets import ticket_create
 from inference.api.usage import UsageRecordsView, UsageSummaryView
@@ -44,6 +45,8 @@ urlpatterns = [
     path(f"{NS}/cache", CacheView.as_view()),
     path(f"{NS}/deployments", DeploymentsView.as_view()),
     path(f"{NS}/", include("inference.api.evals_urls")),
+    path(f"{NS}/request-log", RequestLogView.as_view()),
+    path(f"{NS}/requests/<str:request_id>", RequestBodyView.as_view()),
     path(f"{NS}/prompts", PromptsView.as_view()),
     path(f"{NS}/prompts/<str:prompt>", PromptView.as_view()),
     path(f"{NS}/prompts/<str:prompt>/versions", PromptVersionsView.as_view()),

@@ -54,7 +54,7 @@ def content_check(body: Any, *, target_problem) -> Content:
                 for key in body if key not in VERSION_KEYS]
     limit = settings.INFERGATE["MAX_PROMPT_CHARS"]
     system = body.get("system", "")
-    if not isinstance(system, str) or (problem := text_problem(system, max_chars=limit)):
+    if not isinstance(system, str) or system and (problem := text_problem(system, max_chars=limit)):
         problems.append({"field": "system", "problem": "must be text" if not isinstance(system, str) else problem})
         system = ""
     messages = _messages(body.get("messages", []), limit, problems)

@@ -119,3 +119,30 @@ class UsageRollupDay(models.Model):
     rolled_at = models.DateTimeField()
     covered_until = models.DateTimeField(null=True)
     records = models.PositiveIntegerField(default=0)
+
+
+class RequestLogSettings(models.Model):
+    """Whether a namespace keeps its requests' and responses' bodies (off unless it turns it on), and for how long
+    (inference/usage/bodies.py; docs/usage.md: Request bodies)."""
+
+    namespace = models.OneToOneField("accounts.Namespace", primary_key=True, on_delete=models.CASCADE,
+                                     related_name="request_log")
+    enabled = models.BooleanField(default=False)
+    retention_days = models.PositiveSmallIntegerField(default=7)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class RequestBody(models.Model):
+    """One request's body as the client sent it and the answer it got, media replaced by their hashes."""
+
+    id = models.UUIDField(primary_key=True)  # the usage record's id: one body per record, stored at most once
+    namespace = models.ForeignKey("accounts.Namespace", on_delete=models.CASCADE, related_name="request_bodies")
+    request_id = models.CharField(max_length=128, db_index=True)
+    endpoint = models.CharField(max_length=32, default="inference")
+    status = models.PositiveSmallIntegerField(default=200)
+    body = models.JSONField()
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["namespace", "request_id"], name="request_body_ns_request")]

@@ -175,3 +175,12 @@ async def test_names_are_unique_and_reading_needs_read_saving_needs_write(transa
     deleted = await client.delete("/v1/namespaces/main/prompts/summary", headers=tenant.headers())
     assert deleted.status_code == 204
     assert await sync_to_async(PromptVersion.objects.count)() == 0
+
+
+async def test_a_prompt_may_have_no_system_text(transactional_db, client):
+    tenant = await writer()
+    body = {"target": "test/echo", "messages": [{"role": "user", "content": "Hi {{who}}"}]}
+    created = await create(client, tenant, name="bare", body=body)
+    assert created.status_code == 201, created.content
+    answer = await post_inference(client, {"prompt": {"id": "bare", "variables": {"who": "you"}}}, tenant.headers())
+    assert answer.json()["data"]["responses"][0]["text"] == "Hi you"

@@ -26,7 +26,7 @@ from core.redis import redis_sync
 from inference.cache.models import CacheSettings
 from inference.plugins.models import NamespacePlugin
 from inference.prompts.models import Prompt, PromptLabel, PromptVersion
-from inference.usage.models import UsageRecord
+from inference.usage.models import RequestLogSettings, UsageRecord
 from inference.usage.services import usage_flush
 from inference.usage.stream import DEAD
 from playground.web.models import PlaygroundRun
@@ -139,6 +139,9 @@ ROUTES = [
     Route("DELETE", "/v1/namespaces/{namespace}/credentials/{provider}/{name}",
           path_params={**NS, "provider": "openai", "name": "east"}),
     Route("GET", "/v1/namespaces/{namespace}/deployments", path_params=NS),
+    Route("GET", "/v1/namespaces/{namespace}/request-log", path_params=NS),
+    Route("PATCH", "/v1/namespaces/{namespace}/request-log", {"enabled": False, "retention_days": 7}, path_params=NS),
+    Route("GET", "/v1/namespaces/{namespace}/requests/{request_id}", path_params={**NS, "request_id": "req_1"}),
     Route("POST", "/v1/namespaces/{namespace}/prompts", {"name": "p2", "system": "Be {{tone}}.", "target": "test/echo",
                                                         "messages": [{"role": "user", "content": "hi"}],
                                                         "parameters": {"temperature": 0}, "note": "n"},
@@ -260,6 +263,7 @@ def _state() -> list[Any]:
             sorted(NamespacePlugin.objects.values_list("namespace_id", "inference_name", "parameters")),
             sorted(CacheSettings.objects.values_list("namespace_id", "allow_sampling", "ttl_seconds", "max_entries",
                                                      "judge_provider", "judge_model")),
+            sorted(RequestLogSettings.objects.values_list("namespace_id", "enabled", "retention_days")),
             sorted(Prompt.objects.values_list("id", "name")),
             sorted(PromptVersion.objects.values_list("prompt_id", "version", "system", "messages", "parameters")),
             sorted(PromptLabel.objects.values_list("prompt_id", "label", "version")),

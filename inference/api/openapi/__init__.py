@@ -388,6 +388,44 @@ CREDENTIAL_PATHS: dict[str, Any] = {
 }
 
 
+REQUEST_LOG_SETTINGS = {"namespace": "ns_IR3dJ2nR4bRhEmYX", "enabled": True, "retention_days": 7}
+REQUEST_LOG_PATHS: dict[str, Any] = {
+    "/v1/namespaces/{namespace}/request-log": {
+        "get": {"operationId": "request_log_get",
+                "summary": "Whether the namespace keeps its requests' bodies (off by default), and for how long; needs "
+                           "read",
+                "parameters": [NAMESPACE_IN_PATH, REQUEST_ID],
+                "responses": {"200": {"description": "The settings", "content": {"application/json": {
+                    "example": REQUEST_LOG_SETTINGS}}},
+                              **{str(status): _error_response(status) for status in (401, 403, 404)}}},
+        "patch": {"operationId": "request_log_update",
+                  "summary": "Turn request-body logging on or off, and its retention (1-90 days); needs admin",
+                  "description": "Bodies are stored as sent with media replaced by their SHA-256 and size, with the "
+                                 "answer, and deleted after the retention (docs/usage.md: Request bodies).",
+                  "parameters": [NAMESPACE_IN_PATH, REQUEST_ID],
+                  "requestBody": {"required": True, "content": {"application/json": {
+                      "schema": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                                 "properties": {"enabled": {"type": "boolean"},
+                                                "retention_days": {"type": "integer", "minimum": 1, "maximum": 90}}},
+                      "example": {"enabled": True, "retention_days": 7}}}},
+                  "responses": {"200": {"description": "The settings now", "content": {"application/json": {
+                      "example": REQUEST_LOG_SETTINGS}}},
+                                **{str(status): _error_response(status) for status in (400, 401, 403, 404, 415, 422)}}},
+    },
+    "/v1/namespaces/{namespace}/requests/{request_id}": {"get": {
+        "operationId": "request_body_get",
+        "summary": "A logged request's body and answer (media replaced by references); needs admin",
+        "parameters": [NAMESPACE_IN_PATH, {"name": "request_id", "in": "path", "required": True,
+                                           "schema": {"type": "string"}}, REQUEST_ID],
+        "responses": {"200": {"description": "The logged request", "content": {"application/json": {"example": {
+            "request_id": "req_5b1f0e3a", "created_at": "2026-12-06T10:30:00+00:00", "endpoint": "inference",
+            "status": 200, "body": {"provider": "local", "model": "smollm2-135m-instruct",
+                                    "inputs": {"prompts": ["Hello"]}},
+            "response": {"data": {"responses": [{"text": "Hi!", "finish_reason": "stop"}]}}}}}},
+                      **{str(status): _error_response(status) for status in (401, 403, 404)}}}},
+}
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     assert set(SCHEMAS["InferenceRequest"]["properties"]) == set(BODY_KEYS)
@@ -507,6 +545,7 @@ def openapi_document() -> dict[str, Any]:
             **deployment_paths(_error_response),
             **prompt_paths(_error_response),
             **eval_paths(_error_response),
+            **REQUEST_LOG_PATHS,
             **job_paths(_error_response),
             **usage_paths(_error_response),
             **key_paths(_error_response),
