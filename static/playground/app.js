@@ -4,6 +4,7 @@
 import { availability, bodyFor, codeCurl, codeFetch, codeOpenAI, codePython, formatCost, isChat, shareDecode,
   shareEncode, targetFields, targetId } from "./body.js";
 import { formRender } from "./compose.js";
+import * as prompts from "./prompts.js";
 import { answerView, errorView, h, responseView } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
@@ -160,7 +161,8 @@ function bodyForTarget(item) {
 async function runStart() {
   if (state.sockets.size) return;
   if (!jsonCommit()) { runState("Fix the JSON first."); return; }
-  const body = structuredClone(state.body);
+  let body;
+  try { body = prompts.sendable(state.body); } catch (e) { runState(e.message); return; }
   setRunning(true);
   runState("Running…");
   try {
@@ -228,7 +230,7 @@ async function compareRun(ticket) {
   runState(`Comparing ${cols.length} targets…`);
   await Promise.all(cols.map(async (col) => {
     const item = state.catalog.find((c) => c.id === col.dataset.target) || state.item;
-    const body = col === cols[0] ? structuredClone(state.body) : bodyForTarget(item);
+    const body = prompts.sendable(col === cols[0] ? state.body : bodyForTarget(item));
     const view = paneView(col.querySelector(".compare-result"), item);
     view.pending();
     const outcome = await socketRun(body, ticket, view);
@@ -249,6 +251,7 @@ function compareToggle(on) {
 function jsonShow() {
   $("pg-json").value = JSON.stringify(state.body, null, 2);
   jsonStatus(true);
+  prompts.changed();
 }
 
 function jsonStatus(ok, message) {
@@ -268,6 +271,7 @@ function jsonCommit() {
       state.item = state.catalog.find((c) => c.id === targetId(parsed)) || null;
       targetSelectSync();
       formShow();
+      prompts.changed();
     }
     jsonStatus(true);
     return true;
@@ -390,6 +394,17 @@ async function namespaceSwitch(id, body = null) {
   targetSelectRender();
   formShow();
   jsonShow();
+  prompts.namespaceChanged();
+}
+
+/** Put a body in the form and the JSON editor (history, a loaded prompt version, a logged request). */
+function bodyLoad(body) {
+  state.body = structuredClone(body);
+  state.item = state.catalog.find((c) => c.id === targetId(body)) || null;
+  targetSelectSync();
+  formShow();
+  jsonShow();
+  draftSave();
 }
 
 // ---- dialogs: code, history, share ------------------------------------------------------------------
@@ -407,7 +422,7 @@ function codeShow(index) {
   tabs.replaceChildren(...CODE.map(([name], i) => h("button", { type: "button", role: "tab", "aria-selected": String(i === index),
     tabindex: i === index ? "0" : "-1", "data-lang": name, onclick: () => codeShow(i) }, name)));
   tabsKeyboard(tabs, (i) => codeShow(i));
-  const made = CODE[index][1](state.body, options);
+  const made = CODE[index][1](prompts.sendable(state.body, { forCode: true }), options);
   $("pg-code-text").textContent = made.code || `Not available for this request: ${made.na}.`;
   $("pg-code-text").dataset.lang = CODE[index][0];
   $("pg-code-copy").disabled = !made.code;
@@ -421,13 +436,9 @@ function historyRow(run) {
   const status = !u ? h("span", { class: "badge" }, "pending")
     : u.status === 200 ? h("span", { class: "badge badge-ok" }, "200")
       : h("span", { class: "badge badge-err", title: u.error_type }, `${u.status} ${u.error_type}`);
-  const open = () => {
-    state.body = structuredClone(run.body);
-    state.item = state.catalog.find((c) => c.id === targetId(run.body)) || null;
-    targetSelectSync();
-    formShow();
-    jsonShow();
+  const open = async () => {
     $("pg-history").close();
+    if (!await prompts.open(run.body)) bodyLoad(run.body);
   };
   const summary = (() => {
     const i = run.body.inputs || {};
@@ -446,7 +457,7 @@ function historyRow(run) {
     h("td", {}, h("div", { class: "history-actions" },
       h("button", { type: "button", class: "btn btn-small", onclick: open, "aria-label": `Open run ${run.request_id || run.id}` }, "Open"),
       h("button", { type: "button", class: "btn btn-small", "aria-label": `Re-run ${run.request_id || run.id}`,
-        onclick: () => { open(); runStart(); } }, "Re-run"))));
+        onclick: async () => { await open(); runStart(); } }, "Re-run"))));
 }
 
 async function historyShow(attempt = 0) {
@@ -551,10 +562,15 @@ async function start() {
   if (match) {
     try { shared = shareDecode(match[1]); } catch { runState("The shared link could not be read."); }
   }
-  // A shared link names its namespace (readable, the same for colleagues): the first of that name.
-  const named = shared?.namespace && namespaces.find((n) => n.name === shared.namespace);
+  // A shared link names its namespace (readable, the same for colleagues): the first of that name, unless
+  // ?namespace= gives the id (links from the prompt pages and the dashboard do).
+  const params = new URLSearchParams(location.search);
+  const named = namespaces.find((n) => n.id === params.get("namespace"))
+    || (shared?.namespace && namespaces.find((n) => n.name === shared.namespace));
   await namespaceSwitch(named ? named.id : localStorage.getItem("pg-namespace"), shared ? shared.body : null);
   if (shared) runState("Loaded a shared request: press Run to send it.");
+  await prompts.attach({ getBody: () => state.body, bodyLoad, namespace: () => state.namespace, runState, jsonCommit },
+    { params, shared });
   document.getElementById("pg").dataset.ready = "true";
 }
 
