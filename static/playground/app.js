@@ -565,12 +565,15 @@ async function start() {
   // A shared link names its namespace (readable, the same for colleagues): the first of that name, unless
   // ?namespace= gives the id (links from the prompt pages and the dashboard do).
   const params = new URLSearchParams(location.search);
+  // A logged request's media were not kept: their placeholders are listed beside the form, never sent.
+  const stripped = shared ? prompts.placeholdersStrip(shared.body) : null;
+  if (stripped) shared.body = stripped.value;
   const named = namespaces.find((n) => n.id === params.get("namespace"))
     || (shared?.namespace && namespaces.find((n) => n.name === shared.namespace));
   await namespaceSwitch(named ? named.id : localStorage.getItem("pg-namespace"), shared ? shared.body : null);
   if (shared) runState("Loaded a shared request: press Run to send it.");
   await prompts.attach({ getBody: () => state.body, bodyLoad, namespace: () => state.namespace, runState, jsonCommit },
-    { params, shared });
+    { params, shared, omitted: stripped ? stripped.found : [] });
   document.getElementById("pg").dataset.ready = "true";
 }
 

@@ -89,8 +89,10 @@ export function placeholdersStrip(value, path = "", found = []) {
     const kept = {};
     for (const [key, item] of Object.entries(value)) {
       const where = path ? `${path}.${key}` : key;
-      if (item && typeof item === "object" && item.omitted === "media") found.push({ path: where, ...item });
-      else kept[key] = placeholdersStrip(item, where, found).value;
+      if (item && typeof item === "object" && item.omitted === "media") {
+        found.push({ path: where, ...item });
+        if (key === "content") kept[key] = ""; // a message keeps its place in the conversation
+      } else kept[key] = placeholdersStrip(item, where, found).value;
     }
     return { value: kept, found };
   }
@@ -324,7 +326,7 @@ export function namespaceChanged() {
 }
 
 /** ``api``: {getBody, bodyLoad(body), namespace(), runState(text), jsonCommit()}. */
-export async function attach(api, { params, shared }) {
+export async function attach(api, { params, shared, omitted = [] }) {
   host = api;
   $("pgp-save-open").addEventListener("click", saveOpen);
   $("pgp-save-submit").addEventListener("click", saveSubmit);
@@ -346,8 +348,9 @@ export async function attach(api, { params, shared }) {
     } catch (e) {
       host.runState(`Could not load the prompt: ${e.message}`);
     }
-  } else if (shared) {
+  } else if (shared && shared.body && shared.body.prompt) {
     await open(shared.body);
   }
+  state.omitted = omitted;
   panelRender();
 }

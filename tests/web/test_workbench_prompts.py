@@ -4,7 +4,10 @@ is what the prompt services stored."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -12,6 +15,8 @@ from django.test import Client
 
 from inference.prompts.models import Prompt, PromptLabel, PromptVersion
 from inference.prompts.services import prompt_create, prompt_label_set, prompt_version_create
+from inference.usage.bodies import media_scrubbed, request_body_store, request_log_settings
+from inference.usage.models import UsageRecord
 from tenancy.accounts.models import Membership
 from tests.conftest import assert_envelope, tenant_create
 
@@ -196,3 +201,82 @@ def test_another_organizations_namespace_and_prompt_are_not_found(admin, tenant,
 def test_the_playground_page_has_save_and_the_prompts_link(admin):
     html = admin.get("/playground").content.decode()
     assert 'id="pgp-save-open"' in html and 'id="pgp-save"' in html and 'href="/playground/prompts/"' in html
+
+
+# ---- request logging on the namespace's page, and Open in playground from the recent requests -----------------
+
+def dashboard(tenant) -> str:
+    return f"/dashboard/{tenant.organization.id}"
+
+
+def test_an_admin_turns_request_logging_on_with_a_retention_and_a_member_cannot(admin, member, tenant):
+    page = f"{dashboard(tenant)}/namespaces/{tenant.namespace.id}"
+    html = admin.get(page).content.decode()
+    assert 'id="request-log"' in html and "Privacy:" in html and "docs/usage.md" in html
+    assert post_form(member, f"{page}/request-log", {"enabled": "on", "retention_days": "30"}).status_code == 403
+    assert request_log_settings(tenant.namespace.id) == {"enabled": False, "retention_days": 7}
+    response = post_form(admin, f"{page}/request-log", {"enabled": "on", "retention_days": "30"})
+    assert response.status_code == 302 and response.url.endswith("#request-log")
+    assert request_log_settings(tenant.namespace.id) == {"enabled": True, "retention_days": 30}
+    assert "Request logging of “main” is on, for 30 days." in admin.get(page).content.decode()
+    post_form(admin, f"{page}/request-log", {"enabled": "on", "retention_days": "91"})
+    assert "retention days: a whole number of days from 1 to 90" in admin.get(page).content.decode()
+    assert request_log_settings(tenant.namespace.id)["retention_days"] == 30
+    post_form(admin, f"{page}/request-log", {"retention_days": "30"})  # unticked: off
+    assert request_log_settings(tenant.namespace.id)["enabled"] is False
+    assert "not kept" in member.get(page).content.decode()
+
+
+def logged_request(tenant, request_id: str, body, **record) -> None:
+    UsageRecord.objects.create(request_id=request_id, organization=tenant.organization, namespace=tenant.namespace,
+                               provider="test", model="echo", status=200, **record)
+    request_body_store(id=str(uuid.uuid4()), namespace_id=tenant.namespace.id, request_id=request_id,
+                       endpoint="inference", status=200, body=body, response={"data": {}})
+
+
+def shared_body(url: str) -> dict:
+    token = url.split("#request=")[1]
+    return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+
+
+def test_open_in_playground_restores_a_logged_body_for_admins(admin, member, tenant, saved):
+    body = {"provider": "test", "model": "echo", "inputs": {"messages": [{"role": "user", "content": "hi"}],
+                                                           "image_base64": "x" * 5000}}
+    logged_request(tenant, "req-logged", media_scrubbed(body))
+    UsageRecord.objects.create(request_id="req-unlogged", organization=tenant.organization,
+                               namespace=tenant.namespace, provider="test", model="echo", status=200)
+    logged_request(tenant, "req-prompt", {"prompt": {"id": "summary", "label": "production",
+                                                     "variables": {"style": "haiku", "topic": "tea"}}},
+                   prompt_id=saved.id, prompt_version=2)
+    usage = admin.get(f"{dashboard(tenant)}/usage").content.decode()
+    assert 'data-open-request="req-logged"' in usage and 'data-open-request="req-unlogged"' not in usage
+    assert "Open prompt v2" in usage
+    assert "data-open-request" not in member.get(f"{dashboard(tenant)}/usage").content.decode()
+
+    base = f"{dashboard(tenant)}/namespaces/{tenant.namespace.id}/requests"
+    opened = admin.get(f"{base}/req-logged/open")
+    assert opened.status_code == 302 and opened.url.startswith(f"/playground?namespace={tenant.namespace.id}#")
+    restored = shared_body(opened.url)
+    assert restored["namespace"] == "main" and restored["body"]["provider"] == "test"
+    assert restored["body"]["inputs"]["image_base64"] == {"omitted": "media", "bytes": 5000,
+                                                          "sha256": hashlib.sha256(b"x" * 5000).hexdigest()}
+    # A saved prompt's call opens the version its usage record names, with the variables it was sent.
+    prompt = shared_body(admin.get(f"{base}/req-prompt/open").url)["body"]["prompt"]
+    assert prompt == {"id": "summary", "version": 2, "variables": {"style": "haiku", "topic": "tea"}}
+    missing = admin.get(f"{base}/req-unlogged/open")
+    assert missing.status_code == 302 and missing.url == f"{dashboard(tenant)}/usage"
+    assert member.get(f"{base}/req-logged/open").status_code == 403
+    other = tenant_create("other-org", "main")
+    assert admin.get(f"/dashboard/{tenant.organization.id}/namespaces/{other.namespace.id}/requests/req-logged/open"
+                     ).status_code == 404
+
+
+def test_a_logged_anthropic_request_opens_as_its_native_translation(admin, tenant):
+    logged_request(tenant, "req-anthropic", {"format": "anthropic.messages", "body": {
+        "model": "claude-sonnet-4-6", "max_tokens": 64, "system": "Be brief.",
+        "messages": [{"role": "user", "content": "Hello"}]}})
+    opened = admin.get(f"{dashboard(tenant)}/namespaces/{tenant.namespace.id}/requests/req-anthropic/open")
+    body = shared_body(opened.url)["body"]
+    assert body["provider"] == "anthropic" and body["model"] == "claude-sonnet-4-6"
+    assert body["inputs"] == {"messages": [{"role": "user", "content": "Hello"}], "system": "Be brief."}
+    assert body["parameters"]["max_tokens"] == 64

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from playground.web.dashboard.views import common, deployments, keys, namespace_settings, namespaces, usage
+from playground.web.dashboard.views import common, deployments, keys, namespace_settings, namespaces, request_log, usage
 
 app_name = "dashboard"
 
@@ -34,6 +34,8 @@ urlpatterns = [
          name="plugin_disable"),
     path(f"{NS}/cache", namespace_settings.cache_settings_view, name="cache_settings"),
     path(f"{NS}/cache/clear", namespace_settings.cache_clear_view, name="cache_clear"),
+    path(f"{NS}/request-log", request_log.request_log_update_view, name="request_log_update"),
+    path(f"{NS}/requests/<str:request_id>/open", request_log.request_open_view, name="request_open"),
     path("<int:org>/usage", usage.usage_page, name="usage"),
     path("<int:org>/usage/export.csv", usage.usage_export, name="usage_export"),
 ]

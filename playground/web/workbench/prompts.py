@@ -29,6 +29,7 @@ from core.errors import (
     UnauthorizedError,
     ValidationError,
 )
+from core.strings import json_problem
 from inference.api.errors import error_response
 from inference.api.tickets import ROLE_PERMISSIONS
 from inference.prompts.models import Prompt
@@ -117,6 +118,8 @@ def _payload(request: HttpRequest) -> dict[str, Any]:
     payload = body_decode(request.body)
     if not isinstance(payload, dict):
         raise ValidationError([{"field": "body", "problem": "must be a JSON object"}])
+    if problem := json_problem(payload):  # NUL, lone surrogates: nothing can store them
+        raise ValidationError([problem])
     return payload
 
 

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from core.errors import InfergateError
+from inference.usage.bodies import request_log_settings
 from playground.web.dashboard.access import dashboard_view
 from playground.web.dashboard.forms import (
     CacheSettingsForm,
@@ -101,6 +102,7 @@ def namespace_page(request: HttpRequest, namespace: Namespace, *, bound: dict[st
         limits_form=limits, cache=cache, cache_form=cache_form, credentials=credentials,
         named_credential_form=bound.get("named_credential") or NamedCredentialForm(providers=providers_with_keys()),
         plugins=plugins, deployments=namespace_deployments(namespace=namespace),
+        request_log=request_log_settings(namespace.id),
         routing_form=routing_form, routing_json=routing_json, routing_problems=routing_problems or [],
         routing_rows=min(max(str(routing_form["routing"].value() or "").count("\n") + 2, 8), 30),
         default_timeout=settings.INFERGATE["PROVIDER_TIMEOUT_SECONDS"],

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from core.errors import ValidationError
+from inference.usage.bodies import request_ids_logged
 from inference.usage.rollups import utc_today
 from inference.usage.selectors import MAX_PAGE
 from playground.web.dashboard.access import dashboard_view
@@ -58,14 +59,27 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     overview = usage_overview(organization=organization, filters=filters)
     namespaces = namespace_names(organization=organization)
     keys = key_names(ids={r.api_key_id for r in records.records if r.api_key_id})
-    rows = [{"record": r, "namespace": namespaces.get(r.namespace_id, ""), "key": keys.get(r.api_key_id, "")}
-            for r in records.records]
+    logged = _logged(request, records.records)
+    rows = [{"record": r, "namespace": namespaces.get(r.namespace_id, ""), "key": keys.get(r.api_key_id, ""),
+             "logged": (r.namespace_id, r.request_id) in logged} for r in records.records]
     return page_render(
         request, "dashboard/usage/page.html", tab="usage", form=form, filters=filters, overview=overview,
         records=rows, next_cursor=records.next_cursor, cursor=cursor, query=_query(request),
         export_query=_query(request), models=[bar["label"] for bar in overview.top_models],
         tiles=usage_tiles(overview.totals),
         status_choices=STATUS_CHOICES, chart_data=overview.days)
+
+
+def _logged(request: HttpRequest, records: list) -> set[tuple[str, str]]:
+    """Which of these records have a logged body (admins only: reading a body needs admin)."""
+    if not request.seat.is_admin:
+        return set()
+    by_namespace: dict[str, list[str]] = {}
+    for record in records:
+        if record.namespace_id and record.request_id:
+            by_namespace.setdefault(record.namespace_id, []).append(record.request_id)
+    return {(namespace_id, request_id) for namespace_id, ids in by_namespace.items()
+            for request_id in request_ids_logged(namespace_id=namespace_id, request_ids=ids)}
 
 
 @dashboard_view()
