@@ -24,6 +24,7 @@ from django.contrib.sessions.backends.db import SessionStore
 
 from core.redis import redis_sync
 from inference.cache.models import CacheSettings
+from inference.evals.models import Dataset, EvalCell, EvalRun
 from inference.plugins.models import NamespacePlugin
 from inference.prompts.models import Prompt, PromptLabel, PromptVersion
 from inference.usage.models import RequestLogSettings, UsageRecord
@@ -267,6 +268,9 @@ def _state() -> list[Any]:
             sorted(Prompt.objects.values_list("id", "name")),
             sorted(PromptVersion.objects.values_list("prompt_id", "version", "system", "messages", "parameters")),
             sorted(PromptLabel.objects.values_list("prompt_id", "label", "version")),
+            sorted(Dataset.objects.values_list("id", "name")),
+            sorted(EvalRun.objects.values_list("id", "status")),
+            EvalCell.objects.count(),
             PlaygroundRun.objects.count()]
 
 
@@ -296,6 +300,9 @@ def world(transactional_db):
         saved = prompt_create(namespace=tenant.namespace, name=name, body={
             "system": "Be {{tone}}.", "messages": [{"role": "user", "content": "hi"}], "target": "test/echo"})
         prompt_label_set(prompt=saved.prompt, label="staging", version=1)
+    from inference.evals.datasets import dataset_create
+
+    dataset_create(namespace=tenant.namespace, body={"name": "d1", "format": "csv", "content": "tone,expected\nkind,hi\n"})
     user = get_user_model().objects.create_user("hostile-user", password="unused-password-1")
     Membership.objects.create(organization=tenant.organization, user=user, role=Membership.Role.ADMIN)
     redis_sync().delete(DEAD)
