@@ -43,6 +43,9 @@ class CacheScope(models.Model):
     judged = models.PositiveIntegerField(default=0)  # labels decided by the namespace's LLM judge
     judge_failures = models.PositiveIntegerField(default=0)  # labels "wrong" because the judge's call failed
     hits_normalised = models.PositiveIntegerField(default=0)  # hits of the normalised exact tier (keys.py)
+    # The error budget banked: each request earned its delta, each similar hit spent its bound on P(wrong)
+    # (policy.budget_exploit_probability), at most policy.BUDGET_CAP.
+    budget = models.FloatField(default=0.0, db_default=0.0)
     created_at = models.DateTimeField(default=timezone.now)
 
 

@@ -40,6 +40,9 @@ NEWTON_STEPS = 30
 # Never serve an answer that is more likely wrong than right, even when delta would allow it now and then:
 # spending the error budget on such answers buys hits nobody wants.
 MAX_WRONG = 0.5
+# The error budget a scope may bank (in expected wrong answers): what its requests earned (delta each) and
+# its similar hits did not spend yet, at most this much, so that a long quiet spell cannot fund a burst.
+BUDGET_CAP = 5.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,32 @@ def exploit_probability(belief: Gaussian, similarity: float, delta: float) -> fl
         if wrong <= MAX_WRONG:
             best = max(best, 1.0 if wrong <= delta else delta / wrong)
     return best
+
+
+def wrong_bound(belief: Gaussian, similarity: float) -> float:
+    """The tightest upper bound, over the confidence levels, on P(the cached answer is wrong | similarity)."""
+    x = np.array([1.0, similarity - CENTRE])
+    mean = float(x @ belief.mean)
+    sd = float(np.sqrt(max(x @ belief.cov @ x, 0.0)))
+    return min(1 - (1 - eps) / (1 + np.exp(-(mean - Z[eps] * sd))) for eps in EPSILONS)
+
+
+def budget_exploit_probability(*, wrong: float, delta: float, balance: float) -> float:
+    """1 - tau with the scope's error budget: serve when the bound is within delta, or when the scope's
+    banked budget (what earlier requests earned and did not spend) covers it; else vCache's delta / wrong.
+    Every request earns its delta and every similar hit spends its bound, so the expected number of wrong
+    answers stays under the sum of the requests' deltas (plus what was banked, at most BUDGET_CAP)."""
+    if delta <= 0 or wrong > MAX_WRONG:
+        return 0.0
+    if wrong <= delta or balance >= wrong:
+        return 1.0
+    return delta / wrong
+
+
+def entry_wrong_bound(*, scope: Gaussian, scope_labels: int, prior_labels: int, similarities, correct,
+                      similarity: float) -> float:
+    prior = entry_prior(scope, scope_labels=scope_labels, prior_labels=prior_labels)
+    return wrong_bound(logistic_posterior(similarities, correct, prior), similarity)
 
 
 def entry_exploit_probability(*, scope: Gaussian, scope_labels: int, prior_labels: int, similarities,

@@ -20,7 +20,7 @@ from inference.cache.keys import (
     prompt_text,
     scope_key,
 )
-from inference.cache.policy import Gaussian, entry_exploit_probability
+from inference.cache.policy import Gaussian, budget_exploit_probability, entry_wrong_bound
 from inference.cache.store import Found, Neighbour, Options, entry_find, entry_hit, entry_insert, options_get
 from inference.cache.verifier import feature_texts, pair_features, verifier_score
 from inference.types import (
@@ -64,6 +64,7 @@ class CacheConsult:
     price: Price
     neighbour: Neighbour | None = None
     exploit_probability: float = 0.0
+    budget_change: float = 0.0  # the scope's error budget: this request's delta, less its hit's bound
 
     @property
     def served(self) -> bool:
@@ -93,7 +94,9 @@ async def cache_hit_events(consult: CacheConsult) -> AsyncIterator[StreamEvent]:
 
 
 def cache_decide(found: Found, *, delta: float, prior_labels: int, draw: float) -> tuple[str, float]:
-    """Hit, miss or explore for a request whose neighbour search gave ``found``; ``draw`` is uniform in [0, 1)."""
+    """Hit, miss or explore for a request whose neighbour search gave ``found``; ``draw`` is uniform in [0, 1).
+    A similar neighbour is served when the bound on its answer being wrong is within delta or within the
+    scope's banked error budget (policy.budget_exploit_probability); its bound is then ``found.spent``."""
     neighbour = found.neighbour
     if neighbour is None:
         return MISS, 0.0
@@ -101,11 +104,15 @@ def cache_decide(found: Found, *, delta: float, prior_labels: int, draw: float) 
         return HIT, 1.0
     if neighbour.normalised:  # the same conversation once case, whitespace and final punctuation are set aside
         return HIT_NORMALISED, 1.0
-    probability = entry_exploit_probability(
+    wrong = entry_wrong_bound(
         scope=Gaussian.from_list(found.prior), scope_labels=found.prior_labels, prior_labels=prior_labels,
         similarities=neighbour.observed_similarity, correct=neighbour.observed_correct,
-        similarity=neighbour_score(neighbour), delta=delta)
-    return (HIT if draw < probability else EXPLORE), probability
+        similarity=neighbour_score(neighbour))
+    probability = budget_exploit_probability(wrong=wrong, delta=delta, balance=found.budget)
+    if draw < probability:
+        found.spent = wrong
+        return HIT, probability
+    return EXPLORE, probability
 
 
 def neighbour_score(neighbour: Neighbour) -> float:
@@ -156,9 +163,11 @@ async def _consult(*, namespace_id: str, spec: ModelSpec, call: InferenceCall, d
         found.neighbour.agreement = await neighbour_agreement(found.neighbour, consult.prompt, embed)
     consult.decision, consult.exploit_probability = cache_decide(
         found, delta=delta, prior_labels=settings.INFERGATE["CACHE_PRIOR_LABELS"], draw=random.random())
+    consult.budget_change = delta - found.spent  # what this request earned, less what its hit spent
     if consult.served:
         await sync_to_async(entry_hit, thread_sensitive=False)(
-            entry_id=found.neighbour.id, scope_key=consult.scope_key, normalised=consult.decision == HIT_NORMALISED)
+            entry_id=found.neighbour.id, scope_key=consult.scope_key, normalised=consult.decision == HIT_NORMALISED,
+            budget_change=consult.budget_change)
     return consult
 
 
@@ -166,7 +175,8 @@ def _store(consult: CacheConsult, response: dict[str, Any], usage: Usage) -> Non
     entry_insert(namespace_id=consult.namespace_id, scope_key=consult.scope_key, provider=consult.provider,
                  model=consult.model, prompt=consult.prompt, prompt_hash=consult.prompt_hash,
                  embedding=consult.embedding, response=response, prompt_tokens=usage.prompt,
-                 completion_tokens=usage.completion, options=consult.options, normalised_hash=consult.normalised_hash)
+                 completion_tokens=usage.completion, options=consult.options, normalised_hash=consult.normalised_hash,
+                 budget_change=consult.budget_change)
     if consult.decision == EXPLORE and consult.neighbour is not None:  # the worker labels it (inference/tasks.py)
         current_app.send_task(LABEL_TASK, kwargs={
             "namespace_id": consult.namespace_id, "scope_key": consult.scope_key, "entry_id": consult.neighbour.id,

@@ -19,9 +19,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Sum
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from inference.cache.models import CacheEntry, CacheLabel, CacheScope, CacheSettings
+from inference.cache.policy import BUDGET_CAP
 
 ENTRY = CacheEntry._meta.db_table
 SCOPE = CacheScope._meta.db_table
@@ -59,6 +61,8 @@ class Found:
     neighbour: Neighbour | None
     prior: list[float] | None
     prior_labels: int
+    budget: float = 0.0  # the scope's banked error budget (policy.budget_exploit_probability)
+    spent: float = 0.0  # what a similar hit spent of it: the bound on its answer being wrong (cache_decide)
 
 
 @contextmanager
@@ -95,7 +99,7 @@ _FIND = f"""
     UNION ALL
     (SELECT {_COLUMNS} FROM {ENTRY} WHERE {_WHERE} ORDER BY embedding <=> %(q)s::vector LIMIT 1)
     UNION ALL
-    (SELECT NULL, to_jsonb(prior), prior_labels, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM {SCOPE}
+    (SELECT NULL, to_jsonb(prior), prior_labels, NULL, NULL, NULL, budget, NULL, NULL, NULL FROM {SCOPE}
      WHERE key = %(scope)s)
 """
 # The same nearest-neighbour search without the index (the "+ 0" keeps the planner off it).
@@ -131,19 +135,22 @@ def entry_find(*, namespace_id: str, scope_key: str, prompt_hash: str, embedding
     nearest = exact or (max(entries, key=lambda e: e.similarity) if entries else None)
     if nearest is not None and not (nearest.exact or nearest.normalised) and nearest.similarity < MIN_SIMILARITY:
         nearest = None
-    return Found(neighbour=nearest, prior=prior, prior_labels=scope[2] if scope is not None else 0)
+    return Found(neighbour=nearest, prior=prior, prior_labels=scope[2] if scope is not None else 0,
+                 budget=float(scope[6] or 0.0) if scope is not None else 0.0)
 
 
-def entry_hit(*, entry_id: int, scope_key: str = "", normalised: bool = False) -> None:
-    with _relaxed():
+def entry_hit(*, entry_id: int, scope_key: str = "", normalised: bool = False, budget_change: float = 0.0) -> None:
+    """A hit: counted on its entry (and on its scope when normalised); the scope's budget moves by what the
+    request earned less what the hit spent."""
+    with _relaxed() as cursor:
         CacheEntry.objects.filter(id=entry_id).update(hits=F("hits") + 1, last_hit_at=timezone.now())
-        if normalised:
-            CacheScope.objects.filter(key=scope_key).update(hits_normalised=F("hits_normalised") + 1)
+        cursor.execute(f"UPDATE {SCOPE} SET hits_normalised = hits_normalised + %s, budget = least(budget + %s, %s) "
+                       f"WHERE key = %s", [int(normalised), budget_change, BUDGET_CAP, scope_key])
 
 
 def entry_insert(*, namespace_id: str, scope_key: str, provider: str, model: str, prompt: str, prompt_hash: str,
                  embedding, response: dict[str, Any], prompt_tokens: int, completion_tokens: int,
-                 options: Options, normalised_hash: str = "") -> None:
+                 options: Options, normalised_hash: str = "", budget_change: float = 0.0) -> None:
     """Store an answer (an identical prompt already stored in the scope is kept), evicting what is due:
     expired entries first (so that an expired twin of this prompt makes way), then the least valuable."""
     cutoff = timezone.now() - timedelta(seconds=options.ttl_seconds)
@@ -151,6 +158,7 @@ def entry_insert(*, namespace_id: str, scope_key: str, provider: str, model: str
         CacheEntry.objects.filter(namespace_id=namespace_id, created_at__lte=cutoff).delete()
         CacheScope.objects.get_or_create(key=scope_key, defaults={"namespace_id": namespace_id,
                                                                   "provider": provider, "model": model})
+        CacheScope.objects.filter(key=scope_key).update(budget=Least(F("budget") + budget_change, BUDGET_CAP))
         CacheEntry.objects.bulk_create([CacheEntry(
             namespace_id=namespace_id, scope_id=scope_key, prompt=prompt, prompt_hash=prompt_hash,
             normalised_hash=normalised_hash, embedding=[float(v) for v in embedding], response=response,

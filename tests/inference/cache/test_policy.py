@@ -79,3 +79,45 @@ def test_the_error_rate_of_a_simulated_stream_stays_under_delta():
 def test_label_helpers():
     assert text_normalise("  Paris.\n") == text_normalise("paris") == "paris"
     assert judge_verdict("Yes, they agree") and not judge_verdict("No.") and not judge_verdict("")
+
+
+def test_the_error_budget_serves_what_the_scope_banked_and_nothing_worse_than_a_coin_flip():
+    from inference.cache.policy import MAX_WRONG, budget_exploit_probability
+
+    assert budget_exploit_probability(wrong=0.01, delta=0.02, balance=0.0) == 1.0  # within delta on its own
+    assert budget_exploit_probability(wrong=0.3, delta=0.02, balance=0.31) == 1.0  # the banked budget covers it
+    assert budget_exploit_probability(wrong=0.3, delta=0.02, balance=0.1) == 0.02 / 0.3  # vCache's share
+    assert budget_exploit_probability(wrong=MAX_WRONG + 0.01, delta=0.02, balance=4.0) == 0.0
+    assert budget_exploit_probability(wrong=0.001, delta=0.0, balance=4.0) == 0.0  # delta 0: never a similar hit
+
+
+def test_a_pooled_stream_spends_its_budget_and_stays_under_delta():
+    """The simulated stream of the test above, with three exact repeats per similar request (which earn
+    their delta and spend nothing): the budget they bank buys similar hits, and the share of requests served
+    a wrong answer stays under delta."""
+    from inference.cache.policy import BUDGET_CAP, budget_exploit_probability, entry_wrong_bound
+
+    rng = np.random.default_rng(3)
+    delta, entries = 0.02, 40
+    thresholds = rng.uniform(0.8, 0.97, entries)
+    observed = [([], []) for _ in range(entries)]
+    scope_s, scope_c = [], []
+    scope, wrong, similar_hits, balance, n = DEFAULT_PRIOR, 0, 0, 0.0, 1000
+    for i in range(n):
+        balance = min(balance + 3 * delta, BUDGET_CAP)  # three exact hits
+        e, s = rng.integers(entries), rng.uniform(0.7, 1.0)
+        correct = s >= thresholds[e]
+        bound = entry_wrong_bound(scope=scope, scope_labels=len(scope_s), prior_labels=50,
+                                  similarities=observed[e][0], correct=observed[e][1], similarity=s)
+        if rng.uniform() < budget_exploit_probability(wrong=bound, delta=delta, balance=balance):
+            similar_hits += 1
+            wrong += not correct
+            balance += delta - bound
+        else:
+            balance = min(balance + delta, BUDGET_CAP)
+            observed[e][0].append(s), observed[e][1].append(correct)
+            scope_s.append(s), scope_c.append(correct)
+            if i % 20 == 0:
+                scope = scope_prior_fit(scope_s, scope_c)
+    requests = 4 * n
+    assert wrong / requests <= delta and similar_hits / n > 0.2, (wrong, similar_hits)
