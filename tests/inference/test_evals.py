@@ -186,3 +186,25 @@ async def test_a_worker_killed_mid_run_resumes_it(tenant, client, worker):
     assert done["status"] == "done" and done["done"] == 6 and done["attempts"] == 2, done
     records = await ausage_records(endpoint="evaluation", namespace_id=tenant.namespace.id)
     assert len(records) == 6  # no cell recorded twice
+
+
+async def test_the_embedding_and_judge_scorers_call_models_as_the_namespace(tenant, client, worker):
+    """Embedding similarity through the local MiniLM, and an LLM judge (test/echo repeats the judge's question, which
+    names YES first, so its verdict is known): a number per cell and a usage record per call, as the namespace."""
+    await prompt_with_two_versions(client, tenant)
+    rows = "\n".join(["topic,expected"] + [f"topic {i},Say topic {i}." for i in range(3)]) + "\n"
+    await upload(client, tenant, name="three", content=rows)
+    started = await post(client, tenant, "evals", {
+        "dataset": "three", "prompts": [{"prompt": "say", "version": 1}, {"prompt": "say", "version": 2}],
+        "scorers": [{"type": "embedding"}, {"type": "llm_judge", "target": "test/echo"}]})
+    assert started.status_code == 202, started.content
+    done = await wait_run(client, tenant, started.json()["id"], seconds=180)
+    assert done["status"] == "done", done
+    same, other = done["totals"]
+    assert same["scores"]["embedding"] > 0.999  # v1 answers exactly the expected output
+    assert 0.5 < other["scores"]["embedding"] < same["scores"]["embedding"]  # "Tell topic n." is close, not equal
+    assert same["scores"]["llm_judge"] == other["scores"]["llm_judge"] == 1.0
+    embeddings = await ausage_records(endpoint="evaluation_embedding", namespace_id=tenant.namespace.id)
+    judged = await ausage_records(endpoint="evaluation_judge", namespace_id=tenant.namespace.id)
+    assert len(judged) == 6 and all(r.api_key_id is None and r.model == "echo" for r in judged)
+    assert embeddings and all(r.model == "all-minilm-l6-v2" for r in embeddings)
