@@ -206,7 +206,7 @@ async def test_unknown_top_level_key_lists_the_accepted_keys(tenant, client):
     response = await post_inference(client, chat(stream=True, Provider="x"), tenant.headers())
     details = assert_envelope(response, 422, "ValidationError")["error"]["details"]
     assert details["accepted_keys"] == ["provider", "model", "inference_name", "feature_uri", "inputs",
-                                       "parameters", "enable_semantic_cache", "cache_delta"]
+                                       "parameters", "enable_semantic_cache", "cache_delta", "prompt"]
     assert sorted(p["field"] for p in details["errors"]) == ["Provider", "stream"]
     (record,) = await ausage_records()
     assert (record.status, record.error_type) == (422, "ValidationError")
