@@ -298,6 +298,7 @@ async def lease_take(group: Group, deployment: Deployment, state: State, request
     pipe.hincrby(minute, "requests", 1)
     pipe.expire(minute, MINUTE_KEY_SECONDS)
     pipe.zadd(f"{key}:inflight", {request_id: now})
+    pipe.zremrangebyscore(f"{key}:inflight", 0, now - _stale_ms())  # the calls of a node that died mid-call
     pipe.sadd(REGISTRY_KEY, json.dumps([group.namespace_id, group.alias, deployment.id]))
     replies = await _execute(pipe)
     if replies is None:  # Redis unavailable: nothing to count against
