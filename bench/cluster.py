@@ -14,8 +14,11 @@ refused by all within AUTH_CACHE_SECONDS; a cache entry stored through one node 
 node and a worker killed (SIGKILL) under load; a node drained (SIGTERM) under load; periodic tasks run
 once per period; exactly one usage record for every answer. Exit code 0 when every check passes.
 
-Run: ``.venv/bin/python bench/cluster.py [--short] [--json FILE] [--keep]`` (``make bench-cluster``).
-``--short`` is the smoke `make test` runs (tests/cluster): the same checks with shorter loads.
+Run: ``.venv/bin/python bench/cluster.py [--short] [--json FILE] [--keep] [--netns]`` (``make bench-cluster``).
+``--short`` is the smoke `make test` runs (tests/cluster): the same checks with shorter loads. ``--netns``
+(root only) puts each node in a network namespace of its own, on 10.201.N.2 behind a veth pair, instead of
+on a loopback address (bench/cluster/netns.py); PostgreSQL, Redis and the emulator then also listen where the
+nodes reach them, the root side of each veth (the emulator, which takes one address, on 0.0.0.0).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +37,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 from bench.cluster import checks  # noqa: E402
+from bench.cluster.netns import SUBNET, Namespaces, NetnsError, NodeNetwork, preflight  # noqa: E402
 from bench.cluster.nodes import Cluster  # noqa: E402
 from bench.cluster.services import Emulator, HAProxy, Postgres, Redis, postgres_binaries  # noqa: E402
 
@@ -43,15 +48,22 @@ DURATIONS = {"throughput": (60, 8), "kill": (30, 8), "drain": (10, 4)}
 LIMITED_RPM = (3000, 300)
 
 
-def role_env(folder: Path, postgres: Postgres, redis: Redis, emulator: Emulator) -> dict[str, str]:
-    """What every node, worker and the beat are given: the settings of docs/deploy.md."""
-    compatible = {name: {"base_url": emulator.base_url(delay), "models": [{"name": "chat", "max_tokens": 512}]}
+def role_env(folder: Path, postgres: Postgres, redis: Redis, emulator: Emulator,
+             networks: list[NodeNetwork] | tuple = (), via: str | None = None) -> dict[str, str]:
+    """What every node, worker and the beat are given: the settings of docs/deploy.md. ``via``: the address a
+    node in a namespace reaches the shared services at (the root side of its veth); ``networks``: the nodes'
+    namespaces, whose addresses ALLOWED_HOSTS must name."""
+    compatible = {name: {"base_url": emulator.base_url(delay, via), "models": [{"name": "chat", "max_tokens": 512}]}
                   for name, delay in (("emu", 0), ("emu-d20", 20), ("emu-d500", 500))}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INFERGATE_", "DJANGO_", "PROMETHEUS_"))}
-    return {**env, "DATABASE_URL": postgres.url(), "REDIS_URL": redis.url, "DJANGO_SETTINGS_MODULE": "playground.settings",
+    return {**env, "DATABASE_URL": postgres.url(host=via), "REDIS_URL": redis.url_at(via or redis.host),
+            "DJANGO_SETTINGS_MODULE": "playground.settings",
             "INFERGATE_DATA_DIR": str(folder), "INFERGATE_AUTH_CACHE_SECONDS": str(AUTH_CACHE_SECONDS),
-            "ALLOWED_HOSTS": ",".join(["localhost", *(f"127.0.0.{10 + i}" for i in range(NODES + 1))]),
-            "INFERGATE_OPENAI_COMPATIBLE": json.dumps(compatible), "PYTHONUNBUFFERED": "1"}
+            "ALLOWED_HOSTS": ",".join(["localhost", *(f"127.0.0.{10 + i}" for i in range(NODES + 1)),
+                                       *(net.host for net in networks)]),
+            "INFERGATE_OPENAI_COMPATIBLE": json.dumps(compatible), "PYTHONUNBUFFERED": "1",
+            # uvicorn trusts X-Forwarded-For from 127.0.0.1 only; in a namespace HAProxy connects from the veth's root side
+            **({"FORWARDED_ALLOW_IPS": via} if via else {})}
 
 
 def migrate_and_seed(env: dict[str, str], folder: Path, rpm: int) -> tuple[dict, float]:
@@ -96,17 +108,28 @@ def print_figures(figures: dict) -> None:
           + ", ".join(f"{k} {v:g}" for v, k in top))
 
 
-def start(folder: Path, short: bool, started: list) -> tuple[checks.Deployment, dict]:
+def start(folder: Path, short: bool, started: list, netns: bool = False) -> tuple[checks.Deployment, dict]:
     """Every service and role, in the order a deployment brings them up (each added to ``started`` as
-    soon as it runs, so that a failure half-way still stops what was started)."""
-    postgres, redis = Postgres(folder / "pg"), Redis(folder / "redis")
-    emulator = Emulator(folder)
+    soon as it runs, so that a failure half-way still stops what was started). With ``netns``, the nodes'
+    namespaces come first: the services listen on their veths' root sides too."""
+    networks: list[NodeNetwork] = []
+    if netns:
+        namespaces = Namespaces(NODES)
+        started.append(namespaces)
+        namespaces.start()
+        networks = namespaces.networks
+        postgres = Postgres(folder / "pg", also=namespaces.gateways, clients=SUBNET)
+        redis, emulator = Redis(folder / "redis", also=namespaces.gateways), Emulator(folder, listen="0.0.0.0")
+    else:
+        postgres, redis = Postgres(folder / "pg"), Redis(folder / "redis")
+        emulator = Emulator(folder)
     for service in (postgres, redis, emulator):
         service.start()
         started.append(service)
-    env = role_env(folder, postgres, redis, emulator)
+    env = role_env(folder, postgres, redis, emulator, networks)
     tenant, migrate_s = migrate_and_seed(env, folder, LIMITED_RPM[1 if short else 0])
-    cluster = Cluster(env, folder)
+    cluster = Cluster(env, folder, networks,
+                      [role_env(folder, postgres, redis, emulator, networks, net.gateway) for net in networks])
     started.append(cluster)
     boot = time.monotonic()
     cluster.start(NODES, WORKERS)
@@ -118,6 +141,9 @@ def start(folder: Path, short: bool, started: list) -> tuple[checks.Deployment, 
     setup = {"postgres": postgres_binaries()[1], "redis": _redis_version(), "migrate_s": round(migrate_s, 1),
              "nodes_ready_s": round(time.monotonic() - boot, 1), "nodes": [n.address for n in cluster.nodes],
              "haproxy": f"{haproxy.host}:{haproxy.port}"}
+    if netns:
+        setup["namespaces"] = {node.name: {"namespace": node.network.namespace, "uvicorn_pid": node.process.pid,
+                                           "services_at": node.network.gateway} for node in cluster.nodes}
     return checks.Deployment(postgres, redis, haproxy, cluster, tenant, AUTH_CACHE_SECONDS), setup
 
 
@@ -139,15 +165,28 @@ def main() -> int:
     parser.add_argument("--short", action="store_true", help="the smoke of `make test`: shorter loads")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (logs, data) even when it passes")
+    parser.add_argument("--netns", action="store_true",
+                        help="each node in a network namespace of its own (root; bench/cluster/netns.py)")
     args = parser.parse_args()
+    if args.netns:
+        try:
+            preflight()
+        except NetnsError as error:
+            parser.error(str(error))
+        # Stopping by SIGTERM (or SIGHUP) must delete the namespaces too, as Ctrl-C does: unwind through ``finally``.
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
     folder = Path(tempfile.mkdtemp(prefix="ig-cluster-"))
     folder.chmod(0o755)  # PostgreSQL runs as another user and must reach its folder inside
     began, load_before = time.monotonic(), os.getloadavg()
     started: list = []
     try:
-        deployment, setup = start(folder, args.short, started)
+        deployment, setup = start(folder, args.short, started, args.netns)
         print(f"cluster up: {json.dumps(setup)}", flush=True)
         results = run_checks(deployment, args.short, [w.log for w in deployment.cluster.workers])
+    except NetnsError as error:  # only --netns raises it: an `ip` command failed
+        print(f"--netns: {error}; logs in {folder}", file=sys.stderr)
+        return 2
     finally:
         stop(started)
     figures = {"setup": setup, "short": args.short, "load_average": [load_before, os.getloadavg()],

@@ -288,7 +288,9 @@ def _restart(deployment: Deployment, node: Node, timeout: float = 60.0) -> float
     node.start()
     while time.monotonic() - started < timeout:
         if deployment.haproxy.servers().get(node.name) == "UP":
-            return round(time.monotonic() - started, 1)
+            rejoined = round(time.monotonic() - started, 1)
+            node.check_placed()  # in a namespace: the new pid is uvicorn's, in the node's namespace
+            return rejoined
         time.sleep(0.2)
     return None
 

@@ -59,11 +59,14 @@ def _service_user() -> str | None:
 
 @dataclass
 class Postgres:
-    """A throwaway PostgreSQL cluster in ``folder``, listening on ``host`` only (no Unix socket)."""
+    """A throwaway PostgreSQL cluster in ``folder``, listening on ``host`` only (no Unix socket); with
+    ``also``, on those addresses too, and clients from ``clients`` (CIDR) trusted as local ones are."""
 
     folder: Path
     host: str = "127.0.0.2"
     port: int = 0
+    also: list[str] = field(default_factory=list)
+    clients: str | None = None
     bindir: Path = field(default_factory=lambda: postgres_binaries()[0])
     user: str | None = field(default_factory=_service_user)
 
@@ -79,8 +82,12 @@ class Postgres:
         self.port = self.port or free_port(self.host)
         data = self.folder / "data"
         self._run("initdb", "-D", str(data), "--auth=trust", "-U", "postgres", "--encoding=utf8", "--no-sync")
+        if self.clients:
+            with (data / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host    all             all             {self.clients}          trust\n")
+        hosts = ",".join([self.host, *self.also])
         self._run("pg_ctl", "-D", str(data), "-w", "-l", str(self.folder / "postgres.log"), "-o",
-                  f"-h {self.host} -p {self.port} -k '' -c max_connections=200", "start")
+                  f"-h {hosts} -p {self.port} -k '' -c max_connections=200", "start")
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute("CREATE DATABASE infergate")
 
@@ -92,8 +99,8 @@ class Postgres:
     def postmaster_pid(self) -> int:
         return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
 
-    def url(self, database: str = "infergate") -> str:
-        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
+    def url(self, database: str = "infergate", host: str | None = None) -> str:
+        return f"postgresql://postgres@{host or self.host}:{self.port}/{database}"
 
 
 @dataclass
@@ -104,6 +111,7 @@ class Redis:
     folder: Path
     host: str = "127.0.0.3"
     port: int = 0
+    also: list[str] = field(default_factory=list)  # further addresses to listen on
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -111,7 +119,7 @@ class Redis:
         self.port = self.port or free_port(self.host)
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen(
-            [binary, "--bind", self.host, "--port", str(self.port), "--dir", str(self.folder), "--save", "",
+            [binary, "--bind", self.host, *self.also, "--port", str(self.port), "--dir", str(self.folder), "--save", "",
              "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "no",
              "--logfile", str(self.folder / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -122,22 +130,29 @@ class Redis:
 
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        return self.url_at(self.host)
+
+    def url_at(self, host: str) -> str:
+        return f"redis://{host}:{self.port}/0"
 
 
 @dataclass
 class Emulator:
-    """bench/_emulator.py: OpenAI's wire format on loopback, answered after the delay in the path."""
+    """bench/_emulator.py: OpenAI's wire format on loopback, answered after the delay in the path. It takes
+    one address to listen on: ``listen`` (e.g. 0.0.0.0, for nodes in namespaces of their own) instead of
+    ``host`` when given; ``host`` stays the address the root namespace's clients use."""
 
     folder: Path
     host: str = "127.0.0.4"
     port: int = 0
+    listen: str | None = None
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.port = self.port or free_port(self.host)
+        self.port = self.port or free_port(self.listen or self.host)
         self.process = subprocess.Popen(
-            [sys.executable, str(BENCH_DIR / "_emulator.py"), "--host", self.host, "--port", str(self.port)],
+            [sys.executable, str(BENCH_DIR / "_emulator.py"), "--host", self.listen or self.host,
+             "--port", str(self.port)],
             stdout=subprocess.PIPE, stderr=(self.folder / "emulator.log").open("w"), text=True,
             start_new_session=True)
         if self.process.stdout.readline().strip() != "ready":
@@ -146,8 +161,8 @@ class Emulator:
     def stop(self) -> None:
         _terminate(self.process)
 
-    def base_url(self, delay_ms: int) -> str:
-        return f"http://{self.host}:{self.port}/d{delay_ms}/v1"
+    def base_url(self, delay_ms: int, host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.port}/d{delay_ms}/v1"
 
 
 @dataclass
