@@ -69,6 +69,10 @@ def test_a_poisoned_record_stops_nobody(transactional_db, private_redis, tmp_pat
                 assert http.post("/v1/inference", json=ECHO,
                                  headers=tenant.headers(**{"X-Request-ID": f"after-poison-{n}"})).status_code == 200
             after = [record_within(f"after-poison-{n}")[1] for n in range(3)]
+            # The drain stores the good records of a batch before it moves the bad one aside: wait for that too.
+            deadline = time.monotonic() + 10
+            while store.xlen(DEAD) == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
             assert store.xlen(DEAD) == 1 and not UsageRecord.objects.filter(request_id="poison-stream").exists()
             ready = http.get("/readyz").json()["checks"]["usage"]
             assert ready["ok"] is True and ready["dead_letters"] == 1 and ready["lag_s"] < 5, ready
