@@ -18,9 +18,14 @@ weighed as at most ``prior_labels`` observations: a new entry is judged like the
 until its own labels say otherwise. For an entry with no labels the bound is then the scope's curve with
 its uncertainty (inflated), which is what the error among new entries averages to.
 
-Two guards of our own: no answer is served when the bound on P(wrong | exploit) is above ``MAX_WRONG``
-(vCache would still serve it with probability delta / P(wrong)), and neighbours below the store's
-similarity floor are not candidates at all.
+Also new: the scope's error budget (``budget_exploit_probability``). vCache spends each request's delta on
+that request alone, and most of a cache's requests are exact repeats that risk nothing, so its bound holds
+by never being spent. Here every request adds its delta to its scope's budget, and a similar hit spends its
+bound on being wrong: the expected number of wrong answers stays under the sum of the deltas.
+
+Guards of our own: no answer that is more likely wrong than right (point estimate above ``MAX_WRONG``), no
+budget spent on a bound above ``MAX_BOUND`` (vCache would still serve such answers with probability
+delta / P(wrong)), and neighbours below the store's similarity floor are not candidates at all.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ NEWTON_STEPS = 30
 # Never serve an answer that is more likely wrong than right, even when delta would allow it now and then:
 # spending the error budget on such answers buys hits nobody wants.
 MAX_WRONG = 0.5
+# Nor spend the budget on an answer whose bound on being wrong is above this: a curve that unsure (a scope with
+# a handful of labels) is still learning.
+MAX_BOUND = 0.75
 # The error budget a scope may bank (in expected wrong answers): what its requests earned (delta each) and
 # its similar hits did not spend yet, at most this much, so that a long quiet spell cannot fund a burst.
 BUDGET_CAP = 5.0
@@ -139,20 +147,24 @@ def exploit_probability(belief: Gaussian, similarity: float, delta: float) -> fl
     return best
 
 
-def wrong_bound(belief: Gaussian, similarity: float) -> float:
-    """The tightest upper bound, over the confidence levels, on P(the cached answer is wrong | similarity)."""
+def wrong_bound(belief: Gaussian, similarity: float) -> tuple[float, float]:
+    """The tightest upper bound, over the confidence levels, on P(the cached answer is wrong | similarity),
+    and the point estimate of that probability."""
     x = np.array([1.0, similarity - CENTRE])
     mean = float(x @ belief.mean)
     sd = float(np.sqrt(max(x @ belief.cov @ x, 0.0)))
-    return min(1 - (1 - eps) / (1 + np.exp(-(mean - Z[eps] * sd))) for eps in EPSILONS)
+    bound = min(1 - (1 - eps) / (1 + np.exp(-(mean - Z[eps] * sd))) for eps in EPSILONS)
+    return bound, 1 - 1 / (1 + np.exp(-mean))
 
 
-def budget_exploit_probability(*, wrong: float, delta: float, balance: float) -> float:
-    """1 - tau with the scope's error budget: serve when the bound is within delta, or when the scope's
-    banked budget (what earlier requests earned and did not spend) covers it; else vCache's delta / wrong.
-    Every request earns its delta and every similar hit spends its bound, so the expected number of wrong
-    answers stays under the sum of the requests' deltas (plus what was banked, at most BUDGET_CAP)."""
-    if delta <= 0 or wrong > MAX_WRONG:
+def budget_exploit_probability(*, wrong: float, delta: float, balance: float, likely_wrong: float = 0.0) -> float:
+    """1 - tau with the scope's error budget: serve when the bound ``wrong`` is within delta, or when the
+    scope's banked budget (what earlier requests earned and did not spend) covers it; else vCache's
+    delta / wrong. Every request earns its delta and every similar hit spends its bound, so the expected
+    number of wrong answers stays under the sum of the requests' deltas (plus what was banked, at most
+    BUDGET_CAP). Never an answer more likely wrong than right (``likely_wrong``, the point estimate, above
+    MAX_WRONG), nor one whose bound is above MAX_BOUND (a curve too unsure to spend on)."""
+    if delta <= 0 or likely_wrong > MAX_WRONG or wrong > MAX_BOUND:
         return 0.0
     if wrong <= delta or balance >= wrong:
         return 1.0
@@ -160,7 +172,7 @@ def budget_exploit_probability(*, wrong: float, delta: float, balance: float) ->
 
 
 def entry_wrong_bound(*, scope: Gaussian, scope_labels: int, prior_labels: int, similarities, correct,
-                      similarity: float) -> float:
+                      similarity: float) -> tuple[float, float]:
     prior = entry_prior(scope, scope_labels=scope_labels, prior_labels=prior_labels)
     return wrong_bound(logistic_posterior(similarities, correct, prior), similarity)
 

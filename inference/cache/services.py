@@ -104,11 +104,12 @@ def cache_decide(found: Found, *, delta: float, prior_labels: int, draw: float) 
         return HIT, 1.0
     if neighbour.normalised:  # the same conversation once case, whitespace and final punctuation are set aside
         return HIT_NORMALISED, 1.0
-    wrong = entry_wrong_bound(
+    wrong, likely_wrong = entry_wrong_bound(
         scope=Gaussian.from_list(found.prior), scope_labels=found.prior_labels, prior_labels=prior_labels,
         similarities=neighbour.observed_similarity, correct=neighbour.observed_correct,
         similarity=neighbour_score(neighbour))
-    probability = budget_exploit_probability(wrong=wrong, delta=delta, balance=found.budget)
+    probability = budget_exploit_probability(wrong=wrong, delta=delta, balance=found.budget,
+                                             likely_wrong=likely_wrong)
     if draw < probability:
         found.spent = wrong
         return HIT, probability

@@ -82,12 +82,14 @@ def test_label_helpers():
 
 
 def test_the_error_budget_serves_what_the_scope_banked_and_nothing_worse_than_a_coin_flip():
-    from inference.cache.policy import MAX_WRONG, budget_exploit_probability
+    from inference.cache.policy import MAX_BOUND, MAX_WRONG, budget_exploit_probability
 
     assert budget_exploit_probability(wrong=0.01, delta=0.02, balance=0.0) == 1.0  # within delta on its own
     assert budget_exploit_probability(wrong=0.3, delta=0.02, balance=0.31) == 1.0  # the banked budget covers it
     assert budget_exploit_probability(wrong=0.3, delta=0.02, balance=0.1) == 0.02 / 0.3  # vCache's share
-    assert budget_exploit_probability(wrong=MAX_WRONG + 0.01, delta=0.02, balance=4.0) == 0.0
+    assert budget_exploit_probability(wrong=0.6, delta=0.02, balance=4.0, likely_wrong=0.4) == 1.0
+    assert budget_exploit_probability(wrong=0.6, delta=0.02, balance=4.0, likely_wrong=MAX_WRONG + 0.01) == 0.0
+    assert budget_exploit_probability(wrong=MAX_BOUND + 0.01, delta=0.02, balance=4.0) == 0.0
     assert budget_exploit_probability(wrong=0.001, delta=0.0, balance=4.0) == 0.0  # delta 0: never a similar hit
 
 
@@ -107,9 +109,9 @@ def test_a_pooled_stream_spends_its_budget_and_stays_under_delta():
         balance = min(balance + 3 * delta, BUDGET_CAP)  # three exact hits
         e, s = rng.integers(entries), rng.uniform(0.7, 1.0)
         correct = s >= thresholds[e]
-        bound = entry_wrong_bound(scope=scope, scope_labels=len(scope_s), prior_labels=50,
-                                  similarities=observed[e][0], correct=observed[e][1], similarity=s)
-        if rng.uniform() < budget_exploit_probability(wrong=bound, delta=delta, balance=balance):
+        bound, likely = entry_wrong_bound(scope=scope, scope_labels=len(scope_s), prior_labels=50,
+                                          similarities=observed[e][0], correct=observed[e][1], similarity=s)
+        if rng.uniform() < budget_exploit_probability(wrong=bound, delta=delta, balance=balance, likely_wrong=likely):
             similar_hits += 1
             wrong += not correct
             balance += delta - bound
