@@ -3,7 +3,11 @@ answered after a fixed delay, as cheaply as Python can answer HTTP (a bare async
 framework), so that it is never what limits a measurement; bench/gateway.py measures and prints its ceiling.
 
 The delay is part of the path: ``/d{ms}/v1/chat/completions`` answers after ``ms`` milliseconds (``/v1/...``:
-none), so one emulator serves the 0 ms and the 50 ms variants. Answers follow OpenAI's wire format:
+none), so one emulator serves the 0 ms and the 50 ms variants. A chat request with ``"stream": true`` is answered
+as OpenAI streams (Server-Sent Events of ``chat.completion.chunk``, then ``[DONE]``) with ``n`` tokens, one every
+``ms`` milliseconds, as the path says: ``/s{n}x{ms}/v1/chat/completions`` (default 20 tokens every 20 ms). Each
+token's text is ``t{k}@{epoch_ms} ``, the moment the emulator sent it, so that a client can tell what each hop
+added to each token (bench/stream_overhead.py). Answers follow OpenAI's wire format:
 ``chat.completion`` with usage; embeddings (8 floats each, one per input) as float lists, or base64 when the
 request asks for ``encoding_format: base64`` (what the openai SDK asks for by default). Anything else: 404.
 
@@ -18,11 +22,13 @@ import base64
 import json
 import re
 import struct
+import time
 
 CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 CHUNKED = re.compile(rb"\r\ntransfer-encoding:\s*chunked", re.IGNORECASE)
 CLOSE = re.compile(rb"\r\nconnection:\s*close", re.IGNORECASE)
 DELAY = re.compile(r"^/d(\d{1,5})(/.*)$")
+STREAMED = re.compile(r"^/s(\d{1,5})x(\d{1,5})(/.*)$")
 ANSWER = "Hello from the emulator."
 VECTOR = [0.125, -0.25, 0.5, 0.0625, -0.5, 0.25, 0.375, -0.125]
 VECTOR_B64 = base64.b64encode(struct.pack("<8f", *VECTOR)).decode()
@@ -69,9 +75,36 @@ def answer(method: str, target: str, body: bytes) -> tuple[float, int, dict]:
         request = json.loads(body)
     except ValueError:
         return 0.0, 400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}}
-    if request.get("stream"):
-        return 0.0, 400, {"error": {"message": "the emulator does not stream", "type": "invalid_request_error"}}
+    if request.get("stream") and route is not chat_answer:
+        return 0.0, 400, {"error": {"message": "only chat streams", "type": "invalid_request_error"}}
     return delay, 200, route(request)
+
+
+def stream_plan(target: str, body: bytes) -> tuple[int, float, str, bool] | None:
+    """(tokens, seconds between them, model, usage wanted) of a streamed chat request; None for any other."""
+    path = target.split("?", 1)[0]
+    tokens, interval = 20, 0.02
+    if match := STREAMED.match(path):
+        tokens, interval, path = int(match.group(1)), int(match.group(2)) / 1000, match.group(3)
+    if path != "/v1/chat/completions":
+        return None
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(request, dict) or not request.get("stream"):
+        return None
+    usage = bool((request.get("stream_options") or {}).get("include_usage"))
+    return tokens, interval, str(request.get("model", "emulator")), usage
+
+
+def chunk(model: str, delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
+    event = {"id": "chatcmpl-emulator", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+             "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+    if usage:
+        event["usage"] = usage
+    data = b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
 class Upstream(asyncio.Protocol):
@@ -95,12 +128,35 @@ class Upstream(asyncio.Protocol):
             body = bytes(self.buffer[end + 4:end + 4 + length])
             del self.buffer[:end + 4 + length]
             method, target = head.split(b" ", 2)[:2]
+            if method == b"POST" and (plan := stream_plan(target.decode(), body)) is not None:
+                self._stream(*plan)
+                continue
             delay, status, payload = answer(method.decode(), target.decode(), body)
             reply = response_bytes(status, payload, bool(CLOSE.search(head)))
             if delay:
                 self.loop.call_later(delay, self._send, reply)
             else:
                 self._send(reply)
+
+    def _stream(self, tokens: int, interval: float, model: str, usage: bool) -> None:
+        """The head now, a token every ``interval`` (timed from the first, so that lateness does not add up), then
+        the finish, the usage if asked for, and [DONE]."""
+        self._send(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
+                   b"connection: keep-alive\r\n\r\n" + chunk(model, {"role": "assistant", "content": ""}))
+        start = self.loop.time()
+        for k in range(tokens):
+            self.loop.call_at(start + (k + 1) * interval, self._token, model, k)
+        self.loop.call_at(start + tokens * interval + 0.0005, self._finish, model, tokens, usage)
+
+    def _token(self, model: str, k: int) -> None:
+        self._send(chunk(model, {"content": f"t{k}@{time.time() * 1000:.3f} "}))
+
+    def _finish(self, model: str, tokens: int, usage: bool) -> None:
+        tail = chunk(model, {}, finish="stop")
+        if usage:
+            tail += chunk(model, {}, usage={"prompt_tokens": 5, "completion_tokens": tokens, "total_tokens": 5 + tokens})
+        done = b"data: [DONE]\n\n"
+        self._send(tail + f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
 
     def _send(self, reply: bytes) -> None:
         if not self.transport.is_closing():
