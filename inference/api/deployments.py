@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from core.errors import NotFoundError, ServiceUnavailableError
 from core.redis import ERRORS as REDIS_ERRORS
-from inference.deployments import Group, breaker_reset, group_report, states_read_sync
+from inference.deployments import Deployment, Group, breaker_reset, group_report, states_read_sync
 from tenancy.accounts.authentication import NamespacePathAuthentication, NamespaceRecord
 from tenancy.accounts.models import Permission
 
@@ -21,6 +21,13 @@ from tenancy.accounts.models import Permission
 def namespace_groups(namespace: NamespaceRecord) -> list[Group]:
     return [Group.from_settings(namespace.id, name, deployments)
             for name, _, _, deployments in namespace.aliases if deployments]
+
+
+def deployment_find(namespace: NamespaceRecord, alias: str, deployment: str) -> tuple[Group, Deployment] | None:
+    """The group of that alias and its deployment of that id, or None (also the dashboard's)."""
+    group = next((g for g in namespace_groups(namespace) if g.alias == alias), None)
+    found = next((d for d in group.deployments if d.id == deployment), None) if group else None
+    return (group, found) if group is not None and found is not None else None
 
 
 def deployments_report(namespace: NamespaceRecord) -> list[dict[str, Any]]:
@@ -45,11 +52,11 @@ class DeploymentResetView(APIView):
 
     def post(self, request: Request, namespace: str, alias: str, deployment: str) -> Response:
         request.auth.require(Permission.ADMIN)
-        group = next((g for g in namespace_groups(request.auth.namespace) if g.alias == alias), None)
-        found = next((d for d in group.deployments if d.id == deployment), None) if group else None
-        if group is None or found is None:
+        located = deployment_find(request.auth.namespace, alias, deployment)
+        if located is None:
             raise NotFoundError(f"The namespace has no deployment {deployment!r} of an alias {alias!r}",
                                 details={"resource": "deployment", "alias": alias, "deployment": deployment})
+        group, found = located
         try:
             breaker_reset(group, found)
             report = group_report(group, states_read_sync(group))

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import ValidationError
 from core.redis import ERRORS as REDIS_ERRORS
-from inference.api.deployments import namespace_groups
+from inference.api.deployments import deployment_find
 from inference.deployments import breaker_reset
 from playground.web.dashboard.access import dashboard_view
 from playground.web.dashboard.forms import RoutingForm
@@ -49,10 +49,10 @@ def routing_update_view(request: HttpRequest, namespace_id: str) -> HttpResponse
 @dashboard_view(admin=True)
 def breaker_reset_view(request: HttpRequest, namespace_id: str, alias: str, deployment: str) -> HttpResponse:
     namespace = namespace_of(request, namespace_id)
-    group = next((g for g in namespace_groups(namespace_record(namespace=namespace)) if g.alias == alias), None)
-    found = next((d for d in group.deployments if d.id == deployment), None) if group else None
-    if group is None or found is None:
+    located = deployment_find(namespace_record(namespace=namespace), alias, deployment)
+    if located is None:
         raise Http404("No such deployment")
+    group, found = located
     try:
         breaker_reset(group, found)
     except REDIS_ERRORS:
