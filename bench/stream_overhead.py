@@ -116,6 +116,7 @@ def figures(streams: list[Stream], tokens: int, interval_ms: float, seconds: flo
                                              for a, b in zip(s.arrivals, s.arrivals[1:])))
     return {"streams": len(streams), "complete": len(complete), "failed": len(streams) - len(complete),
             "errors": sorted({s.error for s in streams if s.error})[:3], "seconds": round(seconds, 2),
+            "short_streams_tokens": sorted(len(s.arrivals) for s in streams if s.ok and len(s.arrivals) != tokens)[:5],
             "ttft_p50_ms": round(percentile(ttft, 50), 2) if ttft else None,
             "ttft_p99_ms": round(percentile(ttft, 99), 2) if ttft else None,
             "token_p50_ms": round(percentile(per_token, 50), 3) if per_token else None,
@@ -209,7 +210,8 @@ def print_row(row: dict, args: argparse.Namespace) -> None:
         f = row[name]
         print(f"  {name:<11}{f['complete']:>9}{f['ttft_p50_ms']!s:>10}{f['ttft_p99_ms']!s:>10}"
               f"{f['token_p50_ms']!s:>9}{f['token_p99_ms']!s:>9}{f['stalled']:>9}"
-              + (f"   errors: {f['errors']}" if f["errors"] else ""))
+              + (f"   errors: {f['errors']}" if f["errors"] else "")
+              + (f"   short streams (tokens): {f['short_streams_tokens']}" if f["short_streams_tokens"] else ""))
     if "added" in row:
         a = row["added"]
         print(f"  added by the gateway: ttft p50 {a['ttft_p50_ms']} ms, per token p50 {a['token_p50_ms']} ms, "

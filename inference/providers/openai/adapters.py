@@ -108,34 +108,39 @@ class ChatAdapter(OpenAIAdapter):
             return
         images = await _image_urls(call)
         options = mapping.chat_options(call.parameters, self.endpoint.max_tokens_field, call.tools, call.tool_choice)
-        extra = mapping.extra_parameters(call.parameters, mapping.CHAT_MODELLED) or None
+        extra = mapping.extra_parameters(call.parameters, mapping.CHAT_MODELLED)
         session = await session_open(self.endpoint, call)
         usage = Usage()
         for index, conversation in enumerate(call.conversations):
-            messages = mapping.chat_messages(conversation, images)
-            chunks = await session.call(lambda client: client.chat.completions.create(
-                model=self.upstream_model, messages=messages, stream=True,
-                stream_options={"include_usage": True}, extra_body=extra, **options))
+            body = {**extra, "model": self.upstream_model, "messages": mapping.chat_messages(conversation, images),
+                    "stream": True, "stream_options": {"include_usage": True}, **options}
+            # Posted as built and read as JSON: the SDK would build a pydantic model of every chunk for the few
+            # fields read here, about a tenth of a streamed token's CPU (bench/results/2026-12-06-stream-overhead.md).
+            chunks = await session.call(lambda client: client.post(
+                "/chat/completions", body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]))
             refusal, text, reported, finished = "", "", False, False
             try:
                 async for chunk in chunks:
-                    for choice in chunk.choices:
-                        refusal += getattr(choice.delta, "refusal", None) or ""
-                        if choice.finish_reason and (refusal or choice.finish_reason == "content_filter"):
+                    for choice in _listed(_mapped(chunk).get("choices")):
+                        delta = _mapped(_mapped(choice).get("delta"))
+                        finish = _mapped(choice).get("finish_reason")
+                        refusal += _text(delta.get("refusal"))
+                        if finish and (refusal or finish == "content_filter"):
                             raise mapping.refused(self.spec.provider, refusal)
-                        if choice.delta.content:
-                            text += choice.delta.content
-                            yield Delta(index, choice.delta.content)
-                        for piece in choice.delta.tool_calls or ():
-                            function = piece.function
-                            yield ToolCallDelta(index, piece.index or 0, piece.id, function.name if function else None,
-                                                (function.arguments if function else None) or "")
-                        if choice.finish_reason:
+                        if content := _text(delta.get("content")):
+                            text += content
+                            yield Delta(index, content)
+                        for piece in _listed(delta.get("tool_calls")):
+                            piece = _mapped(piece)
+                            function = _mapped(piece.get("function"))
+                            yield ToolCallDelta(index, piece.get("index") or 0, piece.get("id"), function.get("name"),
+                                                _text(function.get("arguments")))
+                        if finish:
                             finished = True
-                            yield Finish(index, choice.finish_reason)
-                    if chunk.usage is not None:
+                            yield Finish(index, str(finish))
+                    if isinstance(chunk, dict) and isinstance(chunk.get("usage"), dict):
                         reported = True
-                        mapping.usage_add(usage, chunk.usage)
+                        mapping.usage_add(usage, chunk["usage"])
                         yield TokenCount.of(usage)
                 if not finished:  # not an event stream, or one cut short: no answer, not an empty one
                     raise unexpected_answer(self.spec.provider, "a stream that ended before its finish_reason")
@@ -149,6 +154,18 @@ class ChatAdapter(OpenAIAdapter):
                                 timeout_s=session.timeout_s) from None
             finally:
                 await chunks.close()  # also when the consumer went away: stops the upstream generation
+
+
+def _mapped(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 class EmbeddingAdapter(OpenAIAdapter):

@@ -169,13 +169,16 @@ def usage_add(usage: Usage, reported: Any) -> None:
     nothing."""
     if reported is None:
         return
-    usage.prompt += int(getattr(reported, "prompt_tokens", None) or getattr(reported, "input_tokens", None) or 0)
-    usage.completion += int(getattr(reported, "completion_tokens", None)
-                            or getattr(reported, "output_tokens", None) or 0)
-    prompt_details = getattr(reported, "prompt_tokens_details", None) or getattr(reported, "input_tokens_details", None)
-    completion_details = getattr(reported, "completion_tokens_details", None)
-    usage.cache_read += int(getattr(prompt_details, "cached_tokens", None) or 0)
-    usage.reasoning += int(getattr(completion_details, "reasoning_tokens", None) or 0)
+    usage.prompt += int(_field(reported, "prompt_tokens") or _field(reported, "input_tokens") or 0)
+    usage.completion += int(_field(reported, "completion_tokens") or _field(reported, "output_tokens") or 0)
+    prompt_details = _field(reported, "prompt_tokens_details") or _field(reported, "input_tokens_details")
+    usage.cache_read += int(_field(prompt_details, "cached_tokens") or 0)
+    usage.reasoning += int(_field(_field(reported, "completion_tokens_details"), "reasoning_tokens") or 0)
+
+
+def _field(value: Any, name: str) -> Any:
+    """A field of an SDK object or of the JSON object it was built from (a stream's chunks are read as JSON)."""
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
 
 
 # -- embeddings and transcription ------------------------------------------------------------------
