@@ -37,7 +37,7 @@ test: install test-deps lint
 # docs/architecture.md): a change that breaks the layering fails here.
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 
 # Longer fuzzing of every /v1/ route from our OpenAPI document (tests/fuzz): each operation on its own with
 # its documented examples and schemathesis' coverage phase, FUZZ_EXAMPLES generated cases each. `make test`

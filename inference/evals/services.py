@@ -18,7 +18,6 @@ from core.strings import json_problem, name_problem
 from inference.evals.datasets import EXPECTED, dataset_get
 from inference.evals.models import EvalRun
 from inference.evals.scorers import scorers_check
-from inference.evals.tasks import EVAL_TASK
 from inference.progress import task_progress_publish
 from inference.prompts.render import content_check
 from inference.prompts.selectors import content_of, prompt_get, version_get, version_number
@@ -27,6 +26,9 @@ from tenancy.accounts.models import Namespace
 
 logger = logging.getLogger(__name__)
 
+# The run's Celery task (inference/evals/tasks.py), sent by name: the task module runs the runner, which stands on
+# this one.
+EVAL_TASK = "inference.evals.tasks.eval_run"
 RUN_KEYS = ("dataset", "name", "prompts", "targets", "parameters", "scorers")
 MAX_PROMPTS = 10
 MAX_TARGETS = 5

@@ -6,7 +6,7 @@ import asyncio
 
 from celery import shared_task
 
-EVAL_TASK = "inference.evals.tasks.eval_run"
+from inference.evals.services import EVAL_TASK
 
 
 @shared_task(name=EVAL_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
