@@ -85,6 +85,11 @@ class Group:
         return f"ig:dep:{self.namespace_id}:{self.alias}:{deployment.id}"
 
 
+def groups_of(namespace_id: str, aliases: Any) -> list[Group]:
+    """The groups of a namespace's aliases that have deployments (``aliases``: NamespaceRecord's form, aliases_of)."""
+    return [Group.from_settings(namespace_id, name, deployments) for name, _, _, deployments in aliases if deployments]
+
+
 @dataclass
 class State:
     """One deployment's shared state as read before a choice."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from contextlib import aclosing
 from dataclasses import dataclass, replace
-from typing import AsyncIterator, Iterator, Mapping
+from typing import Any, AsyncIterator, Iterator, Mapping
 
 from core.errors import BadRequestError, InferenceServiceUnavailableError, InfergateError, NotFoundError
 from inference.deployments import Deployment, Group, Lease, lease_take, order, states_read, unavailable
@@ -174,6 +174,27 @@ def route_headers(adapter: Adapter) -> dict[str, str]:
     return {**headers, **attempts_header(chain.attempts)} if chain is not None else headers
 
 
+def attempts_listed(error: InfergateError, attempts: list[Attempt]) -> InfergateError:
+    """The last target's error, listing every attempt in ``details.attempts`` (when there were several) and the
+    header."""
+    if len(attempts) > 1:
+        error.details = {**(error.details or {}), "attempts": [a.as_dict() for a in attempts]}
+    error.headers = {**error.headers, **attempts_header(attempts)}
+    return error
+
+
+def retargeted(target: str, request: InferenceRequest, call: InferenceCall,
+               **overrides: Any) -> tuple[Adapter, InferenceCall]:
+    """Another target's adapter and the call as it takes it (the request translated for it and built again), with
+    what the first call carried for the namespace and ``overrides`` over it; the target's InfergateError when it
+    cannot take the request."""
+    adapter = _adapter(target)
+    translation = translated(adapter, request)
+    built = wire_call(adapter, translation, call_build(adapter.spec, translation))
+    return adapter, replace(built, **{"namespace_id": call.namespace_id, "request_id": call.request_id,
+                                      "timeout_s": call.timeout_s, "credentials": call.credentials, **overrides})
+
+
 def _name(spec: ModelSpec) -> str:
     return f"{spec.provider}/{spec.model}"
 
@@ -204,26 +225,18 @@ class FallbackChain(Adapter):
     def _candidates(self, call: InferenceCall) -> Iterator[tuple[Adapter, InferenceCall]]:
         yield self.first, call
         for target in self.fallbacks:
-            provider, _, model = target.partition("/")
             try:
-                adapter = provider_registry().resolve(provider, model)
-                request = translated(adapter, self.request)
-                built = wire_call(adapter, request, call_build(adapter.spec, request))
+                candidate = retargeted(target, self.request, call)
             except InfergateError as error:
                 self.attempts.append(Attempt(target, error.status, error.type))
                 continue
-            yield adapter, replace(built, namespace_id=call.namespace_id, request_id=call.request_id,
-                                   timeout_s=call.timeout_s, credentials=call.credentials)
+            yield candidate
 
     def _failed(self, adapter: Adapter, error: InfergateError) -> None:
         self.attempts.append(Attempt(_name(adapter.spec), error.status, error.type))
 
     def _final(self, error: InfergateError) -> InfergateError:
-        """The last target's error, listing every attempt in ``details.attempts`` and the header."""
-        if len(self.attempts) > 1:
-            error.details = {**(error.details or {}), "attempts": [a.as_dict() for a in self.attempts]}
-        error.headers = {**error.headers, **attempts_header(self.attempts)}
-        return error
+        return attempts_listed(error, self.attempts)
 
     async def run(self, call: InferenceCall) -> InferenceResult:
         last: InfergateError | None = None
@@ -303,9 +316,9 @@ class DeploymentGroup(Adapter):
         admitted, refused = False, None
         for deployment in order(self.group, states):
             try:
-                adapter = _adapter(deployment.target)
-                request = translated(adapter, self.request)
-                built = wire_call(adapter, request, call_build(adapter.spec, request))
+                adapter, built = retargeted(deployment.target, self.request, call,
+                                            credentials=_named(call.credentials, deployment),
+                                            base_url=deployment.base_url)
             except InfergateError as error:  # this deployment's model cannot take the request
                 self.attempts.append(Attempt(deployment.target, error.status, error.type, deployment.id))
                 refused = error
@@ -314,9 +327,7 @@ class DeploymentGroup(Adapter):
             if lease is None:
                 continue
             admitted = True
-            yield adapter, replace(built, namespace_id=call.namespace_id, request_id=call.request_id,
-                                   timeout_s=call.timeout_s, credentials=_named(call.credentials, deployment),
-                                   base_url=deployment.base_url), lease
+            yield adapter, built, lease
         if not admitted:
             raise refused if refused is not None else await self._unavailable()
 
@@ -329,10 +340,7 @@ class DeploymentGroup(Adapter):
             details={"alias": self.group.alias, "deployments": found.states, "retry_after": found.retry_after_s})
 
     def _final(self, error: InfergateError) -> InfergateError:
-        if len(self.attempts) > 1:
-            error.details = {**(error.details or {}), "attempts": [a.as_dict() for a in self.attempts]}
-        error.headers = {**error.headers, **attempts_header(self.attempts)}
-        return error
+        return attempts_listed(error, self.attempts)
 
     async def _failed(self, lease: Lease, error: InfergateError) -> bool:
         """Note a deployment's failure; whether the next deployment may be tried."""

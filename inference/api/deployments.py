@@ -13,14 +13,13 @@ from rest_framework.views import APIView
 
 from core.errors import NotFoundError, ServiceUnavailableError
 from core.redis import ERRORS as REDIS_ERRORS
-from inference.deployments import Deployment, Group, breaker_reset, group_report, states_read_sync
+from inference.deployments import Deployment, Group, breaker_reset, group_report, groups_of, states_read_sync
 from tenancy.accounts.authentication import NamespacePathAuthentication, NamespaceRecord
 from tenancy.accounts.models import Permission
 
 
 def namespace_groups(namespace: NamespaceRecord) -> list[Group]:
-    return [Group.from_settings(namespace.id, name, deployments)
-            for name, _, _, deployments in namespace.aliases if deployments]
+    return groups_of(namespace.id, namespace.aliases)
 
 
 def deployment_find(namespace: NamespaceRecord, alias: str, deployment: str) -> tuple[Group, Deployment] | None:

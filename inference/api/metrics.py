@@ -15,7 +15,7 @@ from core.errors import UnauthorizedError
 from core.redis import ERRORS as REDIS_ERRORS
 from core.redis import redis_sync
 from inference.api.errors import error_response
-from inference.deployments import Group, group_report, registered_sync, states_read_sync
+from inference.deployments import Group, group_report, groups_of, registered_sync, states_read_sync
 from inference.usage.stream import usage_backlog_sync, usage_stream_depth
 from tenancy.accounts.models import Namespace
 from tenancy.accounts.namespace_settings import aliases_of
@@ -84,8 +84,7 @@ def deployment_groups_used() -> list[Group]:
     groups = []
     for namespace_id in sorted({namespace_id for namespace_id, _, _ in used}):
         routing = Namespace.objects.filter(id=namespace_id).values_list("routing", flat=True).first()
-        groups += [Group.from_settings(namespace_id, name, deployments)
-                   for name, _, _, deployments in aliases_of(routing) if deployments]
+        groups += groups_of(namespace_id, aliases_of(routing))
     return groups
 
 
