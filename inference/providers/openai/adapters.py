@@ -121,9 +121,9 @@ class ChatAdapter(OpenAIAdapter):
             refusal, text, reported, finished = "", "", False, False
             try:
                 async for chunk in chunks:
-                    for choice in _listed(_mapped(chunk).get("choices")):
-                        delta = _mapped(_mapped(choice).get("delta"))
-                        finish = _mapped(choice).get("finish_reason")
+                    for choice in map(_mapped, _listed(_mapped(chunk).get("choices"))):
+                        delta = _mapped(choice.get("delta"))
+                        finish = choice.get("finish_reason")
                         refusal += _text(delta.get("refusal"))
                         if finish and (refusal or finish == "content_filter"):
                             raise mapping.refused(self.spec.provider, refusal)
