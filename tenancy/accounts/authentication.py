@@ -142,16 +142,25 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-def _load_namespace(organization_id: int, reference: str) -> NamespaceRecord | None:
-    lookup = {"id": reference} if reference.startswith("ns_") else {"name": reference}
-    row = (Namespace.objects.filter(organization_id=organization_id, **lookup)
-           .values("id", "name", "rate_limit_rpm", "rate_limit_tpm", "monthly_budget_usd", "routing",
-                   "provider_timeout_seconds").first())
-    if row is None:
-        return None
+NAMESPACE_FIELDS = ("id", "name", "rate_limit_rpm", "rate_limit_tpm", "monthly_budget_usd", "routing",
+                    "provider_timeout_seconds")
+
+
+def _record(organization_id: int, row: dict[str, Any]) -> NamespaceRecord:
     routing, timeout = row.pop("routing"), row.pop("provider_timeout_seconds")
     return NamespaceRecord(organization_id=organization_id, fallbacks=fallbacks_of(routing),
                            aliases=aliases_of(routing), provider_timeout_s=timeout, **row)
+
+
+def namespace_record(namespace: Namespace) -> NamespaceRecord:
+    """A namespace already loaded (the dashboard's), as the inference path sees it."""
+    return _record(namespace.organization_id, {name: getattr(namespace, name) for name in NAMESPACE_FIELDS})
+
+
+def _load_namespace(organization_id: int, reference: str) -> NamespaceRecord | None:
+    lookup = {"id": reference} if reference.startswith("ns_") else {"name": reference}
+    row = Namespace.objects.filter(organization_id=organization_id, **lookup).values(*NAMESPACE_FIELDS).first()
+    return _record(organization_id, row) if row is not None else None
 
 
 def _check_key(record: KeyRecord | None, digest: str) -> KeyRecord:

@@ -16,9 +16,8 @@ from inference.plugins.registry import plugin_registry
 from inference.plugins.selectors import plugins_describe
 from inference.plugins.services import enabled_plugins
 from inference.usage.models import UsageRecord
-from tenancy.accounts.authentication import NamespaceRecord
+from tenancy.accounts.authentication import namespace_record
 from tenancy.accounts.models import ApiKey, Namespace, Organization
-from tenancy.accounts.namespace_settings import aliases_of, fallbacks_of
 from tenancy.credentials.models import ProviderCredential
 from tenancy.credentials.selectors import credential_list
 from tenancy.credentials.services import providers_with_keys
@@ -73,17 +72,10 @@ def namespace_credentials(*, namespace: Namespace) -> dict[str, list[dict[str, A
     return {"defaults": [c for c in listed if not c["name"]], "named": [c for c in listed if c["name"]]}
 
 
-def namespace_record(*, namespace: Namespace) -> NamespaceRecord:
-    """The namespace as the inference path sees it (its routing in the form ``NamespaceRecord`` carries)."""
-    return NamespaceRecord(id=namespace.id, name=namespace.name, organization_id=namespace.organization_id,
-                           fallbacks=fallbacks_of(namespace.routing), aliases=aliases_of(namespace.routing),
-                           provider_timeout_s=namespace.provider_timeout_seconds)
-
-
 def namespace_deployments(*, namespace: Namespace) -> dict[str, Any]:
     """Every alias of deployments of the namespace, each deployment with its shared state as every node sees it
     (``deployments_report``, the API's); when Redis is unavailable, the settings alone and ``unavailable``."""
-    record = namespace_record(namespace=namespace)
+    record = namespace_record(namespace)
     try:
         groups, unavailable = deployments_report(record), False
     except ServiceUnavailableError:

@@ -14,8 +14,8 @@ from inference.api.deployments import deployment_find
 from inference.deployments import breaker_reset
 from playground.web.dashboard.access import dashboard_view
 from playground.web.dashboard.forms import RoutingForm
-from playground.web.dashboard.selectors import namespace_record
 from playground.web.dashboard.views.namespaces import namespace_of, namespace_page
+from tenancy.accounts.authentication import namespace_record
 from tenancy.accounts.services import namespace_settings_update
 
 
@@ -49,7 +49,7 @@ def routing_update_view(request: HttpRequest, namespace_id: str) -> HttpResponse
 @dashboard_view(admin=True)
 def breaker_reset_view(request: HttpRequest, namespace_id: str, alias: str, deployment: str) -> HttpResponse:
     namespace = namespace_of(request, namespace_id)
-    located = deployment_find(namespace_record(namespace=namespace), alias, deployment)
+    located = deployment_find(namespace_record(namespace), alias, deployment)
     if located is None:
         raise Http404("No such deployment")
     group, found = located
