@@ -1,35 +1,68 @@
 """One refresh-ahead cache for what the request path reads from PostgreSQL on every request (verified keys,
 namespaces, provider credentials, a namespace's enabled plugins).
 
-A value is loaded on a pool thread (its database connection closed after: those threads outlive requests)
-and kept for ``ttl()`` seconds. In the last quarter of its life it is reloaded in the background while it
-is still served, so that steady traffic never waits for the query, and what is served is never older than
-the ttl. Requests that miss at the same moment share one load (a burst after expiry used to open one
-connection per request). A failed load raises to the requests that waited for it, and leaves nothing
-cached.
+A value is loaded on one of a few loader threads of the process, each keeping its database connection open
+between loads (a connection per load cost more CPU than the query, several times a second per cached value:
+bench/results/2026-12-06-gateway-overhead.md); a load that fails on a kept connection closes it and is tried once
+more on a new one, so a restarted PostgreSQL costs nobody an error. A value is kept for ``ttl()`` seconds. In
+the last quarter of its life it is reloaded in the background while it is still served, so that steady traffic
+never waits for the query, and what is served is never older than the ttl. Requests that miss at the same moment
+share one load (a burst after expiry used to open one connection per request). A failed load raises to the
+requests that waited for it, and leaves nothing cached.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Hashable
 
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import DatabaseError, connections
 
 RELOAD_AT = 0.75  # of a value's life: from then on it is reloaded in the background while still served
 MAX_ENTRIES = 50_000  # past this the cache starts afresh (a bound on memory, not an eviction policy)
 
 
-def _closing(load: Callable[[], Any]) -> Callable[[], Any]:
+LOADERS = 2  # threads per process that run loads: each holds one database connection
+_loaders = ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="infergate-refresh")
+_kept: set = set()  # the loader threads' database connections (wrappers), for refresh_connections_close
+_kept_lock = threading.Lock()
+
+
+def _on_kept_connection(load: Callable[[], Any]) -> Callable[[], Any]:
     def run() -> Any:
+        wrapper = connections["default"]
+        reused = wrapper.connection is not None
+        with _kept_lock:
+            _kept.add(wrapper)
         try:
             return load()
-        finally:
-            connection.close()
+        except DatabaseError:
+            wrapper.close()  # a broken connection is not kept; a dropped kept one gets one more try on a new one
+            if not reused:
+                raise
+        try:
+            return load()
+        except DatabaseError:
+            wrapper.close()
+            raise
 
     return run
+
+
+def refresh_connections_close() -> None:
+    """Close the loader threads' database connections (the server's shutdown; the end of a test session)."""
+    with _kept_lock:
+        kept = list(_kept)
+    for wrapper in kept:
+        wrapper.inc_thread_sharing()  # closed from this thread while its own thread waits for work
+        try:
+            wrapper.close()
+        finally:
+            wrapper.dec_thread_sharing()
 
 
 class RefreshAheadCache:
@@ -53,7 +86,8 @@ class RefreshAheadCache:
 
             async def refresh() -> Any:
                 try:
-                    value = await sync_to_async(_closing(load), thread_sensitive=False)()
+                    value = await sync_to_async(_on_kept_connection(load), thread_sensitive=False,
+                                                executor=_loaders)()
                     self.put(key, value)
                     return value
                 finally:

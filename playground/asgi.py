@@ -55,9 +55,11 @@ async def lifespan(scope, receive, send):
             _startup()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            from core.refresh import refresh_connections_close
             from inference.usage.services import usage_flush
 
             await sync_to_async(usage_flush, thread_sensitive=False)()
+            refresh_connections_close()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -69,3 +69,33 @@ async def test_forget_and_clear():
     source.value = "c"
     cache.clear()
     assert await cache.get("k", source.load) == "c"
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_loads_keep_their_connection_and_a_dropped_one_costs_no_error():
+    """A load runs on a loader thread whose connection stays open for the next load (a connection per load
+    cost more than the query); when PostgreSQL dropped it meanwhile, the load is tried once more on a new one."""
+    from asgiref.sync import sync_to_async
+    from django.db import connection
+
+    from core.refresh import LOADERS
+
+    cache = RefreshAheadCache(lambda: 60.0)
+    pids = {await cache.get(n, _backend_pid) for n in range(12)}
+    assert len(pids) <= LOADERS  # twelve loads, no more connections than loader threads
+
+    def terminate() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [list(pids)])
+
+    await sync_to_async(terminate)()
+    after = {await cache.get(("after", n), _backend_pid) for n in range(4)}
+    assert not after & pids  # answered on new connections, not an error
