@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -22,6 +23,22 @@ def env_bool(name: str, default: bool = False) -> bool:
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+HTTP_BACKENDS = ("lean", "aiohttp", "httpx")
+
+
+def _http_backend() -> str:
+    value = (os.environ.get("INFERGATE_HTTP_BACKEND") or "").strip().lower()
+    if not value:
+        return "lean" if env_bool("INFERGATE_LEAN_HTTP", True) else "httpx"
+    if value not in HTTP_BACKENDS:
+        raise RuntimeError(f"INFERGATE_HTTP_BACKEND must be one of {', '.join(HTTP_BACKENDS)}, not {value!r}")
+    if value == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
+        # Not installed by default: google-genai would then move its own calls onto aiohttp too.
+        raise RuntimeError("INFERGATE_HTTP_BACKEND=aiohttp needs the openai SDK's aiohttp extra: "
+                           "pip install 'openai[aiohttp]==3.54.0'")
+    return value
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -259,9 +276,11 @@ INFERGATE = {
     "PROVIDER_RETRIES": env_int("INFERGATE_PROVIDER_RETRIES", 2),
     "PROVIDER_RETRY_BASE_SECONDS": float(os.environ.get("INFERGATE_PROVIDER_RETRY_BASE_SECONDS", "0.5")),
     "PROVIDER_CONCURRENCY": env_int("INFERGATE_PROVIDER_CONCURRENCY", 8),
-    # The openai SDK's calls to a plain http:// server with no proxy go over a lean keep-alive transport
-    # (inference/providers/lean_http.py; docs/providers.md: OpenAI-compatible endpoints); off: httpx's own.
-    "LEAN_HTTP": env_bool("INFERGATE_LEAN_HTTP", True),
+    # The HTTP client under the openai SDK (docs/providers.md: OpenAI-compatible endpoints): "lean", a keep-alive
+    # transport of ours for a plain http:// server with no proxy (inference/providers/lean_http.py; httpx's
+    # elsewhere); "aiohttp", the SDK's own aiohttp backend; "httpx", the SDK's default. INFERGATE_LEAN_HTTP=0 is
+    # the older way to say "httpx".
+    "HTTP_BACKEND": _http_backend(),
     "OPENAI_BASE_URL": os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
     # The endpoints a namespace's deployments may name as their base_url (prefixes, comma-separated; none by default):
     # a namespace sends its own named credential there, and the gateway's network reach with it (docs/deployments.md).

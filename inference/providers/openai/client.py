@@ -68,11 +68,15 @@ def sdk_client(base_url: str, api_key: str, timeout_s: float) -> openai.AsyncOpe
 
 
 def _http_client(base_url: str) -> openai.DefaultAsyncHttpxClient | None:
-    """The lean transport (inference/providers/lean_http.py) under the SDK for a plain http:// server that no
-    proxy stands in front of, unless ``LEAN_HTTP`` is off; None (the SDK's own httpx client) otherwise."""
-    if not settings.INFERGATE.get("LEAN_HTTP") or not lean_applies(base_url):
-        return None
-    return openai.DefaultAsyncHttpxClient(transport=LeanTransport())
+    """The HTTP client under the SDK, by ``HTTP_BACKEND``: the lean transport (inference/providers/lean_http.py)
+    for a plain http:// server that no proxy stands in front of, the SDK's aiohttp backend, or None (the SDK's
+    own httpx client, also what "lean" leaves to anything else)."""
+    backend = settings.INFERGATE.get("HTTP_BACKEND", "lean")
+    if backend == "aiohttp":
+        return openai.DefaultAioHttpClient()
+    if backend == "lean" and lean_applies(base_url):
+        return openai.DefaultAsyncHttpxClient(transport=LeanTransport())
+    return None
 
 
 async def api_key(endpoint: Endpoint, credentials: CredentialLookup) -> str:

@@ -523,8 +523,56 @@ def test_lean_applies_to_plain_http_without_a_proxy(monkeypatch: pytest.MonkeyPa
 async def test_sdk_clients_get_the_lean_transport_only_where_it_applies(settings, monkeypatch: pytest.MonkeyPatch):
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-    settings.INFERGATE = {**settings.INFERGATE, "LEAN_HTTP": True}
+    settings.INFERGATE = {**settings.INFERGATE, "HTTP_BACKEND": "lean"}
     assert isinstance(sdk_client("http://127.0.0.1:9/lean-on/v1", "k", 30.0)._client._transport, LeanTransport)
     assert not isinstance(sdk_client("https://127.0.0.1:9/lean-on/v1", "k", 30.0)._client._transport, LeanTransport)
-    settings.INFERGATE = {**settings.INFERGATE, "LEAN_HTTP": False}
+    settings.INFERGATE = {**settings.INFERGATE, "HTTP_BACKEND": "httpx"}
     assert not isinstance(sdk_client("http://127.0.0.1:9/lean-off/v1", "k", 30.0)._client._transport, LeanTransport)
+
+
+async def test_the_sdks_aiohttp_backend_answers_streams_and_times_out(settings, monkeypatch: pytest.MonkeyPatch):
+    """INFERGATE_HTTP_BACKEND=aiohttp: refused at start while the SDK's aiohttp extra is not installed (it is not by
+    default); once it is, the client the adapters get (sdk_client) posts, streams and keeps its connection over it,
+    and a server that hangs is the SDK's timeout."""
+    from playground.settings import _http_backend
+
+    monkeypatch.setenv("INFERGATE_HTTP_BACKEND", "aiohttp")
+    try:
+        from openai._vendor.httpx_aiohttp.transport import AiohttpTransport
+    except ImportError:
+        with pytest.raises(RuntimeError, match=r"openai\[aiohttp\]"):
+            _http_backend()
+        return
+    assert _http_backend() == "aiohttp"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    settings.INFERGATE = {**settings.INFERGATE, "HTTP_BACKEND": "aiohttp"}
+
+    async def openai_like(reader, writer, upstream):
+        while (request := await upstream.read_request(reader)) is not None:
+            if b"/hang" in request[0]:
+                await asyncio.sleep(5)
+            elif json.loads(request[1]).get("stream"):
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                             b"transfer-encoding: chunked\r\n\r\n")
+                for delta in ({"content": "Hel"}, {"content": "lo"}):
+                    event = {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                    writer.write(chunk(b"data: " + json.dumps(event).encode() + b"\n\n"))
+                    await writer.drain()
+                writer.write(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+            else:
+                writer.write(answer(completion("Hello")))
+
+    async with Upstream(openai_like) as upstream:
+        api = sdk_client(f"{upstream.url}/aiohttp-backend/v1", "sk-test", 0.5)
+        assert isinstance(api._client._transport, AiohttpTransport)
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        first = await api.post("/chat/completions", body=body, cast_to=object)
+        assert first["choices"][0]["message"]["content"] == "Hello"
+        stream = await api.post("/chat/completions", body={**body, "stream": True}, cast_to=object, stream=True,
+                                stream_cls=openai.AsyncStream[object])
+        assert "".join([c["choices"][0]["delta"]["content"] async for c in stream]) == "Hello"
+        with pytest.raises(openai.APITimeoutError):
+            await api.post("/hang", body=body, cast_to=object)
+        assert upstream.connections <= 2  # kept alive: the hung one is the only other
+        assert b"authorization: Bearer sk-test" in upstream.requests[0][0]
