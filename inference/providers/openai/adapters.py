@@ -4,12 +4,11 @@ use these same classes with their own ``Endpoint``."""
 
 from __future__ import annotations
 
+import json
 from contextlib import aclosing
 from typing import Any, AsyncIterator
 
 import openai
-from openai.types import CreateEmbeddingResponse
-from openai.types.chat import ChatCompletion
 
 from core.errors import InferenceServiceUnavailableError
 from inference.media.images import image_inputs_parse, images_for_provider
@@ -72,18 +71,20 @@ class ChatAdapter(OpenAIAdapter):
         def ask(conversation):
             body = {**extra, "model": self.upstream_model, "messages": mapping.chat_messages(conversation, images),
                     **options}
-            # The body as built, posted: create() would first walk it against the SDK's TypedDicts (an
-            # identity for these plain values) for about a fifth of the call's CPU (bench/results/2026-11-24-gateway-soak.md).
-            return lambda: session.call(lambda client: client.post("/chat/completions", body=body,
-                                                                   cast_to=ChatCompletion))
+            # The body as built, posted, and the answer read as JSON: create() would first walk the body against
+            # the SDK's TypedDicts (an identity for these plain values) for about a fifth of the call's CPU
+            # (bench/results/2026-11-24-gateway-soak.md), and a ChatCompletion model of the answer cost a tenth of
+            # the gateway's CPU per request (bench/results/2026-12-06-gateway-overhead.md).
+            return lambda: session.call(lambda client: client.post("/chat/completions", body=body, cast_to=object))
 
         completions = await run_bounded([ask(conversation) for conversation in call.conversations])
         usage = Usage()
         responses = []
         for completion, conversation in zip(completions, call.conversations):
+            completion = _json_of(completion)
             answer = mapping.chat_answer(completion, provider=self.spec.provider, structured=structured)
             responses.append(answer)
-            reported = getattr(completion, "usage", None)
+            reported = completion.get("usage") if isinstance(completion, dict) else None
             if reported is None:  # a compatible server that counts nothing: we count (inference/providers/tokens.py)
                 counted = await chat_usage_count(conversation=conversation, answer=answer["text"])
                 usage.prompt += counted.prompt
@@ -156,6 +157,17 @@ class ChatAdapter(OpenAIAdapter):
                 await chunks.close()  # also when the consumer went away: stops the upstream generation
 
 
+def _json_of(answer: Any) -> Any:
+    """An answer read as JSON (``cast_to=object``): the SDK hands back the text of one whose content type does
+    not say JSON, which some compatible servers' answers are all the same."""
+    if isinstance(answer, str):
+        try:
+            return json.loads(answer)
+        except ValueError:
+            pass
+    return answer
+
+
 def _mapped(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -173,9 +185,8 @@ class EmbeddingAdapter(OpenAIAdapter):
         options: dict[str, Any] = mapping.extra_parameters(call.parameters, ())  # dimensions, and what else it takes
         session = await session_open(self.endpoint, call)
         body = {**options, "model": self.upstream_model, "input": list(call.texts), "encoding_format": "float"}
-        response = await session.call(lambda client: client.post("/embeddings", body=body,  # as chat, above
-                                                                 cast_to=CreateEmbeddingResponse))
-        reported = getattr(response, "usage", None)
+        response = _json_of(await session.call(lambda client: client.post("/embeddings", body=body, cast_to=object)))
+        reported = response.get("usage") if isinstance(response, dict) else None  # read as JSON, as chat's, above
         usage = Usage(prompt=await texts_tokens_count(texts=call.texts)) if reported is None else Usage()
         mapping.usage_add(usage, reported)
         with answer_shape(self.spec.provider):

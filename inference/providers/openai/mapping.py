@@ -123,28 +123,31 @@ def extra_parameters(parameters: dict[str, Any], modelled: tuple[str, ...]) -> d
 
 
 @answer_mapping
-def chat_answer(completion: Any, *, provider: str, structured: bool) -> dict[str, Any]:
-    """One ``data.responses`` item from a chat completion; a refusal is the client's 400."""
-    choice = completion.choices[0]
-    message = choice.message
-    refusal = getattr(message, "refusal", None)
-    if refusal or choice.finish_reason == "content_filter":
+def chat_answer(completion: dict[str, Any], *, provider: str, structured: bool) -> dict[str, Any]:
+    """One ``data.responses`` item from a chat completion's JSON; a refusal is the client's 400."""
+    choice = completion["choices"][0]
+    message, finish = choice["message"], choice.get("finish_reason")
+    refusal = message.get("refusal")
+    if refusal or finish == "content_filter":
         raise refused(provider, refusal)
-    text = message.content or ""
-    answer: dict[str, Any] = {"text": text, "finish_reason": choice.finish_reason or "stop"}
+    text = message.get("content") or ""
+    if not isinstance(text, str):
+        raise TypeError("content")
+    answer: dict[str, Any] = {"text": text, "finish_reason": finish or "stop"}
     if structured:
         answer["structured"] = parse_structured(text)
-    calls = [tool_call(call) for call in getattr(message, "tool_calls", None) or ()]
+    calls = [tool_call(call) for call in message.get("tool_calls") or ()]
     if calls:
         answer["tool_calls"] = [call.as_dict() for call in calls]
     return answer
 
 
-def tool_call(call: Any) -> ToolCall:
+def tool_call(call: dict[str, Any]) -> ToolCall:
     """A function call of an answer (``{id, type: function, function: {name, arguments}}``)."""
-    if getattr(call, "type", "function") != "function":
-        raise TypeError(f"a tool call of type {call.type!r}")
-    return ToolCall(call.id, call.function.name, call.function.arguments or "")
+    if call.get("type", "function") != "function":
+        raise TypeError(f"a tool call of type {call['type']!r}")
+    function = call["function"]
+    return ToolCall(str(call["id"]), str(function["name"]), str(function.get("arguments") or ""))
 
 
 def refused(provider: str, reason: str | None) -> BadRequestError:
@@ -183,8 +186,11 @@ def _field(value: Any, name: str) -> Any:
 
 # -- embeddings and transcription ------------------------------------------------------------------
 
-def embedding_data(response: Any, call: InferenceCall) -> dict[str, Any]:
-    vectors = [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+def embedding_data(response: dict[str, Any], call: InferenceCall) -> dict[str, Any]:
+    """``data.embedding(s)`` from an embeddings answer's JSON, in input order."""
+    vectors = [item["embedding"] for item in sorted(response["data"], key=lambda item: item["index"])]
+    if any(not isinstance(vector, list) for vector in vectors):
+        raise TypeError("embedding")
     dimensions = len(vectors[0]) if vectors else 0
     if call.single:
         return {"embedding": vectors[0], "dimensions": dimensions}

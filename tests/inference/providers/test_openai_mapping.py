@@ -108,9 +108,8 @@ def test_chat_options_and_response_format():
 
 
 def completion(content, finish_reason="stop", refusal=None):
-    message = SimpleNamespace(content=content, refusal=refusal)
-    return SimpleNamespace(choices=[SimpleNamespace(message=message, finish_reason=finish_reason)],
-                           usage=SimpleNamespace(prompt_tokens=3, completion_tokens=4))
+    return {"choices": [{"message": {"content": content, "refusal": refusal}, "finish_reason": finish_reason}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
 
 
 def test_chat_answers_structured_and_refused():
@@ -152,7 +151,6 @@ def test_transcription_seconds_from_the_usage_else_the_duration():
 
 
 def test_embedding_data_single_and_batch_in_index_order():
-    response = SimpleNamespace(data=[SimpleNamespace(index=1, embedding=[0.0, 1.0]),
-                                     SimpleNamespace(index=0, embedding=[1.0, 0.0])])
+    response = {"data": [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}]}
     batch = InferenceCall(modality=Modality.TEXT_EMBEDDING, inputs={}, parameters={}, texts=("a", "b"), single=False)
     assert mapping.embedding_data(response, batch) == {"embeddings": [[1.0, 0.0], [0.0, 1.0]], "dimensions": 2}
