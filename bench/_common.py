@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,3 +208,26 @@ def wait_http(url: str, process: Any, timeout: float = 120.0, headers: dict[str,
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+def start_emulator(port: int, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, str(BENCH_DIR / "_emulator.py"), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=log.open("w"), text=True, start_new_session=True)
+    if process.stdout.readline().strip() != "ready":
+        raise RuntimeError(f"the emulator did not start (see {log})")
+    return process
+
+
+def profile_start(pid: int, output: Path) -> subprocess.Popen:
+    """py-spy sampling the Infergate process (and its workers) until it is sent SIGINT."""
+    executable = shutil.which("py-spy")
+    if executable is None:
+        raise SystemExit("--profile needs py-spy on PATH (pip install py-spy==0.4.3, in any environment)")
+    process = subprocess.Popen([executable, "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
+                                "--rate", "250", "--threads", "--output", str(output)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    return process

@@ -45,6 +45,25 @@ def thread_cpu(pids: list[int]) -> dict[str, float]:
     return found
 
 
+def idle_window(meters: dict[str, ProcessMeter], seconds: float) -> dict[str, dict]:
+    """Each process tree's CPU over ``seconds`` of no traffic (after 2 s for what the last request left to
+    finish: its usage record, a refresh), as a share of one core, and by thread name."""
+    time.sleep(2.0)
+    pids = {name: meter._pids() for name, meter in meters.items()}
+    before = {name: (meter.cpu_seconds(), thread_cpu(pids[name])) for name, meter in meters.items()}
+    started = time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    out = {}
+    for name, meter in meters.items():
+        cpu, threads = meter.cpu_seconds() - before[name][0], thread_cpu(pids[name])
+        by_thread = {t: round(threads[t] - before[name][1].get(t, 0.0), 3) for t in threads
+                     if threads[t] - before[name][1].get(t, 0.0) > 0}
+        out[name] = {"idle_seconds": round(elapsed, 1), "cpu_seconds": round(cpu, 3),
+                     "core_share": round(cpu / elapsed, 5), "by_thread": by_thread}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -62,28 +81,18 @@ def main() -> int:
         headers = {"Authorization": f"Bearer {secret}", "X-Namespace": namespace}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
             statuses = [client.post("/v1/inference", json=BODY).status_code for _ in range(args.warm)]
-        meter = ProcessMeter(process.pid)
-        time.sleep(2.0)  # what the last request left to finish (its usage record, a refresh) is not idle time
-        pids = meter._pids()
-        cpu_before, threads_before, started = meter.cpu_seconds(), thread_cpu(pids), time.monotonic()
         load_before = load_average()
-        time.sleep(args.seconds)
-        elapsed = time.monotonic() - started
-        cpu = meter.cpu_seconds() - cpu_before
-        threads_after = thread_cpu(pids)
+        idle = idle_window({"gateway": ProcessMeter(process.pid)}, args.seconds)["gateway"]
     finally:
         server_stop(process)
-    share = cpu / elapsed
-    by_thread = {name: round(threads_after[name] - threads_before.get(name, 0.0), 3) for name in threads_after
-                 if threads_after[name] - threads_before.get(name, 0.0) > 0}
+    share, by_thread = idle["core_share"], idle["by_thread"]
     result = {"machine": machine(), "workers": args.workers, "warm_requests": args.warm,
-              "warm_statuses": {str(s): statuses.count(s) for s in set(statuses)}, "idle_seconds": round(elapsed, 1),
-              "cpu_seconds": round(cpu, 3), "core_share": round(share, 5), "by_thread": by_thread,
+              "warm_statuses": {str(s): statuses.count(s) for s in set(statuses)}, **idle,
               "load_average_before": load_before, "target_core_share": TARGET_CORE_SHARE,
               "met": share < TARGET_CORE_SHARE}
-    print(f"gateway ({args.workers} worker{'s' if args.workers > 1 else ''}) idle for {elapsed:.1f} s after "
-          f"{args.warm} requests {result['warm_statuses']}: {cpu:.3f} CPU s = {share * 100:.3f}% of a core "
-          f"(target under {TARGET_CORE_SHARE * 100:g}%: {'met' if result['met'] else 'MISSED'}); "
+    print(f"gateway ({args.workers} worker{'s' if args.workers > 1 else ''}) idle for {idle['idle_seconds']} s after "
+          f"{args.warm} requests {result['warm_statuses']}: {idle['cpu_seconds']:.3f} CPU s = {share * 100:.3f}% of "
+          f"a core (target under {TARGET_CORE_SHARE * 100:g}%: {'met' if result['met'] else 'MISSED'}); "
           f"load average before {load_before[0]:.2f}")
     print("  by thread: " + (", ".join(f"{k} {v} s" for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1]))
                              or "nothing measurable"))

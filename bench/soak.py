@@ -53,9 +53,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(PROJECT_DIR))
-from _common import Connection, ProcessMeter, Request, load_average, machine, wait_http  # noqa: E402
+from _common import Connection, ProcessMeter, Request, load_average, machine, start_emulator, wait_http  # noqa: E402
 from concurrency import free_port, server_stop  # noqa: E402
-from gateway import compatible_settings, start_emulator  # noqa: E402
+from gateway import compatible_settings  # noqa: E402
 
 HOST = "127.0.0.1"
 TEXTS = ["The quick brown fox jumps over the lazy dog.", "A soak test runs for a long time."]

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ProcessMeter, load_average, machine, percentile  # noqa: E402
+from _common import ProcessMeter, load_average, machine, percentile, profile_start, start_emulator  # noqa: E402
 from concurrency import django_setup, free_port, server_start, server_stop, server_wait  # noqa: E402
-from gateway import profile_start, start_emulator  # noqa: E402
 
 STAMP = re.compile(r"t(\d+)@(\d+\.\d+)")
 STALL_S = 1.0
@@ -131,6 +130,65 @@ async def run_streams(count: int, host: str, port: int, path: str, body: dict, h
     return streams, time.perf_counter() - started
 
 
+def stream_settings(emulator_port: int, tokens: int, interval_ms: int) -> dict:
+    """INFERGATE["OPENAI_COMPATIBLE"] for ``emu-stream``: the emulator streaming ``tokens`` every ``interval_ms``."""
+    return {"emu-stream": {"base_url": f"http://127.0.0.1:{emulator_port}/s{tokens}x{interval_ms}/v1",
+                           "models": [{"name": "chat", "max_tokens": 4096}]}}
+
+
+def stream_rows(*, counts: list[int], tokens: int, interval_ms: int, emulator_port: int, gateway_port: int,
+                meter: ProcessMeter, auth: dict[str, str], profile: tuple[int, Path] | None = None,
+                show: bool = True) -> list[dict]:
+    """For each count: that many streams at once straight to the emulator, then as many through the gateway's
+    ``POST /v1/inference/stream`` (provider ``emu-stream``, see ``stream_settings``); their figures and the added."""
+    direct_body = {"model": "chat", "stream": True, "messages": [{"role": "user", "content": "go"}]}
+    gateway_body = {"provider": "emu-stream", "model": "chat", "inputs": {"prompts": ["go"]},
+                    "parameters": {"max_tokens": 4096}}
+    asyncio.run(run_streams(5, "127.0.0.1", gateway_port, "/v1/inference/stream", gateway_body, auth,
+                            infergate_texts))  # warm: pools, caches, the model's client
+    rows = []
+    for count in counts:
+        load = load_average()
+        direct, direct_s = asyncio.run(run_streams(count, "127.0.0.1", emulator_port,
+                                                   f"/s{tokens}x{interval_ms}/v1/chat/completions", direct_body, {},
+                                                   openai_texts))
+        profiler = profile_start(profile[0], profile[1].with_suffix(f".{count}.txt")) if profile else None
+        cpu_before = meter.cpu_seconds()
+        through, through_s = asyncio.run(run_streams(count, "127.0.0.1", gateway_port, "/v1/inference/stream",
+                                                     gateway_body, auth, infergate_texts))
+        cpu = meter.cpu_seconds() - cpu_before
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(60)
+        row = {"streams": count, "tokens": tokens, "interval_ms": interval_ms, "load_average_before": load,
+               "direct": figures(direct, tokens, interval_ms, direct_s),
+               "infergate": figures(through, tokens, interval_ms, through_s),
+               "gateway_cpu_ms_per_stream": round(cpu * 1000 / count, 2)}
+        d, g = row["direct"], row["infergate"]
+        if all(x is not None for x in (d["ttft_p50_ms"], g["ttft_p50_ms"], d["token_p99_ms"], g["token_p99_ms"])):
+            row["added"] = {"ttft_p50_ms": round(g["ttft_p50_ms"] - d["ttft_p50_ms"], 2),
+                            "token_p50_ms": round(g["token_p50_ms"] - d["token_p50_ms"], 3),
+                            "token_p99_ms": round(g["token_p99_ms"] - d["token_p99_ms"], 3)}
+        rows.append(row)
+        if show:
+            print_row(row)
+    return rows
+
+
+def stream_checks(rows: list[dict]) -> list[dict]:
+    """The streaming targets, judged at 500 streams or more: none stalled or failed, added per-token p99."""
+    checks = []
+    for row in (r for r in rows if r["streams"] >= 500):
+        where = f"{row['streams']} streams"
+        g = row["infergate"]
+        checks.append({"target": "0 stalled or failed streams", "where": where,
+                       "value": g["stalled"] + g["failed"], "passed": g["stalled"] == 0 and g["failed"] == 0})
+        added = row.get("added", {}).get("token_p99_ms")
+        checks.append({"target": f"added per-token p99 <= {TARGET_ADDED_P99_MS:g} ms", "where": where,
+                       "value": added, "passed": added is not None and added <= TARGET_ADDED_P99_MS})
+    return checks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", default="100,500")
@@ -143,57 +201,27 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="stream-overhead-"))
     emulator_port, gateway_port = free_port(), free_port()
-    upstream = f"/s{args.tokens}x{args.interval_ms}"
-    compatible = {"emu-stream": {"base_url": f"http://127.0.0.1:{emulator_port}{upstream}/v1",
-                                 "models": [{"name": "chat", "max_tokens": 4096}]}}
     import os
 
-    os.environ["INFERGATE_OPENAI_COMPATIBLE"] = json.dumps(compatible)
+    os.environ["INFERGATE_OPENAI_COMPATIBLE"] = json.dumps(stream_settings(emulator_port, args.tokens,
+                                                                           args.interval_ms))
     secret, namespace = django_setup()
     emulator = start_emulator(emulator_port, folder / "emulator.log")
     gateway = server_start(gateway_port, args.workers, folder / "uvicorn.log")
     result: dict = {"machine": machine(), "workers": args.workers, "tokens": args.tokens,
-                    "interval_ms": args.interval_ms, "rows": []}
+                    "interval_ms": args.interval_ms}
     try:
         server_wait(gateway, f"http://127.0.0.1:{gateway_port}")
-        meter = ProcessMeter(gateway.pid)
-        auth = {"authorization": f"Bearer {secret}", "x-namespace": namespace}
-        direct_body = {"model": "chat", "stream": True, "messages": [{"role": "user", "content": "go"}]}
-        gateway_body = {"provider": "emu-stream", "model": "chat", "inputs": {"prompts": ["go"]},
-                        "parameters": {"max_tokens": 4096}}
-        asyncio.run(run_streams(5, "127.0.0.1", gateway_port, "/v1/inference/stream", gateway_body, auth,
-                                infergate_texts))  # warm: pools, caches, the model's client
-        for count in (int(c) for c in args.streams.split(",")):
-            load = load_average()
-            direct, direct_s = asyncio.run(run_streams(count, "127.0.0.1", emulator_port,
-                                                       f"{upstream}/v1/chat/completions", direct_body, {},
-                                                       openai_texts))
-            profiler = profile_start(gateway.pid, args.profile.with_suffix(f".{count}.txt")) if args.profile else None
-            cpu_before = meter.cpu_seconds()
-            through, through_s = asyncio.run(run_streams(count, "127.0.0.1", gateway_port, "/v1/inference/stream",
-                                                         gateway_body, auth, infergate_texts))
-            cpu = meter.cpu_seconds() - cpu_before
-            if profiler is not None:
-                profiler.send_signal(signal.SIGINT)
-                profiler.wait(60)
-            row = {"streams": count, "load_average_before": load,
-                   "direct": figures(direct, args.tokens, args.interval_ms, direct_s),
-                   "infergate": figures(through, args.tokens, args.interval_ms, through_s),
-                   "gateway_cpu_ms_per_stream": round(cpu * 1000 / count, 2)}
-            d, g = row["direct"], row["infergate"]
-            if all(x is not None for x in (d["ttft_p50_ms"], g["ttft_p50_ms"], d["token_p99_ms"], g["token_p99_ms"])):
-                row["added"] = {"ttft_p50_ms": round(g["ttft_p50_ms"] - d["ttft_p50_ms"], 2),
-                                "token_p50_ms": round(g["token_p50_ms"] - d["token_p50_ms"], 3),
-                                "token_p99_ms": round(g["token_p99_ms"] - d["token_p99_ms"], 3)}
-            result["rows"].append(row)
-            print_row(row, args)
+        result["rows"] = stream_rows(counts=[int(c) for c in args.streams.split(",")], tokens=args.tokens,
+                                     interval_ms=args.interval_ms, emulator_port=emulator_port,
+                                     gateway_port=gateway_port, meter=ProcessMeter(gateway.pid),
+                                     auth={"authorization": f"Bearer {secret}", "x-namespace": namespace},
+                                     profile=(gateway.pid, args.profile) if args.profile else None)
     finally:
         server_stop(gateway)
         emulator.terminate()
-    checks = [r for r in result["rows"] if r["streams"] >= 500]
-    result["met"] = bool(checks) and all(r["infergate"]["stalled"] == 0 and r["infergate"]["failed"] == 0
-                                         and r.get("added", {}).get("token_p99_ms", 1e9) <= TARGET_ADDED_P99_MS
-                                         for r in checks)
+    checks = stream_checks(result["rows"])
+    result["met"] = bool(checks) and all(c["passed"] for c in checks)
     print(f"\ntargets at 500 streams (0 stalled, added per-token p99 <= {TARGET_ADDED_P99_MS:g} ms): "
           f"{'met' if result['met'] else 'MISSED'}")
     if args.json:
@@ -202,8 +230,8 @@ def main() -> int:
     return 0 if result["met"] else 1
 
 
-def print_row(row: dict, args: argparse.Namespace) -> None:
-    print(f"\n{row['streams']} streams at once, {args.tokens} tokens every {args.interval_ms} ms "
+def print_row(row: dict) -> None:
+    print(f"\n{row['streams']} streams at once, {row['tokens']} tokens every {row['interval_ms']} ms "
           f"(load average before {row['load_average_before'][0]:.2f})")
     print(f"  {'path':<11}{'complete':>9}{'ttft p50':>10}{'ttft p99':>10}{'tok p50':>9}{'tok p99':>9}{'stalled':>9}")
     for name in ("direct", "infergate"):

@@ -28,7 +28,8 @@ def test_gateway_bench_runs_and_writes_its_figures(tmp_path):
     # request costs about 1 ms of the gateway's CPU, and 8 of them sometimes measured 0.
     run = subprocess.run(
         [sys.executable, "bench/gateway.py", "--no-litellm", "--delays", "0", "--concurrency", "1,4",
-         "--requests", "40,80", "--rounds", "2", "--ceiling-requests", "200", "--json", str(output)],
+         "--requests", "40,80", "--rounds", "2", "--ceiling-requests", "200", "--streams", "20",
+         "--stream-tokens", "5", "--stream-interval-ms", "10", "--idle-seconds", "2", "--json", str(output)],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert output.exists(), run.stdout[-3000:] + run.stderr[-3000:]
     figures = json.loads(output.read_text())
@@ -48,4 +49,9 @@ def test_gateway_bench_runs_and_writes_its_figures(tmp_path):
     assert figures["usage_records_added"] >= infergate_requests
     assert figures["processes"]["infergate"]["peak_rss_mb"] > 0
     assert figures["emulator_ceiling"]["throughput_rps"] > 0
-    assert {check["target"] for check in figures["targets"]["checks"]} >= {"added p50 < 2.0 ms"}
+    (streams,) = figures["streams"]  # 20 streams through the gateway, each token timed
+    assert streams["streams"] == 20 and streams["infergate"]["complete"] == 20 and streams["direct"]["complete"] == 20
+    assert streams["infergate"]["token_p99_ms"] is not None and "added" in streams
+    assert figures["idle"]["infergate"]["idle_seconds"] >= 2 and figures["idle"]["infergate"]["cpu_seconds"] >= 0
+    assert {check["target"] for check in figures["targets"]["checks"]} >= {
+        "added p50 <= 1 ms", "added p99 <= 2 ms", "idle CPU < 1% of a core"}
