@@ -144,12 +144,15 @@ class Upstream(asyncio.Protocol):
         self._send(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
                    b"connection: keep-alive\r\n\r\n" + chunk(model, {"role": "assistant", "content": ""}))
         start = self.loop.time()
+        if not tokens:
+            self._finish(model, 0, usage)
         for k in range(tokens):
-            self.loop.call_at(start + (k + 1) * interval, self._token, model, k)
-        self.loop.call_at(start + tokens * interval + 0.0005, self._finish, model, tokens, usage)
+            self.loop.call_at(start + (k + 1) * interval, self._token, model, k, tokens, usage)
 
-    def _token(self, model: str, k: int) -> None:
+    def _token(self, model: str, k: int, tokens: int, usage: bool) -> None:
         self._send(chunk(model, {"content": f"t{k}@{time.time() * 1000:.3f} "}))
+        if k == tokens - 1:  # the finish right after the last token: a timer of its own could fire first
+            self._finish(model, tokens, usage)  # (uvloop's timers round to the millisecond)
 
     def _finish(self, model: str, tokens: int, usage: bool) -> None:
         tail = chunk(model, {}, finish="stop")
