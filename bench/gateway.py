@@ -344,6 +344,21 @@ def markdown(result: dict[str, Any]) -> str:
             ratio = f"{f['throughput_vs_litellm']:.2f}x" if "throughput_vs_litellm" in f else ""
             lines.append(f"| {name} | {f['throughput_rps']:.0f} | {f['p50_ms']:.2f} | {f['p95_ms']:.2f} | "
                          f"{f['p99_ms']:.2f} | {' | '.join(plus)} | {cpu} | {ratio} |")
+    if result.get("streams"):
+        lines += ["\nStreams at once through the first Infergate server (`POST /v1/inference/stream`) and straight to the "
+                  "emulator (*direct*); times in ms, a token's latency is its arrival minus the emulator's stamp:\n",
+                  "| streams | path | complete | ttft p50 | ttft p99 | token p50 | token p99 | stalled | gateway CPU ms/stream |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in result["streams"]:
+            for name in ("direct", "infergate"):
+                f = row[name]
+                cpu = f"{row['gateway_cpu_ms_per_stream']:.2f}" if name == "infergate" else ""
+                lines.append(f"| {row['streams']} | {name} | {f['complete']} | {f['ttft_p50_ms']} | {f['ttft_p99_ms']} | "
+                             f"{f['token_p50_ms']} | {f['token_p99_ms']} | {f['stalled']} | {cpu} |")
+    if result.get("idle"):
+        lines += ["\nIdle (no traffic):\n", "| process | seconds | CPU s | share of a core |", "|---|---:|---:|---:|"]
+        for name, idle in result["idle"].items():
+            lines.append(f"| {name} | {idle['idle_seconds']} | {idle['cpu_seconds']} | {idle['core_share'] * 100:.3f}% |")
     return "\n".join(lines) + "\n"
 
 
