@@ -39,7 +39,7 @@ from inference.usage.bodies import request_log
 from inference.usage.records import PRICE_TABLE_VERSION, UsageEntry, usage_cost
 from inference.usage.services import usage_record
 from tenancy.accounts.authentication import Principal, key_resolve, namespace_principal, namespace_resolve
-from tenancy.accounts.limits import Reservation, limits_reserve, limits_settle
+from tenancy.accounts.limits import Reservation, limits_counters_send, limits_reserve, limits_settlement
 from tenancy.accounts.models import Permission
 from tenancy.credentials.selectors import credential_lookup
 
@@ -240,9 +240,8 @@ async def inference_run(*, credentials: Credentials, body: Any | Callable[[], An
     finally:
         if entry.status != 200:
             entry.latency_ms = _elapsed_ms(started)
-        await usage_record(entry)
+        await _record(entry, prepared, usage)
         if prepared is not None:
-            _settle(prepared, usage)
             await _body_log(prepared, entry, answer)
 
 
@@ -282,10 +281,14 @@ async def _tokens_count(prepared: _Prepared) -> InferenceResult:
     return InferenceResult(data={"input_tokens": counted.prompt + tools})
 
 
-def _settle(prepared: _Prepared, usage: Usage) -> None:
-    """The limits' reservation corrected to what the call used (off the answer's path)."""
-    limits_settle(prepared.reservation, tokens=usage.total,
-                  cost_micro_usd=micro_usd(prepared.adapter.spec.price, usage.prompt, usage.completion))
+async def _record(entry: UsageEntry, prepared: _Prepared | None, usage: Usage) -> None:
+    """The usage record, and the limits' reservation corrected to what the call used, in one round trip to Redis
+    (the record's) where there is one, else in the background."""
+    counters = [] if prepared is None else limits_settlement(
+        prepared.reservation, tokens=usage.total,
+        cost_micro_usd=micro_usd(prepared.adapter.spec.price, usage.prompt, usage.completion))
+    if not await usage_record(entry, counters) and counters:
+        limits_counters_send(counters)
 
 
 def _headers_give(meta: ResponseMeta | None, prepared: _Prepared) -> None:
@@ -355,6 +358,5 @@ async def inference_stream(*, credentials: Credentials, body: Any | Callable[[],
         if entry.status != 200:
             entry.latency_ms = _elapsed_ms(started)
             _count(entry, prepared.adapter.spec, collector.usage)
-        await usage_record(entry)
-        _settle(prepared, collector.usage)
+        await _record(entry, prepared, collector.usage)
         await _body_log(prepared, entry, answer)

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from functools import lru_cache
+from typing import Sequence
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -114,11 +115,17 @@ def _observe(entry: UsageEntry) -> None:
         logger.warning("metrics not recorded: %s", type(error).__name__)
 
 
-async def usage_record(entry: UsageEntry) -> None:
-    """Record a finished request: into the durable stream, or the in-process writer if Redis is away."""
+async def usage_record(entry: UsageEntry, counters: Sequence[tuple[str, int, int]] = ()) -> bool:
+    """Record a finished request: into the durable stream, or the in-process writer if Redis is away.
+    ``counters`` (key, delta, ttl seconds) ride along with the record's write to Redis; False when there was
+    none (usage not durable) and the caller must send them itself."""
     _observe(entry)
-    if not settings.INFERGATE["USAGE_DURABLE"] or not await usage_stream_add(entry):
+    if not settings.INFERGATE["USAGE_DURABLE"]:
         usage_writer().submit(entry)
+        return False
+    if not await usage_stream_add(entry, counters):
+        usage_writer().submit(entry)
+    return True
 
 
 def usage_flush(timeout: float = 10.0) -> bool:

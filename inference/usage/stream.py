@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Sequence
 
 import redis
 from django.utils import timezone
@@ -61,10 +62,26 @@ def _decode(fields: dict[bytes, bytes]) -> UsageEntry:
     return UsageEntry(**data)
 
 
-async def usage_stream_add(entry: UsageEntry) -> bool:
-    """Append the record to the stream; False when Redis cannot take it (the caller falls back)."""
+async def usage_stream_add(entry: UsageEntry, counters: Sequence[tuple[str, int, int]] = ()) -> bool:
+    """Append the record to the stream; False when Redis cannot take it (the caller falls back). ``counters``
+    (key, delta, ttl seconds: INCRBY then EXPIRE) go in the same round trip, the request's other write to Redis; they
+    are not sent again when it fails (Redis away: a limit's counter is then off by one request's correction, as
+    when a settlement of its own fails)."""
     try:
-        await redis_async().xadd(STREAM, _encode(entry))
+        if not counters:
+            await redis_async().xadd(STREAM, _encode(entry))
+            return True
+        async with redis_async().pipeline(transaction=False) as pipe:
+            pipe.xadd(STREAM, _encode(entry))
+            for key, delta, ttl in counters:
+                pipe.incrby(key, delta)
+                pipe.expire(key, ttl)
+            replies = await pipe.execute(raise_on_error=False)
+        if isinstance(replies[0], Exception):
+            raise replies[0]
+        if failed := [r for r in replies[1:] if isinstance(r, Exception)]:
+            logger.warning("counters sent with usage record %s not updated: %s", entry.request_id,
+                           type(failed[0]).__name__)
         return True
     except REDIS_ERRORS as error:
         logger.warning("usage stream unavailable (%s); record %s goes through the in-process buffer",

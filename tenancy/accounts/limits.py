@@ -254,17 +254,26 @@ _pending: set[asyncio.Task] = set()
 _unsent: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, list[int]]] = weakref.WeakKeyDictionary()
 
 
-def limits_settle(reservation: Reservation, *, tokens: int, cost_micro_usd: int) -> None:
-    """Correct the reservation to what was used (tokens, cost in micro-USD), in the background (the answer
-    is not held up)."""
-    adjustments = []
+def limits_settlement(reservation: Reservation, *, tokens: int, cost_micro_usd: int) -> list[tuple[str, int, int]]:
+    """What correcting the reservation to what was used (tokens, cost in micro-USD) adds to which counter:
+    ``(key, delta, ttl seconds)`` for each counter that is off (INCRBY then EXPIRE). The caller sends them with its
+    own round trip to Redis where it has one (the usage record's), else ``limits_counters_send``."""
+    counters = []
     for limit in reservation.limits:
         if limit.name.endswith("_tokens"):
-            adjustments.append((limit, tokens - reservation.tokens))
+            delta = tokens - reservation.tokens
         elif limit.name == "namespace_budget":
-            adjustments.append((limit, cost_micro_usd - reservation.cost_micro_usd))
-    adjustments = [(limit, delta) for limit, delta in adjustments if delta]
-    if not adjustments:
+            delta = cost_micro_usd - reservation.cost_micro_usd
+        else:
+            continue
+        if delta:
+            counters.append((limit.current_key, delta, limit.ttl_s))
+    return counters
+
+
+def limits_counters_send(counters: list[tuple[str, int, int]]) -> None:
+    """Send a settlement's counters in the background, batched with the others of this turn of the loop."""
+    if not counters:
         return
     loop = asyncio.get_running_loop()
     unsent = _unsent.get(loop)
@@ -273,10 +282,10 @@ def limits_settle(reservation: Reservation, *, tokens: int, cost_micro_usd: int)
         task = loop.create_task(_flush(loop))
         _pending.add(task)
         task.add_done_callback(_pending.discard)
-    for limit, delta in adjustments:  # INCRBY adds up: deltas to one counter are summed before they are sent
-        entry = unsent.setdefault(limit.current_key, [0, limit.ttl_s])
+    for key, delta, ttl in counters:  # INCRBY adds up: deltas to one counter are summed before they are sent
+        entry = unsent.setdefault(key, [0, ttl])
         entry[0] += delta
-        entry[1] = max(entry[1], limit.ttl_s)
+        entry[1] = max(entry[1], ttl)
 
 
 async def _flush(loop: asyncio.AbstractEventLoop) -> None:
