@@ -59,7 +59,7 @@ async def lifespan(scope, receive, send):
             from inference.usage.services import usage_flush
 
             await sync_to_async(usage_flush, thread_sensitive=False)()
-            refresh_connections_close()
+            await sync_to_async(refresh_connections_close, thread_sensitive=False)()
             await send({"type": "lifespan.shutdown.complete"})
             return
 
