@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from contextlib import aclosing
@@ -27,6 +26,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, NoReturn
 
 from django.conf import settings
 
+from core.encoding import json_bytes
 from core.errors import (
     InfergateError,
     InternalServerError,
@@ -88,7 +88,7 @@ async def read_limited_body(headers: dict[str, str], receive: Receive) -> bytes 
 
 async def respond(send: Send, status: int, payload: dict[str, Any], request_id: str,
                   extra: dict[str, str] | None = None) -> None:
-    body = json.dumps(payload).encode()
+    body = json_bytes(payload)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
     headers += [(name.lower().encode(), value.encode()) for name, value in (extra or {}).items()]

@@ -3,10 +3,10 @@ the edge (inference/api/edge.py): no Django request thread on the hot path."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from core.encoding import json_bytes
 from core.errors import InfergateError, ValidationError
 from inference.api.edge import EdgeRequest, edge_route, refusing
 from inference.jobs.services import job_submit
@@ -60,4 +60,4 @@ async def stream_endpoint(request: EdgeRequest) -> None:
 
 
 def sse_encode(event: dict[str, Any]) -> bytes:
-    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+    return b"event: " + event["type"].encode() + b"\ndata: " + json_bytes(event) + b"\n\n"

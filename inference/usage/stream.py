@@ -31,6 +31,7 @@ from typing import Sequence
 import redis
 from django.utils import timezone
 
+from core.encoding import json_bytes
 from core.metrics import usage_dead_lettered
 from core.redis import ERRORS as REDIS_ERRORS
 from core.redis import redis_async, redis_sync
@@ -47,9 +48,9 @@ BATCH = 500
 CLAIM_IDLE_MS = 30_000
 
 
-def _encode(entry: UsageEntry) -> dict[str, str]:
+def _encode(entry: UsageEntry) -> dict[str, bytes]:
     # vars(), not asdict(): the fields are flat values, and asdict's deep copy was half of this (profiled)
-    return {"e": json.dumps(vars(entry), default=str)}
+    return {"e": json_bytes(vars(entry), default=str)}
 
 
 def _decode(fields: dict[bytes, bytes]) -> UsageEntry:
@@ -114,7 +115,7 @@ def _store(client: redis.Redis, messages: list[tuple[bytes, dict[bytes, bytes]]]
             dead.append(DeadLetter(message_id, fields.get(b"e", b""), f"undecodable ({type(error).__name__})"))
     rejected = usage_store([entry for _, entry in decoded])  # raises while the database is down: stay pending
     source = {id(entry): message_id for message_id, entry in decoded}
-    dead += [DeadLetter(source[id(entry)], _encode(entry)["e"].encode(), reason) for entry, reason in rejected]
+    dead += [DeadLetter(source[id(entry)], _encode(entry)["e"], reason) for entry, reason in rejected]
     position = {message_id: i for i, (message_id, _) in enumerate(messages)}
     dead.sort(key=lambda letter: position[letter.source])  # in the order they arrived
     if acknowledge:
@@ -148,7 +149,7 @@ class DeadLetter:
 def usage_dead_letter(rejected: list[tuple[UsageEntry, str]]) -> None:
     """Records the in-process writer could not store: into the dead letters, or, with Redis away too,
     whole into the log (an ERROR line each), never dropped without a word."""
-    letters = [DeadLetter(None, _encode(entry)["e"].encode(), reason) for entry, reason in rejected]
+    letters = [DeadLetter(None, _encode(entry)["e"], reason) for entry, reason in rejected]
     try:
         with redis_sync().pipeline(transaction=True) as pipe:
             for letter in letters:

@@ -9,10 +9,10 @@ other failure.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+from core.encoding import json_bytes
 from core.errors import (
     InfergateError,
     ValidationError,
@@ -48,7 +48,7 @@ openai_route = edge_route(openai_error, namespace=namespace_default)
 
 
 def sse_data(payload: Any) -> bytes:
-    return f"data: {json.dumps(payload)}\n\n".encode()
+    return b"data: " + json_bytes(payload) + b"\n\n"
 
 
 def cache_headers(headers: dict[str, str]) -> dict[str, Any]:
