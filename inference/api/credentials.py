@@ -14,14 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFoundError
-from tenancy.accounts.authentication import NamespacePathAuthentication, Principal
-from tenancy.accounts.models import Namespace, Permission
+from tenancy.accounts.authentication import NamespacePathAuthentication
+from tenancy.accounts.models import Permission
 from tenancy.credentials.selectors import credential_list
 from tenancy.credentials.services import credential_delete, credential_set, providers_with_keys
-
-
-def _namespace(principal: Principal) -> Namespace:
-    return Namespace.objects.get(id=principal.namespace.id)
 
 
 class CredentialsView(APIView):
@@ -38,14 +34,14 @@ class CredentialView(APIView):
 
     def put(self, request: Request, namespace: str, provider: str, name: str = "") -> Response:
         request.auth.require(Permission.ADMIN)
-        credential = credential_set(namespace=_namespace(request.auth), provider=provider, fields=request.data,
+        credential = credential_set(namespace=request.auth.namespace_row(), provider=provider, fields=request.data,
                                     name=name)
         return Response({"provider": provider, "name": name, "set": True, "fields": credential.fields,
                          "updated_at": credential.updated_at.isoformat()})
 
     def delete(self, request: Request, namespace: str, provider: str, name: str = "") -> Response:
         request.auth.require(Permission.ADMIN)
-        if not credential_delete(namespace=_namespace(request.auth), provider=provider, name=name):
+        if not credential_delete(namespace=request.auth.namespace_row(), provider=provider, name=name):
             raise NotFoundError(f"No {provider} credentials{' named ' + repr(name) if name else ''} are set in this "
                                 "namespace", details={"resource": "credential", "provider": provider, "name": name})
         return Response(status=204)

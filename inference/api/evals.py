@@ -17,17 +17,13 @@ from inference.evals.models import EvalRun
 from inference.evals.selectors import run_cells, run_csv, run_dict, run_get, run_list, runs_compare
 from inference.evals.services import run_cancel, run_create
 from tenancy.accounts.authentication import NamespacePathAuthentication, Principal
-from tenancy.accounts.models import Namespace, Permission
+from tenancy.accounts.models import Permission
 
 PREVIEW_ROWS = 20
 
 
 def _run(principal: Principal, reference: str) -> EvalRun:
     return run_get(namespace_id=principal.namespace.id, reference=reference)
-
-
-def _namespace(principal: Principal) -> Namespace:
-    return Namespace.objects.get(id=principal.namespace.id)
 
 
 class DatasetsView(APIView):
@@ -40,7 +36,7 @@ class DatasetsView(APIView):
 
     def post(self, request: Request, namespace: str) -> Response:
         request.auth.require(Permission.WRITE)
-        dataset = dataset_create(namespace=_namespace(request.auth), body=request.data)
+        dataset = dataset_create(namespace=request.auth.namespace_row(), body=request.data)
         return Response(dataset_dict(dataset, rows=PREVIEW_ROWS), status=201)
 
 
@@ -68,7 +64,7 @@ class EvalRunsView(APIView):
 
     def post(self, request: Request, namespace: str) -> Response:
         request.auth.require(Permission.WRITE)
-        run = run_create(namespace=_namespace(request.auth), body=request.data,
+        run = run_create(namespace=request.auth.namespace_row(), body=request.data,
                          created_by=f"key:{request.auth.key.id}")
         return Response(run_dict(run), status=202)
 

@@ -25,10 +25,10 @@ class NamespaceView(APIView):
 
     def get(self, request: Request, namespace: str) -> Response:
         request.auth.require(Permission.READ)
-        return Response(namespace_out(Namespace.objects.get(id=request.auth.namespace.id)))
+        return Response(namespace_out(request.auth.namespace_row()))
 
     def patch(self, request: Request, namespace: str) -> Response:
         request.auth.require(Permission.ADMIN)
-        updated = namespace_settings_update(namespace=Namespace.objects.get(id=request.auth.namespace.id),
+        updated = namespace_settings_update(namespace=request.auth.namespace_row(),
                                             changes=request.data)
         return Response(namespace_out(updated))

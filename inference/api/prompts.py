@@ -22,7 +22,7 @@ from inference.prompts.services import (
     prompt_version_create,
 )
 from tenancy.accounts.authentication import NamespacePathAuthentication, Principal
-from tenancy.accounts.models import Namespace, Permission
+from tenancy.accounts.models import Permission
 
 
 def _prompt(principal: Principal, reference: str) -> Prompt:
@@ -47,7 +47,7 @@ class PromptsView(APIView):
         request.auth.require(Permission.WRITE)
         body = dict(_object(request.data))
         name = body.pop("name", None)
-        version = prompt_create(namespace=Namespace.objects.get(id=request.auth.namespace.id), name=name, body=body)
+        version = prompt_create(namespace=request.auth.namespace_row(), name=name, body=body)
         return Response({**prompt_dict(version.prompt), "version": version_dict(version)}, status=201)
 
 

@@ -96,6 +96,10 @@ class Principal:
     def require(self, permission: str) -> None:
         self.key.require(permission)
 
+    def namespace_row(self) -> Namespace:
+        """The namespace's model row (requests carry its cached record; what writes to it needs the row)."""
+        return Namespace.objects.get(id=self.namespace.id)
+
 
 @lru_cache(maxsize=1)
 def _caches() -> tuple[RefreshAheadCache, RefreshAheadCache]:
