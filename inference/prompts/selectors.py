@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Prefetch
 
 from core.errors import NotFoundError, ValidationError
 from core.refresh import RefreshAheadCache
@@ -29,7 +30,10 @@ def prompt_get(*, namespace_id: str, reference: str) -> Prompt:
 
 
 def prompt_list(*, namespace_id: str) -> list[Prompt]:
-    return list(Prompt.objects.filter(namespace_id=namespace_id).order_by("name"))
+    """The namespace's prompts by name, with their version numbers and labels (prompt_dict reads them: three
+    queries for the list, not two more per prompt)."""
+    numbers = Prefetch("versions", queryset=PromptVersion.objects.only("id", "prompt_id", "version"))
+    return list(Prompt.objects.filter(namespace_id=namespace_id).order_by("name").prefetch_related(numbers, "labels"))
 
 
 def version_number(prompt: Prompt, *, version: Any = None, label: Any = None) -> int:
@@ -71,8 +75,8 @@ def version_dict(version: PromptVersion) -> dict[str, Any]:
 
 
 def prompt_dict(prompt: Prompt, *, versions: bool = False) -> dict[str, Any]:
-    numbers = list(prompt.versions.order_by("version").values_list("version", flat=True))
-    labels = dict(PromptLabel.objects.filter(prompt=prompt).order_by("label").values_list("label", "version"))
+    numbers = sorted(v.version for v in prompt.versions.all())  # prefetched by prompt_list, else one query each
+    labels = {label.label: label.version for label in sorted(prompt.labels.all(), key=lambda label: label.label)}
     found = {"id": prompt.id, "name": prompt.name, "latest_version": numbers[-1] if numbers else None,
              "versions": len(numbers), "labels": labels, "created_at": prompt.created_at.isoformat(),
              "updated_at": prompt.updated_at.isoformat()}

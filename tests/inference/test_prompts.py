@@ -184,3 +184,18 @@ async def test_a_prompt_may_have_no_system_text(transactional_db, client):
     assert created.status_code == 201, created.content
     answer = await post_inference(client, {"prompt": {"id": "bare", "variables": {"who": "you"}}}, tenant.headers())
     assert answer.json()["data"]["responses"][0]["text"] == "Hi you"
+
+
+def test_listing_prompts_reads_their_versions_and_labels_in_three_queries(db, django_assert_num_queries):
+    from inference.prompts.selectors import prompt_dict, prompt_list
+    from inference.prompts.services import prompt_create, prompt_label_set, prompt_version_create
+
+    tenant = tenant_create("acme", "main", permissions=["read", "write"])
+    for n in range(4):
+        first = prompt_create(namespace=tenant.namespace, name=f"p{n}", body=SUMMARY)
+        prompt_version_create(prompt=first.prompt, body={**SUMMARY, "note": "again"})
+        prompt_label_set(prompt=first.prompt, label="production", version=2)
+    with django_assert_num_queries(3):  # the prompts, their versions, their labels
+        listed = [prompt_dict(p) for p in prompt_list(namespace_id=tenant.namespace.id)]
+    assert [(p["name"], p["latest_version"], p["versions"], p["labels"]) for p in listed] == [
+        (f"p{n}", 2, 2, {"production": 2}) for n in range(4)]

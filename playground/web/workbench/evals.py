@@ -47,8 +47,7 @@ def _targets(namespace_id: str) -> list[dict[str, Any]]:
 def evals_data(request: HttpRequest) -> dict[str, Any]:
     """What the page needs for a namespace: its datasets, runs, prompts (with version numbers) and chat targets."""
     ns = request.desk.namespace
-    prompts = [{"id": p.id, "name": p.name, "versions": list(p.versions.order_by("version")
-                                                              .values_list("version", flat=True))}
+    prompts = [{"id": p.id, "name": p.name, "versions": sorted(v.version for v in p.versions.all())}
                for p in prompt_list(namespace_id=ns.id)]
     return {"namespace": {"id": ns.id, "name": ns.name}, "can_write": request.desk.can_write,
             "datasets": [dataset_dict(d) for d in dataset_list(namespace_id=ns.id)],
