@@ -4,7 +4,8 @@ An upstream emulator (bench/_emulator.py, its own process) answers OpenAI chat c
 after 0 ms or 50 ms. The same requests go, in alternating rounds, to it directly; through Infergate (one
 uvicorn worker by default; auth, namespace, rate limits and usage recording on, semantic cache off) on its
 native ``POST /v1/inference`` and on ``POST /v1/chat/completions`` / ``/v1/embeddings``, an OpenAI-compatible
-provider pointed at the emulator; and through the LiteLLM proxy (``litellm[proxy]`` pinned, in its own
+provider pointed at the emulator (and, for chat at 0 ms, ``infergate-echo``: the test provider's echo, the gateway's
+own cost without a provider call); and through the LiteLLM proxy (``litellm[proxy]`` pinned, in its own
 virtualenv bench/.litellm-venv, created on first use; master key, no database, the same number of workers).
 At concurrency 1, 16 and 64 with fixed request counts it prints, per path: throughput, latency p50/p95/p99
 and what each adds over direct, the gateway process's CPU per request, and Infergate/LiteLLM ratios; then
@@ -151,6 +152,11 @@ def requests_for(name: str, port: int, delays: list[int], auth: dict[str, str]) 
                 "parameters": {"max_tokens": 16}}, auth)
             out[f"embeddings/{d}"] = Request("127.0.0.1", port, "/v1/inference", {
                 "provider": f"emu-d{d}", "model": "embed", "inputs": {"texts": TEXTS}}, auth)
+        elif name == "infergate-echo":  # the gateway's own part: the test provider's echo, no upstream call
+            if d == 0:
+                out["chat/0"] = Request("127.0.0.1", port, "/v1/inference", {
+                    "provider": "test", "model": "echo", "inputs": {"prompts": [PROMPT]},
+                    "parameters": {"max_tokens": 16}}, auth)
         elif name == "infergate-openai":
             out[f"chat/{d}"] = Request("127.0.0.1", port, "/v1/chat/completions", {
                 "model": f"emu-d{d}/chat", "messages": messages, "max_tokens": 16}, auth)
@@ -259,7 +265,8 @@ async def measure(paths: list[Route], args: argparse.Namespace, emulator: Proces
     for workload in args.workloads:
         for delay in args.delays:
             for concurrency, count in zip(args.concurrency, args.requests):
-                figures = await cell(paths, f"{workload}/{delay}", concurrency, count, args.rounds)
+                key = f"{workload}/{delay}"
+                figures = await cell([p for p in paths if key in p.request], key, concurrency, count, args.rounds)
                 added(figures)
                 row = {"workload": workload, "delay_ms": delay, "concurrency": concurrency,
                        "load_average": load_average(), "paths": figures}
@@ -379,6 +386,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per cell")
     parser.add_argument("--ceiling-requests", type=int, default=5000)
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out (no install, no ratios)")
+    parser.add_argument("--no-echo", action="store_true", help="leave out infergate-echo (chat at 0 ms through the "
+                        "test provider's echo: the gateway's own cost, no upstream call)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file as JSON")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file as Markdown")
     parser.add_argument("--backends", default="env",
@@ -437,6 +446,9 @@ def main() -> int:
                        gateway),
                  Route("infergate-openai", infergate_port,
                        requests_for("infergate-openai", infergate_port, args.delays, auth), gateway)]
+        if not args.no_echo:
+            paths.append(Route("infergate-echo", infergate_port,
+                               requests_for("infergate-echo", infergate_port, args.delays, auth), gateway))
         for backend, port in zip(args.backends[1:], ports[1:]):
             other = ProcessMeter(processes[f"infergate-{backend}"].pid)
             paths += [Route(f"infergate-{backend}", port, requests_for("infergate", port, args.delays, auth), other),
