@@ -9,21 +9,38 @@ the last quarter of its life it is reloaded in the background while it is still 
 never waits for the query, and what is served is never older than the ttl. Requests that miss at the same moment
 share one load (a burst after expiry used to open one connection per request). A failed load raises to the
 requests that waited for it, and leaves nothing cached.
+
+A value past its ttl is not always loaded again: if nothing this cache holds has changed since it was loaded (the
+config version in Redis, which every write to what is cached here bumps once it commits: ``config_changed``, from our
+services and from model signals, so Django admin's saves too) and it is younger than ``MAX_AGE_S``, one Redis read
+renews it. A key used every few seconds used to pay a load per cache on each request, 7 ms in all
+(bench/results/2026-12-06-gateway-overhead.md); a change is still seen everywhere within the ttl (plus the
+``VERSION_READ_S`` a version read is reused for), and within ``MAX_AGE_S`` should its bump have found Redis away.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Hashable
 
 from asgiref.sync import sync_to_async
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
+
+from core.redis import ERRORS as REDIS_ERRORS
+from core.redis import redis_async, redis_sync
+
+logger = logging.getLogger(__name__)
 
 RELOAD_AT = 0.75  # of a value's life: from then on it is reloaded in the background while still served
 MAX_ENTRIES = 50_000  # past this the cache starts afresh (a bound on memory, not an eviction policy)
+VERSION_KEY = "infergate:config-version"  # bumped by every change to what these caches hold
+VERSION_READ_S = 0.05  # a version read serves the event loop's other checks for this long
+MAX_AGE_S = 30.0  # a value is loaded from PostgreSQL again at least this often, whatever the version says
 
 
 LOADERS = 2  # threads per process that run loads: each holds one database connection
@@ -65,6 +82,76 @@ def refresh_connections_close() -> None:
             wrapper.dec_thread_sharing()
 
 
+def config_changed() -> None:
+    """Something these caches hold changed: every process revalidates what it holds at its next expiry. Sent once
+    the current transaction commits (at once outside one)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(_bump)
+        else:
+            _bump()
+        return
+    task = loop.create_task(_bump_async())  # on the event loop: never a blocking call to Redis
+    _bumps.add(task)
+    task.add_done_callback(_bumps.discard)
+
+
+_bumps: set[asyncio.Task] = set()
+
+
+def config_watch(*models: Any) -> None:
+    """Bump the config version whenever one of ``models`` (or a many-to-many table of theirs) is saved or deleted,
+    by our services or by Django admin (each app's ``ready``). Bulk ``update()`` sends no signal: the services
+    that use it forget what they changed, which bumps too."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    for model in models:
+        post_save.connect(_on_signal, sender=model, dispatch_uid=f"config-save-{model._meta.label}")
+        post_delete.connect(_on_signal, sender=model, dispatch_uid=f"config-delete-{model._meta.label}")
+        for field in model._meta.local_many_to_many:
+            m2m_changed.connect(_on_signal, sender=field.remote_field.through,
+                                dispatch_uid=f"config-m2m-{model._meta.label}-{field.name}")
+
+
+def _on_signal(**_: Any) -> None:
+    config_changed()
+
+
+def _bump() -> None:
+    try:
+        redis_sync().incr(VERSION_KEY)
+    except REDIS_ERRORS as error:
+        logger.warning("config version not bumped (%s): other processes see the change within %s s",
+                       type(error).__name__, MAX_AGE_S)
+
+
+async def _bump_async() -> None:
+    try:
+        await redis_async().incr(VERSION_KEY)
+    except REDIS_ERRORS as error:
+        logger.warning("config version not bumped (%s): other processes see the change within %s s",
+                       type(error).__name__, MAX_AGE_S)
+
+
+_versions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop: (read at, version)
+
+
+async def config_version() -> int | None:
+    """The config version (None: Redis cannot say), read at most once per VERSION_READ_S per event loop."""
+    loop, now = asyncio.get_running_loop(), time.monotonic()
+    seen = _versions.get(loop)
+    if seen is not None and now - seen[0] < VERSION_READ_S:
+        return seen[1]
+    try:
+        version: int | None = int(await redis_async().get(VERSION_KEY) or 0)
+    except REDIS_ERRORS:
+        version = None
+    _versions[loop] = (now, version)
+    return version
+
+
 class RefreshAheadCache:
     def __init__(self, ttl: Callable[[], float]) -> None:
         self._ttl = ttl
@@ -74,10 +161,15 @@ class RefreshAheadCache:
     async def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         """The value for ``key``, loaded by ``load`` (a plain function, run on a pool thread) when needed."""
         hit, now = self._entries.get(key), time.monotonic()
-        if hit is not None and hit[0] > now:
-            if now >= hit[2]:
-                self._reload(key, load)
-            return hit[1]
+        if hit is not None:
+            expires, value, reload_from, version, loaded_at = hit
+            if expires > now:
+                if now >= reload_from:
+                    self._reload(key, load)
+                return value
+            if version is not None and now - loaded_at < MAX_AGE_S and await config_version() == version:
+                self._entries[key] = self._entry(value, version, loaded_at)  # nothing changed: renewed, not loaded
+                return value
         return await asyncio.shield(self._reload(key, load))
 
     def _reload(self, key: Hashable, load: Callable[[], Any]) -> asyncio.Future:
@@ -86,9 +178,10 @@ class RefreshAheadCache:
 
             async def refresh() -> Any:
                 try:
+                    version = await config_version()  # before the load: a change made meanwhile bumps past it
                     value = await sync_to_async(_on_kept_connection(load), thread_sensitive=False,
                                                 executor=_loaders)()
-                    self.put(key, value)
+                    self.put(key, value, version)
                     return value
                 finally:
                     self._inflight.pop(key, None)
@@ -107,15 +200,23 @@ class RefreshAheadCache:
         """Wait for the loads under way (tests)."""
         await asyncio.gather(*self._inflight.values(), return_exceptions=True)
 
-    def put(self, key: Hashable, value: Any) -> Any:
+    def put(self, key: Hashable, value: Any, version: int | None = None) -> Any:
+        """Keep ``value`` for the ttl; ``version``: the config version read before it was loaded (None: it is loaded
+        again at its expiry, never renewed)."""
         if len(self._entries) > MAX_ENTRIES:
             self._entries.clear()
-        ttl, now = self._ttl(), time.monotonic()
-        self._entries[key] = (now + ttl, value, now + ttl * RELOAD_AT)
+        self._entries[key] = self._entry(value, version, time.monotonic())
         return value
 
+    def _entry(self, value: Any, version: int | None, loaded_at: float) -> tuple:
+        ttl, now = self._ttl(), time.monotonic()
+        return (now + ttl, value, now + ttl * RELOAD_AT, version, loaded_at)
+
     def forget(self, key: Hashable) -> None:
+        """This process forgets the value at once; every other process at its next expiry (``config_changed``)."""
         self._entries.pop(key, None)
+        config_changed()
 
     def clear(self) -> None:
         self._entries.clear()
+        config_changed()

@@ -6,3 +6,9 @@ class PluginsConfig(AppConfig):
     label = "plugins"
     verbose_name = "Plugins"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core.refresh import config_watch
+        from inference.plugins.models import NamespacePlugin
+
+        config_watch(NamespacePlugin)  # what the request path caches (core/refresh.py)

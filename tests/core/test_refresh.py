@@ -99,3 +99,54 @@ async def test_loads_keep_their_connection_and_a_dropped_one_costs_no_error():
     await sync_to_async(terminate)()
     after = {await cache.get(("after", n), _backend_pid) for n in range(4)}
     assert not after & pids  # answered on new connections, not an error
+
+
+async def test_an_expired_value_is_renewed_by_one_redis_read_while_nothing_changed():
+    """Past its ttl a value is not loaded again while the config version is the one it was loaded under; a change
+    (config_changed: what our services and model signals send) makes the next expiry load it."""
+    from core import refresh
+
+    cache, source = RefreshAheadCache(lambda: 0.1), Source()
+    assert await cache.get("k", source.load) == "a" and source.loads == 1
+    await asyncio.sleep(0.15)  # expired
+    assert await cache.get("k", source.load) == "a" and source.loads == 1  # renewed: no load
+    source.value = "b"
+    await refresh._bump_async()  # what config_changed schedules on an event loop
+    await asyncio.sleep(0.15 + refresh.VERSION_READ_S)
+    assert await cache.get("k", source.load) == "b" and source.loads == 2
+
+
+async def test_a_value_past_its_max_age_is_loaded_whatever_the_version(monkeypatch: pytest.MonkeyPatch):
+    from core import refresh
+
+    monkeypatch.setattr(refresh, "MAX_AGE_S", 0.2)
+    cache, source = RefreshAheadCache(lambda: 0.1), Source()
+    await cache.get("k", source.load)
+    await asyncio.sleep(0.12)
+    await cache.get("k", source.load)
+    assert source.loads == 1
+    await asyncio.sleep(0.12)  # 0.24 s since it was loaded: past the max age
+    await cache.get("k", source.load)
+    assert source.loads == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_or_deleting_a_cached_model_bumps_the_config_version():
+    """Django admin saves models directly: the signals bump the version as our services' forgets do."""
+    from core.redis import redis_sync
+    from core.refresh import VERSION_KEY
+    from tests.conftest import tenant_create
+
+    def version() -> int:
+        return int(redis_sync().get(VERSION_KEY) or 0)
+
+    tenant = tenant_create("acme", "main")
+    before = version()
+    tenant.namespace.rate_limit_rpm = 7
+    tenant.namespace.save()
+    assert version() > before
+    before = version()
+    from tenancy.accounts.models import ApiKey
+
+    ApiKey.objects.get(id=tenant.key_id).namespaces.clear()  # a many-to-many change
+    assert version() > before
