@@ -10,10 +10,10 @@ never waits for the query, and what is served is never older than the ttl. Reque
 share one load (a burst after expiry used to open one connection per request). A failed load raises to the
 requests that waited for it, and leaves nothing cached.
 
-A value past its ttl is not always loaded again: if nothing this cache holds has changed since it was loaded (the
-config version in Redis, which every write to what is cached here bumps once it commits: ``config_changed``, from our
-services and from model signals, so Django admin's saves too) and it is younger than ``MAX_AGE_S``, one Redis read
-renews it. A key used every few seconds used to pay a load per cache on each request, 7 ms in all
+A value is not always loaded again, ahead of its end or past it: if nothing this cache holds has changed since it
+was loaded (the config version in Redis, which every write to what is cached here bumps once it commits:
+``config_changed``, from our services and from model signals, so Django admin's saves too) and it is younger than
+``MAX_AGE_S``, one Redis read renews it. A key used every few seconds used to pay a load per cache on each request, 7 ms in all
 (bench/results/2026-12-06-gateway-overhead.md); a change is still seen everywhere within the ttl (plus the
 ``VERSION_READ_S`` a version read is reused for), and within ``MAX_AGE_S`` should its bump have found Redis away.
 """
@@ -155,7 +155,8 @@ async def config_version() -> int | None:
 class RefreshAheadCache:
     def __init__(self, ttl: Callable[[], float]) -> None:
         self._ttl = ttl
-        self._entries: dict[Hashable, tuple[float, Any, float]] = {}  # key: (expires at, value, reload from)
+        # key: (expires at, value, reload from, config version it was loaded under, loaded at)
+        self._entries: dict[Hashable, tuple[float, Any, float, int | None, float]] = {}
         self._inflight: dict[Hashable, asyncio.Future] = {}
 
     async def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
@@ -165,19 +166,31 @@ class RefreshAheadCache:
             expires, value, reload_from, version, loaded_at = hit
             if expires > now:
                 if now >= reload_from:
-                    self._reload(key, load)
+                    self._reload(key, load, renewable=hit)
                 return value
-            if version is not None and now - loaded_at < MAX_AGE_S and await config_version() == version:
-                self._entries[key] = self._entry(value, version, loaded_at)  # nothing changed: renewed, not loaded
+            if await self._renewed(key, hit):
                 return value
         return await asyncio.shield(self._reload(key, load))
 
-    def _reload(self, key: Hashable, load: Callable[[], Any]) -> asyncio.Future:
+    async def _renewed(self, key: Hashable, hit: tuple) -> bool:
+        """Renew ``hit`` for another ttl if nothing changed since it was loaded (one version read) and it is younger
+        than MAX_AGE_S; False: it must be loaded."""
+        version, loaded_at = hit[3], hit[4]
+        if version is None or time.monotonic() - loaded_at >= MAX_AGE_S or await config_version() != version:
+            return False
+        if self._entries.get(key) is not hit:  # forgotten or replaced meanwhile
+            return False
+        self._entries[key] = self._entry(hit[1], version, loaded_at)
+        return True
+
+    def _reload(self, key: Hashable, load: Callable[[], Any], renewable: tuple | None = None) -> asyncio.Future:
         pending = self._inflight.get(key)
         if pending is None or pending.get_loop() is not asyncio.get_running_loop():
 
             async def refresh() -> Any:
                 try:
+                    if renewable is not None and await self._renewed(key, renewable):
+                        return renewable[1]  # ahead of its end, renewed rather than loaded: nothing changed
                     version = await config_version()  # before the load: a change made meanwhile bumps past it
                     value = await sync_to_async(_on_kept_connection(load), thread_sensitive=False,
                                                 executor=_loaders)()

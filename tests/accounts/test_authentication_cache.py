@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from core.errors import UnauthorizedError
-from core.refresh import RELOAD_AT
+from core.refresh import RELOAD_AT, config_changed
 from tenancy.accounts import authentication
 from tenancy.accounts.authentication import key_resolve
 from tenancy.accounts.models import ApiKey
@@ -26,9 +26,13 @@ async def test_a_key_late_in_its_cache_life_is_reloaded_in_the_background(transa
     authorization = f"Bearer {tenant.secret}"
     assert (await key_resolve(authorization)).id == tenant.key_id  # loaded: cached for TTL
 
-    # Revoked by another process: this one's cache learns it only by reloading (a revocation made here
-    # clears it at once).
-    await sync_to_async(lambda: ApiKey.objects.filter(id=tenant.key_id).update(revoked_at=timezone.now()))()
+    # Revoked by another process: this one's cache learns it only by reloading, which the config version that the
+    # revocation bumped makes it do (a revocation made here clears it at once).
+    def revoke_elsewhere() -> None:
+        ApiKey.objects.filter(id=tenant.key_id).update(revoked_at=timezone.now())
+        config_changed()  # what api_key_revoke's save sends once it commits
+
+    await sync_to_async(revoke_elsewhere)()
     assert (await key_resolve(authorization)).id == tenant.key_id  # young: served, no reload
     keys, _ = authentication._caches()
     assert not keys.reloading

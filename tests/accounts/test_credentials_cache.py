@@ -9,7 +9,7 @@ import json
 
 from asgiref.sync import sync_to_async
 
-from core.refresh import RELOAD_AT
+from core.refresh import RELOAD_AT, config_changed
 from tenancy.credentials import crypto
 from tenancy.credentials.models import ProviderCredential
 from tenancy.credentials.selectors import _cache, credential_cache_clear, credential_fields
@@ -29,9 +29,10 @@ async def test_credentials_late_in_their_cache_life_are_reloaded_in_the_backgrou
     first = await credential_fields(namespace_id=namespace_id, provider="openai")
     assert first == {"api_key": "sk-first-key-0123456789"}
 
-    def replace_elsewhere() -> None:  # as another worker would: this process's cache is not told
+    def replace_elsewhere() -> None:  # as another worker would: this process's cache is not told, the version is
         ciphertext, _ = crypto.encrypt(json.dumps({"api_key": "sk-second-key-0123456789"}))
         ProviderCredential.objects.filter(namespace_id=namespace_id, provider="openai").update(ciphertext=ciphertext)
+        config_changed()  # what its credential_set's save sends once it commits
 
     await sync_to_async(replace_elsewhere)()
     assert (await credential_fields(namespace_id=namespace_id, provider="openai"))["api_key"].startswith("sk-first")

@@ -31,13 +31,21 @@ class Source:
 
 
 async def test_a_value_is_served_for_its_life_and_reloaded_ahead_of_its_end():
+    """Ahead of its end a value is renewed while nothing changed (no load), and loaded again once something did."""
+    from core import refresh
+
     cache, source = RefreshAheadCache(lambda: TTL), Source()
     assert await cache.get("k", source.load) == "a" and source.loads == 1
-    source.value = "b"
-    assert await cache.get("k", source.load) == "a" and not cache.reloading  # young: no reload
     await asyncio.sleep(TTL * RELOAD_AT + 0.02)
+    assert await cache.get("k", source.load) == "a" and cache.reloading == 1  # old: served, and checked meanwhile
+    await cache.settled()
+    assert source.loads == 1  # nothing changed: renewed, not loaded
+    source.value = "b"
+    assert await cache.get("k", source.load) == "a" and not cache.reloading  # young again: no reload
+    await refresh._bump_async()  # what every write sends once it commits
+    await asyncio.sleep(TTL * RELOAD_AT + refresh.VERSION_READ_S)
     assert await cache.get("k", source.load) == "a"  # old: served at once...
-    assert cache.reloading == 1  # ...and reloaded meanwhile
+    assert cache.reloading == 1  # ...and loaded meanwhile, the version having moved
     await cache.settled()
     assert await cache.get("k", source.load) == "b" and source.loads == 2
 
