@@ -1,21 +1,20 @@
 """One refresh-ahead cache for what the request path reads from PostgreSQL on every request (verified keys,
-namespaces, provider credentials, a namespace's enabled plugins).
+namespaces, provider credentials, prompt labels, a namespace's enabled plugins, its request-log switch).
 
-A value is loaded on one of a few loader threads of the process, each keeping its database connection open
-between loads (a connection per load cost more CPU than the query, several times a second per cached value:
-bench/results/2026-12-06-gateway-overhead.md); a load that fails on a kept connection closes it and is tried once
-more on a new one, so a restarted PostgreSQL costs nobody an error. A value is kept for ``ttl()`` seconds. In
-the last quarter of its life it is reloaded in the background while it is still served, so that steady traffic
-never waits for the query, and what is served is never older than the ttl. Requests that miss at the same moment
-share one load (a burst after expiry used to open one connection per request). A failed load raises to the
-requests that waited for it, and leaves nothing cached.
+A value is kept for ``ttl()`` seconds. In the last quarter of its life, and past it, it is checked again: if nothing
+this cache holds has changed since it was loaded (the config version in Redis, which every write to what is cached
+here bumps once it commits: ``config_changed``, from our services and from model signals, so Django admin's saves
+too) and it is younger than ``MAX_AGE_S``, one Redis read renews it; otherwise it is loaded again, in the background
+while it is still served in its last quarter, before the answer past its end. A change is seen everywhere within the
+ttl (plus the ``VERSION_READ_S`` a version read is reused for), and within ``MAX_AGE_S`` should its bump have found
+Redis away. A key used every few seconds used to pay a load per cache on each request, 7 ms in all
+(bench/results/2026-12-06-gateway-overhead.md).
 
-A value is not always loaded again, ahead of its end or past it: if nothing this cache holds has changed since it
-was loaded (the config version in Redis, which every write to what is cached here bumps once it commits:
-``config_changed``, from our services and from model signals, so Django admin's saves too) and it is younger than
-``MAX_AGE_S``, one Redis read renews it. A key used every few seconds used to pay a load per cache on each request, 7 ms in all
-(bench/results/2026-12-06-gateway-overhead.md); a change is still seen everywhere within the ttl (plus the
-``VERSION_READ_S`` a version read is reused for), and within ``MAX_AGE_S`` should its bump have found Redis away.
+Loads run on a few loader threads of the process, each keeping its database connection open between loads (a
+connection per load cost more CPU than the query); a load that fails on a kept connection closes it and is tried
+once more on a new one, so a restarted PostgreSQL costs nobody an error. Requests that miss at the same moment share
+one load (a burst after expiry used to open one connection per request). A failed load raises to the requests that
+waited for it, and leaves nothing cached.
 """
 
 from __future__ import annotations
@@ -123,16 +122,19 @@ def _bump() -> None:
     try:
         redis_sync().incr(VERSION_KEY)
     except REDIS_ERRORS as error:
-        logger.warning("config version not bumped (%s): other processes see the change within %s s",
-                       type(error).__name__, MAX_AGE_S)
+        _not_bumped(error)
 
 
 async def _bump_async() -> None:
     try:
         await redis_async().incr(VERSION_KEY)
     except REDIS_ERRORS as error:
-        logger.warning("config version not bumped (%s): other processes see the change within %s s",
-                       type(error).__name__, MAX_AGE_S)
+        _not_bumped(error)
+
+
+def _not_bumped(error: Exception) -> None:
+    logger.warning("config version not bumped (%s): other processes see the change within %s s",
+                   type(error).__name__, MAX_AGE_S)
 
 
 _versions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop: (read at, version)
@@ -163,7 +165,7 @@ class RefreshAheadCache:
         """The value for ``key``, loaded by ``load`` (a plain function, run on a pool thread) when needed."""
         hit, now = self._entries.get(key), time.monotonic()
         if hit is not None:
-            expires, value, reload_from, version, loaded_at = hit
+            expires, value, reload_from = hit[:3]
             if expires > now:
                 if now >= reload_from:
                     self._reload(key, load, renewable=hit)
