@@ -75,13 +75,14 @@ def version_dict(version: PromptVersion) -> dict[str, Any]:
 
 
 def prompt_dict(prompt: Prompt, *, versions: bool = False) -> dict[str, Any]:
-    numbers = sorted(v.version for v in prompt.versions.all())  # prefetched by prompt_list, else one query each
+    ordered = sorted(prompt.versions.all(), key=lambda v: v.version)  # prefetched by prompt_list, else one query
+    numbers = [v.version for v in ordered]
     labels = {label.label: label.version for label in sorted(prompt.labels.all(), key=lambda label: label.label)}
     found = {"id": prompt.id, "name": prompt.name, "latest_version": numbers[-1] if numbers else None,
              "versions": len(numbers), "labels": labels, "created_at": prompt.created_at.isoformat(),
              "updated_at": prompt.updated_at.isoformat()}
     if versions:
-        found["versions"] = [version_dict(v) for v in prompt.versions.order_by("version")]
+        found["versions"] = [version_dict(v) for v in ordered]
     return found
 
 
