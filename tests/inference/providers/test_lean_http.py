@@ -452,21 +452,26 @@ def sdk(upstream: Upstream, transport: LeanTransport, timeout: float = 5.0) -> o
                               http_client=openai.DefaultAsyncHttpxClient(transport=transport))
 
 
-async def test_the_sdk_chats_and_streams_over_one_connection():
-    async def openai_like(reader, writer, upstream):
-        while (request := await upstream.read_request(reader)) is not None:
-            if json.loads(request[1]).get("stream"):
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                             b"transfer-encoding: chunked\r\n\r\n")
-                for delta, finish in (({"content": "Hel"}, None), ({"content": "lo"}, None), ({}, "stop")):
-                    event = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-                    writer.write(chunk(b"data: " + json.dumps(event).encode() + b"\n\n"))
-                    await writer.drain()
-                writer.write(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
-            else:
-                writer.write(answer(completion("Hello")))
+async def openai_like(reader, writer, upstream):
+    """An OpenAI-like server: "Hello" as a completion, or streamed in two pieces when asked; a path with /hang in it
+    never answers."""
+    while (request := await upstream.read_request(reader)) is not None:
+        if b"/hang" in request[0]:
+            await asyncio.sleep(5)
+        elif json.loads(request[1]).get("stream"):
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                         b"transfer-encoding: chunked\r\n\r\n")
+            for delta, finish in (({"content": "Hel"}, None), ({"content": "lo"}, None), ({}, "stop")):
+                event = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                writer.write(chunk(b"data: " + json.dumps(event).encode() + b"\n\n"))
+                await writer.drain()
+            writer.write(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        else:
+            writer.write(answer(completion("Hello")))
 
+
+async def test_the_sdk_chats_and_streams_over_one_connection():
     async with Upstream(openai_like) as upstream:
         transport = LeanTransport()
         async with sdk(upstream, transport) as api:
@@ -548,21 +553,6 @@ async def test_the_sdks_aiohttp_backend_answers_streams_and_times_out(settings, 
         monkeypatch.delenv(name, raising=False)
     settings.INFERGATE = {**settings.INFERGATE, "HTTP_BACKEND": "aiohttp"}
 
-    async def openai_like(reader, writer, upstream):
-        while (request := await upstream.read_request(reader)) is not None:
-            if b"/hang" in request[0]:
-                await asyncio.sleep(5)
-            elif json.loads(request[1]).get("stream"):
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                             b"transfer-encoding: chunked\r\n\r\n")
-                for delta in ({"content": "Hel"}, {"content": "lo"}):
-                    event = {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-                    writer.write(chunk(b"data: " + json.dumps(event).encode() + b"\n\n"))
-                    await writer.drain()
-                writer.write(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
-            else:
-                writer.write(answer(completion("Hello")))
-
     async with Upstream(openai_like) as upstream:
         api = sdk_client(f"{upstream.url}/aiohttp-backend/v1", "sk-test", 0.5)
         assert isinstance(api._client._transport, AiohttpTransport)
@@ -571,7 +561,7 @@ async def test_the_sdks_aiohttp_backend_answers_streams_and_times_out(settings, 
         assert first["choices"][0]["message"]["content"] == "Hello"
         stream = await api.post("/chat/completions", body={**body, "stream": True}, cast_to=object, stream=True,
                                 stream_cls=openai.AsyncStream[object])
-        assert "".join([c["choices"][0]["delta"]["content"] async for c in stream]) == "Hello"
+        assert "".join([c["choices"][0]["delta"].get("content", "") async for c in stream]) == "Hello"
         with pytest.raises(openai.APITimeoutError):
             await api.post("/hang", body=body, cast_to=object)
         assert upstream.connections <= 2  # kept alive: the hung one is the only other
