@@ -29,19 +29,26 @@ TARGET_CORE_SHARE = 0.01
 BODY = {"provider": "test", "model": "echo", "inputs": {"prompts": ["hello there"]}}
 
 
-def thread_cpu(pids: list[int]) -> dict[str, float]:
-    """CPU seconds by thread name (comm) over the processes, from /proc/<pid>/task/*/stat."""
+def task_cpu(pids: list[int]) -> list[tuple[int, int, str, float]]:
+    """(pid, thread id, thread name, CPU seconds) of every thread of the processes, from /proc/<pid>/task/*/stat."""
     ticks = os.sysconf("SC_CLK_TCK")
-    found: dict[str, float] = {}
+    found = []
     for pid in pids:
         for task in Path(f"/proc/{pid}/task").glob("*"):
             try:
                 name, rest = (task / "stat").read_text().rsplit(")", 1)
                 fields = rest.split()
-                comm = name.split("(", 1)[1]
-                found[comm] = found.get(comm, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+                found.append((pid, int(task.name), name.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / ticks))
             except (OSError, ValueError, IndexError):
                 continue
+    return found
+
+
+def thread_cpu(pids: list[int]) -> dict[str, float]:
+    """CPU seconds by thread name (comm) over the processes."""
+    found: dict[str, float] = {}
+    for _, _, comm, seconds in task_cpu(pids):
+        found[comm] = found.get(comm, 0.0) + seconds
     return found
 
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(BENCH_DIR))
 from _common import Connection, ProcessMeter, load_average, machine, percentile, start_emulator  # noqa: E402
 from concurrency import django_setup, free_port, server_start, server_stop, server_wait  # noqa: E402
 from gateway import compatible_settings, requests_for  # noqa: E402
+from idle_cpu import task_cpu  # noqa: E402
 
 
 async def sequence(port: int, raw: bytes, count: int, pause_s: float) -> list[float]:
@@ -48,20 +49,14 @@ async def sequence(port: int, raw: bytes, count: int, pause_s: float) -> list[fl
     return latencies
 
 
-def task_cpu(pids: list[int]) -> tuple[float, float]:
+def loop_and_other_cpu(pids: list[int]) -> tuple[float, float]:
     """CPU seconds of the processes' main threads (a uvicorn worker's event loop) and of all their other threads."""
-    ticks, main, others = os.sysconf("SC_CLK_TCK"), 0.0, 0.0
-    for pid in pids:
-        for task in Path(f"/proc/{pid}/task").glob("*"):
-            try:
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            seconds = (int(fields[11]) + int(fields[12])) / ticks
-            if task.name == str(pid):
-                main += seconds
-            else:
-                others += seconds
+    main = others = 0.0
+    for pid, tid, _, seconds in task_cpu(pids):
+        if tid == pid:
+            main += seconds
+        else:
+            others += seconds
     return main, others
 
 
@@ -77,9 +72,9 @@ async def measure(args: argparse.Namespace, emulator_port: int, gateway_port: in
         await sequence(gateway_port, through[key].encode(), 30, 0.0)  # warm
         reference = await sequence(emulator_port, direct[key].encode(), args.requests, pause_s)
         pids = meter._pids()
-        before = task_cpu(pids)
+        before = loop_and_other_cpu(pids)
         measured = await sequence(gateway_port, through[key].encode(), args.requests, pause_s)
-        after = task_cpu(pids)
+        after = loop_and_other_cpu(pids)
         loop, others = after[0] - before[0], after[1] - before[1]
         n = args.requests
         rows.append({"pattern": name, "requests": n,
