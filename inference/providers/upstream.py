@@ -23,6 +23,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
 
 from django.conf import settings
 
+from core.encoding import json_bytes
 from core.errors import InferenceServiceUnavailableError, InfergateError, ProviderError, TimeoutError
 from inference.types import CredentialLookup
 
@@ -197,7 +198,7 @@ RAW_RESPONSE = {"X-Stainless-Raw-Response": "stream"}
 def wire_post(wire: Any, model: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An SDK ``post``'s arguments for a request relayed in its provider's own format (types.WireRequest): the
     client's bytes when it named the model by the target's id, else its body with that id; the response unread."""
-    headers = {**(headers or {}), **RAW_RESPONSE}
-    if wire.raw is not None and wire.body.get("model") == model:
-        return {"content": wire.raw, "options": {"headers": {**headers, "Content-Type": "application/json"}}}
-    return {"body": {**wire.body, "model": model}, "options": {"headers": headers}}
+    content = (wire.raw if wire.raw is not None and wire.body.get("model") == model
+               else json_bytes({**wire.body, "model": model}))
+    return {"content": content,
+            "options": {"headers": {**(headers or {}), **RAW_RESPONSE, "Content-Type": "application/json"}}}

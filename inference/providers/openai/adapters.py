@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator
 
 import openai
 
+from core.encoding import json_bytes
 from core.errors import InferenceServiceUnavailableError
 from inference.media.images import image_inputs_parse, images_for_provider
 from inference.media.load import media_load
@@ -71,11 +72,13 @@ class ChatAdapter(OpenAIAdapter):
         def ask(conversation):
             body = {**extra, "model": self.upstream_model, "messages": mapping.chat_messages(conversation, images),
                     **options}
-            # The body as built, posted, and the answer read as JSON: create() would first walk the body against
-            # the SDK's TypedDicts (an identity for these plain values) for about a fifth of the call's CPU
-            # (bench/results/2026-11-24-gateway-soak.md), and a ChatCompletion model of the answer cost a tenth of
-            # the gateway's CPU per request (bench/results/2026-12-06-gateway-overhead.md).
-            return lambda: session.call(lambda client: client.post("/chat/completions", body=body, cast_to=object))
+            # The body as built, posted as JSON bytes, and the answer read as JSON: create() would first walk the
+            # body against the SDK's TypedDicts (an identity for these plain values) for about a fifth of the call's
+            # CPU (bench/results/2026-11-24-gateway-soak.md), a ChatCompletion model of the answer cost a tenth of
+            # the gateway's CPU per request, and the SDK's own JSON encoding (the standard library's) a twentieth
+            # of its call (bench/results/2026-12-06-gateway-overhead.md).
+            return lambda: session.call(lambda client: client.post("/chat/completions", content=json_bytes(body),
+                                                                   cast_to=object))
 
         completions = await run_bounded([ask(conversation) for conversation in call.conversations])
         usage = Usage()
@@ -118,7 +121,8 @@ class ChatAdapter(OpenAIAdapter):
             # Posted as built and read as JSON: the SDK would build a pydantic model of every chunk for the few
             # fields read here, about a tenth of a streamed token's CPU (bench/results/2026-12-06-stream-overhead.md).
             chunks = await session.call(lambda client: client.post(
-                "/chat/completions", body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]))
+                "/chat/completions", content=json_bytes(body), cast_to=object, stream=True,
+                stream_cls=openai.AsyncStream[object]))
             refusal, text, reported, finished = "", "", False, False
             try:
                 async for chunk in chunks:
@@ -185,7 +189,8 @@ class EmbeddingAdapter(OpenAIAdapter):
         options: dict[str, Any] = mapping.extra_parameters(call.parameters, ())  # dimensions, and what else it takes
         session = await session_open(self.endpoint, call)
         body = {**options, "model": self.upstream_model, "input": list(call.texts), "encoding_format": "float"}
-        response = _json_of(await session.call(lambda client: client.post("/embeddings", body=body, cast_to=object)))
+        response = _json_of(await session.call(
+            lambda client: client.post("/embeddings", content=json_bytes(body), cast_to=object)))
         reported = response.get("usage") if isinstance(response, dict) else None  # read as JSON, as chat's, above
         usage = Usage(prompt=await texts_tokens_count(texts=call.texts)) if reported is None else Usage()
         mapping.usage_add(usage, reported)
