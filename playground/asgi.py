@@ -27,13 +27,14 @@ from core.metrics import current_route  # noqa: E402
 from inference.api.anthropic_compat import anthropic_routes  # noqa: E402
 from inference.api.edge import body_limited  # noqa: E402
 from inference.api.endpoint import PATH, STREAM_PATH, inference_endpoint, stream_endpoint  # noqa: E402
-from inference.api.openai_compat import openai_routes  # noqa: E402
+from inference.api.openai_compat import openai_prefix_routes, openai_routes  # noqa: E402
 from inference.api.stream_consumer import InferenceStreamConsumer  # noqa: E402
 
 django_application = body_limited(django_pages)  # bodies over INFERGATE["MAX_BODY_BYTES"]: 413 before Django
 
 HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint, **openai_routes(django_application),
                **anthropic_routes()}
+PREFIX_ROUTES = openai_prefix_routes(django_application)  # /v1/models/{id}
 websocket_stream = InferenceStreamConsumer.as_asgi()
 
 
@@ -71,9 +72,15 @@ async def refuse_websocket(scope, receive, send):
 
 async def application(scope, receive, send):
     if scope["type"] == "http":
-        endpoint = HTTP_ROUTES.get(scope["path"])
+        path = scope["path"]
+        endpoint = HTTP_ROUTES.get(path)
         if endpoint:
-            current_route.set(scope["path"])  # the metrics' route label
+            current_route.set(path)  # the metrics' route label
+        else:
+            for prefix, handler in PREFIX_ROUTES.items():
+                if path.startswith(prefix):
+                    endpoint = handler
+                    current_route.set(prefix + "{id}")  # one label for every id
         return await (endpoint or django_application)(scope, receive, send)
     if scope["type"] == "websocket":
         handler = websocket_stream if scope["path"] == STREAM_PATH else refuse_websocket

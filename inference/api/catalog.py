@@ -1,7 +1,9 @@
 """GET /v1/models: the models the namespace can address, with what they can do and what they cost.
 
 The list is in OpenAI's format (``{"object": "list", "data": [{"id", "object": "model", ...}]}``) so that
-OpenAI SDKs can read it, with Infergate's own fields beside OpenAI's in each item. ``kind`` tells the
+OpenAI SDKs can read it, with Anthropic's fields (``type``, ``display_name``, ``created_at``; ``has_more``,
+``first_id``, ``last_id``) and Infergate's own beside OpenAI's. ``GET /v1/models/{id}`` answers one item, for
+either SDK's ``models.retrieve``. ``kind`` tells the
 kinds of target apart: ``model`` (``provider/model``), ``alias`` (the namespace's own model names),
 ``plugin`` (id ``plugin/{inference_name}``) and ``feature_uri`` (id: the URI).
 
@@ -26,7 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import BadRequestError
+from core.errors import BadRequestError, NotFoundError
 from inference.plugins.registry import plugin_registry
 from inference.plugins.selectors import plugins_describe
 from inference.plugins.services import enabled_plugins
@@ -34,6 +36,7 @@ from inference.providers.prices import catalog_models
 from inference.providers.registry import provider_registry
 from inference.types import ModelSpec
 from inference.usage.selectors import models_used
+from tenancy.accounts.authentication import ModelsKeyAuthentication
 from tenancy.accounts.models import Namespace, Permission
 from tenancy.accounts.namespace_settings import aliases_of
 from tenancy.credentials.selectors import credential_lookup
@@ -155,7 +158,49 @@ def catalog_list(*, namespace_id: str) -> list[dict[str, Any]]:
     return models + alias_items(namespace_id) + plugin_items(namespace_id)
 
 
+# Anthropic's model objects carry a release time; "an epoch value if the release date is unknown", as here.
+UNKNOWN_RELEASE = "1970-01-01T00:00:00Z"
+
+
+def sdk_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A catalog item with the fields Anthropic's SDK reads beside OpenAI's (``type``, ``display_name``,
+    ``created_at``), so that either SDK's ``models.list()`` / ``models.retrieve()`` gets complete objects."""
+    return {**item, "type": "model", "display_name": item.get("display_name") or item["id"],
+            "created_at": UNKNOWN_RELEASE}
+
+
+def catalog_item(items: list[dict[str, Any]], model_id: str) -> dict[str, Any]:
+    """The item whose id is ``model_id``, else the one model a provider knows by that id (``gpt-4o-mini`` for
+    ``openai/gpt-4o-mini``, as an SDK's ``models.retrieve`` sends it); 404 when there is none or more than one."""
+    found = [item for item in items if item["id"] == model_id]
+    found = found or [item for item in items if item.get("kind") == "model" and item.get("model") == model_id]
+    if len(found) != 1:
+        shown = model_id[:200]  # an id past any real one is not echoed whole
+        raise NotFoundError(f"No model {shown!r} in this namespace's catalog (GET /v1/models lists them)"
+                            + (f"; {len(found)} providers know it by that id: name one, as provider/model"
+                               if found else ""),
+                            details={"resource": "model", "id": shown,
+                                     **({"candidates": [item["id"] for item in found]} if found else {})})
+    return found[0]
+
+
 class ModelsView(APIView):
+    """The catalog as OpenAI's list, with Anthropic's paging fields (one page holds all)."""
+
+    authentication_classes = [ModelsKeyAuthentication]
+
     def get(self, request: Request) -> Response:
         request.auth.require(Permission.READ)
-        return Response({"object": "list", "data": catalog_list(namespace_id=request.auth.namespace.id)})
+        items = [sdk_item(item) for item in catalog_list(namespace_id=request.auth.namespace.id)]
+        return Response({"object": "list", "data": items, "has_more": False,
+                         "first_id": items[0]["id"] if items else None, "last_id": items[-1]["id"] if items else None})
+
+
+class ModelView(APIView):
+    """One catalog item, by its id or by the id its provider knows it by."""
+
+    authentication_classes = [ModelsKeyAuthentication]
+
+    def get(self, request: Request, model_id: str) -> Response:
+        request.auth.require(Permission.READ)
+        return Response(sdk_item(catalog_item(catalog_list(namespace_id=request.auth.namespace.id), model_id)))

@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 
 from inference.api import views
 from inference.api.cache import CacheView
-from inference.api.catalog import ModelsView
+from inference.api.catalog import ModelsView, ModelView
 from inference.api.credentials import CredentialsView, CredentialView
 from inference.api.deployments import DeploymentResetView, DeploymentsView
 from inference.api.keys import KeyRevokeView, KeyRotateView, KeysView, KeyView
@@ -32,6 +32,7 @@ urlpatterns = [
     path("readyz", views.readyz),
     path("metrics", metrics_view),
     path("v1/models", ModelsView.as_view()),
+    re_path(r"^v1/models/(?P<model_id>[\s\S]+)$", ModelView.as_view()),  # any id, slashes and all
     path("v1/inference/stream/tickets", ticket_create),
     path("v1/openapi.json", views.openapi_json),
     path("v1/docs", views.reference),

@@ -122,6 +122,14 @@ def parse_bearer(authorization: str | None) -> str:
     return match.group(1)
 
 
+def key_header(*, authorization: str | None, api_key: str | None) -> str | None:
+    """The ``Authorization`` value to check: the header itself when sent, else ``x-api-key`` (how Anthropic's
+    SDKs send a key) as a Bearer."""
+    if authorization:
+        return authorization
+    return f"Bearer {api_key}" if api_key else None
+
+
 def _load_key(digest: str) -> KeyRecord | None:
     row = (ApiKey.objects.filter(secret_hash=digest)
            .values("id", "organization_id", "prefix", "permissions", "expires_at", "revoked_at", "secret_hash",
@@ -273,15 +281,26 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     namespace from ``X-Namespace``."""
 
     def authenticate(self, request: Any) -> tuple[KeyRecord, Principal]:
-        principal = principal_resolve_sync(authorization=request.headers.get("Authorization"),
+        principal = principal_resolve_sync(authorization=self.authorization(request),
                                            namespace=self.namespace(request))
         return principal.key, principal
+
+    def authorization(self, request: Any) -> str | None:
+        return request.headers.get("Authorization")
 
     def namespace(self, request: Any) -> str | None:
         return request.headers.get("X-Namespace")
 
     def authenticate_header(self, request: Any) -> str:
         return "Bearer"
+
+
+class ModelsKeyAuthentication(ApiKeyAuthentication):
+    """The same, with the key also taken from ``x-api-key`` when ``Authorization`` is absent: how Anthropic's
+    SDKs send it, for GET /v1/models as on the Messages route."""
+
+    def authorization(self, request: Any) -> str | None:
+        return key_header(authorization=request.headers.get("Authorization"), api_key=request.headers.get("X-Api-Key"))
 
 
 class NamespacePathAuthentication(ApiKeyAuthentication):

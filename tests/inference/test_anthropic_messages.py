@@ -264,3 +264,27 @@ async def test_a_claude_code_request_is_translated_for_another_provider(tenant, 
     assert [m["role"] for m in sent["messages"]] == ["system", "user", "system", "assistant", "user"]
     assert sent["messages"][0]["content"].endswith("Answer tersely.") and sent["tool_choice"] == "none"
     assert not {"thinking", "output_config", "context_management", "metadata"} & set(sent)
+
+
+async def test_models_list_and_retrieve_read_as_anthropic_model_objects(sdk):
+    page = await sdk.models.list()
+    ids = [model.id for model in page.data]
+    assert "local/smollm2-135m-instruct" in ids and "anthropic/claude-sonnet-4-6" in ids
+    assert all(model.type == "model" and model.display_name == model.id and model.created_at.year == 1970
+               for model in page.data)
+    assert (page.has_more, page.first_id, page.last_id) == (False, ids[0], ids[-1])
+    assert (await sdk.models.retrieve("claude-sonnet-4-6")).id == "anthropic/claude-sonnet-4-6"
+    with pytest.raises(anthropic.NotFoundError):
+        await sdk.models.retrieve("claude-no-such-model")
+
+
+async def test_models_take_the_key_from_x_api_key_and_its_one_namespace(transactional_db):
+    scoped = await sync_to_async(tenant_create)("ant", "main", scoped=True)
+    anthropic_headers = {"x-api-key": scoped.secret, "anthropic-version": "2023-06-01"}
+    async with in_process() as http:
+        listed = await http.get("/v1/models", headers=anthropic_headers)
+        one = await http.get("/v1/models/smollm2-135m-instruct", headers=anthropic_headers)
+        refused = await http.get("/v1/models/smollm2-135m-instruct", headers={"x-api-key": "sk_live_" + "x" * 40})
+    assert listed.status_code == 200 and any(item["id"] == "local/smollm2-135m-instruct" for item in listed.json()["data"])
+    assert one.status_code == 200 and one.json()["id"] == "local/smollm2-135m-instruct"
+    assert refused.status_code == 401 and refused.json()["error"]["type"] == "UnauthorizedError"

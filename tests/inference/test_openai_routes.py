@@ -292,6 +292,16 @@ async def test_models_list_parses_in_the_sdk_without_x_namespace(client):
     assert all(model.object == "model" and isinstance(model.owned_by, str) for model in models)
 
 
+async def test_models_retrieve_by_id_or_by_the_providers_own_id_without_x_namespace(client):
+    model = await client.models.retrieve(CHAT)
+    assert (model.id, model.object, model.owned_by) == (CHAT, "model", "local")
+    assert (await client.models.retrieve("smollm2-135m-instruct")).id == CHAT  # as the provider knows it
+    assert (await client.models.retrieve("gpt-4o-mini")).id == "openai/gpt-4o-mini"
+    with pytest.raises(openai.NotFoundError) as caught:
+        await client.models.retrieve("local/no-such-model")
+    assert caught.value.status_code == 404
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 def assert_openai_error(error: openai.APIStatusError, status: int, type_: str, code: str) -> dict:

@@ -181,6 +181,7 @@ ROUTES = [
     Route("GET", "/v1/analytics/usage/summary",
           query=("start", "end", "group_by", "namespace", "key", "provider", "model", "status", "page", "page_size")),
     Route("GET", "/v1/models"),
+    Route("GET", "/v1/models/{model_id}", path_params={"model_id": "local/all-minilm-l6-v2"}),
     Route("POST", "/v1/organizations/api-keys", {"name": "k", "permissions": ["read"], "namespaces": ["main"],
                                                  "expires_at": None, "rate_limit_rpm": 5, "rate_limit_tpm": None}),
     Route("GET", "/v1/organizations/api-keys", query=("status",)),

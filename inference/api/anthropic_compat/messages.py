@@ -22,6 +22,7 @@ from inference.api.openai_compat.transport import namespace_default
 from inference.request import WiredBody
 from inference.service import COUNT_TOKENS
 from inference.types import WireRequest
+from tenancy.accounts.authentication import key_header
 
 MESSAGES_FORMAT, COUNT_FORMAT = "anthropic.messages", "anthropic.count_tokens"
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -29,10 +30,7 @@ FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 
 def authorization(headers: dict[str, str]) -> str | None:
     """The key: ``Authorization`` as on every route, else the Anthropic SDK's ``x-api-key``."""
-    if headers.get("authorization"):
-        return headers["authorization"]
-    key = headers.get("x-api-key")
-    return f"Bearer {key}" if key else None
+    return key_header(authorization=headers.get("authorization"), api_key=headers.get("x-api-key"))
 
 
 async def namespace(headers: dict[str, str]) -> str | None:

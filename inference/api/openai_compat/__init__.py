@@ -5,7 +5,8 @@ at Infergate and keep their code:
   ``POST /v1/audio/transcriptions`` (``transcriptions``), ``POST /v1/responses`` (``responses``): each
   translates OpenAI's request into the native body, calls ``inference_run`` / ``inference_stream`` and
   shapes the answer as OpenAI does;
-- ``GET /v1/models`` stays the catalog's Django view, wrapped so that it takes the same default namespace.
+- ``GET /v1/models`` and ``GET /v1/models/{id}`` stay the catalog's Django views, wrapped so that they take the
+  same default namespace.
 
 Served straight from ASGI like ``POST /v1/inference`` (``transport``); errors in OpenAI's format (``errors``).
 """
@@ -24,6 +25,7 @@ CHAT_PATH = "/v1/chat/completions"
 EMBEDDINGS_PATH = "/v1/embeddings"
 TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions"
 MODELS_PATH = "/v1/models"
+MODEL_PATH = "/v1/models/"  # then the id
 RESPONSES_PATH = "/v1/responses"
 
 
@@ -32,3 +34,8 @@ def openai_routes(django_application: Callable[..., Any]) -> dict[str, Callable[
     return {CHAT_PATH: chat_completions_endpoint, EMBEDDINGS_PATH: embeddings_endpoint,
             TRANSCRIPTIONS_PATH: transcriptions_endpoint, RESPONSES_PATH: responses_endpoint,
             MODELS_PATH: models_endpoint(django_application)}
+
+
+def openai_prefix_routes(django_application: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
+    """The ASGI handlers of paths that start with a prefix (and go on with an id)."""
+    return {MODEL_PATH: models_endpoint(django_application)}

@@ -1,5 +1,6 @@
-"""GET /v1/models through the OpenAI routes' namespace rule: the catalog's Django view answers, and a
-request without ``X-Namespace`` whose key is scoped to exactly one namespace is given that namespace."""
+"""GET /v1/models and GET /v1/models/{id} through the OpenAI routes' namespace rule: the catalog's Django views
+answer, and a request without ``X-Namespace`` whose key (``Authorization``, or Anthropic's ``x-api-key``) is scoped
+to exactly one namespace is given that namespace."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from typing import Any, Callable
 
 from inference.api.edge import Receive, Send, scope_headers
 from inference.api.openai_compat.transport import namespace_default
+from tenancy.accounts.authentication import key_header
 
 
 def models_endpoint(django_application: Callable[..., Any]) -> Callable[..., Any]:
     async def endpoint(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         headers = scope_headers(scope)
-        if "x-namespace" not in headers and (namespace := await namespace_default(headers)) is not None:
+        key = key_header(authorization=headers.get("authorization"), api_key=headers.get("x-api-key"))
+        if "x-namespace" not in headers and (namespace := await namespace_default({"authorization": key or ""})):
             scope = {**scope, "headers": [*scope["headers"], (b"x-namespace", namespace.encode("latin-1"))]}
         await django_application(scope, receive, send)
 

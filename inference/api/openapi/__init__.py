@@ -525,7 +525,9 @@ def openapi_document() -> dict[str, Any]:
                                                "to exactly one namespace (as on the OpenAI-compatible routes)."},
                                REQUEST_ID],
                 "responses": {
-                    "200": {"description": "OpenAI's list format, with Infergate's fields in each item",
+                    "200": {"description": "OpenAI's list format, with Anthropic's fields (`type`, `display_name`, "
+                                           "`created_at`: the epoch, release dates unknown; `has_more`, `first_id`, "
+                                           "`last_id`: one page holds all) and Infergate's in each item",
                             "content": {"application/json": {"example": {"object": "list", "data": [{
                                 "id": "local/all-minilm-l6-v2", "object": "model", "created": 0, "owned_by": "local",
                                 "provider": "local", "model": "all-minilm-l6-v2", "modalities": ["text_embedding"],
@@ -536,6 +538,25 @@ def openapi_document() -> dict[str, Any]:
                                 "id": "fast", "object": "model", "kind": "alias", "created": 0,
                                 "owned_by": "namespace", "target": "openai/gpt-5-mini",
                                 "parameters": {"reasoning_effort": "low"}}]}}}},
+                    **{str(status): _error_response(status) for status in (400, 401, 403, 404)},
+                },
+            }},
+            "/v1/models/{model_id}": {"get": {
+                "operationId": "model_retrieve",
+                "summary": "One item of the catalog, as either SDK's models.retrieve asks for it",
+                "description": "By its id (`local/all-minilm-l6-v2`, an alias, `plugin/...`), or by the id its "
+                               "provider knows it by (`all-minilm-l6-v2`) when only one provider has that id. The "
+                               "key may come as `Authorization: Bearer` or as `x-api-key` (Anthropic's SDKs), here "
+                               "and on the list.",
+                "parameters": [{"name": "model_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "X-Namespace", "in": "header", "required": False, "schema": {"type": "string"},
+                                "description": "As on the list."}, REQUEST_ID],
+                "responses": {
+                    "200": {"description": "The item, in the list's format", "content": {"application/json": {
+                        "example": {"id": "local/all-minilm-l6-v2", "object": "model", "type": "model",
+                                    "display_name": "local/all-minilm-l6-v2", "created": 0,
+                                    "created_at": "1970-01-01T00:00:00Z", "owned_by": "local", "kind": "model",
+                                    "provider": "local", "model": "all-minilm-l6-v2"}}}},
                     **{str(status): _error_response(status) for status in (400, 401, 403, 404)},
                 },
             }},
