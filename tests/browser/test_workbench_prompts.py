@@ -150,6 +150,15 @@ def test_write_save_diff_label_and_run_a_prompt(page, context, admin):
     expect(page.locator("#pgp .badge-ok")).to_have_text("production")
     expect(page.get_by_label("System prompt", exact=True)).to_have_value("You answer in {{style}}.")
     expect(page.get_by_label("Target", exact=True)).to_have_value(ECHO)
+
+    # Deleted from its page: two clicks, then the list without it.
+    page.go_back()
+    page.locator("#delete summary").click()
+    screenshot(page, "workbench-prompt-delete")
+    page.get_by_role("button", name="Delete “summary”").click()
+    expect(page.locator(".wb-messages")).to_contain_text("“summary” and its 2 versions are deleted")
+    expect(page.locator("tr[data-prompt='summary']")).to_have_count(0)
+    assert not Prompt.objects.filter(id=prompt.id).exists()
     assert context.console_errors == []
 
 

@@ -13,7 +13,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from core.errors import NotFoundError
 from inference.prompts.models import Prompt, PromptLabel, PromptVersion
+from inference.prompts.selectors import prompt_get
 from inference.prompts.services import prompt_create, prompt_label_set, prompt_version_create
 from inference.usage.bodies import media_scrubbed, request_body_store, request_log_settings
 from inference.usage.models import UsageRecord
@@ -176,6 +178,21 @@ def test_an_admin_sets_moves_and_removes_labels(admin, tenant, saved):
     assert post_form(admin, f"{base}/labels/production/delete").status_code == 404
 
 
+def test_an_admin_deletes_a_prompt_and_a_member_cannot(admin, member, tenant, saved):
+    ns = tenant.namespace.id
+    base = f"/playground/prompts/{ns}/{saved.id}"
+    assert "Delete this prompt" not in member.get(f"{base}/").content.decode()
+    assert post_form(member, f"{base}/delete").status_code == 403 and Prompt.objects.filter(id=saved.id).exists()
+    assert "Delete “summary”" in admin.get(f"{base}/").content.decode()
+    response = post_form(admin, f"{base}/delete")
+    assert response.status_code == 302 and response.url.endswith(f"/playground/prompts/{ns}/")
+    assert not Prompt.objects.exists() and not PromptVersion.objects.exists()
+    assert "“summary” and its 2 versions are deleted" in admin.get(response.url).content.decode()
+    assert post_form(admin, f"{base}/delete").status_code == 404
+    with pytest.raises(NotFoundError):  # what a call naming it is answered with
+        prompt_get(namespace_id=ns, reference="summary")
+
+
 def test_another_organizations_namespace_and_prompt_are_not_found(admin, tenant, saved):
     other = tenant_create("other-org", "main")
     theirs = prompt_create(namespace=other.namespace, name="secret", body=dict(V1)).prompt
@@ -193,6 +210,9 @@ def test_another_organizations_namespace_and_prompt_are_not_found(admin, tenant,
                     "NotFoundError")
     assert post_form(admin, f"/playground/prompts/{tenant.namespace.id}/{theirs.id}/labels",
                      {"label": "production", "version": "1"}).status_code == 404
+    assert post_form(admin, f"/playground/prompts/{tenant.namespace.id}/{theirs.id}/delete").status_code == 404
+    assert post_form(admin, f"/playground/prompts/{other.namespace.id}/{theirs.id}/delete").status_code == 404
+    assert Prompt.objects.filter(id=theirs.id).exists()
     assert not PromptLabel.objects.exists() and theirs.versions.count() == 1
     # The list names only the user's namespaces.
     assert "other-org" not in admin.get(f"/playground/prompts/{tenant.namespace.id}/").content.decode()

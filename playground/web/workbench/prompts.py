@@ -42,7 +42,13 @@ from inference.prompts.selectors import (
     version_number,
     versions_diff,
 )
-from inference.prompts.services import prompt_create, prompt_label_delete, prompt_label_set, prompt_version_create
+from inference.prompts.services import (
+    prompt_create,
+    prompt_delete,
+    prompt_label_delete,
+    prompt_label_set,
+    prompt_version_create,
+)
 from inference.request import body_decode
 from playground.web.workbench.runs import namespace_of, namespaces_of
 from tenancy.accounts.models import Membership, Namespace, Permission
@@ -259,6 +265,21 @@ def label_delete_view(request: HttpRequest, prompt: str, label: str) -> HttpResp
         raise Http404("No such label")
     messages.success(request, f"“{label}” is removed; calls naming it answer 404 until it is set again.")
     return _back_to(request, found)
+
+
+@require_POST
+@_page
+def prompt_delete_view(request: HttpRequest, prompt: str) -> HttpResponse:
+    """The prompt with its versions and labels; back to the namespace's prompts. Evaluation runs keep their
+    results (they copied what they ran)."""
+    if not request.desk.can_write:
+        raise PermissionDenied("Only admins of this organization can delete prompts")
+    found = _prompt(request, prompt)
+    name, count = found.name, found.versions.count()
+    prompt_delete(prompt=found)
+    messages.success(request, f"“{name}” and its {count} version{'s' if count != 1 else ''} are deleted; calls "
+                              "naming it answer 404.")
+    return redirect("prompts:list", namespace=request.desk.namespace.id)
 
 
 # ---- the playground's JSON ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ urlpatterns = [
     path(f"{NS}/", prompts.prompts_page, name="list"),
     path(f"{PROMPT}/", prompts.prompt_page, name="prompt"),
     path(f"{PROMPT}/diff", prompts.prompt_diff_page, name="diff"),
+    path(f"{PROMPT}/delete", prompts.prompt_delete_view, name="delete"),
     path(f"{PROMPT}/labels", prompts.label_set_view, name="label_set"),
     path(f"{PROMPT}/labels/<str:label>/delete", prompts.label_delete_view, name="label_delete"),
     # The JSON routes take empty segments too, so that a malformed path is answered in the error envelope.
