@@ -21,6 +21,8 @@ from inference.estimates import micro_usd, tokens_estimate
 from inference.prompts.selectors import prompt_request
 from inference.providers.base import Adapter
 from inference.providers.local.embedder import local_texts_embed
+from inference.providers.openai import ENDPOINT as OPENAI
+from inference.providers.openai.stored import READS, stored_response_call
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
 from inference.request import WiredBody, call_build, request_parse
 from inference.streaming import StreamCollector
@@ -261,6 +263,25 @@ async def inference_for_namespace(*, namespace_id: str, body: dict[str, Any], pu
     principal = await namespace_principal(namespace_id=namespace_id)
     return await inference_run(credentials=Credentials(None, None, principal=principal), body=body,
                                request_id=f"{purpose.endpoint}_{uuid.uuid4().hex}", purpose=purpose)
+
+
+async def stored_response(*, credentials: Credentials, response_id: str, operation: str, query: str = "",
+                          meta: ResponseMeta | None = None) -> dict[str, Any]:
+    """A response OpenAI stored when this namespace created it (``POST /v1/responses`` on an ``openai`` target):
+    read (``retrieve``, ``input_items``: read permission), deleted or cancelled (write), with the credential that
+    made it (inference/providers/openai/stored.py). It counts against the key's and the namespace's request rates,
+    as any call made with the namespace's credential; it runs no model, so it leaves no usage record."""
+    principal = credentials.principal
+    if principal is None:
+        principal = await namespace_resolve(await key_resolve(credentials.authorization), credentials.namespace)
+    principal.require(Permission.READ if operation in READS else Permission.WRITE)
+    reservation = await limits_reserve(principal=principal)
+    if meta is not None:
+        meta.headers.update(reservation.headers)
+    return await stored_response_call(OPENAI, namespace_id=principal.namespace.id,
+                                      credentials=credential_lookup(principal.namespace.id),
+                                      timeout_s=principal.namespace.provider_timeout_s, response_id=response_id,
+                                      operation=operation, query=query)
 
 
 def _tool_call_event(event: ToolCallDelta) -> dict[str, Any]:

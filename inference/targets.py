@@ -318,7 +318,7 @@ class DeploymentGroup(Adapter):
             try:
                 adapter, built = retargeted(deployment.target, self.request, call,
                                             credentials=_named(call.credentials, deployment),
-                                            base_url=deployment.base_url)
+                                            base_url=deployment.base_url, credential_name=deployment.credential)
             except InfergateError as error:  # this deployment's model cannot take the request
                 self.attempts.append(Attempt(deployment.target, error.status, error.type, deployment.id))
                 refused = error

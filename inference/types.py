@@ -219,6 +219,7 @@ class InferenceCall:
     tool_choice: ToolChoice | None = None  # None: the provider's default (auto when there are tools)
     wire: WireRequest | None = None  # set only for an adapter that speaks its format: send it as it is
     base_url: str | None = None  # a deployment's own endpoint of the provider (inference/deployments.py)
+    credential_name: str = ""  # the namespace's named credential a deployment uses ("": the provider's default)
 
 
 @dataclass

@@ -34,7 +34,7 @@ django_application = body_limited(django_pages)  # bodies over INFERGATE["MAX_BO
 
 HTTP_ROUTES = {PATH: inference_endpoint, STREAM_PATH: stream_endpoint, **openai_routes(django_application),
                **anthropic_routes()}
-PREFIX_ROUTES = openai_prefix_routes(django_application)  # /v1/models/{id}
+PREFIX_ROUTES = openai_prefix_routes(django_application)  # /v1/models/{id}, /v1/responses/{id}...
 websocket_stream = InferenceStreamConsumer.as_asgi()
 
 
@@ -81,6 +81,7 @@ async def application(scope, receive, send):
                 if path.startswith(prefix):
                     endpoint = handler
                     current_route.set(prefix + "{id}")  # one label for every id
+                    break
         return await (endpoint or django_application)(scope, receive, send)
     if scope["type"] == "websocket":
         handler = websocket_stream if scope["path"] == STREAM_PATH else refuse_websocket

@@ -190,11 +190,13 @@ def _authorization_header(headers: dict[str, str]) -> str | None:
 
 
 def edge_route(error_body: ErrorBody, namespace: Callable[[dict[str, str]], Awaitable[str | None]] = _namespace_header,
-               authorization: Callable[[dict[str, str]], str | None] = _authorization_header):
-    """A route served from ASGI: the request id, POST only, the body read within its limit, the credentials
-    (``authorization`` reads the key's ``Bearer`` value from the headers, ``namespace`` names the namespace),
-    and any failure answered as ``error_body`` puts it (an unexpected one logged, a 500 that says nothing
-    more)."""
+               authorization: Callable[[dict[str, str]], str | None] = _authorization_header,
+               methods: tuple[str, ...] = ("POST",)):
+    """A route served from ASGI: the request id, ``methods`` only (POST; none: the route checks), the body read
+    within its limit, the credentials (``authorization`` reads the key's ``Bearer`` value from the headers,
+    ``namespace`` names the namespace), and any failure answered as ``error_body`` puts it (an unexpected one
+    logged, a 500 that says nothing more)."""
+    allow = ", ".join(methods)
 
     def decorate(serve: Callable[[EdgeRequest], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         async def route(scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -203,8 +205,8 @@ def edge_route(error_body: ErrorBody, namespace: Callable[[dict[str, str]], Awai
             request_id = request_id_for(headers.get("x-request-id"))
             token = current_request_id.set(request_id)
             try:
-                if scope["method"] != "POST":
-                    raise MethodNotAllowedError("Use POST", headers={"Allow": "POST"})
+                if methods and scope["method"] not in methods:
+                    raise MethodNotAllowedError(f"Use {' or '.join(methods)}", headers={"Allow": allow})
                 raw = await read_limited_body(headers, receive)
                 credentials = Credentials(authorization=authorization(headers), namespace=await namespace(headers))
                 await serve(EdgeRequest(scope=scope, receive=receive, send=send, headers=headers, raw=raw,

@@ -4,7 +4,8 @@ with documented payloads, or with what a test scripted: an error status and body
 Retry-After, or a slow answer.
 
 Documented shapes: https://platform.openai.com/docs/api-reference (chat/create, embeddings/create,
-audio/createTranscription, responses/create and its streaming events, and the error object
+audio/createTranscription, responses/create and its streaming events, responses/get, delete, cancel and
+input_items, and the error object
 ``{"error": {"message", "type", "param", "code"}}``); the SDK's own types (openai/types/responses) for the
 Responses objects and events.
 """
@@ -82,12 +83,48 @@ class FakeOpenAI(WireFake):
             Route("/v1/embeddings", self._embeddings, methods=["POST"]),
             Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
             Route("/v1/responses", self._responses, methods=["POST"]),
+            Route("/v1/responses/{response_id}", self._stored, methods=["GET", "DELETE"]),
+            Route("/v1/responses/{response_id}/cancel", self._stored, methods=["POST"]),
+            Route("/v1/responses/{response_id}/input_items", self._stored, methods=["GET"]),
         ])
         self.stored: dict[str, list[dict[str, Any]]] = {}  # a stored response's id -> its conversation's items
+        self.responses: dict[str, dict[str, Any]] = {}  # a stored response's id -> the response object
+        self.inputs: dict[str, list[dict[str, Any]]] = {}  # a stored response's id -> the input items it had
 
     def reset(self) -> None:
         super().reset()
         self.stored.clear()
+        self.responses.clear()
+        self.inputs.clear()
+
+    async def _stored(self, request: Request) -> JSONResponse:
+        """A stored response, as responses/get, responses/delete, responses/cancel and responses/input_items
+        answer: the object, its deletion, its cancellation (a background one only), its input items as a list.
+        A background response is stored as done: it answers ``queued`` when created, ``completed`` when got."""
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.received.append(Received(request.method, request.url.path, headers, dict(request.query_params), b""))
+        auth = headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[len("Bearer "):] not in self.keys:
+            return JSONResponse(error_body("Incorrect API key provided.", code="invalid_api_key"), status_code=401)
+        response_id = request.path_params["response_id"]
+        response = self.responses.get(response_id)
+        if response is None:
+            return JSONResponse(error_body(f"Response with id '{response_id}' not found.", param="response_id"),
+                                status_code=404)
+        if request.url.path.endswith("/input_items"):
+            items = [{"id": item.get("id") or _item_id("msg"), **item} for item in self.inputs[response_id]]
+            return JSONResponse({"object": "list", "data": items, "has_more": False,
+                                 "first_id": items[0]["id"] if items else None,
+                                 "last_id": items[-1]["id"] if items else None})
+        if request.method == "DELETE":
+            del self.responses[response_id], self.stored[response_id], self.inputs[response_id]
+            return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+        if request.url.path.endswith("/cancel"):
+            if not response["background"]:
+                return JSONResponse(error_body("Only responses created with background=true can be cancelled."),
+                                    status_code=400)
+            response["status"] = "cancelled"
+        return JSONResponse(response)
 
     def requests(self, path: str | None = None) -> list[Received]:
         return [r for r in self.received if path is None or r.path == path]
@@ -401,6 +438,10 @@ class FakeOpenAI(WireFake):
                                                                                     reasoned))
         if body.get("store", True):
             self.stored[response["id"]] = conversation + output
+            self.responses[response["id"]] = response
+            self.inputs[response["id"]] = conversation
+        if body.get("background") and not body.get("stream"):
+            return {**response, "status": "queued", "output": [], "completed_at": None, "usage": None}
         return _response_events(response) if body.get("stream") else response
 
     def _input_items(self, body: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:

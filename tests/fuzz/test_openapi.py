@@ -40,7 +40,9 @@ EXAMPLES = int(os.environ.get("INFERGATE_FUZZ_EXAMPLES", "8"))
 # every parameter, each example mutated) run the examples' local models, dozens of times: `make fuzz`
 # only. (The documented examples are sent by their own tests too, tests/inference.)
 FULL = os.environ.get("INFERGATE_FUZZ_FULL") == "1"
-OPENAI_ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/audio/transcriptions", "/v1/responses")
+OPENAI_ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/audio/transcriptions", "/v1/responses",
+                 "/v1/responses/{response_id}", "/v1/responses/{response_id}/cancel",
+                 "/v1/responses/{response_id}/input_items")
 ANTHROPIC_ROUTES = ("/v1/messages", "/v1/messages/count_tokens")
 
 

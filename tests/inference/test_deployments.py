@@ -362,3 +362,19 @@ async def test_the_anthropic_sdk_through_an_alias_of_claude_deployments_is_relay
         model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Again"}])
     assert again.headers[DEPLOYMENT] == "claude-sonnet-4-6/west"  # east's breaker is open for its Retry-After
     assert len([r for r in fake_anthropic.received if r.path == "/v1/messages"]) == 3
+
+
+async def test_a_stored_response_is_read_with_the_credential_of_the_deployment_that_made_it(transactional_db, client,
+                                                                                           fake_openai):
+    from openai import AsyncOpenAI
+
+    tenant = await admin_tenant()
+    await configure(client, tenant, fake_openai, credentials=("east",), deployments=[
+        {"id": "east", "target": "openai/gpt-5.2", "credential": "east"}])
+    sdk = AsyncOpenAI(api_key=tenant.secret, base_url="http://testserver/v1", http_client=client.http,
+                      default_headers={"X-Namespace": "main"}, max_retries=0)
+    made = await sdk.responses.create(model="fast", input="hello there")
+    assert (await sdk.responses.retrieve(made.id)).output_text == "echo: hello there"
+    (created,) = fake_openai.requests("/v1/responses")
+    (read,) = fake_openai.requests(f"/v1/responses/{made.id}")
+    assert created.headers["authorization"] == read.headers["authorization"] == f"Bearer {KEYS['east']}"

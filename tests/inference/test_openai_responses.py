@@ -250,6 +250,86 @@ async def test_a_stored_response_is_continued_only_in_its_own_namespace(tenant, 
     assert again.previous_response_id == first.id
 
 
+async def test_a_stored_response_is_retrieved_listed_and_deleted_through_the_sdk(tenant, sdk, fake_openai):
+    first = await sdk.responses.create(model=OPENAI, input="My name is Ada.", instructions="Be brief.")
+    second = await sdk.responses.create(model=OPENAI, input="What is my name?", previous_response_id=first.id)
+    got = await sdk.responses.retrieve(second.id)
+    assert (got.id, got.status, got.output_text) == (second.id, "completed", "echo: What is my name?")
+    assert got.previous_response_id == first.id
+    items = [item async for item in sdk.responses.input_items.list(second.id, limit=10, order="asc")]
+    assert [getattr(item, "role", None) for item in items] == ["user", "assistant", "user"]
+    listed = fake_openai.requests(f"/v1/responses/{second.id}/input_items")[-1]
+    assert listed.body == {"limit": "10", "order": "asc"}  # the client's query, as it sent it
+    assert listed.headers["authorization"] == f"Bearer {GOOD_KEY}"  # the namespace's (server's) key, not ours
+    deleted = await sdk.responses.delete(second.id)
+    assert deleted is None and second.id not in fake_openai.responses
+    with pytest.raises(openai.NotFoundError) as caught:  # gone, and forgotten: not asked again
+        await sdk.responses.retrieve(second.id)
+    assert "No stored response" in openai_error(caught, 404, "response_id")["message"]
+    assert len(fake_openai.requests(f"/v1/responses/{second.id}")) == 2
+    # Nothing of this is a model call: no usage records beyond the two creations.
+    assert [(r.provider, r.status) for r in await ausage_records()] == [("openai", 200)] * 2
+
+
+async def test_an_owner_noted_before_credentials_were_noted_still_reads(tenant, sdk, fake_openai):
+    from core.redis import redis_async
+
+    made = await sdk.responses.create(model=OPENAI, input="one two")
+    await redis_async().set(f"ig:response-owner:{made.id}", tenant.namespace.id)  # the earlier record: the id alone
+    assert (await sdk.responses.retrieve(made.id)).id == made.id
+    again = await sdk.responses.create(model=OPENAI, input="and?", previous_response_id=made.id)
+    assert again.previous_response_id == made.id
+
+
+async def test_a_background_response_is_polled_and_cancelled(tenant, sdk, fake_openai):
+    started = await sdk.responses.create(model=OPENAI, input="Write a long story.", background=True)
+    assert (started.status, started.output) == ("queued", [])
+    polled = await sdk.responses.retrieve(started.id)
+    assert polled.status == "completed" and polled.output_text == "echo: Write a long story."
+    cancelled = await sdk.responses.cancel(started.id)
+    assert cancelled.status == "cancelled"
+    plain = await sdk.responses.create(model=OPENAI, input="Short.")
+    with pytest.raises(openai.BadRequestError):  # OpenAI's refusal: only a background response can be
+        await sdk.responses.cancel(plain.id)
+
+
+async def test_stored_responses_stay_in_their_namespace_and_other_ids_are_not_found(tenant, client, sdk,
+                                                                                   fake_openai):
+    mine = await sdk.responses.create(model=OPENAI, input="one two")
+    other = await sync_to_async(tenant_create)("other-org", "theirs")
+    theirs = AsyncOpenAI(api_key=other.secret, base_url="http://testserver/v1", http_client=client.http,
+                         default_headers={"X-Namespace": "theirs"}, max_retries=0)
+    asked = len(fake_openai.requests())
+    for attempt in (theirs.responses.retrieve(mine.id), theirs.responses.delete(mine.id),
+                    theirs.responses.cancel(mine.id)):
+        with pytest.raises(openai.NotFoundError):
+            await attempt
+    translated = await sdk.responses.create(model=LOCAL, input="Name a fruit.", max_output_tokens=4)
+    unstored = await sdk.responses.create(model=OPENAI, input="three", store=False)
+    for response_id in (translated.id, unstored.id, "resp_unknown"):
+        with pytest.raises(openai.NotFoundError):
+            await sdk.responses.retrieve(response_id)
+    assert len(fake_openai.requests()) == asked + 1  # only the unstored creation reached OpenAI
+    assert (await sdk.responses.retrieve(mine.id)).id == mine.id  # still there for its own namespace
+
+
+async def test_stored_response_routes_refuse_what_they_do_not_serve(tenant, client, sdk, fake_openai):
+    made = await sdk.responses.create(model=OPENAI, input="one")
+    headers = tenant.headers()
+    streamed = await client.request("GET", f"/v1/responses/{made.id}?stream=true", headers=headers)
+    assert streamed.status_code == 400 and streamed.json()["error"]["param"] == "stream"
+    wrong = await client.request("PUT", f"/v1/responses/{made.id}", headers=headers)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, DELETE"
+    cancel_get = await client.request("GET", f"/v1/responses/{made.id}/cancel", headers=headers)
+    assert cancel_get.status_code == 405 and cancel_get.headers["allow"] == "POST"
+    for path in (f"/v1/responses/{made.id}/other", "/v1/responses/"):
+        assert (await client.request("GET", path, headers=headers)).status_code == 404, path
+    assert (await client.request("GET", f"/v1/responses/{made.id}")).status_code == 401
+    reader = await sync_to_async(tenant_create)("readers", "main", permissions=["read"])
+    refused = await client.request("DELETE", f"/v1/responses/{made.id}", headers=reader.headers())
+    assert refused.status_code == 403 and made.id in fake_openai.responses
+
+
 @pytest.mark.parametrize("request_", [
     {"tools": [{"type": "web_search"}]},
     {"tools": [WEATHER, {"type": "file_search", "vector_store_ids": ["vs_1"]}]},

@@ -5,6 +5,8 @@ at Infergate and keep their code:
   ``POST /v1/audio/transcriptions`` (``transcriptions``), ``POST /v1/responses`` (``responses``): each
   translates OpenAI's request into the native body, calls ``inference_run`` / ``inference_stream`` and
   shapes the answer as OpenAI does;
+- ``GET``/``DELETE /v1/responses/{id}``, ``POST /v1/responses/{id}/cancel``, ``GET /v1/responses/{id}/input_items``
+  (``stored``): a response OpenAI stored for the namespace, relayed;
 - ``GET /v1/models`` and ``GET /v1/models/{id}`` stay the catalog's Django views, wrapped so that they take the
   same default namespace.
 
@@ -19,6 +21,8 @@ from inference.api.openai_compat.chat import chat_completions_endpoint
 from inference.api.openai_compat.embeddings import embeddings_endpoint
 from inference.api.openai_compat.model_list import models_endpoint
 from inference.api.openai_compat.responses import responses_endpoint
+from inference.api.openai_compat.stored import PREFIX as STORED_PREFIX
+from inference.api.openai_compat.stored import stored_response_endpoint
 from inference.api.openai_compat.transcriptions import transcriptions_endpoint
 
 CHAT_PATH = "/v1/chat/completions"
@@ -38,4 +42,4 @@ def openai_routes(django_application: Callable[..., Any]) -> dict[str, Callable[
 
 def openai_prefix_routes(django_application: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
     """The ASGI handlers of paths that start with a prefix (and go on with an id)."""
-    return {MODEL_PATH: models_endpoint(django_application)}
+    return {MODEL_PATH: models_endpoint(django_application), STORED_PREFIX: stored_response_endpoint}

@@ -104,6 +104,39 @@ RESPONSE_EVENTS = (
     'event: response.completed\ndata: {"type": "response.completed", "sequence_number": 8, "response": {..., '
     '"status": "completed", "usage": {...}}}\n\n')
 
+RESPONSE_ID = {"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"},
+               "description": "A `resp_...` id that `POST /v1/responses` answered for an openai target in this "
+                              "namespace."}
+# A stored response's routes: path -> method -> (operationId, summary).
+STORED = {
+    "/v1/responses/{response_id}": {
+        "get": ("openai_response_retrieve", "A response OpenAI stored for this namespace, as OpenAI answers it"),
+        "delete": ("openai_response_delete", "Delete a response OpenAI stored for this namespace")},
+    "/v1/responses/{response_id}/cancel": {
+        "post": ("openai_response_cancel", "Cancel a background response of this namespace")},
+    "/v1/responses/{response_id}/input_items": {
+        "get": ("openai_response_input_items", "The input items of a response OpenAI stored for this namespace")},
+}
+STORED_DESCRIPTION = (
+    "For a response that `POST /v1/responses` made on an `openai` target in this namespace (and OpenAI stored: not "
+    "`store: false`), relayed to OpenAI with the credential (and deployment endpoint) that made it, the query "
+    "string as sent (`include`, `limit`, `after`, `order`, ...); OpenAI's answer comes back as it is. Any other "
+    "id, another namespace's included, a translated response's, or one OpenAI no longer has, is a 404 (param "
+    "`response_id`). GET reads (read permission); DELETE and cancel need write. `stream=true` on GET is a 400: "
+    "a stored response is not streamed again. Counted against the request rate limits; no usage record (no model "
+    "runs).")
+
+
+def _stored(operation_id: str, summary: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "tags": [TAG], "summary": summary, "description": STORED_DESCRIPTION,
+            "parameters": [RESPONSE_ID, NAMESPACE, REQUEST_ID],
+            "responses": {"200": {"description": "OpenAI's answer: the response object (cancel: with its new "
+                                                 "status), `{id, object, deleted}`, or a list of input items",
+                                  "content": {"application/json": {"example": {
+                                      "id": "resp_68af...", "object": "response", "status": "completed"}}}},
+                          **_errors()}}
+
+
 OPENAI_PATHS: dict[str, Any] = {
     "/v1/chat/completions": _operation(
         "openai_chat_completions", "OpenAI's chat completions over the same service",
@@ -171,7 +204,7 @@ OPENAI_PATHS: dict[str, Any] = {
         "json_schema or json_object for models that take a schema, `text.verbosity` passed on; "
         "`max_output_tokens`; `reasoning.effort` (as `reasoning_effort`); `temperature`, `top_p`. `metadata`, "
         "`user` and `truncation` are repeated in the response and go no further; `store`, `include` and "
-        "`stream_options` are accepted and ignored. Infergate stores no responses: for these targets "
+        "`stream_options` are accepted and ignored. Infergate stores no translated responses: for these targets "
         "`previous_response_id`, `conversation` and `background: true` are a 400 (send the conversation as input "
         "items), and so are built-in tools (web_search, file_search, computer use, mcp, ...), reasoning, "
         "item_reference and other items, input_file parts and images by file_id. The answer: a `message` item "
@@ -190,4 +223,7 @@ OPENAI_PATHS: dict[str, Any] = {
         {"description": "A response object, or with stream an event stream of Responses events", "content": {
             "application/json": {"example": RESPONSES_ANSWER}, "text/event-stream": {"example": RESPONSE_EVENTS}}},
         cache=True),
+    **{path: {method: _stored(operation, summary)
+              for method, (operation, summary) in operations.items()}
+       for path, operations in STORED.items()},
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 import httpx2
@@ -58,13 +59,51 @@ SERVER_CODES = frozenset({"server_error", "vector_store_timeout"})
 
 
 # Which namespace a stored response belongs to. OpenAI keeps stored responses 30 days, under the key that made
-# them: namespaces that share the server's key share that store, so a previous_response_id is honoured only in
-# the namespace whose request stored it (no response crosses a namespace, whatever the id).
+# them: namespaces that share the server's key share that store, so a stored response is honoured (as a
+# previous_response_id, or read, deleted and cancelled on /v1/responses/{id}) only in the namespace whose request
+# stored it (no response crosses a namespace, whatever the id). The record also says which of the namespace's
+# OpenAI credentials and base URL made it (a deployment's), for the calls that read it later.
 OWNER_TTL_S = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Owner:
+    namespace_id: str
+    credential_name: str = ""  # the namespace's named credential ("": its default OpenAI credential)
+    base_url: str | None = None  # a deployment's endpoint (None: the provider's)
 
 
 def _owner_key(response_id: str) -> str:
     return f"ig:response-owner:{response_id}"
+
+
+def _redis_unavailable() -> ServiceUnavailableError:
+    return ServiceUnavailableError("Stored responses cannot be checked right now; try again shortly",
+                                   details={"reason": "redis"}, headers={"Retry-After": "1"})
+
+
+async def owner_get(response_id: str) -> Owner | None:
+    """Who stored the response through Infergate; None when nobody did (or it is past OpenAI's 30 days)."""
+    try:
+        value = await redis_async().get(_owner_key(response_id))
+    except REDIS_ERRORS:
+        raise _redis_unavailable() from None
+    if value is None:
+        return None
+    text = value.decode()
+    if not text.startswith("{"):  # written before credentials were noted: the namespace's id alone
+        return Owner(text)
+    noted = json.loads(text)
+    return Owner(noted["namespace"], noted.get("credential") or "", noted.get("base_url"))
+
+
+async def owner_forget(response_id: str) -> None:
+    """After OpenAI deleted the response: nobody's any more (a failure to forget leaves a record OpenAI answers
+    404 for)."""
+    try:
+        await redis_async().delete(_owner_key(response_id))
+    except REDIS_ERRORS:
+        logger.warning("the owner of deleted response %s could not be forgotten", response_id)
 
 
 async def owner_check(call: InferenceCall) -> None:
@@ -74,12 +113,8 @@ async def owner_check(call: InferenceCall) -> None:
     previous = call.wire.body.get("previous_response_id")
     if previous is None:
         return
-    try:
-        owner = await redis_async().get(_owner_key(str(previous)))
-    except REDIS_ERRORS:
-        raise ServiceUnavailableError("Stored responses cannot be checked right now; try again shortly",
-                                      details={"reason": "redis"}, headers={"Retry-After": "1"}) from None
-    if owner is None or owner.decode() != call.namespace_id:
+    owner = await owner_get(str(previous))
+    if owner is None or owner.namespace_id != call.namespace_id:
         raise NotFoundError(f"No stored response {str(previous)[:100]!r} in this namespace",
                             details={"field": "previous_response_id"})
 
@@ -89,8 +124,9 @@ async def owner_note(call: InferenceCall, response: dict[str, Any]) -> None:
     assert call.wire is not None
     if call.wire.body.get("store") is False or not isinstance(response.get("id"), str):
         return
+    noted = {"namespace": call.namespace_id or "", "credential": call.credential_name, "base_url": call.base_url}
     try:
-        await redis_async().set(_owner_key(response["id"]), call.namespace_id or "", ex=OWNER_TTL_S)
+        await redis_async().set(_owner_key(response["id"]), json.dumps(noted), ex=OWNER_TTL_S)
     except REDIS_ERRORS:
         logger.warning("the owner of stored response %s could not be noted: only a new conversation can go on",
                        response["id"])
