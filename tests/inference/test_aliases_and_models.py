@@ -92,6 +92,7 @@ async def test_the_model_list_is_a_catalog_with_what_the_namespace_used(tenant, 
                              "completion_per_million": None}
     assert "tools" in [p["name"] for p in described["parameters"]]
     assert items["fast"] == {"id": "fast", "object": "model", "kind": "alias", "created": 0, "owned_by": "namespace",
-                             "target": "openai/gpt-5-mini", "parameters": ALIASES["fast"]["parameters"]}
+                             "target": "openai/gpt-5-mini", "parameters": ALIASES["fast"]["parameters"],
+                             "type": "model", "display_name": "fast", "created_at": "1970-01-01T00:00:00Z"}
     assert not any("dall-e" in name or "tts" in name for name in items)
     assert "anthropic/claude-3-5-haiku-latest" in items or any(i.startswith("anthropic/claude-3") for i in items)
