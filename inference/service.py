@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any, AsyncIterator, Callable
 
+from asgiref.sync import sync_to_async
+
 from core.errors import CancelledByClientError, InfergateError, unexpected_error_logged
 from inference.cache.services import CacheConsult, cache_consult, cache_hit_events, cache_store
 from inference.estimates import micro_usd, tokens_estimate
@@ -22,12 +24,21 @@ from inference.prompts.selectors import prompt_request
 from inference.providers.base import Adapter
 from inference.providers.local.embedder import local_texts_embed
 from inference.providers.openai import ENDPOINT as OPENAI
-from inference.providers.openai.stored import READS, stored_response_call
+from inference.providers.openai.stored import (
+    READS,
+    ending,
+    pending_forget,
+    pending_get,
+    pendings,
+    stored_response_call,
+)
+from inference.providers.registry import provider_registry
 from inference.providers.tokens import chat_usage_count, texts_tokens_count
 from inference.request import WiredBody, call_build, request_parse
 from inference.streaming import StreamCollector
 from inference.targets import alias_resolve, route_headers, target_resolve, translated, wire_call
 from inference.types import (
+    UNKNOWN_PRICE,
     Delta,
     InferenceCall,
     InferenceRequest,
@@ -278,10 +289,79 @@ async def stored_response(*, credentials: Credentials, response_id: str, operati
     reservation = await limits_reserve(principal=principal)
     if meta is not None:
         meta.headers.update(reservation.headers)
-    return await stored_response_call(OPENAI, namespace_id=principal.namespace.id,
-                                      credentials=credential_lookup(principal.namespace.id),
-                                      timeout_s=principal.namespace.provider_timeout_s, response_id=response_id,
-                                      operation=operation, query=query)
+    answer = await stored_response_call(OPENAI, namespace_id=principal.namespace.id,
+                                        credentials=credential_lookup(principal.namespace.id),
+                                        timeout_s=principal.namespace.provider_timeout_s, response_id=response_id,
+                                        operation=operation, query=query)
+    if operation in ("retrieve", "cancel"):
+        await background_settle(answer)
+    return answer
+
+
+BACKGROUND_ENDPOINT = "background_response"  # the usage record of a background response's tokens
+SETTLE_AFTER_S = 30.0  # a background response is first asked about this long after it was created
+GIVE_UP_S = 24 * 3600.0  # and no more after this: its tokens stay unrecorded (logged)
+
+
+def _usage_original(namespace_id: str, request_id: str) -> dict[str, Any] | None:
+    from inference.usage.models import UsageRecord
+
+    return UsageRecord.objects.filter(namespace_id=namespace_id, request_id=request_id).values(
+        "organization_id", "api_key_id", "provider", "model", "modality").order_by("created_at").first()
+
+
+async def background_settle(response: dict[str, Any]) -> bool:
+    """Record what a background response used once OpenAI says it ended: its creation's usage record counts no
+    tokens (OpenAI answered it ``queued``), so this adds one more record for the same request, endpoint
+    ``background_response``, with its tokens and cost (a fixed id: settled twice, it is stored once). False
+    while it runs, or when its creation's record is not stored yet (the next round settles it). The tokens count
+    in usage, cost and the dashboards; the per-minute token limits and the budget's counter are not charged
+    afterwards."""
+    ended = ending(response)
+    pending = await pending_get(response["id"]) if ended is not None else None
+    if ended is None or pending is None:
+        return False
+    original = await sync_to_async(_usage_original, thread_sensitive=False)(pending.namespace_id, pending.request_id)
+    if original is None:
+        return False
+    entry = UsageEntry(request_id=pending.request_id, status=ended.status, endpoint=BACKGROUND_ENDPOINT,
+                       namespace_id=pending.namespace_id, error_type=ended.error_type,
+                       id=uuid.uuid5(uuid.NAMESPACE_URL, f"infergate:background:{response['id']}"), **original)
+    try:
+        spec = provider_registry().resolve(entry.provider, entry.model).spec
+    except InfergateError:  # the provider is no longer configured: its price is not known here
+        spec = ModelSpec(provider=entry.provider, model=entry.model, modalities=(), price=UNKNOWN_PRICE)
+    _count(entry, spec, ended.usage)
+    await usage_record(entry)
+    await pending_forget(response["id"])
+    return True
+
+
+async def background_settlements(*, after_s: float = SETTLE_AFTER_S) -> int:
+    """Ask OpenAI about every background response pending for longer than ``after_s`` and settle those that ended
+    (the periodic task's work; a client that polls settles its own sooner). How many were settled."""
+    settled = 0
+    for pending in await pendings():
+        age = time.time() - pending.since
+        if age < after_s:
+            continue
+        if age > GIVE_UP_S:
+            logger.warning("background response %s did not end within a day: its tokens are not recorded",
+                           pending.response_id)
+            await pending_forget(pending.response_id)
+            continue
+        try:
+            principal = await namespace_principal(namespace_id=pending.namespace_id)
+            answer = await stored_response_call(
+                OPENAI, namespace_id=pending.namespace_id, credentials=credential_lookup(pending.namespace_id),
+                timeout_s=principal.namespace.provider_timeout_s, response_id=pending.response_id,
+                operation="retrieve")
+        except InfergateError as error:  # OpenAI or the namespace away: the next round; gone: nothing to record
+            if error.status == 404:
+                await pending_forget(pending.response_id)
+            continue
+        settled += await background_settle(answer)
+    return settled
 
 
 def _tool_call_event(event: ToolCallDelta) -> dict[str, Any]:

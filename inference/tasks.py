@@ -16,7 +16,7 @@ from inference.cache.store import options_get
 from inference.jobs.services import job_run
 from inference.providers.local.embedder import local_texts_embed
 from inference.providers.registry import provider_registry
-from inference.service import CACHE_JUDGE, inference_for_namespace
+from inference.service import CACHE_JUDGE, background_settlements, inference_for_namespace
 from inference.usage.bodies import STORE_TASK, request_bodies_expire, request_body_store
 from inference.usage.rollups import usage_retention_apply, usage_rollup
 from inference.usage.stream import usage_stream_drain
@@ -105,3 +105,10 @@ def request_body_store_task(**body: object) -> None:
 @shared_task(name="inference.usage.tasks.request_bodies_expire", ignore_result=True, expires=3000)
 def request_bodies_expire_task() -> int:
     return request_bodies_expire()
+
+
+@shared_task(name="inference.tasks.background_responses_settle", ignore_result=True, expires=50)
+def background_responses_settle() -> int:
+    """Record the tokens of the background responses that ended since the last run (beat, every 30 s); one OpenAI
+    could not answer about is asked again next time."""
+    return asyncio.run(background_settlements())

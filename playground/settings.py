@@ -190,6 +190,8 @@ CELERY_BEAT_SCHEDULE = {
     "usage-retention": {"task": "inference.usage.tasks.usage_retention", "schedule": 3600.0},
     # Logged request bodies past their namespace's retention (inference/usage/bodies.py).
     "request-bodies-expire": {"task": "inference.usage.tasks.request_bodies_expire", "schedule": 3600.0},
+    # The tokens of OpenAI background responses, once they end (inference/service.py, background_settle).
+    "background-responses-settle": {"task": "inference.tasks.background_responses_settle", "schedule": 30.0},
 }
 
 LOGGING = {

@@ -281,16 +281,40 @@ async def test_an_owner_noted_before_credentials_were_noted_still_reads(tenant, 
     assert again.previous_response_id == made.id
 
 
-async def test_a_background_response_is_polled_and_cancelled(tenant, sdk, fake_openai):
+async def test_a_background_response_is_polled_cancelled_and_its_tokens_recorded_once(tenant, sdk, fake_openai):
     started = await sdk.responses.create(model=OPENAI, input="Write a long story.", background=True)
-    assert (started.status, started.output) == ("queued", [])
+    assert (started.status, started.output, started.usage) == ("queued", [], None)
+    (created,) = await ausage_records()
+    assert (created.status, created.total_tokens) == (200, 0)  # OpenAI has not said yet
     polled = await sdk.responses.retrieve(started.id)
     assert polled.status == "completed" and polled.output_text == "echo: Write a long story."
-    cancelled = await sdk.responses.cancel(started.id)
+    settled = await ausage_records(endpoint="background_response")
+    assert [(r.request_id, r.status, r.provider, r.model) for r in settled] == [
+        (created.request_id, 200, "openai", "gpt-5.2")]
+    assert (settled[0].prompt_tokens, settled[0].completion_tokens) == (polled.usage.input_tokens,
+                                                                         polled.usage.output_tokens)
+    assert settled[0].api_key_id == created.api_key_id and settled[0].price_known and settled[0].cost_usd > 0
+    cancelled = await sdk.responses.cancel(started.id)  # settled already: nothing more is recorded
     assert cancelled.status == "cancelled"
+    await sdk.responses.retrieve(started.id)
+    assert len(await ausage_records(endpoint="background_response")) == 1
     plain = await sdk.responses.create(model=OPENAI, input="Short.")
     with pytest.raises(openai.BadRequestError):  # OpenAI's refusal: only a background response can be
         await sdk.responses.cancel(plain.id)
+
+
+async def test_a_background_response_nobody_polls_is_settled_by_the_periodic_task(tenant, sdk, fake_openai):
+    from inference.service import background_settlements
+
+    started = await sdk.responses.create(model=OPENAI, input="one two three", background=True)
+    await ausage_records()  # the creation's record is stored (the drain runs every second)
+    assert await background_settlements(after_s=3600) == 0  # too young to ask about
+    assert await background_settlements(after_s=0) == 1
+    assert await background_settlements(after_s=0) == 0  # settled: no longer pending
+    (settled,) = await ausage_records(endpoint="background_response")
+    assert settled.total_tokens == fake_openai.responses[started.id]["usage"]["total_tokens"] > 0
+    asked = fake_openai.requests(f"/v1/responses/{started.id}")
+    assert len(asked) == 1 and asked[0].headers["authorization"] == f"Bearer {GOOD_KEY}"
 
 
 async def test_stored_responses_stay_in_their_namespace_and_other_ids_are_not_found(tenant, client, sdk,

@@ -10,6 +10,8 @@ the client's query string as it sent it, and OpenAI's answer comes back as OpenA
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import quote
 
@@ -17,15 +19,80 @@ import httpx2
 import openai
 
 from core.errors import InfergateError, NotFoundError
+from core.redis import ERRORS as REDIS_ERRORS
+from core.redis import redis_async
 from inference.providers.openai.client import Endpoint, session_open
-from inference.providers.openai.wire import PATH, owner_forget, owner_get
+from inference.providers.openai.wire import PATH, PENDING, owner_forget, owner_get, usage_of
 from inference.providers.upstream import RAW_RESPONSE, unexpected_answer
-from inference.types import CredentialLookup, InferenceCall, Modality
+from inference.types import CredentialLookup, InferenceCall, Modality, Usage
 
 # What a client may do with a stored response: the method and what follows /responses/{id} on OpenAI's API.
 OPERATIONS = {"retrieve": ("GET", ""), "delete": ("DELETE", ""), "cancel": ("POST", "/cancel"),
               "input_items": ("GET", "/input_items")}
 READS = frozenset({"retrieve", "input_items"})
+# How a background response ended -> its usage record's status and error type.
+ENDINGS = {"completed": (200, ""), "incomplete": (200, ""), "cancelled": (499, "Cancelled"),
+           "failed": (502, "ProviderError")}
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A background response whose tokens are not recorded yet (wire.py's ``pending_note``)."""
+
+    response_id: str
+    namespace_id: str
+    request_id: str
+    since: float
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a background response ended, as its usage record says it."""
+
+    status: int
+    error_type: str
+    usage: Usage
+
+
+async def pendings() -> list[Pending]:
+    """Every background response waiting for its tokens ([] when Redis cannot say: the next round will)."""
+    try:
+        noted = await redis_async().hgetall(PENDING)
+    except REDIS_ERRORS:
+        return []
+    found = []
+    for response_id, value in noted.items():
+        fields = json.loads(value)
+        found.append(Pending(response_id.decode(), fields["namespace"], fields["request_id"], fields["since"]))
+    return found
+
+
+async def pending_get(response_id: str) -> Pending | None:
+    try:
+        value = await redis_async().hget(PENDING, response_id)
+    except REDIS_ERRORS:
+        return None
+    if value is None:
+        return None
+    fields = json.loads(value)
+    return Pending(response_id, fields["namespace"], fields["request_id"], fields["since"])
+
+
+async def pending_forget(response_id: str) -> None:
+    try:
+        await redis_async().hdel(PENDING, response_id)
+    except REDIS_ERRORS:  # its record has a fixed id: a second settlement stores nothing
+        logger.warning("background response %s stays pending: Redis is away", response_id)
+
+
+def ending(response: dict[str, Any]) -> Ending | None:
+    """How the response ended and what it used; None while it runs (or for what is no response object)."""
+    status = response.get("status")
+    if status not in ENDINGS or response.get("object", "response") != "response":
+        return None
+    code, error_type = ENDINGS[status]
+    return Ending(code, error_type, usage_of(response.get("usage")))
 
 
 def _not_found(response_id: str, **details: Any) -> NotFoundError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
@@ -132,6 +133,25 @@ async def owner_note(call: InferenceCall, response: dict[str, Any]) -> None:
                        response["id"])
 
 
+# Background responses whose tokens are not known yet (OpenAI answers one ``queued``, its usage null): response
+# id -> {namespace, request_id, since}, until its end is seen (stored.py) and its usage recorded (the service's
+# background_settle).
+PENDING = "ig:responses-pending"
+UNFINISHED = frozenset({"queued", "in_progress"})
+
+
+async def pending_note(call: InferenceCall, response: dict[str, Any]) -> None:
+    if not (response.get("background") and response.get("status") in UNFINISHED and isinstance(response.get("id"),
+                                                                                                  str)):
+        return
+    noted = {"namespace": call.namespace_id or "", "request_id": call.request_id, "since": time.time()}
+    try:
+        await redis_async().hset(PENDING, response["id"], json.dumps(noted))
+    except REDIS_ERRORS:
+        logger.warning("background response %s was not noted as pending: its tokens will not be recorded",
+                       response["id"])
+
+
 async def _post(session: Session, wire: WireRequest, model: str) -> httpx2.Response:
     """The response, unread. A refusal names the field OpenAI named (``param``: ``previous_response_id``...),
     so that the client's error does too."""
@@ -168,6 +188,7 @@ async def wire_run(session: Session, call: InferenceCall, model: str) -> Inferen
     if not isinstance(data, dict):
         raise unexpected_answer(session.endpoint.provider, "a body that is not a JSON object")
     await owner_note(call, data)
+    await pending_note(call, data)
     try:
         return InferenceResult(data={"responses": [answer_of(data)]}, usage=usage_of(data.get("usage")), wire=data)
     except SHAPE_ERRORS as exc:
