@@ -51,8 +51,20 @@ from inference.types import (
 from inference.usage.bodies import request_log
 from inference.usage.records import PRICE_TABLE_VERSION, UsageEntry, usage_cost
 from inference.usage.services import usage_record
-from tenancy.accounts.authentication import Principal, key_resolve, namespace_principal, namespace_resolve
-from tenancy.accounts.limits import Reservation, limits_counters_send, limits_reserve, limits_settlement
+from tenancy.accounts.authentication import (
+    Principal,
+    key_resolve,
+    namespace_principal,
+    namespace_resolve,
+    principal_load,
+)
+from tenancy.accounts.limits import (
+    Reservation,
+    limits_counters_send,
+    limits_for,
+    limits_reserve,
+    limits_settlement,
+)
 from tenancy.accounts.models import Permission
 from tenancy.credentials.selectors import credential_lookup
 
@@ -313,16 +325,16 @@ def _usage_original(namespace_id: str, request_id: str) -> dict[str, Any] | None
 async def background_settle(response: dict[str, Any]) -> bool:
     """Record what a background response used once OpenAI says it ended: its creation's usage record counts no
     tokens (OpenAI answered it ``queued``), so this adds one more record for the same request, endpoint
-    ``background_response``, with its tokens and cost (a fixed id: settled twice, it is stored once). False
-    while it runs, or when its creation's record is not stored yet (the next round settles it). The tokens count
-    in usage, cost and the dashboards; the per-minute token limits and the budget's counter are not charged
-    afterwards."""
+    ``background_response``, with its tokens and cost, charged to the key's and the namespace's token and budget
+    counters as of now (the creation reserved its estimate and gave it back when OpenAI said nothing was used).
+    The response is taken off the pending list first, so that one settler records it. False while it runs, or
+    when its creation's record is not stored yet (the next round settles it)."""
     ended = ending(response)
     pending = await pending_get(response["id"]) if ended is not None else None
     if ended is None or pending is None:
         return False
     original = await sync_to_async(_usage_original, thread_sensitive=False)(pending.namespace_id, pending.request_id)
-    if original is None:
+    if original is None or not await pending_forget(response["id"]):  # taken: by one settler only
         return False
     entry = UsageEntry(request_id=pending.request_id, status=ended.status, endpoint=BACKGROUND_ENDPOINT,
                        namespace_id=pending.namespace_id, error_type=ended.error_type,
@@ -331,10 +343,29 @@ async def background_settle(response: dict[str, Any]) -> bool:
         spec = provider_registry().resolve(entry.provider, entry.model).spec
     except InfergateError:  # the provider is no longer configured: its price is not known here
         spec = ModelSpec(provider=entry.provider, model=entry.model, modalities=(), price=UNKNOWN_PRICE)
-    _count(entry, spec, ended.usage)
-    await usage_record(entry)
-    await pending_forget(response["id"])
+    usage = ended.usage
+    _count(entry, spec, usage)
+    principal = await _settling_principal(original["api_key_id"], pending.namespace_id)
+    counters = [] if principal is None else limits_settlement(
+        Reservation(limits=limits_for(principal, 0, 0, time.time())), tokens=usage.total,
+        cost_micro_usd=micro_usd(spec.price, usage.prompt, usage.completion))
+    if not await usage_record(entry, counters) and counters:
+        limits_counters_send(counters)
     return True
+
+
+async def _settling_principal(key_id: int | None, namespace_id: str) -> Principal | None:
+    """Whose token and budget counters a late settlement charges: the key's and the namespace's; the namespace's
+    alone when the key is gone since; None when the namespace is too."""
+    try:
+        if key_id is not None:
+            return await principal_load(key_id=key_id, namespace_id=namespace_id)
+    except InfergateError:
+        pass
+    try:
+        return await namespace_principal(namespace_id=namespace_id)
+    except InfergateError:
+        return None
 
 
 async def background_settlements(*, after_s: float = SETTLE_AFTER_S) -> int:

@@ -303,6 +303,30 @@ async def test_a_background_response_is_polled_cancelled_and_its_tokens_recorded
         await sdk.responses.cancel(plain.id)
 
 
+async def test_a_background_responses_cost_is_charged_to_the_budget_once_it_ends(tenant, sdk, fake_openai):
+    from decimal import Decimal
+
+    from core.redis import redis_async
+    from inference.estimates import micro_usd
+    from inference.providers.registry import provider_registry
+    from tenancy.accounts.authentication import auth_cache_clear
+    from tenancy.accounts.limits import limits_settled
+    from tenancy.accounts.models import Namespace
+
+    await sync_to_async(Namespace.objects.filter(id=tenant.namespace.id).update)(monthly_budget_usd=Decimal("1000"))
+    auth_cache_clear()
+    started = await sdk.responses.create(model=OPENAI, input="one two three four", background=True)
+    await limits_settled()
+    (budget,) = [key async for key in redis_async().scan_iter(f"budget:n{tenant.namespace.id}:*")]
+    assert int(await redis_async().get(budget)) == 0  # the estimate reserved at creation was given back
+    await ausage_records()  # the creation's record is stored (the drain runs every second)
+    polled = await sdk.responses.retrieve(started.id)
+    await limits_settled()
+    price = provider_registry().resolve("openai", "gpt-5.2").spec.price
+    spent = micro_usd(price, polled.usage.input_tokens, polled.usage.output_tokens)
+    assert spent > 0 and int(await redis_async().get(budget)) == spent
+
+
 async def test_a_background_response_nobody_polls_is_settled_by_the_periodic_task(tenant, sdk, fake_openai):
     from inference.service import background_settlements
 

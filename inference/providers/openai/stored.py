@@ -79,11 +79,13 @@ async def pending_get(response_id: str) -> Pending | None:
     return Pending(response_id, fields["namespace"], fields["request_id"], fields["since"])
 
 
-async def pending_forget(response_id: str) -> None:
+async def pending_forget(response_id: str) -> bool:
+    """No longer pending; True for the one caller that took it off (who settles it)."""
     try:
-        await redis_async().hdel(PENDING, response_id)
-    except REDIS_ERRORS:  # its record has a fixed id: a second settlement stores nothing
+        return bool(await redis_async().hdel(PENDING, response_id))
+    except REDIS_ERRORS:
         logger.warning("background response %s stays pending: Redis is away", response_id)
+        return False
 
 
 def ending(response: dict[str, Any]) -> Ending | None:
