@@ -55,17 +55,18 @@ class Ending:
     usage: Usage
 
 
+def _pending(response_id: str, noted: bytes) -> Pending:
+    fields = json.loads(noted)
+    return Pending(response_id, fields["namespace"], fields["request_id"], fields["since"])
+
+
 async def pendings() -> list[Pending]:
     """Every background response waiting for its tokens ([] when Redis cannot say: the next round will)."""
     try:
         noted = await redis_async().hgetall(PENDING)
     except REDIS_ERRORS:
         return []
-    found = []
-    for response_id, value in noted.items():
-        fields = json.loads(value)
-        found.append(Pending(response_id.decode(), fields["namespace"], fields["request_id"], fields["since"]))
-    return found
+    return [_pending(response_id.decode(), value) for response_id, value in noted.items()]
 
 
 async def pending_get(response_id: str) -> Pending | None:
@@ -73,10 +74,7 @@ async def pending_get(response_id: str) -> Pending | None:
         value = await redis_async().hget(PENDING, response_id)
     except REDIS_ERRORS:
         return None
-    if value is None:
-        return None
-    fields = json.loads(value)
-    return Pending(response_id, fields["namespace"], fields["request_id"], fields["since"])
+    return None if value is None else _pending(response_id, value)
 
 
 async def pending_forget(response_id: str) -> bool:
