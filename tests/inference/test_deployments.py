@@ -366,6 +366,7 @@ async def test_the_anthropic_sdk_through_an_alias_of_claude_deployments_is_relay
 
 async def test_a_stored_response_is_read_with_the_credential_of_the_deployment_that_made_it(transactional_db, client,
                                                                                            fake_openai):
+    import openai
     from openai import AsyncOpenAI
 
     tenant = await admin_tenant()
@@ -378,3 +379,10 @@ async def test_a_stored_response_is_read_with_the_credential_of_the_deployment_t
     (created,) = fake_openai.requests("/v1/responses")
     (read,) = fake_openai.requests(f"/v1/responses/{made.id}")
     assert created.headers["authorization"] == read.headers["authorization"] == f"Bearer {KEYS['east']}"
+    # That credential removed: a 503 naming it, never the server's key in its place.
+    removed = await client.delete("/v1/namespaces/main/credentials/openai/east", headers=tenant.headers())
+    assert removed.status_code == 204
+    with pytest.raises(openai.InternalServerError) as caught:
+        await sdk.responses.retrieve(made.id)
+    assert caught.value.status_code == 503 and "'east'" in caught.value.message
+    assert len(fake_openai.requests(f"/v1/responses/{made.id}")) == 1

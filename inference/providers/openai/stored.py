@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx2
 import openai
 
-from core.errors import InfergateError, NotFoundError
+from core.errors import InferenceServiceUnavailableError, InfergateError, NotFoundError
 from core.redis import ERRORS as REDIS_ERRORS
 from core.redis import redis_async
 from inference.providers.openai.client import Endpoint, session_open
@@ -101,10 +101,17 @@ def _not_found(response_id: str, **details: Any) -> NotFoundError:
 
 
 def _named(credentials: CredentialLookup, name: str) -> CredentialLookup:
-    """The namespace's named credential (a deployment's) in place of the provider's default."""
+    """The namespace's named credential (a deployment's) in place of the provider's default; never the server's
+    key, as for the deployment itself: one removed since is a 503 naming it."""
 
     async def named(provider: str, _: str = "") -> Mapping[str, str]:
-        return await credentials(provider, name)
+        fields = await credentials(provider, name)
+        if not fields:
+            raise InferenceServiceUnavailableError(
+                f"The {provider} credential {name!r} that stored this response is not set any more: PUT "
+                f"/v1/namespaces/{{namespace}}/credentials/{provider}/{name}",
+                details={"provider": provider, "missing_credential": name})
+        return fields
 
     return credentials if not name else named
 
