@@ -33,11 +33,7 @@ def authorization(headers: dict[str, str]) -> str | None:
     return key_header(authorization=headers.get("authorization"), api_key=headers.get("x-api-key"))
 
 
-async def namespace(headers: dict[str, str]) -> str | None:
-    return await namespace_default({**headers, "authorization": authorization(headers) or ""})
-
-
-anthropic_route = edge_route(anthropic_error, namespace=namespace, authorization=authorization)
+anthropic_route = edge_route(anthropic_error, namespace=namespace_default, authorization=authorization)
 
 
 def wired(request: EdgeRequest, format_: str) -> WiredBody:

@@ -8,14 +8,12 @@ from typing import Any, Callable
 
 from inference.api.edge import Receive, Send, scope_headers
 from inference.api.openai_compat.transport import namespace_default
-from tenancy.accounts.authentication import key_header
 
 
 def models_endpoint(django_application: Callable[..., Any]) -> Callable[..., Any]:
     async def endpoint(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         headers = scope_headers(scope)
-        key = key_header(authorization=headers.get("authorization"), api_key=headers.get("x-api-key"))
-        if "x-namespace" not in headers and (namespace := await namespace_default({"authorization": key or ""})):
+        if "x-namespace" not in headers and (namespace := await namespace_default(headers)) is not None:
             scope = {**scope, "headers": [*scope["headers"], (b"x-namespace", namespace.encode("latin-1"))]}
         await django_application(scope, receive, send)
 

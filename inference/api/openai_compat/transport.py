@@ -20,7 +20,7 @@ from core.errors import (
 from core.strings import name_problem
 from inference.api.edge import edge_route
 from inference.api.openai_compat.errors import openai_error
-from tenancy.accounts.authentication import key_resolve
+from tenancy.accounts.authentication import key_header, key_resolve
 
 logger = logging.getLogger(__name__)
 USER_CHARS = 256  # OpenAI's `user`: an end user's id
@@ -28,14 +28,14 @@ FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": 
 
 
 async def namespace_default(headers: dict[str, str]) -> str | None:
-    """``X-Namespace`` when sent; else the id of the key's only namespace when the key is scoped to
-    exactly one. Otherwise None, and the service refuses the request (missing X-Namespace, or the key's
-    own failure), recording it like any other."""
+    """``X-Namespace`` when sent; else the id of the key's only namespace when the key (``Authorization``, or
+    ``x-api-key`` as Anthropic's SDKs send it) is scoped to exactly one. Otherwise None, and the service refuses
+    the request (missing X-Namespace, or the key's own failure), recording it like any other."""
     given = headers.get("x-namespace")
     if given is not None and given.strip():
         return given
     try:
-        key = await key_resolve(headers.get("authorization"))
+        key = await key_resolve(key_header(authorization=headers.get("authorization"), api_key=headers.get("x-api-key")))
     except InfergateError:
         return None
     if not key.all_namespaces and len(key.namespace_ids) == 1:
