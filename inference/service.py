@@ -50,6 +50,7 @@ from inference.types import (
 )
 from inference.usage.bodies import request_log
 from inference.usage.records import PRICE_TABLE_VERSION, UsageEntry, usage_cost
+from inference.usage.selectors import usage_request_first
 from inference.usage.services import usage_record
 from tenancy.accounts.authentication import (
     Principal,
@@ -301,25 +302,23 @@ async def stored_response(*, credentials: Credentials, response_id: str, operati
     reservation = await limits_reserve(principal=principal)
     if meta is not None:
         meta.headers.update(reservation.headers)
-    answer = await stored_response_call(OPENAI, namespace_id=principal.namespace.id,
-                                        credentials=credential_lookup(principal.namespace.id),
-                                        timeout_s=principal.namespace.provider_timeout_s, response_id=response_id,
-                                        operation=operation, query=query)
+    answer = await _stored_call(principal, response_id, operation, query)
     if operation in ("retrieve", "cancel"):
         await background_settle(answer)
     return answer
 
 
+async def _stored_call(principal: Principal, response_id: str, operation: str, query: str = "") -> dict[str, Any]:
+    """OpenAI's answer about one of the namespace's stored responses, with the namespace's credentials and timeout."""
+    namespace = principal.namespace
+    return await stored_response_call(OPENAI, namespace_id=namespace.id, credentials=credential_lookup(namespace.id),
+                                      timeout_s=namespace.provider_timeout_s, response_id=response_id,
+                                      operation=operation, query=query)
+
+
 BACKGROUND_ENDPOINT = "background_response"  # the usage record of a background response's tokens
 SETTLE_AFTER_S = 30.0  # a background response is first asked about this long after it was created
 GIVE_UP_S = 24 * 3600.0  # and no more after this: its tokens stay unrecorded (logged)
-
-
-def _usage_original(namespace_id: str, request_id: str) -> dict[str, Any] | None:
-    from inference.usage.models import UsageRecord
-
-    return UsageRecord.objects.filter(namespace_id=namespace_id, request_id=request_id).values(
-        "organization_id", "api_key_id", "provider", "model", "modality").order_by("created_at").first()
 
 
 async def background_settle(response: dict[str, Any]) -> bool:
@@ -333,7 +332,8 @@ async def background_settle(response: dict[str, Any]) -> bool:
     pending = await pending_get(response["id"]) if ended is not None else None
     if ended is None or pending is None:
         return False
-    original = await sync_to_async(_usage_original, thread_sensitive=False)(pending.namespace_id, pending.request_id)
+    original = await sync_to_async(usage_request_first, thread_sensitive=False)(namespace_id=pending.namespace_id,
+                                                                               request_id=pending.request_id)
     if original is None or not await pending_forget(response["id"]):  # taken: by one settler only
         return False
     entry = UsageEntry(request_id=pending.request_id, status=ended.status, endpoint=BACKGROUND_ENDPOINT,
@@ -383,10 +383,7 @@ async def background_settlements(*, after_s: float = SETTLE_AFTER_S) -> int:
             continue
         try:
             principal = await namespace_principal(namespace_id=pending.namespace_id)
-            answer = await stored_response_call(
-                OPENAI, namespace_id=pending.namespace_id, credentials=credential_lookup(pending.namespace_id),
-                timeout_s=principal.namespace.provider_timeout_s, response_id=pending.response_id,
-                operation="retrieve")
+            answer = await _stored_call(principal, pending.response_id, "retrieve")
         except InfergateError as error:  # OpenAI or the namespace away: the next round; gone: nothing to record
             if error.status == 404:
                 await pending_forget(pending.response_id)

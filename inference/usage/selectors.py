@@ -331,3 +331,9 @@ def models_used(*, namespace_id: str) -> set[tuple[str, str]]:
     recent = UsageRecord.objects.filter(namespace_id=namespace_id, status=200,
                                         created_at__gte=day_start(utc_today() - timedelta(days=1))).exclude(provider="")
     return {*rolled.values_list("provider", "model").distinct(), *recent.values_list("provider", "model").distinct()}
+
+
+def usage_request_first(*, namespace_id: str, request_id: str) -> dict[str, Any] | None:
+    """Who made a request and on what target, as its first usage record says (None until it is stored)."""
+    return UsageRecord.objects.filter(namespace_id=namespace_id, request_id=request_id).values(
+        "organization_id", "api_key_id", "provider", "model", "modality").order_by("created_at").first()

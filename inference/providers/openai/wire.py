@@ -78,17 +78,13 @@ def _owner_key(response_id: str) -> str:
     return f"ig:response-owner:{response_id}"
 
 
-def _redis_unavailable() -> ServiceUnavailableError:
-    return ServiceUnavailableError("Stored responses cannot be checked right now; try again shortly",
-                                   details={"reason": "redis"}, headers={"Retry-After": "1"})
-
-
 async def owner_get(response_id: str) -> Owner | None:
     """Who stored the response through Infergate; None when nobody did (or it is past OpenAI's 30 days)."""
     try:
         value = await redis_async().get(_owner_key(response_id))
     except REDIS_ERRORS:
-        raise _redis_unavailable() from None
+        raise ServiceUnavailableError("Stored responses cannot be checked right now; try again shortly",
+                                      details={"reason": "redis"}, headers={"Retry-After": "1"}) from None
     if value is None:
         return None
     text = value.decode()
